@@ -1,0 +1,39 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
+import { defineEventCatalog, type EventEnvelope } from '../src/index.js';
+
+const events = defineEventCatalog({
+  'play.started': { version: 1, payload: z.object({ profileId: z.string(), positionMs: z.number() }) },
+  'search.performed': { version: 1, payload: z.object({ query: z.string().default('') }) },
+});
+type EventName = Parameters<typeof events.envelope>[0];
+
+describe('event catalogue types', () => {
+  it('knows its event names', () => {
+    expectTypeOf<EventName>().toEqualTypeOf<'play.started' | 'search.performed'>();
+  });
+
+  it('types the payload by event name', () => {
+    const event = events.envelope('play.started', { profileId: 'p', positionMs: 1 }, { source: 's' });
+    expectTypeOf(event).toEqualTypeOf<EventEnvelope<'play.started', { profileId: string; positionMs: number }>>();
+  });
+
+  it('accepts schema input types and returns output types', () => {
+    const event = events.envelope('search.performed', {}, { source: 's' });
+    expectTypeOf(event.payload).toEqualTypeOf<{ query: string }>();
+  });
+
+  it('rejects wrong payloads and unknown names at compile time', () => {
+    // @ts-expect-error positionMs must be a number
+    events.envelope('play.started', { profileId: 'p', positionMs: '1' }, { source: 's' });
+    // @ts-expect-error unknown event name
+    events.envelope('play.stopped', {}, { source: 's' });
+  });
+
+  it('decodes to a union discriminated by name', () => {
+    const decoded = events.decode('');
+    expectTypeOf(decoded.name).toEqualTypeOf<'play.started' | 'search.performed'>();
+    if (decoded.name === 'play.started') expectTypeOf(decoded.payload.positionMs).toEqualTypeOf<number>();
+    if (decoded.name === 'search.performed') expectTypeOf(decoded.payload.query).toEqualTypeOf<string>();
+  });
+});

@@ -1,0 +1,33 @@
+// Checks what `npm pack` would publish for every package: only dist/, README,
+// LICENSE and package.json, and each of those present.
+import { execFileSync } from 'node:child_process';
+import { publishablePackages } from './workspace-packages.mjs';
+
+const allowed = (path) => path.startsWith('dist/') || ['README.md', 'LICENSE', 'package.json'].includes(path);
+const required = [
+  'README.md',
+  'LICENSE',
+  'package.json',
+  'dist/index.js',
+  'dist/index.cjs',
+  'dist/index.d.ts',
+  'dist/index.d.cts',
+];
+
+let failed = 0;
+for (const { name, dir } of publishablePackages()) {
+  const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: dir, encoding: 'utf8' }));
+  const files = report.files.map((file) => file.path).sort();
+  const extra = files.filter((path) => !allowed(path));
+  const missing = required.filter((path) => !files.includes(path));
+  const kib = (report.unpackedSize / 1024).toFixed(1);
+  console.log(`${name}@${report.version}: ${files.length} files, ${kib} KiB unpacked`);
+  for (const path of files) console.log(`  ${path}`);
+  if (extra.length || missing.length) {
+    failed += 1;
+    if (extra.length) console.error(`  ✗ must not be published: ${extra.join(', ')}`);
+    if (missing.length) console.error(`  ✗ missing: ${missing.join(', ')} (run npm run build first)`);
+  }
+}
+if (failed) process.exit(1);
+console.log('pack contents OK');

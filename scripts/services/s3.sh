@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# S3-compatible server on 127.0.0.1 for integration tests: moto's standalone
+# server (PyPI, pinned in s3/requirements.txt) in a private venv, started through
+# s3/moto_s3_server.py, which patches moto's gaps (conditional
+# CompleteMultipartUpload/CopyObject, atomic conditional writes). Path-style
+# addressing only (forcePathStyle: true); any credentials are accepted.
+#
+#   scripts/services/s3.sh up          start (idempotent) and wait until ListBuckets answers
+#   scripts/services/s3.sh down        stop our server (saved PID only); all objects are lost
+#   scripts/services/s3.sh status      exit 0 if our server runs, 3 if not
+#   scripts/services/s3.sh logs [-f]   last 100 lines of the server log (-f: follow)
+#
+# Environment:
+#   BACKLOT_SERVICES_DIR        state root (default: <repo root>/.services); state in ./s3
+#   BACKLOT_S3_PORT             port (default 9000)
+#   BACKLOT_S3_REGION, BACKLOT_S3_ACCESS_KEY_ID, BACKLOT_S3_SECRET_ACCESS_KEY
+#                               used to sign the readiness probe (default us-east-1, test, test)
+#   BACKLOT_S3_READY_TIMEOUT    seconds to wait for readiness (default 60)
+#   BACKLOT_S3_STOP_TIMEOUT     seconds to wait for exit after SIGTERM (default 10)
+#   BACKLOT_PYTHON              python used to create the venv (default python3, 3.9+)
+#
+# Needs python3 with the venv module (pip reaches PyPI on first run or when
+# s3/requirements.txt changes) and curl (readiness probe).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd)
+REQUIREMENTS="$SCRIPT_DIR/s3/requirements.txt"
+LAUNCHER="$SCRIPT_DIR/s3/moto_s3_server.py"
+
+HOST=127.0.0.1
+PORT=${BACKLOT_S3_PORT:-9000}
+REGION=${BACKLOT_S3_REGION:-us-east-1}
+ACCESS_KEY=${BACKLOT_S3_ACCESS_KEY_ID:-test}
+SECRET_KEY=${BACKLOT_S3_SECRET_ACCESS_KEY:-test}
+READY_TIMEOUT=${BACKLOT_S3_READY_TIMEOUT:-60}
+STOP_TIMEOUT=${BACKLOT_S3_STOP_TIMEOUT:-10}
+PYTHON=${BACKLOT_PYTHON:-python3}
+
+SERVICES_DIR=${BACKLOT_SERVICES_DIR:-$REPO_ROOT/.services}
+mkdir -p -- "$SERVICES_DIR"
+SERVICES_DIR=$(cd -- "$SERVICES_DIR" && pwd)
+STATE_DIR="$SERVICES_DIR/s3"
+VENV_DIR="$STATE_DIR/venv"
+VENV_PY="$VENV_DIR/bin/python"
+VENV_STAMP="$VENV_DIR/.requirements.sha256"
+LOG_FILE="$STATE_DIR/s3.log"
+PID_FILE="$STATE_DIR/s3.pid"
+LOCK_FILE="$STATE_DIR/.lock"
+
+log() { printf 's3: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+[[ $PORT =~ ^[0-9]+$ ]] || die "BACKLOT_S3_PORT must be a port number, got '$PORT'"
+
+# Serialise up/down between concurrent callers (flock is optional).
+take_lock() {
+  mkdir -p -- "$STATE_DIR"
+  command -v flock >/dev/null 2>&1 || return 0
+  exec 9>"$LOCK_FILE"
+  flock -w 600 9 || die "timed out waiting for another s3.sh holding $LOCK_FILE"
+}
+
+# --- process helpers ------------------------------------------------------
+
+# PID from the pid file, or nothing.
+saved_pid() {
+  local pid=""
+  if [[ -f $PID_FILE ]]; then read -r pid <"$PID_FILE" || true; fi
+  [[ $pid =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
+  return 0
+}
+
+# True if PID is alive (a zombie counts as dead) and is our server: the venv's
+# python running our launcher (guards against PID reuse).
+is_our_server() {
+  local pid=$1 state cmdline
+  kill -0 "$pid" 2>/dev/null || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == "$VENV_PY "* && $cmdline == *"$LAUNCHER"* ]]
+}
+
+# PID of our running server, or fail.
+running_pid() {
+  local pid
+  pid=$(saved_pid)
+  [[ -n $pid ]] && is_our_server "$pid" && printf '%s\n' "$pid"
+}
+
+# Port our server PID listens on (the value after -p on its command line).
+port_of() {
+  local -a args
+  mapfile -d '' -t args <"/proc/$1/cmdline" 2>/dev/null || return 1
+  local i
+  for ((i = 0; i < ${#args[@]} - 1; i++)); do
+    [[ ${args[i]} == -p ]] && printf '%s\n' "${args[i + 1]}" && return 0
+  done
+  return 1
+}
+
+# --- readiness probe --------------------------------------------------------
+
+# curl signs with SigV4 itself (curl >= 7.75); older curl sends unsigned, which
+# moto accepts too.
+CURL_SIGN=()
+if command -v curl >/dev/null 2>&1 && curl --help all 2>/dev/null | grep -q -- '--aws-sigv4'; then
+  CURL_SIGN=(--aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY")
+fi
+
+# ListBuckets on $HOST:$PORT. Returns 0 if it answered a bucket list, 1 if
+# nothing accepts connections, 2 if an S3 server answered with an S3 error
+# (e.g. it rejects our credentials), 3 if something that is not S3 answered.
+s3_probe() {
+  command -v curl >/dev/null 2>&1 || die "curl is required (apt-get install -y curl)"
+  local out rc=0 code
+  out=$(curl -sS -m 5 "${CURL_SIGN[@]}" -w '\n%{http_code}' "http://$HOST:$PORT/" 2>/dev/null) || rc=$?
+  ((rc == 7)) && return 1 # connection refused
+  ((rc == 0)) || return 3
+  code=${out##*$'\n'}
+  if [[ $code == 200 && $out == *"<ListAllMyBucketsResult"* ]]; then return 0; fi
+  if [[ $out == *"<Error>"*"<Code>"* ]]; then return 2; fi
+  return 3
+}
+
+# Poll until the server answers ListBuckets; fail early if the process dies.
+wait_ready() {
+  local pid=$1 deadline=$((SECONDS + READY_TIMEOUT)) rc=none
+  while ((SECONDS < deadline)); do
+    rc=0
+    s3_probe || rc=$?
+    ((rc == 0)) && return 0
+    is_our_server "$pid" || {
+      log "error: server process $pid exited during startup"
+      return 1
+    }
+    sleep 0.2
+  done
+  log "error: server did not answer ListBuckets on $HOST:$PORT within ${READY_TIMEOUT}s (last probe result $rc)"
+  return 1
+}
+
+print_log_tail() {
+  [[ -f $LOG_FILE ]] || return 0
+  log "last 50 lines of $LOG_FILE:"
+  tail -n 50 -- "$LOG_FILE" >&2
+}
+
+# --- setup ----------------------------------------------------------------
+
+# (Re)create the venv unless its stamp matches requirements.txt and the python
+# that built it. Built from scratch on any change; the stamp is written last, so
+# an interrupted install is redone on the next `up`.
+ensure_venv() {
+  command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (set BACKLOT_PYTHON)"
+  local pyver want have=""
+  pyver=$("$PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version; print(sys.version.split()[0])') ||
+    die "$PYTHON must be Python 3.9 or newer"
+  want="$(sha256sum <"$REQUIREMENTS" | awk '{print $1}') python-$pyver"
+  if [[ -f $VENV_STAMP ]]; then read -r have <"$VENV_STAMP" || true; fi
+  if [[ $want == "$have" ]] && "$VENV_PY" -c '' 2>/dev/null; then return 0; fi
+
+  log "creating $VENV_DIR (python $pyver) from $REQUIREMENTS"
+  local pip_log="$STATE_DIR/pip.log"
+  rm -rf -- "$VENV_DIR"
+  "$PYTHON" -m venv "$VENV_DIR" >"$pip_log" 2>&1 || {
+    cat -- "$pip_log" >&2
+    die "python -m venv failed (on Debian: apt-get install -y python3-venv)"
+  }
+  if ! "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q \
+    -r "$REQUIREMENTS" >>"$pip_log" 2>&1; then
+    tail -n 50 -- "$pip_log" >&2
+    die "pip install -r $REQUIREMENTS failed (log: $pip_log)"
+  fi
+  printf '%s\n' "$want" >"$VENV_STAMP"
+}
+
+# --- subcommands ----------------------------------------------------------
+
+cmd_up() {
+  local pid rc start=$SECONDS
+  take_lock
+
+  if pid=$(running_pid); then
+    local port
+    port=$(port_of "$pid") || port="?"
+    [[ $port == "$PORT" ]] || die "our server (pid $pid) already runs on port $port; run 'down' first to use port $PORT"
+    if wait_ready "$pid"; then
+      echo "s3: already running at http://$HOST:$PORT (pid $pid)"
+      return 0
+    fi
+    print_log_tail
+    exit 1
+  fi
+  rm -f -- "$PID_FILE" # stale
+
+  rc=0
+  s3_probe || rc=$?
+  case $rc in
+  0 | 2)
+    echo "s3: an S3 server not started by this script already answers at http://$HOST:$PORT; using it"
+    return 0
+    ;;
+  3) die "port $HOST:$PORT is in use by something that is not an S3 server" ;;
+  esac
+
+  ensure_venv
+
+  # Rotate: keep the previous run's log as s3.log.1 (moto logs every request).
+  [[ -f $LOG_FILE ]] && mv -f -- "$LOG_FILE" "$LOG_FILE.1"
+  printf '===== %s s3.sh up (port %s) =====\n' "$(date -Is)" "$PORT" >"$LOG_FILE"
+
+  # moto settings, pinned to AWS's values so that a stray environment variable
+  # cannot make tests pass here and fail on AWS:
+  #   S3_UPLOAD_PART_MIN_SIZE   5 MiB minimum for all but the last part (EntityTooSmall)
+  #   MOTO_S3_DEFAULT_MAX_KEYS  ListObjects page size when MaxKeys is not given
+  # Left at moto's defaults: no signature/IAM checks (INITIAL_NO_AUTH_ACTION_COUNT),
+  # global permissive CORS (MOTO_DISABLE_GLOBAL_CORS), path-style addressing.
+  # Own session (setsid), no stdin, lock fd closed: the server outlives this shell.
+  # The subshell is not a process-group leader, so setsid execs in place and $! is python.
+  (
+    export S3_UPLOAD_PART_MIN_SIZE=5242880 MOTO_S3_DEFAULT_MAX_KEYS=1000 PYTHONUNBUFFERED=1
+    exec setsid "$VENV_PY" "$LAUNCHER" -H "$HOST" -p "$PORT" </dev/null >>"$LOG_FILE" 2>&1 9>&-
+  ) &
+  pid=$!
+  printf '%s\n' "$pid" >"$PID_FILE"
+
+  if ! wait_ready "$pid"; then
+    print_log_tail
+    stop_pid "$pid" # do not leave a half-started server behind
+    rm -f -- "$PID_FILE"
+    exit 1
+  fi
+  echo "s3: up at http://$HOST:$PORT (pid $pid, $((SECONDS - start))s)"
+}
+
+# SIGTERM, wait (bounded), then SIGKILL.
+stop_pid() {
+  local pid=$1 deadline=$((SECONDS + STOP_TIMEOUT))
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while is_our_server "$pid"; do
+    if ((SECONDS >= deadline)); then
+      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.1
+  done
+}
+
+cmd_down() {
+  local pid
+  take_lock
+  if pid=$(running_pid); then
+    stop_pid "$pid"
+    echo "s3: stopped (pid $pid)"
+  else
+    echo "s3: not running"
+  fi
+  rm -f -- "$PID_FILE"
+}
+
+cmd_status() {
+  local pid port rc=0
+  if pid=$(running_pid); then
+    port=$(port_of "$pid") || port=$PORT
+    if [[ $port != "$PORT" ]]; then
+      echo "stopped on port $PORT (our server, pid $pid, runs on port $port)"
+      exit 3
+    fi
+    s3_probe || rc=$?
+    if ((rc == 0)); then
+      echo "running (pid $pid) at http://$HOST:$port"
+    else
+      echo "running (pid $pid) at http://$HOST:$port, not answering ListBuckets yet"
+    fi
+    return 0
+  fi
+  s3_probe || rc=$?
+  if ((rc == 0 || rc == 2)); then
+    echo "stopped (but an S3 server not started by this script answers at http://$HOST:$PORT)"
+  else
+    echo "stopped"
+  fi
+  exit 3
+}
+
+cmd_logs() {
+  [[ -f $LOG_FILE ]] || die "no log yet at $LOG_FILE"
+  case "${1:-}" in
+  "") tail -n 100 -- "$LOG_FILE" ;;
+  -f) tail -n 100 -F -- "$LOG_FILE" ;;
+  *) die "usage: s3.sh logs [-f]" ;;
+  esac
+}
+
+main() {
+  local cmd=${1:-}
+  shift || true
+  case "$cmd" in
+  up) cmd_up "$@" ;;
+  down) cmd_down "$@" ;;
+  status) cmd_status "$@" ;;
+  logs) cmd_logs "$@" ;;
+  *)
+    echo "usage: $(basename -- "$0") up|down|status|logs [-f]" >&2
+    exit 2
+    ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,25 @@
+/**
+ * Where the integration tests find the real services, with the defaults that
+ * `scripts/services.sh up` uses. One place, so every test agrees.
+ */
+export interface ServiceEnv {
+  /** Kafka bootstrap brokers, `BACKLOT_KAFKA_BROKERS` (comma-separated). */
+  kafkaBrokers: string[];
+  /** S3-compatible endpoint and credentials, `BACKLOT_S3_*`. */
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+}
+
+export function serviceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
+  return {
+    kafkaBrokers: (env.BACKLOT_KAFKA_BROKERS ?? `127.0.0.1:${env.BACKLOT_KAFKA_PORT ?? '9092'}`)
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter(Boolean),
+    s3: {
+      endpoint: env.BACKLOT_S3_ENDPOINT ?? `http://127.0.0.1:${env.BACKLOT_S3_PORT ?? '9000'}`,
+      region: env.BACKLOT_S3_REGION ?? 'us-east-1',
+      accessKeyId: env.BACKLOT_S3_ACCESS_KEY_ID ?? 'test',
+      secretAccessKey: env.BACKLOT_S3_SECRET_ACCESS_KEY ?? 'test',
+    },
+  };
+}

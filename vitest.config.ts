@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** Workspace packages resolve to their sources, so tests never need a build first. */
+const alias = {
+  '@backlot/gateway': here('./packages/gateway/src/index.ts'),
+  '@backlot/resilience': here('./packages/resilience/src/index.ts'),
+  '@backlot/events': here('./packages/events/src/index.ts'),
+  '@backlot/storage': here('./packages/storage/src/index.ts'),
+};
+
+/**
+ * One vitest project per package. Projects whose integration tests talk to the
+ * real Kafka broker / S3 server get the global setup that starts them.
+ */
+const project = (name: string, root: string, { services = false } = {}) => ({
+  extends: true as const,
+  test: {
+    name,
+    root,
+    globalSetup: services ? [here('./scripts/vitest-services.ts')] : [],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    typecheck: {
+      enabled: true,
+      include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'],
+      tsconfig: here('./tsconfig.json'),
+    },
+  },
+});
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    projects: [
+      project('gateway', here('./packages/gateway')),
+      project('resilience', here('./packages/resilience')),
+      project('events', here('./packages/events'), { services: true }),
+      project('storage', here('./packages/storage'), { services: true }),
+      project('play-platform', here('./examples/play-platform'), { services: true }),
+    ],
+  },
+});
