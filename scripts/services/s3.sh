@@ -2,8 +2,9 @@
 # S3-compatible server on 127.0.0.1 for integration tests: moto's standalone
 # server (PyPI, pinned in s3/requirements.txt) in a private venv, started through
 # s3/moto_s3_server.py, which patches moto's gaps (conditional
-# CompleteMultipartUpload/CopyObject, atomic conditional writes). Path-style
-# addressing only (forcePathStyle: true); any credentials are accepted.
+# CompleteMultipartUpload/CopyObject, atomic conditional writes). Clients use
+# path-style addressing (forcePathStyle: true); any credentials are accepted.
+# Objects live in memory only: they are gone after `down`.
 #
 #   scripts/services/s3.sh up          start (idempotent) and wait until ListBuckets answers
 #   scripts/services/s3.sh down        stop our server (saved PID only); all objects are lost
@@ -218,8 +219,8 @@ cmd_up() {
   # cannot make tests pass here and fail on AWS:
   #   S3_UPLOAD_PART_MIN_SIZE   5 MiB minimum for all but the last part (EntityTooSmall)
   #   MOTO_S3_DEFAULT_MAX_KEYS  ListObjects page size when MaxKeys is not given
-  # Left at moto's defaults: no signature/IAM checks (INITIAL_NO_AUTH_ACTION_COUNT),
-  # global permissive CORS (MOTO_DISABLE_GLOBAL_CORS), path-style addressing.
+  # Left at moto's defaults: no signature/IAM checks (INITIAL_NO_AUTH_ACTION_COUNT)
+  # and permissive CORS on every response (MOTO_DISABLE_GLOBAL_CORS).
   # Own session (setsid), no stdin, lock fd closed: the server outlives this shell.
   # The subshell is not a process-group leader, so setsid execs in place and $! is python.
   (

@@ -14,6 +14,11 @@ arguments (-H HOST -p PORT). Patches, each checked against moto 5.2.5:
    writes now run one at a time. The request body is read before the lock is
    taken, so a slow upload does not hold up other requests.
 4. UploadPart to an aborted/unknown upload answers 404 NoSuchUpload, not 500.
+5. ListObjects(V2)/ListObjectVersions return at most 1000 entries a page, as
+   AWS does, even when MaxKeys asks for more (moto returned them all).
+6. A PUT body is stored as sent whatever its Content-Type: Flask parsed
+   `application/x-www-form-urlencoded` / `multipart/form-data` PUT bodies as
+   forms, so moto stored an empty object (POST form uploads are unchanged).
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import werkzeug.serving
 from moto import server
+from moto.moto_server.werkzeug_app import BackendRequest
 from moto.s3.exceptions import MissingKey, NoSuchUpload, PreconditionFailed
 from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 
 _WRITE_METHODS = frozenset({"PUT", "POST", "DELETE"})
 _write_lock = threading.RLock()
+_MAX_KEYS = 1000  # AWS's page size limit for object listings
 
 
 def _unquote(etag: str) -> str:
@@ -81,7 +88,8 @@ def _check_preconditions(self: S3Response, request: Any, full_url: str) -> None:
             if src is not None and _unquote(src_if_match) != _unquote(src.etag):
                 raise PreconditionFailed("x-amz-copy-source-If-Match")
         if headers.get("If-Match") or headers.get("If-None-Match"):
-            _check_write_preconditions(headers, key_name, self.backend.get_object(bucket_name, key_name))
+            existing = self.backend.get_object(bucket_name, key_name)
+            _check_write_preconditions(headers, key_name, existing)
 
 
 _orig_key_response = S3Response._key_response
@@ -106,18 +114,40 @@ def _bucket_response(self: S3Response, request: Any, full_url: str) -> Any:
 _orig_upload_part = S3Backend.upload_part
 
 
-def _upload_part(self: S3Backend, bucket_name: str, multipart_id: str, *args: Any, **kwargs: Any) -> Any:
+def _upload_part(
+    self: S3Backend, bucket_name: str, multipart_id: str, *args: Any, **kwargs: Any
+) -> Any:
     if multipart_id not in self.get_bucket(bucket_name).multiparts:
         raise NoSuchUpload(upload_id=multipart_id)
     return _orig_upload_part(self, bucket_name, multipart_id, *args, **kwargs)
 
 
-# Plain request log lines: werkzeug adds ANSI colours even when logging to a file.
-werkzeug.serving._log_add_style = False
+def _cap_max_keys(method: Any) -> Any:
+    def listing(self: S3Response) -> Any:
+        max_keys = self.querystring.get("max-keys")
+        if max_keys and max_keys[0].isdigit() and int(max_keys[0]) > _MAX_KEYS:
+            self.querystring["max-keys"] = [str(_MAX_KEYS)]
+        return method(self)
+
+    return listing
+
+
+_orig_want_form_data_parsed = BackendRequest.want_form_data_parsed
+
+
+def _want_form_data_parsed(self: BackendRequest) -> bool:
+    return self.method != "PUT" and _orig_want_form_data_parsed.fget(self)
+
 
 S3Response._key_response = _key_response  # type: ignore[method-assign]
 S3Response._bucket_response = _bucket_response  # type: ignore[method-assign]
 S3Backend.upload_part = _upload_part  # type: ignore[method-assign]
+BackendRequest.want_form_data_parsed = property(_want_form_data_parsed)  # type: ignore[assignment]
+for _name in ("list_objects", "list_objects_v2", "list_object_versions"):
+    setattr(S3Response, _name, _cap_max_keys(getattr(S3Response, _name)))
+
+# Plain request log lines: werkzeug adds ANSI colours even when logging to a file.
+werkzeug.serving._log_add_style = False
 
 if __name__ == "__main__":
     server.main(sys.argv[1:])
