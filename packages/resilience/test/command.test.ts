@@ -439,7 +439,12 @@ describe('fallback', () => {
       run: (_e, _id: string) => Promise.reject(failure),
       fallback: (f, id) => ({ ...f, id }),
     });
-    await expect(command('80100172')).resolves.toEqual({ reason: 'failure', error: failure, command: 'fb', id: '80100172' });
+    await expect(command('80100172')).resolves.toEqual({
+      reason: 'failure',
+      error: failure,
+      command: 'fb',
+      id: '80100172',
+    });
     expect(command.metrics().counts.fallbackSuccess).toBe(1);
   });
 
@@ -549,8 +554,14 @@ describe('options', () => {
     [{ key: '', run: () => 1 }, 'key must not be empty'],
     [{ key: 'x' }, 'run must be a function'],
     [{ key: 'x', run: () => 1, timeoutMs: 0 }, 'timeoutMs must be between 1 and 3600000'],
-    [{ key: 'x', run: () => 1, circuitBreaker: { errorThresholdPercentage: 150 } }, 'errorThresholdPercentage must be between 1 and 100'],
-    [{ key: 'x', run: () => 1, bulkhead: { maxConcurrent: 0 } }, 'bulkhead.maxConcurrent must be between 1 and 1000000'],
+    [
+      { key: 'x', run: () => 1, circuitBreaker: { errorThresholdPercentage: 150 } },
+      'errorThresholdPercentage must be between 1 and 100',
+    ],
+    [
+      { key: 'x', run: () => 1, bulkhead: { maxConcurrent: 0 } },
+      'bulkhead.maxConcurrent must be between 1 and 1000000',
+    ],
     [{ key: 'x', run: () => 1, retry: { budget: { ratio: 2 } } }, 'retry.budget.ratio must be between 0 and 1'],
     [{ key: 'x', run: () => 1, hedge: { percentile: 10 } }, 'hedge.percentile must be between 50 and 99.9'],
     [{ key: 'x', run: () => 1, logger: console.log }, 'logger must have info() and warn() methods'],

@@ -107,24 +107,25 @@ export class CircuitBreaker {
     return false;
   }
 
-  /** An allowed call succeeded. */
-  onSuccess(): void {
-    this.#health.add('success');
+  /** An allowed call succeeded (`at`: the caller's clock reading). */
+  onSuccess(at?: number): void {
+    this.#health.add('success', at);
     if (this.#state.halfOpen) this.#state.close();
   }
 
   /** An allowed call failed or timed out, or a call was rejected by the bulkhead. */
-  onError(kind: 'failure' | 'timeout' | 'rejected'): void {
-    this.#health.add(kind);
+  onError(kind: 'failure' | 'timeout' | 'rejected', at?: number): void {
+    this.#health.add(kind, at);
     const { options } = this;
     if (!options.enabled || options.forceClosed || options.forceOpen) return;
     if (this.#state.halfOpen) {
-      if (kind === 'rejected') this.#trialAvailable = true; // the trial never ran: let another through
+      if (kind === 'rejected')
+        this.#trialAvailable = true; // the trial never ran: let another through
       else this.#state.open(); // the trial failed: sleep again
       return;
     }
     if (!this.#state.closed) return;
-    const health = this.#health.health();
+    const health = this.#health.health(at);
     if (
       health.totalRequests >= options.requestVolumeThreshold &&
       health.errorPercentage >= options.errorThresholdPercentage

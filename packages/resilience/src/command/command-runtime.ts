@@ -14,15 +14,16 @@ import { RollingLatency } from '../metrics/rolling-latency.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
 import type { GroupIsolation, Permit } from '../registry/group-isolation.js';
 import { fullJitterDelay } from '../retry/backoff.js';
-import { RetryBudget } from '../retry/retry-budget.js';
+import type { RetryBudget } from '../retry/retry-budget.js';
 import { isRetryable } from '../retry/retryable.js';
-import { type Deadline, DeadlineQueue } from '../timeout/deadline-queue.js';
-import { ExecutionState } from './execution.js';
+import { TimeoutList } from '../timeout/timeout-list.js';
+import { InflightCall } from './execution.js';
 import type { CommandFailure, CommandLogger, CommandOptions, FailureReason, SameArgs } from './options.js';
 
 /** How one execution ended. */
 type Outcome = 'success' | FailureReason | 'bad-request' | 'aborted';
-type Settle = (outcome: Outcome, valueOrError: unknown) => void;
+/** `startedAt`: when the execution began (undefined when it never ran), so callers need no clock of their own. */
+type Settle = (outcome: Outcome, valueOrError: unknown, startedAt?: number) => void;
 
 /** Resolved settings of a command. @internal */
 export interface RuntimeSettings<Args extends unknown[], Result> {
@@ -64,9 +65,14 @@ export class CommandRuntime<Args extends unknown[], Result> {
   readonly breaker: CircuitBreaker;
   readonly #isolation: GroupIsolation;
   readonly #counts: RollingCounts;
-  readonly #latencyExecute: RollingLatency;
-  readonly #latencyTotal: RollingLatency;
-  readonly #timeouts: DeadlineQueue | undefined;
+  // Latency in three disjoint parts: a first-attempt success is both an execute
+  // and a total sample (recorded once, on the hot path); everything else is
+  // recorded where it belongs. Snapshots merge them.
+  readonly #latencyBoth: RollingLatency;
+  readonly #latencyExecuteOnly: RollingLatency;
+  readonly #latencyTotalOnly: RollingLatency;
+  readonly #timeouts: TimeoutList | undefined;
+  readonly #simpleSuccess: boolean;
   #concurrency = 0;
   #hedgeDelay: number | undefined;
   #hedgeDelayAt = Number.NEGATIVE_INFINITY;
@@ -76,21 +82,24 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.#isolation = isolation;
     const { windowMs, buckets } = settings.window;
     this.#counts = new RollingCounts(windowMs, buckets, now);
-    this.#latencyExecute = new RollingLatency(windowMs, Math.min(buckets, 5));
-    this.#latencyTotal = new RollingLatency(windowMs, Math.min(buckets, 5));
-    this.#timeouts = settings.timeoutMs === false ? undefined : new DeadlineQueue(settings.timeoutMs, now);
+    const latencyBuckets = Math.min(buckets, 5);
+    this.#latencyBoth = new RollingLatency(windowMs, latencyBuckets);
+    this.#latencyExecuteOnly = new RollingLatency(windowMs, latencyBuckets);
+    this.#latencyTotalOnly = new RollingLatency(windowMs, latencyBuckets);
+    this.#timeouts = settings.timeoutMs === false ? undefined : new TimeoutList(settings.timeoutMs, now);
+    this.#simpleSuccess = settings.hedge === undefined;
     this.breaker = new CircuitBreaker(settings.key, settings.breaker, settings.window, now);
     this.breaker.onStateChange((state) => this.#onCircuitChange(state));
   }
 
   /** Runs the command once for a caller. */
   execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
-    const started = now();
     if (callerSignal?.aborted) {
       return Promise.reject(new AbortedError({ cause: callerSignal.reason }));
     }
     this.settings.retry?.budget?.recordCall();
-    return this.#attempt(1, started, callerSignal, args);
+    // The call's start is the first execution's (one clock reading saved per call).
+    return this.#attempt(1, Number.NaN, callerSignal, args);
   }
 
   /** Counts a response served from the request cache. */
@@ -100,16 +109,22 @@ export class CommandRuntime<Args extends unknown[], Result> {
 
   #attempt(attempt: number, started: number, callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      const finish: Settle = (outcome, valueOrError) => {
+      const finish: Settle = (outcome, valueOrError, startedAt) => {
+        if (outcome === 'success' && attempt === 1 && this.#simpleSuccess) {
+          // Recorded as an execute-and-total sample by #onValue.
+          resolve(valueOrError as Result);
+          return;
+        }
+        const origin = Number.isNaN(started) ? (startedAt ?? now()) : started;
         if (outcome === 'success') {
-          this.#latencyTotal.record(now() - started, now());
+          this.#recordTotal(origin);
           resolve(valueOrError as Result);
         } else if (outcome === 'bad-request' || outcome === 'aborted') {
-          this.#latencyTotal.record(now() - started, now());
+          this.#recordTotal(origin);
           this.#counts.add('exceptionThrown');
           reject(valueOrError);
         } else {
-          this.#afterFailure(outcome, valueOrError, attempt, started, callerSignal, args).then(resolve, reject);
+          this.#afterFailure(outcome, valueOrError, attempt, origin, callerSignal, args).then(resolve, reject);
         }
       };
       if (this.settings.hedge) this.#hedged(attempt, callerSignal, args, finish);
@@ -124,21 +139,22 @@ export class CommandRuntime<Args extends unknown[], Result> {
     callerSignal: AbortSignal | undefined,
     args: Args,
     settle: Settle,
-  ): ExecutionState | undefined {
+  ): InflightCall | undefined {
     if (!this.breaker.allowRequest()) {
       this.#counts.add('shortCircuited');
       settle('short-circuited', new CircuitOpenError(this.settings.key));
       return undefined;
     }
-    const permit = this.#isolation.tryAcquire();
-    if (permit) return this.#run(permit, attempt, hedge, callerSignal, args, settle);
+    const at = now();
+    const permit = this.#isolation.tryAcquire(at);
+    if (permit) return this.#run(permit, at, attempt, hedge, callerSignal, args, settle);
     if (!this.#isolation.canQueue || hedge) {
       this.#rejected(settle, 'its bulkhead is full');
       return undefined;
     }
     this.#isolation.acquire(callerSignal).then(
       (queued) => {
-        if (queued) this.#run(queued, attempt, hedge, callerSignal, args, settle);
+        if (queued) this.#run(queued, now(), attempt, hedge, callerSignal, args, settle);
         else this.#rejected(settle, 'its bulkhead and queue are full');
       },
       (cause: unknown) => {
@@ -159,114 +175,131 @@ export class CommandRuntime<Args extends unknown[], Result> {
 
   #run(
     permit: Permit,
+    start: number,
     attempt: number,
     hedge: boolean,
     callerSignal: AbortSignal | undefined,
     args: Args,
     settle: Settle,
-  ): ExecutionState {
-    const { key } = this.settings;
-    const execution = new ExecutionState(key, attempt, hedge);
-    const start = now();
+  ): InflightCall {
+    const call = new InflightCall(
+      this.settings.key,
+      attempt,
+      hedge,
+      permit,
+      start,
+      callerSignal,
+      settle as InflightCall['settle'],
+      this.#onTimeout,
+    );
     const concurrency = ++this.#concurrency;
     this.#counts.observeConcurrency(concurrency, start);
-
-    // Who decided the outcome first: the work, the deadline, the caller, or a hedge twin.
-    let verdict: 'work' | 'timeout' | 'aborted' | 'cancelled' | undefined;
-    let deadline: Deadline | undefined;
-    let onCallerAbort: (() => void) | undefined;
-    const decide = (by: NonNullable<typeof verdict>): boolean => {
-      if (verdict) return false;
-      verdict = by;
-      if (deadline) deadline.expire = undefined;
-      if (onCallerAbort) callerSignal?.removeEventListener('abort', onCallerAbort);
-      return true;
-    };
-
-    execution.cancel = () => {
-      if (!decide('cancelled')) return;
-      this.#counts.add('cancelled');
-      this.breaker.onNeutral();
-      execution.abort(new AbortedError());
-    };
-    if (this.#timeouts) {
-      deadline = this.#timeouts.arm(() => {
-        if (!decide('timeout')) return;
-        const error = new TimeoutError(this.settings.timeoutMs as number, { command: key });
-        execution.abort(error);
-        const end = now();
-        this.#latencyExecute.record(end - start, end);
-        this.#counts.add('timeout', end);
-        this.settings.logger?.warn({ command: key, group: this.settings.group, reason: 'timeout' }, 'command timed out');
-        this.breaker.onError('timeout');
-        settle('timeout', error);
-      });
-    }
+    this.#timeouts?.add(call, start);
     if (callerSignal) {
-      onCallerAbort = () => {
-        if (!decide('aborted')) return;
-        const error = new AbortedError({ cause: callerSignal.reason });
-        execution.abort(error);
-        this.#counts.add('cancelled');
-        this.breaker.onNeutral();
-        settle('aborted', error);
-      };
-      callerSignal.addEventListener('abort', onCallerAbort, { once: true });
+      call.onCallerAbort = () => this.#onCallerAbort(call);
+      callerSignal.addEventListener('abort', call.onCallerAbort, { once: true });
     }
 
     let result: PromiseLike<Result> | Result;
     try {
-      result = this.settings.run(execution, ...args);
+      result = this.settings.run(call, ...args);
     } catch (error) {
       result = Promise.reject(error);
     }
     Promise.resolve(result).then(
-      (value) => {
-        this.#concurrency--;
-        if (!decide('work')) {
-          // Settled after a timeout or cancellation: only now is the slot free.
-          if (verdict === 'timeout') permit.onDropped();
-          else permit.onIgnore();
-          return;
-        }
-        const end = now();
-        const ms = end - start;
-        this.#latencyExecute.record(ms, end);
-        this.#counts.add('success', end);
-        const slow = this.settings.slowCallThresholdMs;
-        if (slow !== undefined && ms >= slow) this.breaker.onError('failure');
-        else this.breaker.onSuccess();
-        permit.onSuccess();
-        settle('success', value);
-      },
-      (error: unknown) => {
-        this.#concurrency--;
-        if (!decide('work')) {
-          if (verdict === 'timeout') permit.onDropped();
-          else permit.onIgnore();
-          return;
-        }
-        const end = now();
-        this.#latencyExecute.record(end - start, end);
-        permit.onIgnore();
-        if (this.settings.isBadRequest(error)) {
-          this.#counts.add('badRequest', end);
-          this.breaker.onNeutral();
-          settle('bad-request', error);
-          return;
-        }
-        this.#counts.add('failure', end);
-        this.settings.logger?.warn({ command: key, group: this.settings.group, reason: 'failure', err: error }, 'command failed');
-        this.breaker.onError('failure');
-        settle('failure', error);
-      },
+      (value) => this.#onValue(call, value),
+      (error: unknown) => this.#onError(call, error),
     );
-    return execution;
+    return call;
+  }
+
+  /** Records who decided the call's outcome; `false` if someone already had. */
+  #decide(call: InflightCall, verdict: NonNullable<InflightCall['verdict']>): boolean {
+    if (call.verdict) return false;
+    call.verdict = verdict;
+    if (call.linked) this.#timeouts?.remove(call);
+    if (call.onCallerAbort) call.callerSignal?.removeEventListener('abort', call.onCallerAbort);
+    return true;
+  }
+
+  /** The work ended after its outcome was decided: only now is its slot free. */
+  #releaseLate(call: InflightCall): void {
+    if (call.verdict === 'timeout') call.permit.onDropped();
+    else call.permit.onIgnore();
+  }
+
+  #onValue(call: InflightCall, value: Result): void {
+    this.#concurrency--;
+    if (!this.#decide(call, 'work')) return this.#releaseLate(call);
+    const end = now();
+    const ms = end - call.startedAt;
+    if (call.attempt === 1 && this.#simpleSuccess) this.#latencyBoth.record(ms, end);
+    else this.#latencyExecuteOnly.record(ms, end);
+    this.#counts.add('success', end);
+    const slow = this.settings.slowCallThresholdMs;
+    if (slow !== undefined && ms >= slow) this.breaker.onError('failure', end);
+    else this.breaker.onSuccess(end);
+    call.permit.onSuccess();
+    call.settle('success', value, call.startedAt);
+  }
+
+  #onError(call: InflightCall, error: unknown): void {
+    this.#concurrency--;
+    if (!this.#decide(call, 'work')) return this.#releaseLate(call);
+    const end = now();
+    this.#latencyExecuteOnly.record(end - call.startedAt, end);
+    call.permit.onIgnore();
+    if (this.settings.isBadRequest(error)) {
+      this.#counts.add('badRequest', end);
+      this.breaker.onNeutral();
+      call.settle('bad-request', error, call.startedAt);
+      return;
+    }
+    this.#counts.add('failure', end);
+    const { key, group } = this.settings;
+    this.settings.logger?.warn({ command: key, group, reason: 'failure', err: error }, 'command failed');
+    this.breaker.onError('failure', end);
+    call.settle('failure', error, call.startedAt);
+  }
+
+  readonly #onTimeout = (call: InflightCall): void => {
+    if (!this.#decide(call, 'timeout')) return;
+    const { key, group, timeoutMs } = this.settings;
+    const error = new TimeoutError(timeoutMs as number, { command: key });
+    call.abort(error);
+    const end = now();
+    this.#latencyExecuteOnly.record(end - call.startedAt, end);
+    this.#counts.add('timeout', end);
+    this.settings.logger?.warn({ command: key, group, reason: 'timeout' }, 'command timed out');
+    this.breaker.onError('timeout');
+    call.settle('timeout', error, call.startedAt);
+  };
+
+  #onCallerAbort(call: InflightCall): void {
+    if (!this.#decide(call, 'aborted')) return;
+    const error = new AbortedError({ cause: call.callerSignal?.reason });
+    call.abort(error);
+    this.#counts.add('cancelled');
+    this.breaker.onNeutral();
+    call.settle('aborted', error, call.startedAt);
+  }
+
+  /** Gives up on a call whose result is no longer wanted (a hedge twin won). */
+  #cancel(call: InflightCall): void {
+    if (!this.#decide(call, 'cancelled')) return;
+    this.#counts.add('cancelled');
+    this.breaker.onNeutral();
+    call.abort(new AbortedError());
+  }
+
+  #recordTotal(started: number): void {
+    const end = now();
+    this.#latencyTotalOnly.record(end - started, end);
   }
 
   /** A primary attempt, and a hedge once it runs longer than the p-th percentile; the first success wins. */
   #hedged(attempt: number, callerSignal: AbortSignal | undefined, args: Args, finish: Settle): void {
-    const executions: ExecutionState[] = [];
+    const executions: InflightCall[] = [];
     let pending = 0;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -276,7 +309,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
       if (outcome === 'success' || outcome === 'bad-request' || outcome === 'aborted' || pending === 0) {
         done = true;
         clearTimeout(timer);
-        for (const execution of executions) execution.cancel();
+        for (const execution of executions) this.#cancel(execution);
         finish(outcome, valueOrError);
       }
       // Otherwise one attempt failed while the other still runs: wait for it.
@@ -312,10 +345,11 @@ export class CommandRuntime<Args extends unknown[], Result> {
     // Refresh once a second; before the first estimate, as soon as enough calls were seen.
     const due =
       t - this.#hedgeDelayAt >= HEDGE_DELAY_REFRESH_MS ||
-      (this.#hedgeDelay === undefined && this.#counts.count('success', t) + this.#counts.count('failure', t) >= hedge.minSamples);
+      (this.#hedgeDelay === undefined &&
+        this.#counts.count('success', t) + this.#counts.count('failure', t) >= hedge.minSamples);
     if (due) {
       this.#hedgeDelayAt = t;
-      const latency = this.#latencyExecute.valueAt(hedge.percentile, t);
+      const latency = RollingLatency.valueAt([this.#latencyBoth, this.#latencyExecuteOnly], hedge.percentile, t);
       this.#hedgeDelay = latency.count < hedge.minSamples ? undefined : Math.max(hedge.minDelayMs, latency.ms);
     }
     return this.#hedgeDelay;
@@ -330,7 +364,12 @@ export class CommandRuntime<Args extends unknown[], Result> {
     args: Args,
   ): Promise<Result> {
     const retry = this.settings.retry;
-    if (retry && attempt < retry.maxAttempts && (reason === 'failure' || reason === 'timeout') && retry.retryOn(error, reason)) {
+    if (
+      retry &&
+      attempt < retry.maxAttempts &&
+      (reason === 'failure' || reason === 'timeout') &&
+      retry.retryOn(error, reason)
+    ) {
       if (!retry.budget || retry.budget.tryWithdraw()) {
         this.#counts.add('retry');
         const delay = fullJitterDelay(attempt, retry.baseDelayMs, retry.maxDelayMs);
@@ -350,9 +389,8 @@ export class CommandRuntime<Args extends unknown[], Result> {
   #fallback(reason: FailureReason, error: unknown, started: number, args: Args): Promise<Result> {
     const { fallback, key } = this.settings;
     const done = (event: CommandEvent) => {
-      const end = now();
-      this.#counts.add(event, end);
-      this.#latencyTotal.record(end - started, end);
+      this.#counts.add(event);
+      this.#recordTotal(started);
     };
     if (!fallback) {
       done('fallbackMissing');
@@ -384,7 +422,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
   }
 
   #onCircuitChange(state: CircuitState): void {
-    this.settings.logger?.info({ command: this.settings.key, group: this.settings.group, circuit: state }, `circuit ${state}`);
+    this.settings.logger?.info(
+      { command: this.settings.key, group: this.settings.group, circuit: state },
+      `circuit ${state}`,
+    );
   }
 
   /** Metrics over the rolling window now. */
@@ -398,8 +439,8 @@ export class CommandRuntime<Args extends unknown[], Result> {
       health: this.breaker.health(),
       counts: this.#counts.counts(t),
       concurrency: { current: this.#concurrency, rollingMax: this.#counts.maxConcurrency(t) },
-      latencyExecute: this.#latencyExecute.snapshot(t),
-      latencyTotal: this.#latencyTotal.snapshot(t),
+      latencyExecute: RollingLatency.snapshotOf([this.#latencyBoth, this.#latencyExecuteOnly], t),
+      latencyTotal: RollingLatency.snapshotOf([this.#latencyBoth, this.#latencyTotalOnly], t),
       settings: {
         timeoutMs: this.settings.timeoutMs,
         circuitBreaker: this.settings.breaker,

@@ -97,11 +97,14 @@ const positiveInt = (name: string, max: number) =>
     .min(1, `${name} must be between 1 and ${max}`)
     .max(max, `${name} must be between 1 and ${max}`);
 
-const fn = (name: string) => z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+const fn = (name: string) =>
+  z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
 
 /** @internal */
 export const commandOptionsSchema = z.object({
-  key: z.string({ error: 'key is required: a unique command name, e.g. "catalog.getTitle"' }).min(1, 'key must not be empty'),
+  key: z
+    .string({ error: 'key is required: a unique command name, e.g. "catalog.getTitle"' })
+    .min(1, 'key must not be empty'),
   group: z.string().min(1, 'group must not be empty').optional(),
   run: fn('run'),
   fallback: fn('fallback').optional(),
@@ -159,7 +162,10 @@ export const commandOptionsSchema = z.object({
       buckets: positiveInt('metricsWindow.buckets', 100).optional(),
     })
     .strict()
-    .refine((w) => (w.windowMs ?? 10_000) % (w.buckets ?? 10) === 0, 'metricsWindow.windowMs must divide into buckets evenly')
+    .refine(
+      (w) => (w.windowMs ?? 10_000) % (w.buckets ?? 10) === 0,
+      'metricsWindow.windowMs must divide into buckets evenly',
+    )
     .optional(),
   logger: z
     .custom<CommandLogger>(

@@ -66,35 +66,50 @@ export class RollingLatency {
     this.#sums[slot] = (this.#sums[slot] as number) + ms;
   }
 
-  #merged(now: number): { merged: hdr.Histogram; sum: number } {
+  /** Adds this window's live buckets into `into`; returns the sum of their latencies (ms). */
+  #addInto(into: hdr.Histogram, now: number): number {
     const oldest = Math.floor(now / this.#bucketMs) - this.#buckets + 1;
-    const merged = newHistogram();
     let sum = 0;
     for (let slot = 0; slot < this.#buckets; slot++) {
       const histogram = this.#histograms[slot];
       if (histogram && (this.#epochs[slot] as number) >= oldest) {
-        merged.add(histogram);
+        into.add(histogram);
         sum += this.#sums[slot] as number;
       }
     }
-    return { merged, sum };
+    return sum;
   }
 
-  /** The latency (ms) at percentile `p` over the window, and how many samples it rests on. */
-  valueAt(p: number, now: number): { ms: number; count: number } {
-    const { merged } = this.#merged(now);
+  /** The latency (ms) at percentile `p` over the windows of `parts` together, and the sample count. */
+  static valueAt(parts: readonly RollingLatency[], p: number, now: number): { ms: number; count: number } {
+    const merged = newHistogram();
+    for (const part of parts) part.#addInto(merged, now);
     const count = merged.totalCount;
     return { ms: count === 0 ? 0 : merged.getValueAtPercentile(p) / 1000, count };
   }
 
   /** Percentiles and mean over the window at `now`. */
   snapshot(now: number): LatencySnapshot {
-    const { merged, sum } = this.#merged(now);
+    return RollingLatency.snapshotOf([this], now);
+  }
+
+  /** Percentiles and mean over the windows of `parts` together (disjoint samples of one distribution). */
+  static snapshotOf(parts: readonly RollingLatency[], now: number): LatencySnapshot {
+    const merged = newHistogram();
+    let sum = 0;
+    for (const part of parts) sum += part.#addInto(merged, now);
     const count = merged.totalCount;
     const percentiles = {} as LatencySnapshot['percentiles'];
     for (const key of LATENCY_PERCENTILES) {
       const p = Number(key);
-      const us = count === 0 ? 0 : p === 0 ? merged.minNonZeroValue : p === 100 ? merged.maxValue : merged.getValueAtPercentile(p);
+      const us =
+        count === 0
+          ? 0
+          : p === 0
+            ? merged.minNonZeroValue
+            : p === 100
+              ? merged.maxValue
+              : merged.getValueAtPercentile(p);
       percentiles[key] = us / 1000;
     }
     return { count, mean: count === 0 ? 0 : sum / count, percentiles };

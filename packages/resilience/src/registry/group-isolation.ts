@@ -76,15 +76,15 @@ export class GroupIsolation {
     this.#rolling.observeConcurrency(active, now);
   }
 
-  /** Takes a slot now, or `undefined` when full. */
-  tryAcquire(): Permit | undefined {
+  /** Takes a slot now (`at`: the caller's clock reading, to save one), or `undefined` when full. */
+  tryAcquire(at: number = this.#now()): Permit | undefined {
     let permit: Permit | undefined;
     if (this.bulkhead) permit = this.bulkhead.tryAcquire() ? this.#bulkheadPermit : undefined;
     else {
       const token = (this.limiter as AdaptiveLimiterLike).tryAcquire();
       permit = token && this.#wrapLimiterPermit(token);
     }
-    if (permit) this.#admitted(this.#now());
+    if (permit) this.#admitted(at);
     return permit;
   }
 

@@ -42,7 +42,10 @@ export class CommandRegistry {
         ? undefined
         : 'limiter' in isolation
           ? 'adaptive limiter'
-          : JSON.stringify({ maxConcurrent: isolation.bulkhead.maxConcurrent ?? 10, maxQueue: isolation.bulkhead.maxQueue ?? 0 });
+          : JSON.stringify({
+              maxConcurrent: isolation.bulkhead.maxConcurrent ?? 10,
+              maxQueue: isolation.bulkhead.maxQueue ?? 0,
+            });
     if (existing) {
       const before = this.#groupSettings.get(group);
       if (settings !== undefined && before !== settings) {

@@ -12,7 +12,11 @@ export interface RetryBudgetOptions {
 
 /** @internal */
 export const retryBudgetSchema = z.object({
-  ratio: z.number().min(0, 'retry.budget.ratio must be between 0 and 1').max(1, 'retry.budget.ratio must be between 0 and 1').optional(),
+  ratio: z
+    .number()
+    .min(0, 'retry.budget.ratio must be between 0 and 1')
+    .max(1, 'retry.budget.ratio must be between 0 and 1')
+    .optional(),
   minRetriesPerSecond: z.number().min(0, 'retry.budget.minRetriesPerSecond must be 0 or more').optional(),
   windowMs: z.number().int().min(1000, 'retry.budget.windowMs must be at least 1000').optional(),
 });
@@ -60,7 +64,8 @@ export class RetryBudget {
   #sum(values: Float64Array, now: number): number {
     const oldest = Math.floor(now / this.#bucketMs) - BUCKETS + 1;
     let sum = 0;
-    for (let slot = 0; slot < BUCKETS; slot++) if ((this.#epochs[slot] as number) >= oldest) sum += values[slot] as number;
+    for (let slot = 0; slot < BUCKETS; slot++)
+      if ((this.#epochs[slot] as number) >= oldest) sum += values[slot] as number;
     return sum;
   }
 

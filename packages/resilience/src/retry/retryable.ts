@@ -18,5 +18,7 @@ export function markRetryable<E extends object>(error: E): E {
 /** Whether `error` was marked with {@link markRetryable} or carries `retryable: true`. */
 export function isRetryable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  return (error as { [kRetryable]?: unknown })[kRetryable] === true || (error as { retryable?: unknown }).retryable === true;
+  return (
+    (error as { [kRetryable]?: unknown })[kRetryable] === true || (error as { retryable?: unknown }).retryable === true
+  );
 }

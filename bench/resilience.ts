@@ -1,0 +1,167 @@
+/**
+ * `npm run bench -- resilience`: the cost of isolating a call, Backlot vs
+ * opossum vs cockatiel, side by side in one run (see bench/lib/harness.ts).
+ *
+ * - overhead_ns: per-call cost over a bare async call, sequential awaits
+ *   (Backlot: timeout + circuit breaker + bulkhead + metrics + fallback;
+ *   opossum: fire() with its timeout; cockatiel: wrap(bulkhead, timeout, circuitBreaker)).
+ * - concurrent_ops_per_s: calls per second with 1,000 in flight.
+ * - failure_overhead_ns: cost of one failing call (with fallback) over a bare
+ *   failing call, after 100,000 successful calls in the rolling window.
+ * - heap_per_command_kib: heap per defined (registered, idle) command.
+ */
+
+import { CommandRegistry, defineCommand } from '@backlot/resilience';
+import {
+  bulkhead,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  fallback as cockatielFallback,
+  handleAll,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import OpossumBreaker from 'opossum';
+import { type Figures, runBench } from './lib/harness.ts';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
+
+const SEQUENTIAL_CALLS = 200_000;
+const CONCURRENT_CALLS = 200_000;
+const IN_FLIGHT = 1000;
+const WINDOW_FILL = 100_000;
+const FAILING_CALLS = 2000;
+const COMMANDS_FOR_HEAP = 500;
+
+const bare = async (n: number) => n;
+const bareFailing = async (_n: number): Promise<number> => {
+  throw new Error('down');
+};
+
+/** What each subject provides: a way to wrap a function into an isolated call. */
+interface Wrapper {
+  make(fn: (n: number) => Promise<number>, id: number): (n: number) => Promise<number>;
+  dispose(): void;
+}
+
+function backlot(): Wrapper {
+  const registry = new CommandRegistry();
+  return {
+    make: (fn, id) => {
+      const command = defineCommand({
+        key: `bench-${id}`,
+        registry,
+        timeoutMs: 1000,
+        bulkhead: { maxConcurrent: IN_FLIGHT },
+        run: (_execution, n: number) => fn(n),
+        fallback: () => -1,
+      });
+      return command;
+    },
+    dispose: () => registry.clear(),
+  };
+}
+
+function opossum(): Wrapper {
+  const breakers: OpossumBreaker[] = [];
+  return {
+    make: (fn) => {
+      const breaker = new OpossumBreaker(fn, { timeout: 1000 });
+      breaker.fallback(() => -1);
+      breakers.push(breaker);
+      return (n: number) => breaker.fire(n) as Promise<number>;
+    },
+    dispose: () => {
+      for (const breaker of breakers) breaker.shutdown();
+    },
+  };
+}
+
+function cockatiel(): Wrapper {
+  return {
+    make: (fn) => {
+      const policy = wrap(
+        cockatielFallback(handleAll, -1),
+        bulkhead(IN_FLIGHT),
+        timeout(1000, TimeoutStrategy.Aggressive),
+        circuitBreaker(handleAll, { halfOpenAfter: 5000, breaker: new ConsecutiveBreaker(20) }),
+      );
+      return (n: number) => policy.execute(() => fn(n));
+    },
+    dispose: () => {},
+  };
+}
+
+async function timeSequential(call: (n: number) => Promise<number>, calls: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) await call(i);
+  return Number(process.hrtime.bigint() - start) / calls;
+}
+
+async function opsPerSecond(call: (n: number) => Promise<number>): Promise<number> {
+  const start = process.hrtime.bigint();
+  let next = 0;
+  const worker = async () => {
+    while (next < CONCURRENT_CALLS) await call(next++);
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return CONCURRENT_CALLS / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+function heapPerCommandKib(factory: () => Wrapper): number {
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const wrapper = factory();
+  const calls = Array.from({ length: COMMANDS_FOR_HEAP }, (_, i) => wrapper.make(bare, i));
+  gc?.();
+  const perCommand = (process.memoryUsage().heapUsed - before) / COMMANDS_FOR_HEAP / 1024;
+  if (calls.length !== COMMANDS_FOR_HEAP) throw new Error('unreachable');
+  wrapper.dispose();
+  return perCommand;
+}
+
+function subject(factory: () => Wrapper): () => Promise<Figures> {
+  return async () => {
+    const wrapper = factory();
+    try {
+      const ok = wrapper.make(bare, 1);
+      const bareNs = await timeSequential(bare, SEQUENTIAL_CALLS);
+      const wrappedNs = await timeSequential(ok, SEQUENTIAL_CALLS);
+      const concurrent = await opsPerSecond(wrapper.make(bare, 2));
+
+      // Failure path after a busy window: 100k successes, then failing calls that fall back.
+      let failing = false;
+      const flaky = wrapper.make((n) => (failing ? bareFailing(n) : bare(n)), 3);
+      await timeSequential(flaky, WINDOW_FILL);
+      failing = true;
+      const bareFailNs = await timeSequential((n) => bareFailing(n).catch(() => -1), FAILING_CALLS);
+      const failNs = await timeSequential(flaky, FAILING_CALLS);
+
+      return {
+        overhead_ns: wrappedNs - bareNs,
+        concurrent_ops_per_s: concurrent,
+        failure_overhead_ns: failNs - bareFailNs,
+        heap_per_command_kib: heapPerCommandKib(factory),
+      };
+    } finally {
+      wrapper.dispose();
+    }
+  };
+}
+
+export default function run() {
+  return runBench({
+    name: 'resilience',
+    unit: {
+      overhead_ns: 'ns per call over a bare async call (lower is better)',
+      concurrent_ops_per_s: 'calls/s with 1,000 in flight (higher is better)',
+      failure_overhead_ns: 'ns per failing call over a bare failing call, 100k calls in the window (lower is better)',
+      heap_per_command_kib: 'KiB of heap per defined, idle command (lower is better)',
+    },
+    subjects: { backlot: subject(backlot), opossum: subject(opossum), cockatiel: subject(cockatiel) },
+    rounds: 5,
+    warmup: 1,
+  });
+}
