@@ -8,6 +8,7 @@ const alias = {
   '@backlot/gateway': here('./packages/gateway/src/index.ts'),
   '@backlot/resilience': here('./packages/resilience/src/index.ts'),
   '@backlot/events': here('./packages/events/src/index.ts'),
+  '@backlot/storage/testing': here('./packages/storage/src/testing/index.ts'),
   '@backlot/storage': here('./packages/storage/src/index.ts'),
 };
 

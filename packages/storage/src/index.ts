@@ -1,20 +1,72 @@
-export { createMemoryStore } from './adapters/memory.js';
-export { createS3Store, type S3StoreOptions } from './adapters/s3.js';
+export { createFilesystemStore, type FilesystemStoreOptions } from './adapters/filesystem/index.js';
+export { createMemoryStore } from './adapters/memory/index.js';
 export {
-  InvalidKeyError,
-  isInvalidKeyError,
-  isNotFoundError,
-  NotFoundError,
-  StorageError,
-  type StorageErrorCode,
-} from './errors.js';
+  createS3Store,
+  S3_COMMAND_CHANNEL,
+  type S3CommandMessage,
+  type S3OperationMetrics,
+  type S3Store,
+  type S3StoreMetrics,
+  type S3StoreOptions,
+} from './adapters/s3/index.js';
+export { createStore, type StoreConfig, storeConfigFromEnv } from './config/create-store.js';
+export { assertValidKey, MAX_KEY_BYTES } from './core/keys.js';
+export { DEFAULT_CONTENT_TYPE } from './core/metadata.js';
 export {
-  assertValidKey,
+  type ByteRange,
   type CallOptions,
-  DEFAULT_CONTENT_TYPE,
+  type CopyOptions,
+  canPresign,
+  type DeleteFailure,
+  type DeleteManyResult,
+  type DeleteOptions,
+  type GetOptions,
+  type HeadOptions,
+  type ListedObject,
+  type ListEntry,
+  type ListOptions,
+  type ListPage,
+  type ListPageOptions,
   type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
+  type ObjectStream,
+  type PresignOptions,
+  type PresigningStore,
   type PutOptions,
+  type ReturnedRange,
+  type StoreCapabilities,
   type StoredObject,
-} from './object-store.js';
+} from './core/types.js';
+export {
+  BackendError,
+  ConflictError,
+  InvalidKeyError,
+  InvalidRangeError,
+  isBackendError,
+  isConflictError,
+  isInvalidKeyError,
+  isInvalidRangeError,
+  isNotFoundError,
+  isPreconditionFailedError,
+  isStorageError,
+  isUnsupportedError,
+  isValidationError,
+  NotFoundError,
+  PreconditionFailedError,
+  StorageError,
+  type StorageErrorCode,
+  UnsupportedError,
+  type ValidationIssue,
+  ValidationError,
+} from './errors.js';
+export {
+  createKeyValueStore,
+  type Item,
+  type KeyValueStore,
+  type KeyValueStoreOptions,
+  type KvPutOptions,
+  type KvScanOptions,
+  type KvUpdateOptions,
+  type Namespace,
+} from './kv/index.js';

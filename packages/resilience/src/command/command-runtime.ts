@@ -230,7 +230,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
 
   #onValue(call: InflightCall, value: Result): void {
     this.#concurrency--;
-    if (!this.#decide(call, 'work')) return this.#releaseLate(call);
+    if (!this.#decide(call, 'work')) {
+      this.#releaseLate(call);
+      return;
+    }
     const end = now();
     const ms = end - call.startedAt;
     if (call.attempt === 1 && this.#simpleSuccess) this.#latencyBoth.record(ms, end);
@@ -245,7 +248,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
 
   #onError(call: InflightCall, error: unknown): void {
     this.#concurrency--;
-    if (!this.#decide(call, 'work')) return this.#releaseLate(call);
+    if (!this.#decide(call, 'work')) {
+      this.#releaseLate(call);
+      return;
+    }
     const end = now();
     this.#latencyExecuteOnly.record(end - call.startedAt, end);
     call.permit.onIgnore();
