@@ -12,6 +12,23 @@ export type {
   SameArgs,
 } from './command/options.js';
 export {
+  type Collapser,
+  CollapserBatchMismatchError,
+  type CollapserBatchResult,
+  CollapserError,
+  type CollapserErrorCode,
+  CollapserMissingKeyError,
+  type CollapserOptions,
+  cachedInRequest,
+  currentRequestContext,
+  defineCollapser,
+  isCollapserBatchMismatchError,
+  isCollapserMissingKeyError,
+  type RequestContext,
+  type RequestContextOptions,
+  runInRequestContext,
+} from './context/index.js';
+export {
   AbortedError,
   BadRequestError,
   CircuitOpenError,
@@ -27,7 +44,31 @@ export {
   type ResilienceErrorCode,
   TimeoutError,
 } from './errors.js';
+export {
+  AdaptiveLimiter,
+  type AdaptiveLimiterOptions,
+  type AimdLimitOptions,
+  aimdLimit,
+  type ConcurrencyLimit,
+  type Gradient2LimitOptions,
+  gradient2Limit,
+  type LimiterToken,
+  type LimitFunction,
+  type VegasLimitOptions,
+  vegasLimit,
+  type WindowedLimitOptions,
+  windowedLimit,
+} from './limit/index.js';
 export { COMMAND_EVENTS, type CommandEvent } from './metrics/events.js';
+export {
+  type HystrixCommandJson,
+  type HystrixLatency,
+  type HystrixThreadPoolJson,
+  toHystrixCommand,
+  toHystrixThreadPool,
+} from './metrics/hystrix-json.js';
+export { createHystrixStream, type HystrixStream, type HystrixStreamOptions } from './metrics/hystrix-stream.js';
+export { type MetricsSource, type PrometheusOptions, prometheusMetrics } from './metrics/prometheus.js';
 export type { EventCounts, HealthCounts } from './metrics/rolling-counts.js';
 export { LATENCY_PERCENTILES, type LatencySnapshot } from './metrics/rolling-latency.js';
 export type { CommandMetricsSnapshot, GroupMetricsSnapshot } from './metrics/snapshot.js';

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreaker, type CircuitState } from '../breaker/circuit-breaker.js';
+import { cachedInRequest } from '../context/request-cache.js';
+import { currentRequestContext } from '../context/request-context.js';
 import {
   AbortedError,
   CircuitOpenError,
@@ -45,6 +47,7 @@ export interface RuntimeSettings<Args extends unknown[], Result> {
     | undefined;
   hedge: { percentile: number; minDelayMs: number; minSamples: number } | undefined;
   isBadRequest: (error: unknown) => boolean;
+  cacheKey: ((...args: Args) => string) | undefined;
   requestCacheEnabled: boolean;
   window: { windowMs: number; buckets: number };
   logger: CommandLogger | undefined;
@@ -92,19 +95,34 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.breaker.onStateChange((state) => this.#onCircuitChange(state));
   }
 
-  /** Runs the command once for a caller. */
+  /**
+   * Runs the command once for a caller. Inside a request context
+   * (`runInRequestContext`), the request's signal is the default caller
+   * signal, and calls with the same `cacheKey` share one execution.
+   */
   execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+    const context = currentRequestContext();
+    const signal = callerSignal ?? context?.signal;
+    const cacheKey = this.settings.cacheKey;
+    if (context && cacheKey) {
+      let hit = true;
+      const shared = cachedInRequest(`backlot.command:${this.settings.key}`, cacheKey(...args), () => {
+        hit = false;
+        return this.#execute(signal, args);
+      });
+      if (hit) this.#counts.add('responseFromCache');
+      return shared;
+    }
+    return this.#execute(signal, args);
+  }
+
+  #execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
     if (callerSignal?.aborted) {
       return Promise.reject(new AbortedError({ cause: callerSignal.reason }));
     }
     this.settings.retry?.budget?.recordCall();
     // The call's start is the first execution's (one clock reading saved per call).
     return this.#attempt(1, Number.NaN, callerSignal, args);
-  }
-
-  /** Counts a response served from the request cache. */
-  countCacheHit(): void {
-    this.#counts.add('responseFromCache');
   }
 
   #attempt(attempt: number, started: number, callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
@@ -444,6 +462,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
       circuit: this.breaker.state,
       health: this.breaker.health(),
       counts: this.#counts.counts(t),
+      cumulativeCounts: this.#counts.cumulative(),
       concurrency: { current: this.#concurrency, rollingMax: this.#counts.maxConcurrency(t) },
       latencyExecute: RollingLatency.snapshotOf([this.#latencyBoth, this.#latencyExecuteOnly], t),
       latencyTotal: RollingLatency.snapshotOf([this.#latencyBoth, this.#latencyTotalOnly], t),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CircuitState } from '../breaker/circuit-breaker.js';
+import { AdaptiveLimiter } from '../limit/limiter.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
@@ -116,13 +117,23 @@ export function defineCommand<Args extends unknown[], Result>(
         }
       : undefined,
     isBadRequest: options.isBadRequest ?? defaultIsBadRequest,
+    cacheKey: options.cacheKey as ((...args: Args) => string) | undefined,
     requestCacheEnabled: options.cacheKey !== undefined,
     window,
     logger: options.logger,
   };
+  if (o.bulkhead && options.concurrencyLimit) {
+    throw new TypeError(
+      `defineCommand '${o.key}': give either bulkhead (a fixed limit) or concurrencyLimit (an adaptive one), not both`,
+    );
+  }
   const isolation = registry.groupIsolation(
     group,
-    o.bulkhead ? { bulkhead: o.bulkhead } : undefined,
+    options.concurrencyLimit
+      ? { limiter: new AdaptiveLimiter({ limit: options.concurrencyLimit }) }
+      : o.bulkhead
+        ? { bulkhead: o.bulkhead }
+        : undefined,
     window,
     performance.now.bind(performance),
   );

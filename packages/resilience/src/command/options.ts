@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import type { CircuitBreakerOptions } from '../breaker/circuit-breaker.js';
 import type { BulkheadOptions } from '../bulkhead/bulkhead.js';
+import type { ConcurrencyLimit } from '../limit/types.js';
 import type { RetryBudgetOptions } from '../retry/retry-budget.js';
 import { retryBudgetSchema } from '../retry/retry-budget.js';
 import type { Execution } from './execution.js';
 
 /**
  * `Args`, but not a place to infer it from: a command's argument types come
- * from `run` alone, so a `fallback` or `cacheKey` that ignores the arguments
- * (`() => 0`) does not turn them into `[]`.
+ * from `run`, so a `fallback` that ignores the arguments (`() => 0`) does not
+ * turn them into `[]`.
  */
 export type SameArgs<Args> = Args extends infer Same ? Same : never;
 
@@ -76,6 +77,12 @@ export interface CommandOptions<Args extends unknown[], Result> {
   circuitBreaker?: CircuitBreakerOptions | undefined;
   /** Bulkhead of the command's group (default 10 concurrent, no queue). */
   bulkhead?: BulkheadOptions | undefined;
+  /**
+   * An adaptive concurrency limit for the command's group instead of a fixed
+   * bulkhead (`vegasLimit()`, `gradient2Limit()`, `aimdLimit()`): calls over
+   * the current limit are rejected at once.
+   */
+  concurrencyLimit?: ConcurrencyLimit | undefined;
   /** Retries with exponential backoff, full jitter and a budget (default: no retries). */
   retry?: RetryOptions | undefined;
   /** Hedged requests (default: off). */
@@ -83,7 +90,7 @@ export interface CommandOptions<Args extends unknown[], Result> {
   /** Errors that are the caller's fault: passed through, never trip the circuit, no fallback. Default: `BadRequestError`. */
   isBadRequest?: ((error: unknown) => boolean) | undefined;
   /** Key for the request cache: identical calls within one request context share one execution. */
-  cacheKey?: ((...args: SameArgs<Args>) => string) | undefined;
+  cacheKey?: ((...args: Args) => string) | undefined;
   /** Rolling metrics window (default 10 000 ms in 10 buckets, Hystrix's). */
   metricsWindow?: { windowMs?: number | undefined; buckets?: number | undefined } | undefined;
   /** Where state changes and failures are logged (e.g. a pino logger). */
@@ -153,6 +160,12 @@ export const commandOptionsSchema = z.object({
       minSamples: positiveInt('hedge.minSamples', 1_000_000).optional(),
     })
     .strict()
+    .optional(),
+  concurrencyLimit: z
+    .custom<ConcurrencyLimit>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as ConcurrencyLimit).onSample === 'function',
+      'concurrencyLimit must be a ConcurrencyLimit, e.g. vegasLimit()',
+    )
     .optional(),
   isBadRequest: fn('isBadRequest').optional(),
   cacheKey: fn('cacheKey').optional(),

@@ -28,6 +28,7 @@ export class RollingCounts {
   readonly #counts: Float64Array;
   readonly #maxConcurrency: Float64Array;
   readonly #epochs: Float64Array;
+  readonly #cumulative = new Float64Array(EVENTS);
   readonly #now: () => number;
 
   constructor(windowMs: number, buckets: number, now: () => number) {
@@ -54,8 +55,17 @@ export class RollingCounts {
 
   /** Counts one `event` (at `now`, default the clock's now). */
   add(event: CommandEvent, now: number = this.#now()): void {
-    const index = this.#slot(now) * EVENTS + EVENT_INDEX[event];
+    const offset = EVENT_INDEX[event];
+    const index = this.#slot(now) * EVENTS + offset;
     this.#counts[index] = (this.#counts[index] as number) + 1;
+    this.#cumulative[offset] = (this.#cumulative[offset] as number) + 1;
+  }
+
+  /** Every event's count since the counters were created (never reset, never rolls). */
+  cumulative(): EventCounts {
+    const out = {} as EventCounts;
+    for (const event of COMMAND_EVENTS) out[event] = this.#cumulative[EVENT_INDEX[event]] as number;
+    return out;
   }
 
   /** Records the concurrency seen at `now`, keeping the bucket's maximum. */
@@ -111,7 +121,7 @@ export class RollingCounts {
     };
   }
 
-  /** Forgets everything (Hystrix resets health counts when a circuit closes). */
+  /** Forgets the window (Hystrix resets health counts when a circuit closes); cumulative counts stay. */
   reset(): void {
     this.#epochs.fill(Number.NEGATIVE_INFINITY);
   }

@@ -16,6 +16,8 @@ export interface CommandMetricsSnapshot {
   health: HealthCounts;
   /** Every event's count over the window. */
   counts: EventCounts;
+  /** Every event's count since the command was defined. */
+  cumulativeCounts: EventCounts;
   /** Calls running now, and the most at once in the window. */
   concurrency: { current: number; rollingMax: number };
   /** Latency of `run` alone (ms). */
@@ -54,6 +56,8 @@ export interface GroupMetricsSnapshot {
   rollingExecuted: number;
   /** Calls rejected in the rolling window. */
   rollingRejected: number;
+  /** Rolling window length (ms). */
+  windowMs: number;
   /** Most calls running at once in the rolling window. */
   rollingMaxActive: number;
 }

@@ -140,6 +140,7 @@ export class GroupIsolation {
       rollingExecuted: this.#rolling.count('success', now),
       rollingRejected: this.#rolling.count('rejected', now),
       rollingMaxActive: this.#rolling.maxConcurrency(now),
+      windowMs: this.#rolling.windowMs,
     };
   }
 }
