@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Platform, startPlatform } from '../src/platform.ts';
 
 let platform: Platform;
@@ -9,42 +9,169 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform.close();
 });
+afterEach(async () => {
+  // Heal every service between tests.
+  await Promise.all(
+    Object.values(platform.services).map((s) => Object.assign(s.chaos, { down: false, latencyMs: 0, failureRate: 0 })),
+  );
+});
 
-const play = (body: unknown) =>
-  fetch(`${platform.url}/play`, {
+interface PlayAnswer {
+  titleId: string;
+  name: string;
+  resumePositionMs: number;
+  manifest: { profile: string; video: { resolution: string }[] };
+  streamUrls: string[];
+  license: { sessionId: string; drm: string };
+  trace: { service: string; outcome: string; ms: number }[];
+  version: string;
+  error?: string;
+  message?: string;
+}
+
+const play = async (body: Record<string, unknown>) => {
+  const response = await fetch(`${platform.url}/play`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-request-id': 'req-42' },
     body: JSON.stringify(body),
   });
+  return { status: response.status, body: (await response.json()) as PlayAnswer };
+};
+const outcome = (answer: PlayAnswer, service: string) => answer.trace.find((s) => s.service === service)?.outcome;
 
 describe('Play flow through the gateway', () => {
-  it('answers a play request and emits a play.started event', async () => {
-    const response = await play({ profileId: 'p1', titleId: '80100172', device: 'tv' });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
-      titleId: '80100172',
-      name: 'Stranger Things',
-      maturity: 'TV-14',
-      device: 'tv',
-    });
+  it('runs the three phases and answers a playback context', async () => {
+    const { status, body } = await play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ titleId: '80100172', name: 'Stranger Things', resumePositionMs: 0, version: 'v1' });
+    expect(body.manifest.profile).toBe('tv-2160p'); // premium plan on a TV
+    expect(body.streamUrls[0]).toMatch(/^https:\/\/edge-(ams|fra)-1\.cdn\.backlot\.test\/80100172\/tv-2160p\//); // NL → EU caches
+    expect(body.license.drm).toBe('widevine');
+    expect(body.trace.map((s) => s.service)).toEqual(
+      expect.arrayContaining(['subscriber', 'catalog', 'bookmarks', 'playback-decision', 'steering', 'license']),
+    );
+    expect(body.trace.every((s) => s.outcome === 'ok')).toBe(true);
     expect(platform.events.at(-1)).toMatchObject({
-      name: 'play.started',
-      source: 'play-api',
+      name: 'playback.started',
+      source: 'play-api-v1',
       traceId: 'req-42',
-      payload: { profileId: 'p1', titleId: '80100172', device: 'tv' },
+      payload: {
+        profileId: 'p-ada',
+        titleId: '80100172',
+        device: 'tv',
+        country: 'NL',
+        sessionId: body.license.sessionId,
+      },
     });
   });
 
-  it('answers 404 for an unknown title, without an event', async () => {
-    const before = platform.events.length;
-    const response = await play({ profileId: 'p1', titleId: 'nope', device: 'tv' });
-    expect(response.status).toBe(404);
-    expect(platform.events.length).toBe(before);
+  it('caps the manifest by plan and device', async () => {
+    const { body } = await play({ profileId: 'p-bo', titleId: '70264888', device: 'mobile' });
+    expect(body.manifest.profile).toBe('mobile-720p');
+    expect(body.manifest.video.map((v) => v.resolution)).toEqual(['480p', '720p']);
   });
 
-  it('answers 400 naming the missing field', async () => {
-    const response = await play({ profileId: 'p1', device: 'tv' });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { message: string }).message).toContain('titleId');
+  it('refuses titles outside their rights window (451) and above the profile maturity (403)', async () => {
+    const rights = await play({ profileId: 'p-bo', titleId: '70143836', device: 'tv' }); // Breaking Bad, US expired
+    expect(rights.status).toBe(451);
+    expect(rights.body.error).toBe('not_available');
+    const maturity = await play({ profileId: 'p-kim', titleId: '81040344', device: 'tv' });
+    expect(maturity.status).toBe(403);
+    expect(maturity.body.error).toBe('maturity');
+  });
+
+  it('enforces the plan stream limit (409) through the licence service', async () => {
+    // Kim's basic plan allows one stream; Our Planet is rated 0+.
+    expect((await play({ profileId: 'p-kim', titleId: '70264888', device: 'web' })).status).toBe(200);
+    const second = await play({ profileId: 'p-kim', titleId: '70264888', device: 'tv' });
+    expect(second.status).toBe(409);
+    expect(second.body.error).toBe('license_rejected');
+  });
+
+  it('answers 404 for unknown titles and profiles, 400 naming a missing field', async () => {
+    expect((await play({ profileId: 'p-ada', titleId: 'nope', device: 'tv' })).status).toBe(404);
+    expect((await play({ profileId: 'nobody', titleId: '80100172', device: 'tv' })).status).toBe(404);
+    const missing = await play({ profileId: 'p-ada', device: 'tv' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toContain('titleId');
+  });
+});
+
+describe('fallbacks when a microservice is down (the README table)', () => {
+  it('bookmarks down → starts from zero', async () => {
+    platform.services.bookmarks.chaos.down = true;
+    const { status, body } = await play({ profileId: 'p-ada', titleId: '70264888', device: 'tv' });
+    expect(status).toBe(200);
+    expect(body.resumePositionMs).toBe(0);
+    expect(outcome(body, 'bookmarks')).toBe('fallback:failure');
+  });
+
+  it('steering down → the static default CDN list', async () => {
+    platform.services.steering.chaos.down = true;
+    const { status, body } = await play({ profileId: 'p-ada', titleId: '70264888', device: 'tv' });
+    expect(status).toBe(200);
+    expect(body.streamUrls[0]).toMatch(/^https:\/\/cdn-default-1\.backlot\.test\//);
+    expect(outcome(body, 'steering')).toBe('fallback:failure');
+  });
+
+  it('steering slow → times out and falls back', async () => {
+    platform.services.steering.chaos.latencyMs = 1000;
+    const { body } = await play({ profileId: 'p-ada', titleId: '70264888', device: 'tv' });
+    expect(outcome(body, 'steering')).toBe('fallback:timeout');
+  });
+
+  it('catalog and subscriber down → a recent cached value', async () => {
+    await play({ profileId: 'p-bo', titleId: '80057281', device: 'web' }); // warms the recent values
+    platform.services.catalog.chaos.down = true;
+    platform.services.subscriber.chaos.down = true;
+    const { status, body } = await play({ profileId: 'p-bo', titleId: '80057281', device: 'web' });
+    expect(status).toBe(200);
+    expect(body.name).toBe('The Crown');
+    expect(outcome(body, 'catalog')).toBe('fallback:failure');
+    expect(outcome(body, 'subscriber')).toBe('fallback:failure');
+  });
+
+  it('catalog down with nothing cached → fails with a clear error', async () => {
+    const fresh = await startPlatform();
+    try {
+      fresh.services.catalog.chaos.down = true;
+      const response = await fetch(`${fresh.url}/play`, {
+        method: 'POST',
+        body: JSON.stringify({ profileId: 'p-ada', titleId: '81040344', device: 'tv' }),
+      });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as PlayAnswer).message).toMatch(/catalog is failing and no recent value is known/);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('playback-decision down → the precomputed default-profile manifest', async () => {
+    platform.services.playbackDecision.chaos.down = true;
+    const { status, body } = await play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' });
+    expect(status).toBe(200);
+    expect(body.manifest.profile).toBe('mobile-720p');
+    expect(outcome(body, 'playback-decision')).toBe('fallback:failure');
+  });
+
+  it('license down → fails with a clear error: no playback without a licence', async () => {
+    platform.services.license.chaos.down = true;
+    const { status, body } = await play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' });
+    expect(status).toBe(503);
+    expect(body.error).toBe('license_unavailable');
+  });
+});
+
+describe('title lookups', () => {
+  it('collapses concurrent lookups into batch calls to the catalog', async () => {
+    const before =
+      platform.registry.commandMetrics().find((m) => m.key === 'catalog.getTitles')?.cumulativeCounts.success ?? 0;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' })),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const after =
+      platform.registry.commandMetrics().find((m) => m.key === 'catalog.getTitles')?.cumulativeCounts.success ?? 0;
+    expect(after - before).toBeLessThan(20);
   });
 });
