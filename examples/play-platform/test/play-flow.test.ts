@@ -140,7 +140,9 @@ describe('fallbacks when a microservice is down (the README table)', () => {
         body: JSON.stringify({ profileId: 'p-ada', titleId: '81040344', device: 'tv' }),
       });
       expect(response.status).toBe(503);
-      expect(((await response.json()) as PlayAnswer).message).toMatch(/catalog is failing and no recent value is known/);
+      expect(((await response.json()) as PlayAnswer).message).toMatch(
+        /catalog is failing and no recent value is known/,
+      );
     } finally {
       await fresh.close();
     }
