@@ -1,41 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { describeObjectStoreConformance } from '@backlot/storage/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceEnv } from '../../../scripts/test-env.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createS3Store, type ObjectStore, type S3Store } from '../src/index.js';
+import { client, dropBucket, freshBucket, serverOptions } from './s3-env.js';
 
-// Integration tests against the real S3-compatible server started by scripts/services.sh.
-const { s3 } = serviceEnv();
-export const client = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-});
-
-async function freshBucket(): Promise<string> {
-  const bucket = `backlot-test-${randomUUID().slice(0, 8)}`;
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  return bucket;
-}
-
-async function dropBucket(store: S3Store): Promise<void> {
-  async function* keys() {
-    for await (const entry of store.list()) if (entry.type === 'object') yield entry.key;
-  }
-  await store.deleteMany(keys());
-  await client.send(new DeleteBucketCommand({ Bucket: store.bucket }));
-}
-
-beforeAll(async () => {
-  // Fail loudly, with the reason, when the server is not reachable.
-  const bucket = await freshBucket().catch((error: unknown) => {
-    throw new Error(`S3-compatible server not reachable at ${s3.endpoint}: ${String(error)}`, { cause: error });
-  });
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-});
-
+// The conformance suite against the real S3-compatible server (never a mock).
 afterAll(() => client.destroy());
 
 describeObjectStoreConformance({
@@ -46,14 +14,7 @@ describeObjectStoreConformance({
 
 describe('s3 store: options', () => {
   it('builds its own client from endpoint options', async () => {
-    const store = createS3Store({
-      bucket: await freshBucket(),
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      checksums: 'when-required',
-    });
+    const store = createS3Store({ bucket: await freshBucket(), ...serverOptions, checksums: 'when-required' });
     await store.put('hello.txt', 'hello from backlot', { contentType: 'text/plain' });
     expect((await store.get('hello.txt')).body.toString()).toBe('hello from backlot');
     await dropBucket(store);

@@ -1,0 +1,1 @@
+export { createFilesystemStore, type FilesystemStoreOptions } from './filesystem-store.js';

@@ -1,0 +1,7 @@
+/**
+ * `@backlot/storage/testing`: the conformance suite every adapter runs, for
+ * third-party adapters too (needs vitest), and the body helpers it uses.
+ */
+export type { ConformanceOptions } from './context.js';
+export { drain, failingBody, generatedBody, rejection, rssProbe } from './helpers.js';
+export { describeObjectStoreConformance } from './suite.js';
