@@ -1,7 +1,12 @@
 const kBacklotError = Symbol.for('backlot.error');
 
 /** Stable codes carried by every error `@backlot/events` throws. */
-export type EventsErrorCode = 'BACKLOT_EVENT_INVALID' | 'BACKLOT_EVENT_UNKNOWN';
+export type EventsErrorCode =
+  | 'BACKLOT_EVENT_INVALID'
+  | 'BACKLOT_EVENT_UNKNOWN'
+  | 'BACKLOT_EVENTS_CLOSED'
+  | 'BACKLOT_EVENTS_TIMEOUT'
+  | 'BACKLOT_EVENTS_SPOOL_LOCKED';
 
 /** Base class of the package's errors; recognise them by `code`. */
 export class EventsError extends Error {
@@ -52,6 +57,42 @@ export class UnknownEventError extends EventsError {
   }
 }
 
+/** Thrown by `emit`, `flush` or `run` after `close()` was called. */
+export class ClosedError extends EventsError {
+  constructor(what: string) {
+    super('BACKLOT_EVENTS_CLOSED', `${what} is closed; create a new one (close() is final)`);
+  }
+}
+
+/** Thrown when `flush()` or `close()` could not drain everything within its timeout. */
+export class FlushTimeoutError extends EventsError {
+  /** Events still pending (in memory, in flight or in the spool) when the time ran out. */
+  readonly pending: number;
+
+  constructor(timeoutMs: number, pending: number) {
+    super(
+      'BACKLOT_EVENTS_TIMEOUT',
+      `could not deliver ${pending} pending event(s) within ${timeoutMs} ms (is the broker reachable?); ` +
+        'events in the spool are kept and replayed on the next start',
+    );
+    this.pending = pending;
+  }
+}
+
+/** Thrown when another live process holds the spool directory. */
+export class SpoolLockedError extends EventsError {
+  /** The spool directory. */
+  readonly dir: string;
+
+  constructor(dir: string, pid: number) {
+    super(
+      'BACKLOT_EVENTS_SPOOL_LOCKED',
+      `spool directory ${dir} is in use by process ${pid}; give each producer its own spool.dir`,
+    );
+    this.dir = dir;
+  }
+}
+
 function hasCode(error: unknown, code: EventsErrorCode): boolean {
   return (
     typeof error === 'object' &&
@@ -69,4 +110,19 @@ export function isInvalidEventError(error: unknown): error is InvalidEventError 
 /** True when `error` is an {@link UnknownEventError}, from any copy of the package. */
 export function isUnknownEventError(error: unknown): error is UnknownEventError {
   return hasCode(error, 'BACKLOT_EVENT_UNKNOWN');
+}
+
+/** True when `error` is a {@link ClosedError}, from any copy of the package. */
+export function isClosedError(error: unknown): error is ClosedError {
+  return hasCode(error, 'BACKLOT_EVENTS_CLOSED');
+}
+
+/** True when `error` is a {@link FlushTimeoutError}, from any copy of the package. */
+export function isFlushTimeoutError(error: unknown): error is FlushTimeoutError {
+  return hasCode(error, 'BACKLOT_EVENTS_TIMEOUT');
+}
+
+/** True when `error` is a {@link SpoolLockedError}, from any copy of the package. */
+export function isSpoolLockedError(error: unknown): error is SpoolLockedError {
+  return hasCode(error, 'BACKLOT_EVENTS_SPOOL_LOCKED');
 }

@@ -50,6 +50,8 @@ export interface EnvelopeOptions {
   traceId?: string | undefined;
   /** Override the event time (default: now). */
   time?: Date | undefined;
+  /** Override the event id (default: a random UUID); re-emitting with the same id lets consumers de-duplicate. */
+  id?: string | undefined;
 }
 
 /** A typed set of events, validating them on the way in and out. */
@@ -100,6 +102,7 @@ const optionsSchema = z.object({
     .min(1, 'source must not be empty'),
   traceId: z.string().min(1, 'traceId must not be empty when given').optional(),
   time: z.date().optional(),
+  id: z.string().min(1, 'id must not be empty when given').optional(),
 });
 
 function issuesOf(error: z.ZodError, prefix: string): { path: string; message: string }[] {
@@ -152,7 +155,7 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
       if (!opts.success) throw new InvalidEventError(name, issuesOf(opts.error, 'options'), { cause: opts.error });
       const { version } = definitionOf(name);
       return {
-        id: randomUUID(),
+        id: opts.data.id ?? randomUUID(),
         name,
         version,
         time: (opts.data.time ?? new Date()).toISOString(),

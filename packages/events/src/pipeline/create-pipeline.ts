@@ -1,0 +1,328 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import type {
+  AnyEventEnvelope,
+  EventCatalog,
+  EventDefinitions,
+  EventEnvelope,
+  EventPayload,
+} from '../catalog/define-catalog.js';
+import { ClosedError } from '../errors.js';
+import { LatencyHistogram } from '../metrics/histogram.js';
+import type { RecordPosition } from '../sinks/types.js';
+import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
+import type {
+  ConsumedBatch,
+  ConsumedMessage,
+  OutgoingMessage,
+  PartitionOffset,
+  Transport,
+  TransportConsumer,
+  TransportProducer,
+} from '../transport/types.js';
+import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../util/logger.js';
+import { type Graph, type Stream, StreamNode } from './stream.js';
+
+/** Options of {@link createPipeline}. */
+export interface PipelineOptions<Defs extends EventDefinitions> {
+  /** The catalogue that decodes and validates consumed events (required). */
+  catalog: EventCatalog<Defs>;
+  /** Consumer group: members share the partitions, and committed offsets are kept per group (required). */
+  groupId: string;
+  /** Where events come from (default: `embeddedLogTransport({ dir: '.backlot/log' })`, as the producer's default). */
+  transport?: Transport | undefined;
+  /** Topics to consume (default `['events']`). */
+  topics?: string[] | undefined;
+  /** Start a new group at the oldest event rather than the newest (default `true`). */
+  fromBeginning?: boolean | undefined;
+  /** Topic for events that cannot be decoded or whose processing throws, or `false` to stop on them instead (default `<first topic>.dead-letter`). */
+  deadLetterTopic?: string | false | undefined;
+  /** Longest time between sink flushes + offset commits while events flow, in ms (default 1000). */
+  commitIntervalMs?: number | undefined;
+  /** Where dead letters, failures and state changes are logged (pino-compatible; default: nowhere). */
+  logger?: EventsLogger | undefined;
+}
+
+/** Counters of a pipeline; see {@link Pipeline.metrics}. */
+export interface PipelineMetrics {
+  /** Messages consumed. */
+  consumed: number;
+  /** Events processed by the graph without error. */
+  processed: number;
+  /** Messages sent to the dead-letter topic. */
+  deadLettered: number;
+  /** Events dropped because they arrived after their window closed (plus its allowed lateness). */
+  late: number;
+  /** Times the sinks were flushed (each followed by an offset commit). */
+  sinkFlushes: number;
+  /** Offset commits. */
+  commits: number;
+  /** Messages waiting in the consumed partitions, as last reported by the transport. */
+  lag: number;
+  /** Event time to processing latency percentiles in ms (end-to-end from `emit`). */
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+/** A Keystone-style stream-processing pipeline; see {@link createPipeline}. */
+export interface Pipeline<Defs extends EventDefinitions> {
+  /** The stream of every consumed event, typed by the catalogue. */
+  events(): Stream<AnyEventEnvelope<Defs>>;
+  /** The stream of one event type: route by type by calling this once per type. */
+  events<Name extends keyof Defs & string>(name: Name): Stream<EventEnvelope<Name, EventPayload<Defs, Name>>>;
+  /** Joins the consumer group and processes events in the background until `close()`. */
+  start(): Promise<void>;
+  /** Flushes every sink and then commits the offsets processed so far (and not held by open windows). */
+  commit(): Promise<void>;
+  /** Processes nothing more, flushes sinks, commits, leaves the group and closes sinks. */
+  close(): Promise<void>;
+  /** A snapshot of the counters. */
+  metrics(): PipelineMetrics;
+}
+
+const optionsSchema = z.object({
+  catalog: z.custom<EventCatalog<EventDefinitions>>(
+    (value) => typeof (value as { decode?: unknown } | undefined)?.decode === 'function',
+    'catalog is required: the result of defineEventCatalog({ … })',
+  ),
+  groupId: z.string({ error: "groupId is required: e.g. 'trending-titles'" }).min(1, 'groupId must not be empty'),
+  transport: z
+    .custom<Transport>(
+      (value) => typeof (value as { consumer?: unknown } | undefined)?.consumer === 'function',
+      'transport must be a Transport such as kafkaTransport({ brokers }) or embeddedLogTransport({ dir })',
+    )
+    .optional(),
+  topics: z.array(z.string().min(1)).min(1, "topics must list at least one topic, e.g. ['events']").optional(),
+  fromBeginning: z.boolean({ error: 'fromBeginning must be true or false' }).optional(),
+  deadLetterTopic: z
+    .union([z.literal(false), z.string().min(1)], { error: 'deadLetterTopic must be a topic name or false' })
+    .optional(),
+  commitIntervalMs: z.number().int().positive('commitIntervalMs must be a positive number of ms').optional(),
+  logger: loggerSchema.optional(),
+});
+
+/**
+ * Creates a stream-processing pipeline over a consumer group: decode and
+ * validate each event, run the user's processors (filter, map, route by event
+ * type, windowed aggregation), write to sinks, and commit source offsets only
+ * after every sink has durably written — at-least-once delivery. Events that
+ * cannot be decoded, or whose processing throws, go to a dead-letter topic.
+ *
+ * @example
+ * ```ts
+ * const pipeline = createPipeline({ catalog: events, transport, groupId: 'trending' });
+ * pipeline
+ *   .events('play.started')
+ *   .window({ sizeMs: 60_000, key: (e) => `${e.payload.country}/${e.payload.titleId}`, init: () => 0, add: (n) => n + 1 })
+ *   .to(objectStoreSink({ store, prefix: 'trending/' }));
+ * await pipeline.start();
+ * ```
+ */
+export function createPipeline<const Defs extends EventDefinitions>(options: PipelineOptions<Defs>): Pipeline<Defs> {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw optionsError('createPipeline', parsed.error);
+  return new PipelineRuntime<Defs>(options);
+}
+
+class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
+  readonly #options: PipelineOptions<Defs>;
+  readonly #logger: EventsLogger;
+  readonly #transport: Transport;
+  readonly #topics: string[];
+  readonly #deadLetterTopic: string | false;
+  readonly #graph: Graph = { sinks: [], windows: [] };
+  readonly #root: StreamNode<AnyEventEnvelope<Defs>>;
+  readonly #latency = new LatencyHistogram();
+  readonly #counts = { consumed: 0, processed: 0, deadLettered: 0, sinkFlushes: 0, commits: 0 };
+  /** Next offset to commit per `topic\u0000partition`, once sinks flushed. */
+  readonly #processed = new Map<string, bigint>();
+  readonly #committed = new Map<string, bigint>();
+  readonly #lag = new Map<string, number>();
+  #deadLetters: OutgoingMessage[] = [];
+  #consumer: TransportConsumer | undefined;
+  #dlqProducer: TransportProducer | undefined;
+  #lock: Promise<unknown> = Promise.resolve();
+  #lastCommit = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+  #closed = false;
+
+  constructor(options: PipelineOptions<Defs>) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
+    this.#topics = options.topics ?? ['events'];
+    this.#deadLetterTopic =
+      options.deadLetterTopic === undefined ? `${this.#topics[0] as string}.dead-letter` : options.deadLetterTopic;
+    this.#root = new StreamNode(this.#graph);
+  }
+
+  events(): Stream<AnyEventEnvelope<Defs>>;
+  events<Name extends keyof Defs & string>(name: Name): Stream<EventEnvelope<Name, EventPayload<Defs, Name>>>;
+  events(name?: string): Stream<unknown> {
+    if (name === undefined) return this.#root;
+    if (!this.#options.catalog.names.includes(name)) {
+      throw new TypeError(
+        `pipeline.events('${name}'): not in the catalogue (${this.#options.catalog.names.join(', ')})`,
+      );
+    }
+    return this.#root.filter((event) => event.name === name);
+  }
+
+  async start(): Promise<void> {
+    if (this.#closed) throw new ClosedError('pipeline');
+    if (this.#started) return;
+    this.#started = true;
+    this.#consumer = this.#transport.consumer({ groupId: this.#options.groupId });
+    await this.#consumer.run({
+      topics: this.#topics,
+      fromBeginning: this.#options.fromBeginning ?? true,
+      handler: (batch) => this.#exclusive(() => this.#handle(batch)),
+    });
+    const interval = this.#options.commitIntervalMs ?? 1000;
+    // Idle flushes: sinks rotate by age, and offsets get committed, even when no events arrive.
+    this.#timer = setInterval(() => {
+      void this.#exclusive(async () => {
+        if (this.#closed) return;
+        if (this.#dirty() || this.#graph.sinks.some((sink) => sink.needsFlush?.())) await this.#commit();
+      }).catch((error: unknown) => this.#logger.warn({ err: error }, 'pipeline: periodic commit failed; will retry'));
+    }, interval);
+    this.#timer.unref();
+    this.#logger.info({ groupId: this.#options.groupId, topics: this.#topics }, 'pipeline: started');
+  }
+
+  commit(): Promise<void> {
+    return this.#exclusive(() => this.#commit());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    // Batches arriving from now on are skipped (not committed: consumed again next time).
+    await this.#exclusive(() => this.#commit());
+    await this.#consumer?.close();
+    for (const sink of this.#graph.sinks) await sink.close?.();
+    await this.#dlqProducer?.close();
+  }
+
+  metrics(): PipelineMetrics {
+    return {
+      ...this.#counts,
+      late: this.#graph.windows.reduce((sum, window) => sum + window.late, 0),
+      lag: [...this.#lag.values()].reduce((sum, lag) => sum + lag, 0),
+      latencyMs: {
+        p50: this.#latency.percentile(50),
+        p99: this.#latency.percentile(99),
+        max: this.#latency.percentile(100),
+      },
+    };
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  async #handle(batch: ConsumedBatch): Promise<void> {
+    if (this.#closed) return;
+    const tp = `${batch.topic}\u0000${batch.partition}`;
+    for (const message of batch.messages) {
+      this.#counts.consumed++;
+      await this.#process(message);
+      this.#processed.set(tp, BigInt(message.offset) + 1n);
+    }
+    if (batch.lag !== undefined) this.#lag.set(tp, batch.lag);
+    const due = Date.now() - this.#lastCommit >= (this.#options.commitIntervalMs ?? 1000);
+    if (due || this.#graph.sinks.some((sink) => sink.needsFlush?.())) await this.#commit();
+  }
+
+  async #process(message: ConsumedMessage): Promise<void> {
+    let event: AnyEventEnvelope<Defs>;
+    try {
+      event = this.#options.catalog.decode(message.value ?? '');
+    } catch (error) {
+      this.#deadLetter(message, 'decode', error);
+      return;
+    }
+    const eventTime = Date.parse(event.time);
+    this.#latency.record(Date.now() - eventTime);
+    const position: RecordPosition = {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      eventTime,
+    };
+    try {
+      await this.#root.push(event, position);
+      this.#counts.processed++;
+    } catch (error) {
+      this.#deadLetter(message, 'process', error);
+    }
+  }
+
+  #deadLetter(message: ConsumedMessage, stage: 'decode' | 'process', error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (this.#deadLetterTopic === false) {
+      throw new Error(
+        `pipeline: ${stage} failed at ${message.topic}/${message.partition}@${message.offset} and deadLetterTopic is false: ${reason}`,
+        { cause: error },
+      );
+    }
+    this.#counts.deadLettered++;
+    this.#logger.warn(
+      { topic: message.topic, partition: message.partition, offset: message.offset, stage, err: error },
+      'pipeline: event sent to the dead-letter topic',
+    );
+    this.#deadLetters.push({
+      key: message.key ? message.key.toString('utf8') : null,
+      value: Buffer.from(
+        JSON.stringify({
+          stage,
+          error: reason,
+          source: { topic: message.topic, partition: message.partition, offset: message.offset },
+          value: message.value?.toString('utf8') ?? null,
+        }),
+      ),
+      timestamp: Date.now(),
+    });
+  }
+
+  #dirty(): boolean {
+    if (this.#deadLetters.length > 0) return true;
+    for (const [tp, offset] of this.#processed) if (this.#committed.get(tp) !== offset) return true;
+    return false;
+  }
+
+  /** Dead letters, then every sink, then offsets: nothing is committed before it is durable. */
+  async #commit(): Promise<void> {
+    if (this.#deadLetters.length > 0 && this.#deadLetterTopic !== false) {
+      this.#dlqProducer ??= this.#transport.producer();
+      await this.#dlqProducer.send(this.#deadLetterTopic, this.#deadLetters);
+      this.#deadLetters = [];
+    }
+    for (const sink of this.#graph.sinks) await sink.flush();
+    this.#counts.sinkFlushes++;
+    const holds = new Map<string, bigint>();
+    for (const window of this.#graph.windows) {
+      for (const [tp, offset] of window.holds()) {
+        const current = holds.get(tp);
+        if (current === undefined || offset < current) holds.set(tp, offset);
+      }
+    }
+    const offsets: PartitionOffset[] = [];
+    for (const [tp, processed] of this.#processed) {
+      const held = holds.get(tp);
+      const next = held !== undefined && held < processed ? held : processed;
+      if (this.#committed.get(tp) === next) continue;
+      const [topic, partition] = tp.split('\u0000') as [string, string];
+      offsets.push({ topic, partition: Number(partition), offset: next.toString() });
+    }
+    if (offsets.length > 0) {
+      await this.#consumer?.commit(offsets);
+      for (const o of offsets) this.#committed.set(`${o.topic}\u0000${o.partition}`, BigInt(o.offset));
+      this.#counts.commits++;
+    }
+    this.#lastCommit = Date.now();
+  }
+}

@@ -1,0 +1,603 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  AnyEventEnvelope,
+  EventDefinitions,
+  EventEnvelope,
+  EventPayload,
+  EventPayloadInput,
+} from '../catalog/define-catalog.js';
+import { ClosedError, FlushTimeoutError, isInvalidEventError, isUnknownEventError } from '../errors.js';
+import type { LogRecord } from '../log/record.js';
+import { LatencyHistogram } from '../metrics/histogram.js';
+import { Spool, type SpoolBatch } from '../spool/spool.js';
+import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
+import type { TransportProducer } from '../transport/types.js';
+import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
+import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
+import { RecordQueue } from './record-queue.js';
+
+/** Counters and gauges of a producer; see {@link EventProducer.metrics}. */
+export interface ProducerMetrics {
+  /** Events accepted by `emit` (validated). */
+  emitted: number;
+  /** Events rejected by validation (never sent). */
+  invalid: number;
+  /** Events acknowledged by the broker. */
+  sent: number;
+  /** Of `sent`, those that came from the spool (replayed). */
+  replayed: number;
+  /** Event sends retried after a failed batch (counted per event per retry). */
+  retried: number;
+  /** Batches that failed to send. */
+  failedBatches: number;
+  /** Events in the memory buffer now. */
+  buffered: number;
+  /** Bytes in the memory buffer now. */
+  bufferedBytes: number;
+  /** Events written to the spool, in all. */
+  spooled: number;
+  /** Events in the spool not yet acknowledged, now. */
+  spoolPending: number;
+  /** Spool frames skipped because their checksum failed (a crash mid-write). */
+  spoolCorrupt: number;
+  /** Events held beyond the bounds by the `block` policy, now. */
+  held: number;
+  /** Events dropped by the `drop` policy (or lost at close without a spool). Never silent: each is logged. */
+  dropped: number;
+  /** Batches sent. */
+  batches: number;
+  /** Emit-to-acknowledgement latency percentiles in ms, over events sent since the last `metrics({ reset: true })`. */
+  ackLatencyMs: { p50: number; p99: number; p999: number; max: number };
+  /** Whether the last send failed (the broker is unreachable or failing). */
+  degraded: boolean;
+}
+
+/** A typed, non-blocking event producer; see {@link createEventProducer}. */
+export interface EventProducer<Defs extends EventDefinitions> {
+  /**
+   * Validates the payload, wraps it in an envelope and queues it; never waits
+   * for the network. Returns `true` while the producer keeps up, `false` when it
+   * is falling behind (memory buffer over half full, spooling, holding or
+   * dropping): the event is still accepted unless the `drop` policy dropped it;
+   * `await ready()` before emitting more to apply backpressure.
+   * @throws {InvalidEventError} when the payload does not match the catalogue (counted in `invalid`).
+   * @throws {UnknownEventError} for a name outside the catalogue.
+   * @throws {ClosedError} after `close()`.
+   */
+  emit<Name extends keyof Defs & string>(
+    name: Name,
+    payload: EventPayloadInput<Defs, Name>,
+    options?: EmitOptions,
+  ): boolean;
+  /** Like {@link emit}, returning the envelope that was queued (e.g. to log its id). */
+  emitEnvelope<Name extends keyof Defs & string>(
+    name: Name,
+    payload: EventPayloadInput<Defs, Name>,
+    options?: EmitOptions,
+  ): EventEnvelope<Name, EventPayload<Defs, Name>>;
+  /** Resolves when the producer keeps up again (memory buffer under half full, nothing spooled or held). */
+  ready(): Promise<void>;
+  /**
+   * Resolves when every event emitted so far, spooled ones included, is acknowledged.
+   * @throws {FlushTimeoutError} after `timeoutMs` (default: no limit).
+   */
+  flush(options?: { timeoutMs?: number | undefined }): Promise<void>;
+  /**
+   * Stops accepting events, delivers what it can within `closeTimeoutMs`, then
+   * writes what is left to the spool (replayed on the next start) and closes.
+   * Without a spool, what is left is counted as dropped and logged.
+   */
+  close(options?: { timeoutMs?: number | undefined }): Promise<void>;
+  /** A snapshot of the counters; `reset: true` also restarts the latency percentiles. */
+  metrics(options?: { reset?: boolean | undefined }): ProducerMetrics;
+}
+
+interface Pending extends LogRecord {
+  size: number;
+}
+
+interface InFlight {
+  topic: string;
+  records: Pending[];
+  from: 'memory' | 'spool';
+  spoolBatch?: SpoolBatch | undefined;
+}
+
+const pending = (record: LogRecord): Pending => ({
+  ...record,
+  size: record.value.length + record.topic.length + (record.key?.length ?? 0) + 64,
+});
+
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * Creates a typed event producer. `emit` validates against the catalogue and
+ * returns at once; a background sender batches events by size and linger time
+ * and sends one batch at a time per producer (idempotent, `acks: all`, gzip on
+ * Kafka), so per-key order holds across retries. When the broker is unreachable
+ * or slow, events wait in a bounded memory buffer, then in a durable local spool
+ * that is replayed in order when the broker returns — also after a restart.
+ *
+ * @example
+ * ```ts
+ * const producer = createEventProducer({
+ *   catalog: events,
+ *   source: 'play-api',
+ *   transport: kafkaTransport({ brokers: ['127.0.0.1:9092'] }),
+ *   topic: 'events',
+ *   key: (event) => ('profileId' in event.payload ? event.payload.profileId : undefined),
+ *   spool: { dir: '/var/lib/play-api/spool' },
+ * });
+ * producer.emit('play.started', { profileId: 'p1', titleId: '80100172' });
+ * await producer.close();
+ * ```
+ */
+export function createEventProducer<const Defs extends EventDefinitions>(
+  options: EventProducerOptions<Defs>,
+): EventProducer<Defs> {
+  const parsed = producerOptionsSchema.safeParse(options);
+  if (!parsed.success) throw optionsError('createEventProducer', parsed.error);
+  return new Producer<Defs>(options);
+}
+
+class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
+  readonly #options: EventProducerOptions<Defs>;
+  readonly #logger: EventsLogger;
+  readonly #transport: TransportProducer;
+  readonly #spool: Spool | undefined;
+  readonly #writeThrough: boolean;
+  readonly #maxEvents: number;
+  readonly #maxBytes: number;
+  readonly #lingerMs: number;
+  readonly #bufferBytes: number;
+  readonly #memory = new RecordQueue<Pending>();
+  /** Held beyond the bounds by the `block` policy: newer than everything else. */
+  readonly #held = new RecordQueue<Pending>();
+  readonly #latency = new LatencyHistogram();
+  readonly #counts = {
+    emitted: 0,
+    invalid: 0,
+    sent: 0,
+    replayed: 0,
+    retried: 0,
+    failedBatches: 0,
+    spooled: 0,
+    dropped: 0,
+    batches: 0,
+  };
+  #inflight: InFlight | undefined;
+  #pump: Promise<void> | undefined;
+  #linger: NodeJS.Timeout | undefined;
+  #flushing = 0;
+  #closed = false;
+  #stopped = false;
+  #degraded = false;
+  #wake: (() => void) | undefined;
+  #waiters: { check: () => boolean; resolve: () => void }[] = [];
+  #lastDropLog = 0;
+
+  constructor(options: EventProducerOptions<Defs>) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
+    this.#transport = transport.producer();
+    this.#maxEvents = options.batch?.maxEvents ?? 10_000;
+    this.#maxBytes = options.batch?.maxBytes ?? 1024 * 1024;
+    this.#lingerMs = options.batch?.lingerMs ?? 5;
+    this.#bufferBytes = options.bufferBytes ?? 32 * 1024 * 1024;
+    const spool = options.spool;
+    this.#writeThrough = spool !== false && spool?.mode === 'write-through';
+    this.#spool =
+      spool === false
+        ? undefined
+        : Spool.open({
+            dir:
+              spool?.dir ?? join(process.cwd(), '.backlot', 'spool', options.source.replace(/[^A-Za-z0-9._-]/g, '_')),
+            maxBytes: spool?.maxBytes ?? 1024 ** 3,
+            segmentBytes: spool?.segmentBytes ?? 16 * 1024 ** 2,
+            fsync: spool?.fsync ?? false,
+            logger: this.#logger,
+          });
+    // Replay what a previous process left in the spool.
+    if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
+  }
+
+  emit<Name extends keyof Defs & string>(
+    name: Name,
+    payload: EventPayloadInput<Defs, Name>,
+    options?: EmitOptions,
+  ): boolean {
+    return this.#accept(this.#envelope(name, payload, options), options);
+  }
+
+  emitEnvelope<Name extends keyof Defs & string>(
+    name: Name,
+    payload: EventPayloadInput<Defs, Name>,
+    options?: EmitOptions,
+  ): EventEnvelope<Name, EventPayload<Defs, Name>> {
+    const envelope = this.#envelope(name, payload, options);
+    this.#accept(envelope, options);
+    return envelope;
+  }
+
+  ready(): Promise<void> {
+    return this.#until(() => this.#keepingUp() || this.#stopped);
+  }
+
+  async flush(options?: { timeoutMs?: number | undefined }): Promise<void> {
+    if (this.#stopped) throw new ClosedError('event producer');
+    this.#flushing++;
+    this.#kick();
+    try {
+      await this.#untilDrained(options?.timeoutMs);
+    } finally {
+      this.#flushing--;
+    }
+  }
+
+  async close(options?: { timeoutMs?: number | undefined }): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const timeoutMs = options?.timeoutMs ?? this.#options.closeTimeoutMs ?? 10_000;
+    this.#flushing++;
+    this.#kick();
+    try {
+      await this.#untilDrained(timeoutMs);
+    } catch {
+      // Not everything could be delivered in time: it goes to the spool below.
+    }
+    this.#stopped = true;
+    if (this.#linger) clearTimeout(this.#linger);
+    this.#wake?.();
+    // Wait briefly for a send in progress (it may be stuck on an unreachable broker).
+    await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
+    this.#spillOnClose();
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    await this.#transport.close().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'event producer: transport close failed');
+    });
+    this.#spool?.close();
+  }
+
+  metrics(options?: { reset?: boolean | undefined }): ProducerMetrics {
+    const snapshot: ProducerMetrics = {
+      ...this.#counts,
+      buffered: this.#memory.length + (this.#inflight?.from === 'memory' ? this.#inflight.records.length : 0),
+      bufferedBytes: this.#memory.bytes,
+      spoolPending: this.#spool?.pendingRecords ?? 0,
+      spoolCorrupt: this.#spool?.corruptFrames ?? 0,
+      held: this.#held.length,
+      ackLatencyMs: {
+        p50: this.#latency.percentile(50),
+        p99: this.#latency.percentile(99),
+        p999: this.#latency.percentile(99.9),
+        max: this.#latency.percentile(100),
+      },
+      degraded: this.#degraded,
+    };
+    if (options?.reset) this.#latency.reset();
+    return snapshot;
+  }
+
+  // --- accepting events ------------------------------------------------------
+
+  #envelope<Name extends keyof Defs & string>(
+    name: Name,
+    payload: EventPayloadInput<Defs, Name>,
+    options: EmitOptions | undefined,
+  ): EventEnvelope<Name, EventPayload<Defs, Name>> {
+    if (this.#closed) throw new ClosedError('event producer');
+    const traceId = options?.traceId ?? this.#options.traceId?.();
+    try {
+      return this.#options.catalog.envelope(name, payload, {
+        source: this.#options.source,
+        ...(traceId ? { traceId } : {}),
+        ...(options?.id ? { id: options.id } : {}),
+        ...(options?.time ? { time: options.time } : {}),
+      });
+    } catch (error) {
+      if (isInvalidEventError(error) || isUnknownEventError(error)) this.#counts.invalid++;
+      throw error;
+    }
+  }
+
+  #accept(envelope: AnyEventEnvelope<Defs>, options: EmitOptions | undefined): boolean {
+    const { topic } = this.#options;
+    const record = pending({
+      topic: topic === undefined ? 'events' : typeof topic === 'string' ? topic : topic(envelope),
+      key: options?.key ?? this.#options.key?.(envelope) ?? null,
+      value: this.#options.catalog.encode(envelope),
+      timestamp: now(),
+    });
+    this.#counts.emitted++;
+    const placed = this.#place(record);
+    if (placed === 'memory') {
+      if (this.#memory.bytes >= this.#maxBytes || this.#memory.length >= this.#maxEvents) this.#kick();
+      else if (!this.#linger && !this.#pump) this.#linger = setTimeout(() => this.#kick(), this.#lingerMs);
+      return this.#memory.bytes * 2 < this.#bufferBytes;
+    }
+    if (placed === 'spool') this.#kick();
+    return false;
+  }
+
+  /** Where a new record goes, keeping global FIFO order: memory < spool < held. */
+  #place(record: Pending): 'memory' | 'spool' | 'held' | 'dropped' {
+    const spool = this.#spool;
+    if (this.#held.length === 0) {
+      const spoolFirst = this.#writeThrough || (spool !== undefined && spool.pendingRecords > 0);
+      if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
+        this.#memory.push(record);
+        return 'memory';
+      }
+      if (spool?.hasRoom(record.size)) {
+        spool.append([record]);
+        this.#counts.spooled++;
+        return 'spool';
+      }
+    }
+    if ((this.#options.overflow ?? 'block') === 'block') {
+      this.#held.push(record);
+      return 'held';
+    }
+    this.#drop(1, 'memory buffer and spool are full');
+    return 'dropped';
+  }
+
+  /** Moves held records into memory or the spool as room appears, oldest first. */
+  #admitHeld(): void {
+    while (this.#held.length > 0) {
+      const record = this.#held.peek() as Pending;
+      const spool = this.#spool;
+      const spoolFirst = this.#writeThrough || (spool !== undefined && spool.pendingRecords > 0);
+      if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
+        this.#memory.push(this.#held.shift() as Pending);
+      } else if (spool?.hasRoom(record.size)) {
+        spool.append([this.#held.shift() as Pending]);
+        this.#counts.spooled++;
+      } else {
+        return;
+      }
+    }
+  }
+
+  #drop(count: number, reason: string): void {
+    this.#counts.dropped += count;
+    const at = Date.now();
+    // Every loss is counted; the log is rate-limited to one line per second.
+    if (at - this.#lastDropLog >= 1000) {
+      this.#lastDropLog = at;
+      this.#logger.error(
+        { dropped: count, droppedTotal: this.#counts.dropped, reason },
+        'event producer: events dropped',
+      );
+    }
+  }
+
+  #keepingUp(): boolean {
+    return (
+      this.#memory.bytes * 2 < this.#bufferBytes && this.#held.length === 0 && (this.#spool?.pendingRecords ?? 0) === 0
+    );
+  }
+
+  // --- sending ---------------------------------------------------------------
+
+  #kick(): void {
+    if (this.#linger) {
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
+    if (this.#stopped) return;
+    if (this.#wake) {
+      this.#wake();
+      return;
+    }
+    this.#pump ??= this.#run().finally(() => {
+      this.#pump = undefined;
+      this.#settleWaiters();
+      if (!this.#stopped && this.#hasWork()) this.#kick();
+    });
+  }
+
+  #hasWork(): boolean {
+    return (
+      this.#inflight !== undefined ||
+      this.#memory.length > 0 ||
+      (this.#spool?.pendingRecords ?? 0) > 0 ||
+      this.#held.length > 0
+    );
+  }
+
+  #take(): InFlight | undefined {
+    const first = this.#memory.peek();
+    if (first) {
+      const records: Pending[] = [];
+      let bytes = 0;
+      for (let next = this.#memory.peek(); next; next = this.#memory.peek()) {
+        if (next.topic !== first.topic || records.length >= this.#maxEvents) break;
+        if (records.length > 0 && bytes + next.size > this.#maxBytes) break;
+        records.push(this.#memory.shift() as Pending);
+        bytes += next.size;
+      }
+      return { topic: first.topic, records, from: 'memory' };
+    }
+    const spool = this.#spool;
+    if (!spool || spool.pendingRecords === 0) return undefined;
+    const batch = spool.read(this.#maxEvents, this.#maxBytes);
+    if (!batch) return undefined;
+    // A spool batch may span topics; send it in same-topic runs (acknowledged together).
+    return {
+      topic: batch.records[0]?.topic ?? 'events',
+      records: batch.records.map(pending),
+      from: 'spool',
+      spoolBatch: batch,
+    };
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopped) {
+      this.#admitHeld();
+      this.#inflight ??= this.#take();
+      const batch = this.#inflight;
+      if (!batch) return;
+      try {
+        await this.#send(batch);
+      } catch (error) {
+        failures++;
+        this.#counts.failedBatches++;
+        this.#counts.retried += batch.records.length;
+        if (!this.#degraded || failures % 10 === 0) {
+          this.#logger.warn(
+            {
+              err: error,
+              failures,
+              batch: batch.records.length,
+              buffered: this.#memory.length,
+              spoolPending: this.#spool?.pendingRecords ?? 0,
+            },
+            'event producer: send failed; keeping events (memory, then spool) and retrying',
+          );
+        }
+        this.#degraded = true;
+        this.#settleWaiters();
+        const initial = this.#options.retry?.initialDelayMs ?? 100;
+        const max = this.#options.retry?.maxDelayMs ?? 5000;
+        const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20)) * (0.5 + Math.random() / 2);
+        await this.#sleep(delay);
+        continue;
+      }
+      if (this.#degraded) {
+        this.#logger.info({ failures }, 'event producer: sending again after an outage');
+        this.#degraded = false;
+      }
+      failures = 0;
+      this.#inflight = undefined;
+      this.#settleWaiters();
+      // Linger: when not flushing and the next batch would be small, give it time to fill.
+      if (
+        this.#flushing === 0 &&
+        this.#lingerMs > 0 &&
+        this.#memory.length > 0 &&
+        this.#memory.length < this.#maxEvents &&
+        this.#memory.bytes < this.#maxBytes &&
+        (this.#spool?.pendingRecords ?? 0) === 0
+      ) {
+        const oldest = this.#memory.peek() as Pending;
+        const wait = oldest.timestamp + this.#lingerMs - now();
+        if (wait > 0) await this.#sleep(wait);
+      }
+    }
+  }
+
+  async #send(batch: InFlight): Promise<void> {
+    // Same-topic runs, in order.
+    let start = 0;
+    const { records } = batch;
+    while (start < records.length) {
+      const topic = (records[start] as Pending).topic;
+      let end = start + 1;
+      while (end < records.length && (records[end] as Pending).topic === topic) end++;
+      const run = start === 0 && end === records.length ? records : records.slice(start, end);
+      await this.#transport.send(topic, run);
+      start = end;
+    }
+    const at = now();
+    for (const record of records) this.#latency.record(at - record.timestamp);
+    this.#counts.sent += records.length;
+    this.#counts.batches++;
+    if (batch.from === 'spool' && batch.spoolBatch && !this.#stopped) {
+      this.#counts.replayed += records.length;
+      this.#spool?.ack(batch.spoolBatch);
+    }
+  }
+
+  /** Sleeps `ms`, waking early on close or when new work arrives and a flush is asked. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.#wake === wake) self.#wake = undefined;
+        resolve();
+      }
+      const wake = () => {
+        if (
+          this.#stopped ||
+          this.#flushing > 0 ||
+          this.#memory.length >= this.#maxEvents ||
+          this.#memory.bytes >= this.#maxBytes
+        )
+          done();
+      };
+      this.#wake = wake;
+    });
+  }
+
+  // --- waiting ---------------------------------------------------------------
+
+  #until(check: () => boolean): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ check, resolve }));
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.check()) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  async #untilDrained(timeoutMs: number | undefined): Promise<void> {
+    const drained = this.#until(() => !this.#hasWork() || this.#stopped);
+    if (timeoutMs === undefined) return drained;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FlushTimeoutError(timeoutMs, this.#pendingCount())), timeoutMs);
+    });
+    try {
+      await Promise.race([drained, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #pendingCount(): number {
+    return (
+      this.#memory.length +
+      this.#held.length +
+      (this.#spool?.pendingRecords ?? 0) +
+      (this.#inflight?.from === 'memory' ? this.#inflight.records.length : 0)
+    );
+  }
+
+  /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */
+  #spillOnClose(): void {
+    const inflight = this.#inflight?.from === 'memory' ? this.#inflight.records : [];
+    if (this.#inflight?.from === 'spool') this.#spool?.rewind();
+    this.#inflight = undefined;
+    const older = [...inflight, ...this.#memory.drain()];
+    const newer = this.#held.drain();
+    const left = older.length + newer.length;
+    if (left === 0) return;
+    if (!this.#spool) {
+      this.#drop(left, 'closed with undelivered events and no spool');
+      this.#logger.error(
+        { lost: left },
+        'event producer: closed before delivering every event, and no spool is configured',
+      );
+      return;
+    }
+    // Beyond the spool's bound if need be: losing events at shutdown is worse.
+    this.#spool.prepend(older);
+    this.#spool.append(newer);
+    this.#counts.spooled += left;
+    this.#logger.warn(
+      { spooled: left },
+      'event producer: closed with undelivered events; they are in the spool for the next start',
+    );
+  }
+}

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import type { AnyEventEnvelope, EventCatalog, EventDefinitions } from '../catalog/define-catalog.js';
+import type { Transport } from '../transport/types.js';
+import { type EventsLogger, loggerSchema } from '../util/logger.js';
+
+/** Batching of the producer: a batch is sent when it is full or has waited `lingerMs`. */
+export interface BatchOptions {
+  /** Most events in one batch (default 10,000). */
+  maxEvents?: number | undefined;
+  /** Most bytes (encoded events) in one batch (default 1 MiB). */
+  maxBytes?: number | undefined;
+  /** How long the first event of a batch may wait for company, in ms (default 5). */
+  lingerMs?: number | undefined;
+}
+
+/** The durable local spool: where events go when the memory buffer is full, and on `close()` when the broker is away. */
+export interface SpoolOptions {
+  /** Directory of the spool (default `.backlot/spool/<source>` under the working directory). One producer per directory. */
+  dir?: string | undefined;
+  /** Most bytes the spool holds before the `overflow` policy applies (default 1 GiB). */
+  maxBytes?: number | undefined;
+  /** Size at which a segment file is closed and a new one started (default 16 MiB). */
+  segmentBytes?: number | undefined;
+  /** fsync every write (default `false`: survives a process crash; with `true`, a machine crash too, much slower). */
+  fsync?: boolean | undefined;
+  /**
+   * `overflow` (default): events go through memory and reach the spool only when
+   * the buffer is full or the broker is away; a process crash loses at most the
+   * memory buffer. `write-through`: every event is written to the spool before
+   * `emit` returns, so a process crash loses nothing that was emitted.
+   */
+  mode?: 'overflow' | 'write-through' | undefined;
+}
+
+/** Delays between attempts to send a batch that failed (the batch is kept and retried, in order, forever). */
+export interface RetryOptions {
+  /** First delay in ms (default 100). */
+  initialDelayMs?: number | undefined;
+  /** Longest delay in ms (default 5000). */
+  maxDelayMs?: number | undefined;
+}
+
+/** Per-call options of `emit`. */
+export interface EmitOptions {
+  /** Partitioning key (default: the producer's `key` function). */
+  key?: string | undefined;
+  /** Trace or request id (default: the producer's `traceId` function). */
+  traceId?: string | undefined;
+  /** Event id (default: a random UUID): re-emit with the same id and consumers de-duplicate. */
+  id?: string | undefined;
+  /** Event time (default: now). */
+  time?: Date | undefined;
+}
+
+/** Options of {@link createEventProducer}. */
+export interface EventProducerOptions<Defs extends EventDefinitions> {
+  /** The catalogue of events this producer may emit (required). */
+  catalog: EventCatalog<Defs>;
+  /** Name of the emitting service, put in every envelope (required). */
+  source: string;
+  /** Where events go (default: `embeddedLogTransport({ dir: '.backlot/log' })`). */
+  transport?: Transport | undefined;
+  /** Topic of every event, or a function choosing it per event (default `events`). */
+  topic?: string | ((event: AnyEventEnvelope<Defs>) => string) | undefined;
+  /** Partitioning key per event, e.g. `(e) => e.payload.profileId` (default: none; events spread over partitions). */
+  key?: ((event: AnyEventEnvelope<Defs>) => string | undefined) | undefined;
+  /** The trace/request id in scope, e.g. from AsyncLocalStorage (default: none). */
+  traceId?: (() => string | undefined) | undefined;
+  /** Batching (defaults: 10,000 events, 1 MiB, 5 ms linger). */
+  batch?: BatchOptions | undefined;
+  /** Bytes of events held in memory before they go to the spool (default 32 MiB). */
+  bufferBytes?: number | undefined;
+  /** The durable local spool, or `false` for none (default: enabled, see {@link SpoolOptions}). */
+  spool?: SpoolOptions | false | undefined;
+  /**
+   * What happens when memory and spool are both full: `block` (default) keeps
+   * the event in memory beyond the bounds and `emit` returns `false` (await
+   * `ready()` before emitting more); `drop` discards it, counts it in
+   * `metrics().dropped` and logs it.
+   */
+  overflow?: 'block' | 'drop' | undefined;
+  /** Backoff between attempts of a failed batch. */
+  retry?: RetryOptions | undefined;
+  /** How long `close()` tries to deliver before it spools what is left, in ms (default 10,000). */
+  closeTimeoutMs?: number | undefined;
+  /** Where losses, outages and recoveries are logged (pino-compatible; default: nowhere). */
+  logger?: EventsLogger | undefined;
+}
+
+const fn = (message: string) =>
+  z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', message);
+
+const positive = (field: string, what: string) =>
+  z
+    .number({ error: `${field} must be ${what}` })
+    .int(`${field} must be an integer`)
+    .positive(`${field} must be positive`);
+
+/** @internal */
+export const producerOptionsSchema = z.object({
+  catalog: z.custom<EventCatalog<EventDefinitions>>(
+    (value) => typeof (value as { envelope?: unknown } | undefined)?.envelope === 'function',
+    'catalog is required: the result of defineEventCatalog({ … })',
+  ),
+  source: z
+    .string({ error: "source is required: the emitting service's name, e.g. 'play-api'" })
+    .min(1, 'source must not be empty'),
+  transport: z
+    .custom<Transport>(
+      (value) => typeof (value as { producer?: unknown } | undefined)?.producer === 'function',
+      'transport must be a Transport such as kafkaTransport({ brokers }) or embeddedLogTransport({ dir })',
+    )
+    .optional(),
+  topic: z
+    .union([z.string().min(1, 'topic must not be empty'), fn('')], {
+      error: "topic must be a topic name such as 'events' or a function (event) => topic",
+    })
+    .optional(),
+  key: fn('key must be a function (event) => key, e.g. (e) => e.payload.profileId').optional(),
+  traceId: fn('traceId must be a function () => string | undefined').optional(),
+  batch: z
+    .object({
+      maxEvents: positive('batch.maxEvents', 'a number of events').optional(),
+      maxBytes: positive('batch.maxBytes', 'a number of bytes').optional(),
+      lingerMs: z.number().int().min(0, 'batch.lingerMs must be 0 or more ms').optional(),
+    })
+    .optional(),
+  bufferBytes: positive('bufferBytes', 'a number of bytes').optional(),
+  spool: z
+    .union([
+      z.literal(false),
+      z.object({
+        dir: z.string().min(1, 'spool.dir must not be empty').optional(),
+        maxBytes: positive('spool.maxBytes', 'a number of bytes').optional(),
+        segmentBytes: positive('spool.segmentBytes', 'a number of bytes').optional(),
+        fsync: z.boolean({ error: 'spool.fsync must be true or false' }).optional(),
+        mode: z
+          .enum(['overflow', 'write-through'], { error: "spool.mode must be 'overflow' or 'write-through'" })
+          .optional(),
+      }),
+    ])
+    .optional(),
+  overflow: z.enum(['block', 'drop'], { error: "overflow must be 'block' or 'drop'" }).optional(),
+  retry: z
+    .object({
+      initialDelayMs: positive('retry.initialDelayMs', 'a number of ms').optional(),
+      maxDelayMs: positive('retry.maxDelayMs', 'a number of ms').optional(),
+    })
+    .optional(),
+  closeTimeoutMs: z.number().int().min(0, 'closeTimeoutMs must be 0 or more ms').optional(),
+  logger: loggerSchema.optional(),
+});

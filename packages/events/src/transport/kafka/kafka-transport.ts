@@ -1,0 +1,206 @@
+import { CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { z } from 'zod';
+import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
+import type {
+  ConsumedBatch,
+  OutgoingMessage,
+  PartitionOffset,
+  Transport,
+  TransportConsumer,
+  TransportProducer,
+} from '../types.js';
+
+/** Options of {@link kafkaTransport}. */
+export interface KafkaTransportOptions {
+  /** Bootstrap brokers, e.g. `['127.0.0.1:9092']` (required). */
+  brokers: string[];
+  /** Client id sent to the brokers (default `backlot-events`). */
+  clientId?: string | undefined;
+  /** Batch compression: `gzip` or `none` (default `gzip`). */
+  compression?: 'gzip' | 'none' | undefined;
+  /** Connection timeout in ms (default 3000). */
+  connectionTimeoutMs?: number | undefined;
+  /** Time the broker may take to acknowledge a produce request, in ms (default 30000). */
+  requestTimeoutMs?: number | undefined;
+  /**
+   * Retries kafkajs makes inside one `send` before it fails and the Backlot
+   * producer takes over (its own backoff, buffer and spool) (default 2).
+   */
+  sendRetries?: number | undefined;
+  /** Consumer: longest wait of a fetch for new data, in ms; also bounds `close()` of a consumer (default 500). */
+  maxWaitTimeMs?: number | undefined;
+  /** Consumer: session timeout in ms (default 30000). */
+  sessionTimeoutMs?: number | undefined;
+  /** Where kafkajs's own warnings and errors go (default: nowhere). */
+  logger?: EventsLogger | undefined;
+  /** Extra kafkajs client settings (ssl, sasl, …), merged over the ones above. */
+  kafkaConfig?: Partial<KafkaConfig> | undefined;
+}
+
+const positiveInt = (field: string) =>
+  z
+    .number({ error: `${field} must be a number of milliseconds` })
+    .int(`${field} must be an integer`)
+    .positive(`${field} must be positive`);
+
+const optionsSchema = z.object({
+  brokers: z
+    .array(z.string().min(1), { error: "brokers is required: e.g. ['127.0.0.1:9092']" })
+    .min(1, "brokers must list at least one broker, e.g. ['127.0.0.1:9092']"),
+  clientId: z.string().min(1, 'clientId must not be empty').optional(),
+  compression: z.enum(['gzip', 'none'], { error: "compression must be 'gzip' or 'none'" }).optional(),
+  connectionTimeoutMs: positiveInt('connectionTimeoutMs').optional(),
+  requestTimeoutMs: positiveInt('requestTimeoutMs').optional(),
+  sendRetries: z.number().int().min(0, 'sendRetries must be 0 or more').optional(),
+  maxWaitTimeMs: positiveInt('maxWaitTimeMs').optional(),
+  sessionTimeoutMs: positiveInt('sessionTimeoutMs').optional(),
+  logger: loggerSchema.optional(),
+  kafkaConfig: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * The Kafka transport, on kafkajs: an idempotent producer (`acks: all`, one
+ * request in flight per broker as idempotence requires in kafkajs, so that
+ * per-partition order survives retries), gzip batches, and consumer groups with
+ * manual commits. kafkajs is kept behind the {@link Transport} interface so
+ * another client can replace it without touching emitters or pipelines.
+ *
+ * @example
+ * ```ts
+ * const transport = kafkaTransport({ brokers: ['127.0.0.1:9092'] });
+ * const producer = createEventProducer({ catalog, source: 'play-api', transport, topic: 'events' });
+ * ```
+ */
+export function kafkaTransport(options: KafkaTransportOptions): Transport {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw optionsError('kafkaTransport', parsed.error);
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  const logger = options.logger ?? silentLogger;
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'backlot-events',
+    brokers: options.brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    logLevel: options.logger ? logLevel.WARN : logLevel.NOTHING,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...rest } = log;
+        if (level <= logLevel.ERROR) logger.error({ transport: 'kafka', ...rest }, `kafkajs: ${message}`);
+        else logger.warn({ transport: 'kafka', ...rest }, `kafkajs: ${message}`);
+      },
+    ...(options.kafkaConfig ?? {}),
+  });
+  const compression = options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP;
+  const sendRetries = options.sendRetries ?? 2;
+
+  return {
+    name: 'kafka',
+    producer: () => createKafkaProducer(kafka, compression, sendRetries),
+    consumer: ({ groupId }) =>
+      createKafkaConsumer(kafka, groupId, options.maxWaitTimeMs ?? 500, options.sessionTimeoutMs ?? 30_000),
+  };
+}
+
+function createKafkaProducer(kafka: Kafka, compression: CompressionTypes, retries: number): TransportProducer {
+  let producer: Producer | undefined;
+  let connected: Promise<Producer> | undefined;
+  const open = (): Promise<Producer> => {
+    connected ??= (async () => {
+      const created = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      try {
+        await created.connect();
+      } catch (error) {
+        connected = undefined;
+        await created.disconnect().catch(() => {});
+        throw error;
+      }
+      producer = created;
+      return created;
+    })();
+    return connected;
+  };
+  return {
+    async connect() {
+      await open();
+    },
+    async send(topic, messages: readonly OutgoingMessage[]) {
+      const current = await open();
+      try {
+        await current.send({
+          topic,
+          acks: -1,
+          compression,
+          messages: messages.map((m) => ({ key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) })),
+        });
+      } catch (error) {
+        // Start over with a fresh producer (and producer id) next time: after a
+        // failed idempotent send, kafkajs's sequence numbers may no longer match the broker's.
+        if (producer === current) {
+          producer = undefined;
+          connected = undefined;
+          await current.disconnect().catch(() => {});
+        }
+        throw error;
+      }
+    },
+    async close() {
+      const current = producer;
+      producer = undefined;
+      connected = undefined;
+      await current?.disconnect();
+    },
+  };
+}
+
+function createKafkaConsumer(
+  kafka: Kafka,
+  groupId: string,
+  maxWaitTimeInMs: number,
+  sessionTimeout: number,
+): TransportConsumer {
+  let consumer: Consumer | undefined;
+  return {
+    async run({ topics, fromBeginning, handler }) {
+      consumer = kafka.consumer({ groupId, maxWaitTimeInMs, sessionTimeout, allowAutoTopicCreation: true });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...topics], fromBeginning });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const lag = Number(batch.offsetLag());
+          const consumed: ConsumedBatch = {
+            topic: batch.topic,
+            partition: batch.partition,
+            lag: Number.isFinite(lag) ? lag : undefined,
+            messages: batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key ?? null,
+              value: m.value ?? null,
+              timestamp: Number(m.timestamp),
+            })),
+          };
+          await handler(consumed);
+        },
+      });
+    },
+    async commit(offsets: readonly PartitionOffset[]) {
+      if (!consumer || offsets.length === 0) return;
+      await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    },
+    async close() {
+      const current = consumer;
+      consumer = undefined;
+      await current?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/** A message handed to a transport for sending. */
+export interface OutgoingMessage {
+  /** Partitioning key: messages with the same key keep their order. */
+  key: string | null;
+  /** The encoded event. */
+  value: Buffer;
+  /** Message timestamp (ms since epoch). */
+  timestamp: number;
+}
+
+/**
+ * The sending half of a transport. A producer calls `send` with one batch at a
+ * time and waits for it: the transport must resolve only once every message is
+ * durably acknowledged (Kafka: `acks: all`), and reject otherwise.
+ */
+export interface TransportProducer {
+  /** Opens connections; may be called again after a failure. */
+  connect(): Promise<void>;
+  /** Sends one batch to `topic`; resolves when all of it is acknowledged. */
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /** Closes connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A message as a consumer receives it. */
+export interface ConsumedMessage {
+  /** Topic it came from. */
+  topic: string;
+  /** Partition it came from. */
+  partition: number;
+  /** Its offset in the partition (a decimal string, as Kafka's are 64-bit). */
+  offset: string;
+  /** Its key, if any. */
+  key: Buffer | null;
+  /** Its value (null for a tombstone). */
+  value: Buffer | null;
+  /** Its timestamp (ms since epoch). */
+  timestamp: number;
+}
+
+/** Messages of one partition handed to the consumer in offset order. */
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: readonly ConsumedMessage[];
+  /** Messages after this batch still waiting in the partition (consumer lag), when the transport knows it. */
+  lag: number | undefined;
+}
+
+/** A partition and the offset of the next message to read there (what a consumer commits). */
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to consume (last processed + 1). */
+  offset: string;
+}
+
+/** The receiving half of a transport: a member of a consumer group. */
+export interface TransportConsumer {
+  /**
+   * Joins the group, subscribes and calls `handler` batch by batch until
+   * `close()`. Offsets are committed only through `commit` (never automatically).
+   */
+  run(options: {
+    topics: readonly string[];
+    fromBeginning: boolean;
+    handler: (batch: ConsumedBatch) => Promise<void>;
+  }): Promise<void>;
+  /** Commits offsets (each the next offset to read). */
+  commit(offsets: readonly PartitionOffset[]): Promise<void>;
+  /** Leaves the group and stops calling the handler. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything `@backlot/events` needs from a message broker. `kafkaTransport`
+ * (kafkajs) and `embeddedLogTransport` (local files) implement it; an adapter for
+ * another client (e.g. `@platformatic/kafka`) only has to implement these methods.
+ */
+export interface Transport {
+  /** Name for logs and metrics, e.g. `kafka`, `embedded-log`. */
+  readonly name: string;
+  /** A new producer. */
+  producer(): TransportProducer;
+  /** A new consumer in group `groupId`. */
+  consumer(options: { groupId: string }): TransportConsumer;
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import type { RecordPosition } from '../sinks/types.js';
+
+/** Options of a windowed aggregation (`stream.window(…)`). */
+export interface WindowOptions<T, A> {
+  /** `tumbling` (default): back-to-back windows of `sizeMs`; `hopping`: windows of `sizeMs` starting every `advanceMs`. */
+  type?: 'tumbling' | 'hopping' | undefined;
+  /** Window length in ms (required). */
+  sizeMs: number;
+  /** Hopping windows: how far each window starts after the previous one, in ms (required for `hopping`, less than `sizeMs`). */
+  advanceMs?: number | undefined;
+  /** How long after a window's end late events are still added, in event time (default 0). Later events are counted and dropped. */
+  allowedLatenessMs?: number | undefined;
+  /** The grouping key, e.g. `(e) => \`${e.payload.country}/${e.payload.titleId}\`` (required). */
+  key: (value: T) => string;
+  /** The initial aggregate of a window (required). */
+  init: () => A;
+  /** Adds a value to an aggregate, returning the new aggregate (required). */
+  add: (aggregate: A, value: T) => A;
+}
+
+/** The result of one window for one key, emitted once the window closes (event time passed its end plus the allowed lateness). */
+export interface WindowResult<A> {
+  /** The grouping key. */
+  key: string;
+  /** Window start, ms since epoch (inclusive). */
+  start: number;
+  /** Window end, ms since epoch (exclusive). */
+  end: number;
+  /** Values aggregated. */
+  count: number;
+  /** The aggregate. */
+  value: A;
+}
+
+const optionsSchema = z
+  .object({
+    type: z.enum(['tumbling', 'hopping'], { error: "type must be 'tumbling' or 'hopping'" }).optional(),
+    sizeMs: z
+      .number({ error: 'sizeMs is required: the window length in ms' })
+      .int()
+      .positive('sizeMs must be positive'),
+    advanceMs: z.number().int().positive('advanceMs must be positive').optional(),
+    allowedLatenessMs: z.number().int().min(0, 'allowedLatenessMs must be 0 or more').optional(),
+    key: z.custom<(v: unknown) => string>((v) => typeof v === 'function', 'key is required: a function (value) => key'),
+    init: z.custom<() => unknown>(
+      (v) => typeof v === 'function',
+      'init is required: a function () => initial aggregate',
+    ),
+    add: z.custom<(a: unknown, v: unknown) => unknown>(
+      (v) => typeof v === 'function',
+      'add is required: a function (aggregate, value) => aggregate',
+    ),
+  })
+  .refine((o) => o.type !== 'hopping' || (o.advanceMs !== undefined && o.advanceMs < o.sizeMs), {
+    message: 'hopping windows need advanceMs, smaller than sizeMs (e.g. sizeMs: 60000, advanceMs: 10000)',
+    path: ['advanceMs'],
+  });
+
+interface Slot<A> {
+  value: A;
+  count: number;
+}
+
+/**
+ * @internal event-time windows with a watermark (highest event time seen), and
+ * the earliest source offset each open window still depends on, per partition,
+ * so the pipeline never commits past an event whose window has not been emitted.
+ */
+export class WindowAggregator<T, A> {
+  readonly #options: WindowOptions<T, A>;
+  readonly #size: number;
+  readonly #advance: number;
+  readonly #lateness: number;
+  /** Open windows by start, then by key. */
+  readonly #windows = new Map<number, Map<string, Slot<A>>>();
+  /** Earliest offset per `topic\u0000partition` each open window depends on. */
+  readonly #holds = new Map<number, Map<string, bigint>>();
+  #watermark = Number.NEGATIVE_INFINITY;
+  late = 0;
+
+  constructor(options: WindowOptions<T, A>) {
+    const parsed = optionsSchema.safeParse(options);
+    if (!parsed.success) throw new TypeError(`window: ${z.prettifyError(parsed.error)}`);
+    this.#options = options;
+    this.#size = options.sizeMs;
+    this.#advance = options.type === 'hopping' ? (options.advanceMs as number) : options.sizeMs;
+    this.#lateness = options.allowedLatenessMs ?? 0;
+  }
+
+  /** Adds a value at event time `position.eventTime`; returns the windows it closed, oldest first. */
+  add(value: T, position: RecordPosition): WindowResult<A>[] {
+    const time = position.eventTime;
+    const key = this.#options.key(value);
+    const last = Math.floor(time / this.#advance) * this.#advance;
+    for (let start = last; start > time - this.#size; start -= this.#advance) {
+      if (start + this.#size + this.#lateness <= this.#watermark) {
+        this.late++;
+        continue;
+      }
+      let byKey = this.#windows.get(start);
+      if (!byKey) {
+        byKey = new Map();
+        this.#windows.set(start, byKey);
+      }
+      const slot = byKey.get(key) ?? { value: this.#options.init(), count: 0 };
+      slot.value = this.#options.add(slot.value, value);
+      slot.count++;
+      byKey.set(key, slot);
+      const holds = this.#holds.get(start) ?? new Map<string, bigint>();
+      const tp = `${position.topic}\u0000${position.partition}`;
+      const offset = BigInt(position.offset);
+      const held = holds.get(tp);
+      if (held === undefined || offset < held) holds.set(tp, offset);
+      this.#holds.set(start, holds);
+    }
+    if (time > this.#watermark) this.#watermark = time;
+    return this.#close();
+  }
+
+  /** Earliest source offset per `topic\u0000partition` still needed by open windows. */
+  holds(): Map<string, bigint> {
+    const min = new Map<string, bigint>();
+    for (const holds of this.#holds.values()) {
+      for (const [tp, offset] of holds) {
+        const current = min.get(tp);
+        if (current === undefined || offset < current) min.set(tp, offset);
+      }
+    }
+    return min;
+  }
+
+  #close(): WindowResult<A>[] {
+    const closed: WindowResult<A>[] = [];
+    const starts = [...this.#windows.keys()].filter((s) => s + this.#size + this.#lateness <= this.#watermark);
+    starts.sort((a, b) => a - b);
+    for (const start of starts) {
+      const byKey = this.#windows.get(start) as Map<string, Slot<A>>;
+      for (const [key, slot] of byKey) {
+        closed.push({ key, start, end: start + this.#size, count: slot.count, value: slot.value });
+      }
+      this.#windows.delete(start);
+      this.#holds.delete(start);
+    }
+    return closed;
+  }
+}
