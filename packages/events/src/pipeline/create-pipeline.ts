@@ -177,6 +177,9 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       topics: this.#topics,
       fromBeginning: this.#options.fromBeginning ?? true,
       handler: (batch) => this.#exclusive(() => this.#handle(batch)),
+      onAssign: (partitions) => {
+        for (const window of this.#graph.windows) window.assign(partitions);
+      },
     });
     const interval = this.#options.commitIntervalMs ?? 1000;
     // Idle flushes: sinks rotate by age, and offsets get committed, even when no events arrive.

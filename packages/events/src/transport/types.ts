@@ -65,6 +65,8 @@ export interface TransportConsumer {
     topics: readonly string[];
     fromBeginning: boolean;
     handler: (batch: ConsumedBatch) => Promise<void>;
+    /** Called with the partitions this member owns, whenever they change (when the transport knows). */
+    onAssign?: ((partitions: { topic: string; partition: number }[]) => void) | undefined;
   }): Promise<void>;
   /** Commits offsets (each the next offset to read). */
   commit(offsets: readonly PartitionOffset[]): Promise<void>;

@@ -76,8 +76,18 @@ export class WindowAggregator<T, A> {
   readonly #windows = new Map<number, Map<string, Slot<A>>>();
   /** Earliest offset per `topic\u0000partition` each open window depends on. */
   readonly #holds = new Map<number, Map<string, bigint>>();
+  /** Highest event time seen per `topic\u0000partition`. */
+  readonly #marks = new Map<string, number>();
+  /** Partitions assigned to this consumer, when the transport says. */
+  #assigned: string[] | undefined;
+  /** The watermark: the lowest of the partitions' highest event times (never goes back). */
   #watermark = Number.NEGATIVE_INFINITY;
   late = 0;
+
+  /** Sets the partitions this consumer owns: the watermark waits for each of them. */
+  assign(partitions: readonly { topic: string; partition: number }[]): void {
+    this.#assigned = partitions.map((p) => `${p.topic}\u0000${p.partition}`);
+  }
 
   constructor(options: WindowOptions<T, A>) {
     const parsed = optionsSchema.safeParse(options);
@@ -92,6 +102,7 @@ export class WindowAggregator<T, A> {
   add(value: T, position: RecordPosition): WindowResult<A>[] {
     const time = position.eventTime;
     const key = this.#options.key(value);
+    const tp = `${position.topic}\u0000${position.partition}`;
     const last = Math.floor(time / this.#advance) * this.#advance;
     for (let start = last; start > time - this.#size; start -= this.#advance) {
       if (start + this.#size + this.#lateness <= this.#watermark) {
@@ -108,13 +119,16 @@ export class WindowAggregator<T, A> {
       slot.count++;
       byKey.set(key, slot);
       const holds = this.#holds.get(start) ?? new Map<string, bigint>();
-      const tp = `${position.topic}\u0000${position.partition}`;
       const offset = BigInt(position.offset);
       const held = holds.get(tp);
       if (held === undefined || offset < held) holds.set(tp, offset);
       this.#holds.set(start, holds);
     }
-    if (time > this.#watermark) this.#watermark = time;
+    if (time > (this.#marks.get(tp) ?? Number.NEGATIVE_INFINITY)) this.#marks.set(tp, time);
+    const partitions = this.#assigned ?? [...this.#marks.keys()];
+    let low = Number.POSITIVE_INFINITY;
+    for (const id of partitions) low = Math.min(low, this.#marks.get(id) ?? Number.NEGATIVE_INFINITY);
+    if (partitions.length > 0 && low > this.#watermark) this.#watermark = low;
     return this.#close();
   }
 

@@ -128,7 +128,8 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
       }
     };
     return {
-      async run({ topics, fromBeginning, handler }) {
+      async run({ topics, fromBeginning, handler, onAssign }) {
+        let assigned = '';
         running = true;
         // Next position to read, by `topic/partition`.
         const positions = new Map<string, number>();
@@ -140,6 +141,16 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
         const loop = async () => {
           while (running) {
             let delivered = false;
+            const owned = topics.flatMap((topic) =>
+              readdirSync(topicDir(topic))
+                .filter((f) => /^\d+\.log$/.test(f))
+                .map((f) => ({ topic, partition: Number(f.slice(0, -4)) })),
+            );
+            const signature = JSON.stringify(owned);
+            if (onAssign && signature !== assigned) {
+              assigned = signature;
+              onAssign(owned);
+            }
             for (const topic of topics) {
               const folder = topicDir(topic);
               const files = readdirSync(folder).filter((f) => /^\d+\.log$/.test(f));

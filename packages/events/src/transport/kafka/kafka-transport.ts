@@ -166,8 +166,17 @@ function createKafkaConsumer(
 ): TransportConsumer {
   let consumer: Consumer | undefined;
   return {
-    async run({ topics, fromBeginning, handler }) {
+    async run({ topics, fromBeginning, handler, onAssign }) {
       consumer = kafka.consumer({ groupId, maxWaitTimeInMs, sessionTimeout, allowAutoTopicCreation: true });
+      if (onAssign) {
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+          onAssign(
+            Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+              partitions.map((partition) => ({ topic, partition })),
+            ),
+          );
+        });
+      }
       await consumer.connect();
       await consumer.subscribe({ topics: [...topics], fromBeginning });
       await consumer.run({
