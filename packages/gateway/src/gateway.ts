@@ -1,144 +1,301 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { watch } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
-import { Pool, errors as undiciErrors } from 'undici';
-import { z } from 'zod';
-import { withForwarded, withoutHopByHop } from './proxy/headers.js';
-import { type RouteConfig, RouteTable } from './routing/route-table.js';
+import { CommandRegistry } from '@backlot/resilience';
+import { createAdminServer } from './admin/admin-server.js';
+import { parseConfig } from './config/parse.js';
+import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
+import { InvalidConfigError } from './errors.js';
+import { defineFilter, type Filter } from './filters/filter.js';
+import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import type { Origin } from './origins/origin.js';
+import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
+import { createHandler, type HandlerState } from './server/handler.js';
+import { buildRuntime, type Runtime } from './server/runtime.js';
 
-/** Options of {@link createGateway}. */
+/** Options of {@link createGateway} that are code, not config. */
 export interface GatewayOptions {
-  /** The route table. */
-  routes: RouteConfig[];
-  /** Time to wait for an origin's response headers, in ms (default 10 000). */
-  originTimeoutMs?: number | undefined;
-  /** Keep-alive connections per origin (default 64). */
-  connectionsPerOrigin?: number | undefined;
+  /** Filters written in code, merged with the config's built-ins by phase and order. */
+  filters?: readonly Filter[] | undefined;
+  /** A pino (or pino-compatible) logger for the access log and reload events. Nothing is logged without one. */
+  logger?: GatewayLogger | undefined;
+  /** Where the origins' resilience commands live (default: a registry of the gateway's own). */
+  registry?: CommandRegistry | undefined;
 }
 
-/** A running-or-ready gateway. */
+/** One route as `/routes` and {@link Gateway.routes} show it. */
+export interface RouteSummary {
+  id: string;
+  priority: number;
+  path: string;
+  host: string | undefined;
+  methods: string[] | undefined;
+  origins: string[];
+}
+
+/** A gateway: a request handler, its servers, and live reconfiguration. */
 export interface Gateway {
   /** The Node request listener, to mount on a server of your own. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Starts an HTTP server on `host:port` (default 127.0.0.1, a free port) and resolves to its address. */
+  /** The config in force (validated, defaults filled in). */
+  readonly config: GatewayConfig;
+  /** The gateway's resilience registry (one command per origin: `gateway.origin.<name>`). */
+  readonly registry: CommandRegistry;
+  /**
+   * Starts the edge server on `server.host:server.port` from the config (or
+   * the given ones; port 0 picks a free port) and resolves to its address.
+   */
   listen(options?: { port?: number; host?: string }): Promise<AddressInfo>;
-  /** Stops accepting requests, waits for those in flight, and closes origin connections. */
-  close(): Promise<void>;
+  /** Starts the admin listener (also started by `listen` when `admin.enabled`). */
+  listenAdmin(options?: { port?: number; host?: string }): Promise<AddressInfo>;
+  /**
+   * Validates `config` and swaps it in atomically: requests in flight finish
+   * on the old routes and origins, new ones use the new. Origins whose config
+   * did not change keep their pools, breakers and health state.
+   *
+   * @throws {InvalidConfigError} naming each bad field; the old config keeps serving.
+   */
+  reload(config: GatewayConfigInput): void;
+  /**
+   * Watches a JSON config file and reloads on change. Invalid files are
+   * refused (reported to `onError`) and the old config keeps serving.
+   * Returns a function that stops watching.
+   */
+  watchConfigFile(path: string, callbacks?: { onReload?: () => void; onError?: (error: Error) => void }): () => void;
+  /** Reloads the TLS certificate and key from their files, without a restart. */
+  reloadCertificates(): void;
+  /** Prometheus text of the gateway's traffic metrics. */
+  metrics(): string;
+  /** The route table, in match order. */
+  routes(): RouteSummary[];
+  /**
+   * Graceful shutdown: stops accepting, lets in-flight requests finish (each
+   * closing its connection) up to `timeoutMs` (default `server.shutdownTimeoutMs`),
+   * then closes the remaining connections and the origin pools.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-const optionsSchema = z.object({
-  routes: z.array(z.unknown(), { error: 'routes is required: an array of { id, pathPrefix, origin }' }),
-  originTimeoutMs: z.number().int().positive('originTimeoutMs must be a positive number of ms').optional(),
-  connectionsPerOrigin: z.number().int().positive('connectionsPerOrigin must be a positive integer').optional(),
-});
-
-function sendError(res: ServerResponse, status: number, error: string, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error, message });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+function closeServer(server: Server | EdgeServer | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function failureStatus(error: unknown): [number, string] {
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-    return [504, 'origin_timeout'];
-  }
-  return [502, 'origin_unavailable'];
+function listenOn(server: Server | EdgeServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 /**
- * Creates an edge gateway that routes each request by path prefix to an origin
- * and streams the request and response through undici connection pools.
+ * Creates a Zuul-style edge gateway from a config: routes (path, host,
+ * method, headers, priorities, rewrites, weighted splits, surgical routing)
+ * onto named origins (undici pools with load balancing, health checks,
+ * outlier ejection, circuit breakers, retries and adaptive concurrency
+ * limits), through inbound / endpoint / outbound filters.
  *
+ * @throws {InvalidConfigError} naming each bad field of the config.
  * @example
  * ```ts
+ * import { createGateway } from '@backlot/gateway';
+ *
  * const gateway = createGateway({
- *   routes: [{ id: 'play', pathPrefix: '/play', origin: 'http://127.0.0.1:8081' }],
+ *   server: { port: 8080 },
+ *   origins: {
+ *     play: { servers: ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'], balancer: 'least-outstanding' },
+ *     playCanary: { servers: ['http://127.0.0.1:8091'] },
+ *   },
+ *   routes: [
+ *     { id: 'play', pathPrefix: '/play', splits: [{ origin: 'play', weight: 95 }, { origin: 'playCanary', weight: 5 }] },
+ *   ],
+ *   filters: [{ type: 'requestId' }, { type: 'rateLimit', key: 'ip', capacity: 100, refillPerSecond: 50 }],
  * });
- * const { port } = await gateway.listen({ port: 8080 });
+ * await gateway.listen();
  * ```
  */
-export function createGateway(options: GatewayOptions): Gateway {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) throw new TypeError(`createGateway: ${z.prettifyError(parsed.error)}`);
-  const table = new RouteTable(options.routes);
-  const originTimeoutMs = parsed.data.originTimeoutMs ?? 10_000;
-  const connections = parsed.data.connectionsPerOrigin ?? 64;
+export function createGateway(config: GatewayConfigInput, options: GatewayOptions = {}): Gateway {
+  const userFilters = (options.filters ?? []).map((filter) => defineFilter(filter));
+  const registry = options.registry ?? new CommandRegistry();
+  const generations = new Map<string, number>();
+  const metrics = new GatewayMetrics();
+  const logger = options.logger;
+  const parsed = parseConfig(config);
+  const { runtime } = buildRuntime(parsed, userFilters, registry, generations);
+  const state: HandlerState = {
+    runtime,
+    metrics,
+    accessLog: createAccessLog(logger, parsed.accessLog),
+    draining: false,
+    inflight: 0,
+    onIdle: undefined,
+  };
+  const protocol = parsed.server.tls ? 'https' : 'http';
+  const handler = createHandler(state, protocol);
+  let edge: EdgeServer | undefined;
+  let admin: Server | undefined;
+  const retiring = new Set<Promise<void>>();
+  const watchers = new Set<() => void>();
 
-  const pools = new Map<string, Pool>();
-  for (const route of table.routes) {
-    const { origin } = route.origin;
-    if (!pools.has(origin)) {
-      pools.set(
-        origin,
-        new Pool(origin, { connections, headersTimeout: originTimeoutMs, bodyTimeout: originTimeoutMs }),
-      );
+  const retire = (origins: Origin[]) => {
+    for (const origin of origins) {
+      const closing = origin.close().catch(() => undefined);
+      retiring.add(closing);
+      void closing.finally(() => retiring.delete(closing));
     }
-  }
-
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const match = table.match(req.url ?? '/');
-    if (!match) {
-      sendError(res, 404, 'no_route', `no route for ${req.method} ${req.url}`);
-      return;
-    }
-    const pool = pools.get(match.route.origin.origin) as Pool;
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const headers = withForwarded(withoutHopByHop(req.headers), req.headers, req.socket.remoteAddress, 'http');
-
-    pool
-      .request({
-        path: match.upstreamPath,
-        method: req.method ?? 'GET',
-        headers,
-        body: hasBody ? req : null,
-        signal: abort.signal,
-      })
-      .then(async (upstream) => {
-        res.writeHead(upstream.statusCode, withoutHopByHop(upstream.headers));
-        await pipeline(upstream.body, res);
-      })
-      .catch((error: unknown) => {
-        if (abort.signal.aborted) return; // the client went away: nothing to answer
-        const [status, code] = failureStatus(error);
-        sendError(res, status, code, `route '${match.route.id}': ${(error as Error).message}`);
-      });
   };
 
-  let server: Server | undefined;
-
-  return {
+  const gateway: Gateway = {
     handler,
-
-    listen({ port = 0, host = '127.0.0.1' } = {}) {
-      server = createServer(handler);
-      const listening = server;
-      return new Promise((resolve, reject) => {
-        listening.once('error', reject);
-        listening.listen(port, host, () => {
-          listening.off('error', reject);
-          resolve(listening.address() as AddressInfo);
-        });
-      });
+    registry,
+    get config() {
+      return state.runtime.config;
     },
 
-    async close() {
-      if (server) {
-        const closing = server;
-        const closed = new Promise<void>((resolve, reject) =>
-          closing.close((error) => (error ? reject(error) : resolve())),
-        );
-        closing.closeIdleConnections(); // keep-alive sockets with no request in flight
-        await closed;
+    async listen({ port, host } = {}) {
+      const server = state.runtime.config.server;
+      edge = createEdgeServer(server, handler);
+      const address = await listenOn(edge, port ?? server.port, host ?? server.host);
+      if (state.runtime.config.admin.enabled && !admin) await gateway.listenAdmin();
+      return address;
+    },
+
+    async listenAdmin({ port, host } = {}) {
+      const adminConfig = state.runtime.config.admin;
+      admin = createAdminServer(
+        {
+          registry,
+          ready: () => !state.draining,
+          metricsText: () => metrics.render(),
+          routes: () => gateway.routes(),
+        },
+        adminConfig.token,
+      );
+      return listenOn(admin, port ?? adminConfig.port, host ?? adminConfig.host);
+    },
+
+    reload(input) {
+      let next: Runtime;
+      let retired: Origin[];
+      try {
+        const parsedNext = parseConfig(input);
+        ({ runtime: next, retired } = buildRuntime(parsedNext, userFilters, registry, generations, state.runtime));
+      } catch (error) {
+        metrics.reloadFailures++;
+        logger?.warn({ err: error }, 'gateway config refused; the previous config keeps serving');
+        throw error instanceof InvalidConfigError
+          ? error
+          : new InvalidConfigError([(error as Error).message], { cause: error });
       }
-      await Promise.all([...pools.values()].map((pool) => pool.close()));
+      state.runtime = next; // the atomic swap: one reference
+      state.accessLog = createAccessLog(logger, next.config.accessLog);
+      metrics.reloads++;
+      retire(retired);
+      logger?.info({ routes: next.table.routes.length, origins: next.origins.size }, 'gateway config reloaded');
+    },
+
+    watchConfigFile(path, callbacks = {}) {
+      let timer: NodeJS.Timeout | undefined;
+      let last = '';
+      const load = async () => {
+        try {
+          const { readFile } = await import('node:fs/promises');
+          const text = await readFile(path, 'utf8');
+          if (text === last) return;
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch (error) {
+            throw new InvalidConfigError([`${path}: not valid JSON (${(error as Error).message})`]);
+          }
+          gateway.reload(json as GatewayConfigInput);
+          last = text;
+          callbacks.onReload?.();
+        } catch (error) {
+          callbacks.onError?.(error as Error);
+        }
+      };
+      void import('node:fs').then(({ readFileSync }) => {
+        try {
+          last = readFileSync(path, 'utf8');
+        } catch {
+          last = '';
+        }
+      });
+      const { dirname, basename } = pathParts(path);
+      const watcher = watch(dirname, (_event, file) => {
+        if (file !== null && file !== basename) return;
+        clearTimeout(timer);
+        timer = setTimeout(load, 50);
+      });
+      const stop = () => {
+        clearTimeout(timer);
+        watcher.close();
+        watchers.delete(stop);
+      };
+      watchers.add(stop);
+      return stop;
+    },
+
+    reloadCertificates() {
+      const tls = state.runtime.config.server.tls;
+      if (!tls || !edge || !('setSecureContext' in edge)) return;
+      edge.setSecureContext(readTls(tls));
+    },
+
+    metrics: () => metrics.render(),
+
+    routes() {
+      return state.runtime.table.routes.map((route) => ({
+        id: route.id,
+        priority: route.priority,
+        path: route.config.path ?? route.config.pathPrefix ?? '/',
+        host: route.config.host,
+        methods: route.config.methods,
+        origins: [
+          ...new Set([
+            ...(route.config.origin ? [route.config.origin] : []),
+            ...(route.config.splits ?? []).map((s) => s.origin),
+            ...(route.config.surgical ?? []).map((s) => s.origin),
+          ]),
+        ],
+      }));
+    },
+
+    async close({ timeoutMs } = {}) {
+      state.draining = true;
+      for (const stop of [...watchers]) stop();
+      const deadline = timeoutMs ?? state.runtime.config.server.shutdownTimeoutMs;
+      const server = edge;
+      const closed = closeServer(server);
+      if (server && 'closeIdleConnections' in server) server.closeIdleConnections();
+      if (state.inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, deadline);
+          timer.unref();
+          state.onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      if (server && 'closeAllConnections' in server) server.closeAllConnections();
+      await closed;
+      await closeServer(admin);
+      const origins = [...state.runtime.origins.values()];
+      await Promise.all([...origins.map((o) => (state.inflight > 0 ? o.destroy() : o.close())), ...retiring]);
     },
   };
+  return gateway;
+}
+
+function pathParts(path: string): { dirname: string; basename: string } {
+  const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return slash === -1
+    ? { dirname: '.', basename: path }
+    : { dirname: path.slice(0, slash) || '/', basename: path.slice(slash + 1) };
 }

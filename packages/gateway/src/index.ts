@@ -1,2 +1,25 @@
-export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
-export { type Route, type RouteConfig, type RouteMatch, RouteTable } from './routing/route-table.js';
+export { parseConfig } from './config/parse.js';
+export type {
+  FilterConfig,
+  FilterConfigInput,
+  GatewayConfig,
+  GatewayConfigInput,
+  OriginConfig,
+  OriginConfigInput,
+  RouteConfig,
+  RouteConfigInput,
+} from './config/schema.js';
+export {
+  ERROR_STATUS,
+  GATEWAY_ERROR_CODES,
+  GatewayError,
+  type GatewayErrorCode,
+  InvalidConfigError,
+  isGatewayError,
+  isInvalidConfigError,
+} from './errors.js';
+export type { AuthInfo, GatewayContext, ResponseHead, ResponseHeaders } from './filters/context.js';
+export { defineFilter, FILTER_PHASES, type Filter, type FilterPhase } from './filters/filter.js';
+export { createGateway, type Gateway, type GatewayOptions, type RouteSummary } from './gateway.js';
+export type { AccessLogEntry, GatewayLogger } from './logging/access-log.js';
+export { type Route, type RouteMatch, RouteTable } from './routing/route-table.js';

@@ -1,6 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward. */
+/**
+ * Request headers never sent upstream: hop-by-hop headers (RFC 9110 §7.6.1),
+ * plus those undici refuses in a request (`expect`, `keep-alive`, `upgrade`,
+ * `transfer-encoding`) and `host`-less HTTP/2 pseudo-headers.
+ */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -11,40 +15,69 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  'expect',
+  'http2-settings',
 ]);
 
-type HeaderValue = string | string[] | undefined;
+type HeaderValue = string | string[] | number | undefined;
 
-/** Copies `headers` without hop-by-hop ones, nor those named in `Connection`. */
-export function withoutHopByHop(headers: Record<string, HeaderValue>): Record<string, string | string[]> {
-  const connection = headers.connection;
-  const named = new Set(
-    (Array.isArray(connection) ? connection.join(',') : (connection ?? ''))
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter(Boolean),
-  );
+function connectionTokens(connection: HeaderValue): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  const text = Array.isArray(connection) ? connection.join(',') : String(connection);
+  let tokens: Set<string> | undefined;
+  for (const token of text.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive') {
+      tokens ??= new Set();
+      tokens.add(name);
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Copies `headers` without hop-by-hop ones, those named in `Connection`, and
+ * HTTP/2 pseudo-headers (`:path`…). Done before any user filter runs, so a
+ * client cannot use `Connection: x-forwarded-for` to strip a header the
+ * gateway adds.
+ */
+export function withoutHopByHop(headers: Readonly<Record<string, HeaderValue>>): Record<string, string | string[]> {
+  const named = connectionTokens(headers.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
-    out[name] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
+    if (named?.has(name)) continue;
+    out[name] = typeof value === 'number' ? String(value) : value;
   }
   return out;
 }
 
-/** Adds the `X-Forwarded-*` headers for a request received from `clientAddress`. */
-export function withForwarded(
+/** Response headers to send to the client: the same cleaning, for what the origin answered. */
+export function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  return withoutHopByHop(headers as Record<string, HeaderValue>);
+}
+
+/**
+ * Sets `X-Forwarded-For/-Proto/-Host` and `Forwarded` on upstream headers.
+ * `chain` is the trusted forwarding chain ending with the address the
+ * gateway saw; untrusted client values have already been discarded.
+ */
+export function setForwarded(
   headers: Record<string, string | string[]>,
-  incoming: IncomingHttpHeaders,
-  clientAddress: string | undefined,
+  chain: string,
+  clientIp: string,
   protocol: 'http' | 'https',
-): Record<string, string | string[]> {
-  const prior = incoming['x-forwarded-for'];
-  const chain = [prior, clientAddress].flat().filter(Boolean).join(', ');
-  return {
-    ...headers,
-    ...(chain ? { 'x-forwarded-for': chain } : {}),
-    'x-forwarded-proto': incoming['x-forwarded-proto'] ?? protocol,
-    ...(incoming.host ? { 'x-forwarded-host': incoming['x-forwarded-host'] ?? incoming.host } : {}),
-  };
+  host: string | undefined,
+  trustedProto: string | undefined,
+  trustedHost: string | undefined,
+): void {
+  headers['x-forwarded-for'] = chain;
+  const proto = trustedProto ?? protocol;
+  headers['x-forwarded-proto'] = proto;
+  const fhost = trustedHost ?? host;
+  if (fhost !== undefined) headers['x-forwarded-host'] = fhost;
+  else delete headers['x-forwarded-host'];
+  const forIp = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp;
+  headers.forwarded = `for=${forIp};proto=${proto}${fhost === undefined ? '' : `;host="${fhost.replace(/["\\]/g, '')}"`}`;
 }

@@ -1,97 +1,183 @@
-import { z } from 'zod';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FilterConfig, RouteConfig } from '../config/schema.js';
+import { type PathMatcher, patternMatcher, prefixMatcher } from './path-pattern.js';
 
-/** One route: requests whose path starts with `pathPrefix` go to `origin`. */
-export interface RouteConfig {
-  /** A name for logs and metrics, unique in the table. */
-  id: string;
-  /** Path prefix to match, on segment boundaries: `/api` matches `/api` and `/api/x`, not `/apix`. */
-  pathPrefix: string;
-  /** Base URL of the origin, e.g. `http://127.0.0.1:8081`. */
-  origin: string;
-  /** Remove the prefix before forwarding (`/api/titles` → `/titles`). Default `false`. */
-  stripPrefix?: boolean | undefined;
-}
+type HeaderTest = (value: string | string[] | undefined) => boolean;
 
-/** A route after validation, as the gateway uses it. */
+/** A route compiled for matching. */
 export interface Route {
+  /** The route's id (for logs and metrics). */
   readonly id: string;
-  readonly pathPrefix: string;
-  readonly origin: URL;
-  readonly stripPrefix: boolean;
+  /** The validated config the route was compiled from. */
+  readonly config: RouteConfig;
+  /** Higher first; ties go to the more specific path. */
+  readonly priority: number;
+  /** Built-in filters configured on the route. */
+  readonly filters: readonly FilterConfig[];
+  /** @internal */
+  readonly matcher: PathMatcher;
+  /** @internal */
+  readonly hostTest: ((host: string) => boolean) | undefined;
+  /** @internal */
+  readonly methods: ReadonlySet<string> | undefined;
+  /** @internal */
+  readonly headerTests: readonly (readonly [string, HeaderTest])[];
+  /** @internal */
+  readonly regex: RegExp | undefined;
+  /** @internal cumulative split weights */
+  readonly splits: readonly (readonly [origin: string, upTo: number])[] | undefined;
+  /** @internal */
+  readonly splitTotal: number;
 }
 
-/** The result of matching a request path. */
+/** The result of matching a request. */
 export interface RouteMatch {
   /** The matched route. */
   route: Route;
-  /** The path (with query string) to send to the origin. */
-  upstreamPath: string;
+  /** Path params captured by a `path` pattern (`:id`, `*`). */
+  params: Record<string, string>;
 }
 
-const routeSchema = z.object({
-  id: z.string({ error: 'id is required: a unique name for the route' }).min(1, 'id must not be empty'),
-  pathPrefix: z
-    .string({ error: "pathPrefix is required, e.g. '/api'" })
-    .startsWith('/', "pathPrefix must start with '/', e.g. '/api'"),
-  origin: z
-    .url({ protocol: /^https?$/, error: "origin must be an http(s) URL, e.g. 'http://127.0.0.1:8081'" })
-    .refine((url) => !new URL(url).search && !new URL(url).hash, 'origin must not have a query string or fragment'),
-  stripPrefix: z.boolean().optional(),
-});
+function headerTest(matcher: string | { regex: string } | { present: boolean }): HeaderTest {
+  if (typeof matcher === 'string')
+    return (value) => (Array.isArray(value) ? value.includes(matcher) : value === matcher);
+  if ('present' in matcher) return (value) => (value !== undefined) === matcher.present;
+  const regex = new RegExp(matcher.regex);
+  return (value) =>
+    value !== undefined && (Array.isArray(value) ? value.some((v) => regex.test(v)) : regex.test(value));
+}
 
-const tableSchema = z
-  .array(routeSchema, { error: 'routes must be an array of { id, pathPrefix, origin }' })
-  .min(1, 'routes must contain at least one route')
-  .superRefine((routes, ctx) => {
-    const seen = new Set<string>();
-    routes.forEach((route, index) => {
-      if (seen.has(route.id)) {
-        ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate route id '${route.id}'` });
-      }
-      seen.add(route.id);
-    });
-  });
+function hostTest(pattern: string): (host: string) => boolean {
+  const lower = pattern.toLowerCase();
+  if (lower.startsWith('*.')) {
+    const suffix = lower.slice(1);
+    return (host) => host.endsWith(suffix) && host.length > suffix.length;
+  }
+  return (host) => host === lower;
+}
 
-function trimSlash(path: string): string {
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+function compile(config: RouteConfig): Route {
+  const matcher = config.path !== undefined ? patternMatcher(config.path) : prefixMatcher(config.pathPrefix ?? '/');
+  let splits: [string, number][] | undefined;
+  let total = 0;
+  if (config.splits) {
+    splits = [];
+    for (const split of config.splits) {
+      total += split.weight;
+      splits.push([split.origin, total]);
+    }
+  }
+  return {
+    id: config.id,
+    config,
+    priority: config.priority,
+    filters: config.filters,
+    matcher,
+    hostTest: config.host === undefined ? undefined : hostTest(config.host),
+    methods: config.methods ? new Set(config.methods) : undefined,
+    headerTests: Object.entries(config.headers ?? {}).map(([name, m]) => [name.toLowerCase(), headerTest(m)] as const),
+    regex: config.rewrite?.regex === undefined ? undefined : new RegExp(config.rewrite.regex),
+    splits,
+    splitTotal: total,
+  };
+}
+
+/** Reads one cookie from a `Cookie` header without parsing the others. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /**
- * An immutable, validated route table. The longest matching prefix wins, so
- * `/api/admin` can be routed apart from `/api`.
+ * An immutable route table: routes are tried by priority (higher first), then
+ * by path specificity (longer literal paths first), then in config order.
+ * A route matches when its path, host, methods and headers all match.
  */
 export class RouteTable {
-  /** Routes, longest prefix first. */
+  /** Routes in match order. */
   readonly routes: readonly Route[];
 
-  /** @throws {TypeError} naming each bad field of the config. */
-  constructor(config: readonly RouteConfig[]) {
-    const parsed = tableSchema.safeParse(config);
-    if (!parsed.success) throw new TypeError(`invalid routes: ${z.prettifyError(parsed.error)}`);
-    this.routes = parsed.data
-      .map((route) => ({
-        id: route.id,
-        pathPrefix: trimSlash(route.pathPrefix),
-        origin: new URL(route.origin),
-        stripPrefix: route.stripPrefix ?? false,
-      }))
-      .sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  /** @param routes validated routes (see `parseConfig`). */
+  constructor(routes: readonly RouteConfig[]) {
+    this.routes = routes
+      .map((config, index) => ({ route: compile(config), index }))
+      .sort(
+        (a, b) =>
+          b.route.priority - a.route.priority ||
+          b.route.matcher.specificity - a.route.matcher.specificity ||
+          a.index - b.index,
+      )
+      .map(({ route }) => route);
   }
 
-  /** Finds the route for a request target (`/path?query`), or `undefined`. */
-  match(target: string): RouteMatch | undefined {
-    const queryAt = target.indexOf('?');
-    const path = queryAt === -1 ? target : target.slice(0, queryAt);
-    const query = queryAt === -1 ? '' : target.slice(queryAt);
+  /** Finds the route for a normalised path, method and headers, or `undefined`. */
+  match(path: string, method: string, headers: IncomingHttpHeaders): RouteMatch | undefined {
+    let host: string | undefined;
     for (const route of this.routes) {
-      const prefix = route.pathPrefix;
-      const matches =
-        prefix === '/' || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47); // '/'
-      if (!matches) continue;
-      const rest = route.stripPrefix && prefix !== '/' ? path.slice(prefix.length) || '/' : path;
-      const base = trimSlash(route.origin.pathname) === '/' ? '' : trimSlash(route.origin.pathname);
-      return { route, upstreamPath: `${base}${rest}${query}` };
+      const params = route.matcher.match(path);
+      if (params === undefined) continue;
+      if (route.methods && !route.methods.has(method)) continue;
+      if (route.hostTest) {
+        host ??= (headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+        if (!route.hostTest(host)) continue;
+      }
+      let ok = true;
+      for (const [name, test] of route.headerTests) {
+        if (!test(headers[name])) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return { route, params };
     }
     return undefined;
   }
+}
+
+/**
+ * Picks the origin for a matched request: surgical rules first (a header or
+ * cookie value sends that request to its origin), then the weighted split,
+ * then the route's origin.
+ */
+export function pickOrigin(route: Route, headers: IncomingHttpHeaders, random: () => number = Math.random): string {
+  const { surgical } = route.config;
+  if (surgical) {
+    for (const rule of surgical) {
+      if (rule.header) {
+        const value = headers[rule.header.name.toLowerCase()];
+        if (Array.isArray(value) ? value.includes(rule.header.value) : value === rule.header.value) return rule.origin;
+      }
+      if (rule.cookie && readCookie(headers.cookie, rule.cookie.name) === rule.cookie.value) return rule.origin;
+    }
+  }
+  if (route.splits && route.splitTotal > 0) {
+    const point = random() * route.splitTotal;
+    for (const [origin, upTo] of route.splits) if (point < upTo) return origin;
+  }
+  return route.config.origin ?? (route.splits?.[0]?.[0] as string);
+}
+
+/** The path to send upstream: prefix stripped or replaced, regex rewrite applied. */
+export function rewritePath(route: Route, path: string): string {
+  const { config } = route;
+  let out = path;
+  if (config.stripPrefix || config.rewrite?.prefix !== undefined) {
+    const prefix = route.matcher.prefix;
+    const rest = prefix === '/' ? out : out.slice(prefix.length);
+    const replacement = config.rewrite?.prefix ?? '';
+    out = joinPath(replacement, rest);
+  }
+  if (route.regex) out = out.replace(route.regex, config.rewrite?.replacement ?? '');
+  return out || '/';
+}
+
+/** Joins a base path and a path, with one slash between them. */
+export function joinPath(base: string, path: string): string {
+  const b = base.endsWith('/') ? base.slice(0, -1) : base;
+  if (!path) return b || '/';
+  return path.startsWith('/') ? `${b}${path}` : `${b}/${path}`;
 }

@@ -1,0 +1,22 @@
+import { InvalidConfigError } from '../errors.js';
+import { type GatewayConfig, gatewayConfigSchema } from './schema.js';
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out || '(root)';
+}
+
+/**
+ * Validates a gateway config and fills in every default.
+ *
+ * @throws {InvalidConfigError} whose `issues` name each bad field (`routes[1].origin: unknown origin 'x'…`).
+ */
+export function parseConfig(input: unknown): GatewayConfig {
+  const parsed = gatewayConfigSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidConfigError(parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+}

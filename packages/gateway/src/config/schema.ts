@@ -1,0 +1,337 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const ms = (name: string, min = 1) =>
+  z
+    .number({ error: `${name} must be a number of milliseconds` })
+    .int(`${name} must be a whole number of ms`)
+    .min(min, `${name} must be at least ${min} ms`);
+const positiveInt = (name: string) =>
+  z
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .positive(`${name} must be > 0`);
+const httpUrl = (name: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `${name} must be an http(s) URL, e.g. 'http://127.0.0.1:8081'` })
+    .refine((url) => !new URL(url).search && !new URL(url).hash, `${name} must not have a query string or fragment`);
+
+const cidr = z.string().refine((value) => {
+  const [address, bits, extra] = value.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}, "must be an IP address or CIDR, e.g. '10.0.0.0/8' or '::1'");
+
+const limitAlgorithm = z.strictObject({
+  algorithm: z.enum(['vegas', 'gradient2', 'aimd'], { error: "algorithm must be 'vegas', 'gradient2' or 'aimd'" }),
+  initialLimit: positiveInt('initialLimit').optional(),
+  maxConcurrency: positiveInt('maxConcurrency').optional(),
+});
+
+/** Schema of one server of an origin: a URL, or `{ url, weight }`. */
+const serverSchema = z.union([
+  httpUrl('servers[]'),
+  z.strictObject({ url: httpUrl('url'), weight: positiveInt('weight').default(1) }),
+]);
+
+export const originSchema = z.strictObject({
+  servers: z.array(serverSchema).min(1, 'servers must list at least one server URL'),
+  balancer: z
+    .enum(['round-robin', 'weighted', 'least-outstanding'], {
+      error: "balancer must be 'round-robin', 'weighted' or 'least-outstanding'",
+    })
+    .default('round-robin'),
+  connections: positiveInt('connections').default(64),
+  pipelining: z.number().int().min(1, 'pipelining must be at least 1').default(1),
+  allowH2: z.boolean().default(false),
+  keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(4_000),
+  connectTimeoutMs: ms('connectTimeoutMs').default(5_000),
+  timeoutMs: ms('timeoutMs').default(10_000),
+  bodyTimeoutMs: ms('bodyTimeoutMs', 0).default(300_000),
+  circuitBreaker: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      requestVolumeThreshold: positiveInt('requestVolumeThreshold').default(20),
+      errorThresholdPercentage: z.number().min(1).max(100, 'errorThresholdPercentage must be 1..100').default(50),
+      sleepWindowMs: ms('sleepWindowMs').default(5_000),
+    })
+    .prefault({}),
+  concurrencyLimit: z.union([z.literal(false), limitAlgorithm]).default(false),
+  retry: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1, 'retry.maxAttempts must be at least 1 (no retry)').max(5).default(2),
+      bufferBodyBytes: z.number().int().min(0).default(65_536),
+      budget: z
+        .strictObject({
+          ratio: z.number().min(0).max(1, 'ratio must be between 0 and 1').default(0.2),
+          minRetriesPerSecond: z.number().min(0).default(10),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  healthCheck: z
+    .strictObject({
+      path: z.string().startsWith('/', "healthCheck.path must start with '/'"),
+      intervalMs: ms('intervalMs', 100).default(5_000),
+      timeoutMs: ms('timeoutMs').default(1_000),
+      unhealthyThreshold: positiveInt('unhealthyThreshold').default(2),
+      healthyThreshold: positiveInt('healthyThreshold').default(2),
+    })
+    .optional(),
+  outlierDetection: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      consecutiveErrors: positiveInt('consecutiveErrors').default(5),
+      baseEjectionMs: ms('baseEjectionMs').default(30_000),
+      maxEjectionPercent: z.number().min(0).max(100).default(50),
+    })
+    .prefault({}),
+});
+
+const headerMatcher = z.union([
+  z.string(),
+  z.strictObject({ regex: z.string() }),
+  z.strictObject({ present: z.boolean() }),
+]);
+
+const splitSchema = z.strictObject({
+  origin: z.string().min(1, 'origin must name an origin'),
+  weight: z.number().min(0, 'weight must be >= 0'),
+});
+
+const surgicalSchema = z
+  .strictObject({
+    header: z.strictObject({ name: z.string().min(1), value: z.string() }).optional(),
+    cookie: z.strictObject({ name: z.string().min(1), value: z.string() }).optional(),
+    origin: z.string().min(1, 'origin must name an origin'),
+  })
+  .refine((rule) => rule.header || rule.cookie, 'a surgical rule needs a header or a cookie to match');
+
+const corsSchema = z.strictObject({
+  type: z.literal('cors'),
+  origins: z.array(z.string()).min(1, "origins must list allowed origins, or ['*']"),
+  methods: z.array(z.string()).default(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']),
+  headers: z.array(z.string()).default([]),
+  exposeHeaders: z.array(z.string()).default([]),
+  credentials: z.boolean().default(false),
+  maxAgeSeconds: z.number().int().min(0).default(600),
+});
+
+const jwtSchema = z
+  .strictObject({
+    type: z.literal('jwt'),
+    secret: z.string().min(32, 'secret must be at least 32 characters (HS256)').optional(),
+    publicKeyPem: z.string().optional(),
+    jwksUrl: httpUrl('jwksUrl').optional(),
+    algorithms: z.array(z.string()).optional(),
+    issuer: z.string().optional(),
+    audience: z.string().optional(),
+    optional: z.boolean().default(false),
+  })
+  .refine(
+    (jwt) => [jwt.secret, jwt.publicKeyPem, jwt.jwksUrl].filter(Boolean).length === 1,
+    'jwt needs exactly one of secret, publicKeyPem or jwksUrl',
+  );
+
+const filterSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('requestId'), header: z.string().default('x-request-id') }),
+    z.strictObject({
+      type: z.literal('headers'),
+      request: z
+        .strictObject({ set: z.record(z.string(), z.string()).default({}), remove: z.array(z.string()).default([]) })
+        .prefault({}),
+      response: z
+        .strictObject({ set: z.record(z.string(), z.string()).default({}), remove: z.array(z.string()).default([]) })
+        .prefault({}),
+    }),
+    corsSchema,
+    jwtSchema,
+    z.strictObject({
+      type: z.literal('apiKey'),
+      header: z.string().default('x-api-key'),
+      keys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).min(1, 'keys must not be empty'),
+    }),
+    z.strictObject({
+      type: z.literal('rateLimit'),
+      key: z
+        .enum(['ip', 'apiKey', 'jwtSubject'], { error: "key must be 'ip', 'apiKey' or 'jwtSubject'" })
+        .default('ip'),
+      capacity: positiveInt('capacity'),
+      refillPerSecond: z.number().positive('refillPerSecond must be > 0'),
+      apiKeyHeader: z.string().default('x-api-key'),
+      maxKeys: positiveInt('maxKeys').default(100_000),
+    }),
+    z.strictObject({ type: z.literal('bodyLimit'), maxBytes: z.number().int().min(0) }),
+    z.strictObject({
+      type: z.literal('static'),
+      status: z.number().int().min(200).max(599).default(200),
+      headers: z.record(z.string(), z.string()).default({}),
+      body: z.string().default(''),
+    }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? "filter type must be one of 'requestId', 'headers', 'cors', 'jwt', 'apiKey', 'rateLimit', 'bodyLimit', 'static'"
+        : undefined,
+  },
+);
+
+export const routeSchema = z
+  .strictObject({
+    id: z.string({ error: 'id is required: a unique name for the route' }).min(1, 'id must not be empty'),
+    pathPrefix: z
+      .string({ error: "pathPrefix must be a string, e.g. '/api'" })
+      .startsWith('/', "pathPrefix must start with '/', e.g. '/api'")
+      .optional(),
+    path: z
+      .string({ error: "path must be a string, e.g. '/titles/:id'" })
+      .startsWith('/', "path must start with '/', e.g. '/titles/:id'")
+      .optional(),
+    host: z.string().min(1).optional(),
+    methods: z.array(z.string().regex(/^[A-Z]+$/, 'methods must be upper-case, e.g. GET')).optional(),
+    headers: z.record(z.string(), headerMatcher).optional(),
+    priority: z.number().int().default(0),
+    origin: z.string().min(1, 'origin must name an origin or be an http(s) URL').optional(),
+    splits: z.array(splitSchema).min(1, 'splits must not be empty').optional(),
+    surgical: z.array(surgicalSchema).optional(),
+    stripPrefix: z.boolean().default(false),
+    rewrite: z
+      .strictObject({
+        prefix: z.string().startsWith('/', "rewrite.prefix must start with '/'").optional(),
+        regex: z.string().optional(),
+        replacement: z.string().optional(),
+      })
+      .refine((r) => (r.regex === undefined) === (r.replacement === undefined), 'rewrite.regex needs a replacement')
+      .optional(),
+    filters: z.array(filterSchema).default([]),
+    timeoutMs: ms('timeoutMs').optional(),
+    idleTimeoutMs: ms('idleTimeoutMs', 0).optional(),
+    retry: z.boolean().default(true),
+    bufferResponse: z.strictObject({ maxBytes: positiveInt('maxBytes') }).optional(),
+  })
+  .superRefine((route, ctx) => {
+    if (route.pathPrefix !== undefined && route.path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'give either path or pathPrefix, not both' });
+    }
+    if (route.pathPrefix === undefined && route.path === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pathPrefix'], message: "pathPrefix (or path) is required, e.g. '/api'" });
+    }
+    const hasStatic = route.filters.some((f) => f.type === 'static');
+    if (!hasStatic && route.origin === undefined && route.splits === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['origin'], message: 'origin is required (or splits, or a static filter)' });
+    }
+    if (route.rewrite?.regex !== undefined) {
+      try {
+        new RegExp(route.rewrite.regex);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['rewrite', 'regex'], message: 'rewrite.regex is not a valid RegExp' });
+      }
+    }
+  });
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8080),
+        headersTimeoutMs: ms('headersTimeoutMs').default(10_000),
+        requestTimeoutMs: ms('requestTimeoutMs', 0).default(0),
+        keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(5_000),
+        maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
+        maxBodyBytes: z.number().int().min(0).optional(),
+        shutdownTimeoutMs: ms('shutdownTimeoutMs').default(10_000),
+        tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+        http2: z.boolean().default(false),
+      })
+      .prefault({}),
+    trustedProxies: z
+      .strictObject({ cidrs: z.array(cidr).default([]), hops: z.number().int().min(0).default(0) })
+      .prefault({}),
+    origins: z
+      .record(z.string().regex(/^[\w.-]+$/, 'origin names use letters, digits, _ . -'), originSchema)
+      .default({}),
+    routes: z
+      .array(routeSchema, { error: 'routes is required: an array of { id, pathPrefix, origin }' })
+      .min(1, 'routes must contain at least one route'),
+    filters: z.array(filterSchema).default([]),
+    defaults: z
+      .strictObject({
+        timeoutMs: ms('timeoutMs').default(10_000),
+        connections: positiveInt('connections').default(64),
+      })
+      .prefault({}),
+    concurrencyLimit: z.union([z.literal(false), limitAlgorithm]).default(false),
+    accessLog: z
+      .strictObject({
+        sampleRate: z.number().min(0).max(1, 'sampleRate must be between 0 and 1').default(1),
+        errors: z.boolean().default(true),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(9901),
+        token: z.string().min(16, 'admin.token must be at least 16 characters').optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const ids = new Set<string>();
+    config.routes.forEach((route, index) => {
+      if (ids.has(route.id)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'id'], message: `duplicate route id '${route.id}'` });
+      }
+      ids.add(route.id);
+      const names = [
+        ...(route.origin ? [[route.origin, ['origin']] as const] : []),
+        ...(route.splits ?? []).map((s, i) => [s.origin, ['splits', i, 'origin']] as const),
+        ...(route.surgical ?? []).map((s, i) => [s.origin, ['surgical', i, 'origin']] as const),
+      ];
+      for (const [name, path] of names) {
+        if (!/^https?:\/\//.test(name) && !(name in config.origins)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', index, ...path],
+            message: `unknown origin '${name}': define it under origins, or use an http(s) URL`,
+          });
+        }
+      }
+    });
+    if (config.admin.enabled && config.admin.token === undefined && !isLoopback(config.admin.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['admin', 'token'],
+        message: 'admin.token is required when the admin listener is not on a loopback address',
+      });
+    }
+  });
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+/** A gateway config as written (in JSON or code): every field but `routes` is optional. */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+/** A validated gateway config with every default filled in. */
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+/** A route as written. */
+export type RouteConfigInput = z.input<typeof routeSchema>;
+/** A validated route. */
+export type RouteConfig = z.output<typeof routeSchema>;
+/** An origin as written. */
+export type OriginConfigInput = z.input<typeof originSchema>;
+/** A validated origin. */
+export type OriginConfig = z.output<typeof originSchema>;
+/** A built-in filter as written in config. */
+export type FilterConfigInput = z.input<typeof filterSchema>;
+/** A validated built-in filter config. */
+export type FilterConfig = z.output<typeof filterSchema>;

@@ -1,0 +1,37 @@
+/** The part of a pino logger the gateway uses (pino's `Logger` fits). */
+export interface GatewayLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** One access-log line. */
+export interface AccessLogEntry {
+  requestId: string;
+  method: string;
+  path: string;
+  route: string | undefined;
+  origin: string | undefined;
+  status: number;
+  durationMs: number;
+  clientIp: string;
+  aborted: boolean;
+}
+
+/**
+ * A sampled access log: each request is logged with probability
+ * `sampleRate`; with `errors`, every 5xx and every aborted request is logged
+ * whatever the sample. Nothing is logged without a logger.
+ */
+export function createAccessLog(
+  logger: GatewayLogger | undefined,
+  options: { sampleRate: number; errors: boolean },
+  random: () => number = Math.random,
+): ((entry: AccessLogEntry) => void) | undefined {
+  if (!logger || (options.sampleRate === 0 && !options.errors)) return undefined;
+  return (entry) => {
+    if ((options.errors && (entry.status >= 500 || entry.aborted)) || random() < options.sampleRate) {
+      logger.info(entry, 'request');
+    }
+  };
+}

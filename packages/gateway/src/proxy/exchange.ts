@@ -1,0 +1,347 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { GatewayError } from '../errors.js';
+import { GatewayError as GatewayErrorClass } from '../errors.js';
+import { type Filter, runChain } from '../filters/filter.js';
+import type { RequestContext } from '../filters/request-context.js';
+import type { TrafficStats } from '../metrics/gateway-metrics.js';
+import type { Origin, OriginAttempt } from '../origins/origin.js';
+import type { OriginServer } from '../origins/server.js';
+import { responseHeaders } from './headers.js';
+import { isRetryableFailure, originFailure } from './respond.js';
+
+type Body = Buffer | AsyncIterable<Buffer> | NodeJS.ReadableStream | null;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const NO_CALL_OPTIONS = {};
+
+/** What an exchange reports when it is over. */
+export interface ExchangeHooks {
+  /** Writes an error response (before any byte was sent). */
+  fail(error: GatewayError): void;
+}
+
+/**
+ * One proxied request: attempts (each in the origin's resilience command),
+ * retries per Zuul's rule within the origin's retry budget, then the response
+ * streamed to the client with backpressure, through the outbound filters.
+ */
+export class Exchange {
+  readonly ctx: RequestContext;
+  readonly res: ServerResponse;
+  readonly origin: Origin;
+  readonly outbound: readonly Filter[];
+  readonly originStats: TrafficStats;
+  readonly #hooks: ExchangeHooks;
+  readonly #body: Body;
+  readonly #replayable: boolean;
+  readonly #headersTimeout: number | undefined;
+  readonly #bodyTimeout: number;
+  readonly #bufferMax: number | undefined;
+  readonly #retryEnabled: boolean;
+  /** @internal */ current: AttemptHandler | undefined;
+  /** @internal */ clientGone = false;
+  /** @internal */ headWritten = false;
+  #pending: Buffer[] | undefined;
+  #ended = false;
+  #buffer: Buffer[] | undefined;
+  #bufferBytes = 0;
+  #failed = false;
+
+  constructor(
+    ctx: RequestContext,
+    res: ServerResponse,
+    origin: Origin,
+    outbound: readonly Filter[],
+    originStats: TrafficStats,
+    body: Body,
+    replayable: boolean,
+    hooks: ExchangeHooks,
+  ) {
+    this.ctx = ctx;
+    this.res = res;
+    this.origin = origin;
+    this.outbound = outbound;
+    this.originStats = originStats;
+    this.#body = body;
+    this.#replayable = replayable;
+    this.#hooks = hooks;
+    const route = ctx.route?.config;
+    this.#headersTimeout = route?.timeoutMs;
+    this.#bodyTimeout = route?.idleTimeoutMs ?? origin.config.bodyTimeoutMs;
+    this.#bufferMax = route?.bufferResponse?.maxBytes;
+    this.#retryEnabled = route?.retry ?? true;
+  }
+
+  /** Runs the attempts; resolves once the response head is out (or an error was answered). */
+  async run(): Promise<void> {
+    const { origin } = this;
+    const maxAttempts = this.#retryEnabled && this.#replayable ? origin.config.retry.maxAttempts : 1;
+    const idempotent = IDEMPOTENT.has(this.ctx.method);
+    origin.retryBudget.recordCall();
+    let exclude: OriginServer | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const handler = new AttemptHandler(this, exclude);
+      this.current = handler;
+      try {
+        await origin.command.execute(NO_CALL_OPTIONS, handler);
+        return;
+      } catch (error) {
+        handler.cancel(error);
+        if (this.clientGone) return;
+        if (
+          attempt < maxAttempts &&
+          origin.servers.length > 0 &&
+          isRetryableFailure(error, idempotent) &&
+          origin.retryBudget.tryWithdraw()
+        ) {
+          this.originStats.retries++;
+          exclude = handler.server;
+          continue;
+        }
+        this.#hooks.fail(originFailure(error, origin.name, origin.config.circuitBreaker.sleepWindowMs));
+        return;
+      }
+    }
+  }
+
+  /** @internal */
+  dispatchOptions(server: OriginServer): Dispatcher.DispatchOptions {
+    const ctx = this.ctx;
+    return {
+      path: server.basePath ? `${server.basePath}${ctx.upstreamPath}` : ctx.upstreamPath,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: ctx.upstreamHeaders,
+      body: this.#body as Buffer | null,
+      ...(this.#headersTimeout === undefined ? {} : { headersTimeout: this.#headersTimeout }),
+      bodyTimeout: this.#bodyTimeout,
+    };
+  }
+
+  /** @internal the origin's response head. */
+  onHead(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    const ctx = this.ctx;
+    ctx.response = { status, headers: responseHeaders(headers) };
+    if (this.#bufferMax !== undefined) {
+      this.#buffer = [];
+      return;
+    }
+    const result = this.outbound.length ? runChain(this.outbound, ctx, false) : undefined;
+    if (result) {
+      this.#pending = [];
+      controller.pause();
+      result.then(
+        () => {
+          this.#writeHead();
+          const pending = this.#pending ?? [];
+          this.#pending = undefined;
+          for (const chunk of pending) this.res.write(chunk);
+          if (this.#ended) this.res.end();
+          else controller.resume();
+        },
+        (error: unknown) => {
+          controller.abort(error as Error);
+          this.#failAfterHead(error);
+        },
+      );
+      return;
+    }
+    this.#writeHead();
+  }
+
+  #writeHead(): void {
+    const res = this.res;
+    if (res.destroyed) return;
+    const head = this.ctx.response;
+    if (!head) return;
+    this.headWritten = true;
+    res.writeHead(head.status, head.headers);
+  }
+
+  /** @internal a chunk of the origin's body. */
+  onData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const res = this.res;
+    if (this.clientGone || res.destroyed) {
+      controller.abort(new Error('client went away'));
+      return;
+    }
+    if (this.#buffer) {
+      this.#bufferBytes += chunk.length;
+      if (this.#bufferBytes > (this.#bufferMax as number)) {
+        this.#buffer = undefined;
+        this.#failed = true;
+        controller.abort(new Error('response over bufferResponse.maxBytes'));
+        this.#hooks.fail(
+          new GatewayErrorClass(
+            'BACKLOT_GATEWAY_RESPONSE_TOO_LARGE',
+            `origin '${this.origin.name}' response is over bufferResponse.maxBytes (${this.#bufferMax})`,
+          ),
+        );
+        return;
+      }
+      this.#buffer.push(chunk);
+      return;
+    }
+    if (this.#pending) {
+      this.#pending.push(chunk);
+      return;
+    }
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  /** @internal the origin's body ended. */
+  onEnd(): void {
+    if (this.#buffer) {
+      const body = Buffer.concat(this.#buffer, this.#bufferBytes);
+      this.#buffer = undefined;
+      this.#finishBuffered(body);
+      return;
+    }
+    if (this.#pending) {
+      this.#ended = true;
+      return;
+    }
+    if (!this.res.destroyed) this.res.end();
+  }
+
+  #finishBuffered(body: Buffer): void {
+    const ctx = this.ctx;
+    ctx.responseBody = body;
+    const write = () => {
+      const head = ctx.response;
+      if (!head || this.res.destroyed) return;
+      const out = ctx.responseBody ?? Buffer.alloc(0);
+      delete head.headers['transfer-encoding'];
+      head.headers['content-length'] = out.length;
+      this.headWritten = true;
+      this.res.writeHead(head.status, head.headers);
+      this.res.end(out);
+    };
+    const result = this.outbound.length ? runChain(this.outbound, ctx, false) : undefined;
+    if (result) result.then(write, (error: unknown) => this.#failAfterHead(error));
+    else write();
+  }
+
+  #failAfterHead(error: unknown): void {
+    if (this.headWritten || this.res.headersSent) {
+      this.res.destroy(error as Error);
+      return;
+    }
+    this.#hooks.fail(
+      new GatewayErrorClass('BACKLOT_GATEWAY_FILTER_FAILED', `outbound filter failed: ${(error as Error).message}`, {
+        cause: error,
+      }),
+    );
+  }
+
+  /** @internal the origin failed after its response head. */
+  onBodyError(error: Error): void {
+    if (this.#failed) return;
+    if (this.#buffer) {
+      this.#buffer = undefined;
+      this.#hooks.fail(originFailure(error, this.origin.name, 0));
+      return;
+    }
+    if (!this.res.destroyed) this.res.destroy(error);
+  }
+
+  /** @internal the client went away: abort the origin request, queued or in flight. */
+  abort(): void {
+    this.clientGone = true;
+    this.current?.cancel(new Error('client aborted the request'));
+  }
+}
+
+/** One attempt: an undici dispatch handler that settles the command at the response head. */
+class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
+  readonly #exchange: Exchange;
+  readonly #exclude: OriginServer | undefined;
+  server: OriginServer | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  #resolve: (() => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
+  #started = false;
+  #done = false;
+  #cancelled: Error | undefined;
+
+  constructor(exchange: Exchange, exclude: OriginServer | undefined) {
+    this.#exchange = exchange;
+    this.#exclude = exclude;
+  }
+
+  start(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      const exchange = this.#exchange;
+      const server = exchange.origin.pick(this.#exclude);
+      this.server = server;
+      server.outstanding++;
+      exchange.originStats.inflight++;
+      signal.addEventListener('abort', () => this.cancel(signal.reason as Error), { once: true });
+      try {
+        server.pool.dispatch(exchange.dispatchOptions(server), this);
+      } catch (error) {
+        this.#finish();
+        reject(error as Error);
+      }
+    });
+  }
+
+  /** Aborts this attempt (timeout, client gone, or given up). */
+  cancel(reason: unknown): void {
+    if (this.#done) return;
+    this.#cancelled = reason instanceof Error ? reason : new Error(String(reason));
+    this.#controller?.abort(this.#cancelled);
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.server) this.server.outstanding--;
+    this.#exchange.originStats.inflight--;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#cancelled) controller.abort(this.#cancelled);
+    else if (this.#exchange.clientGone) controller.abort(new Error('client aborted the request'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (this.#cancelled || this.#started) return;
+    this.#started = true;
+    const exchange = this.#exchange;
+    exchange.origin.outlier.record(
+      this.server as OriginServer,
+      statusCode === 502 || statusCode === 503 || statusCode === 504,
+    );
+    this.#resolve?.();
+    exchange.onHead(controller, statusCode, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#cancelled) this.#exchange.onData(controller, chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#finish();
+    if (!this.#cancelled) this.#exchange.onEnd();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#finish();
+    if (!this.#started) {
+      if (!this.#cancelled && !this.#exchange.clientGone) {
+        this.#exchange.origin.outlier.record(this.server as OriginServer, true);
+      }
+      this.#reject?.(error);
+      return;
+    }
+    if (!this.#cancelled || this.#exchange.clientGone) this.#exchange.onBodyError(error);
+    else this.#exchange.onBodyError(error);
+  }
+}

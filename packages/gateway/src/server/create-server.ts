@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { GatewayConfig } from '../config/schema.js';
+
+/** A listening-capable server of the gateway: HTTP, HTTPS, or HTTPS with HTTP/2 (ALPN). */
+export type EdgeServer = Server | HttpsServer | Http2SecureServer;
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/** Answers a request the HTTP parser refused (malformed, smuggling patterns, oversized headers, too slow). */
+export function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({
+    error: status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request',
+    message: status === 400 ? `malformed request (${error.code ?? 'parse error'})` : (STATUS_TEXT[status] as string),
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Reads the TLS certificate and key named in config. */
+export function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+}
+
+/**
+ * Creates the edge server for `config.server`: plain HTTP, or TLS-terminating
+ * HTTPS, or (with `http2`) an HTTP/2 server that also speaks HTTP/1.1 on the
+ * same port (ALPN). Header/request timeouts guard against slowloris, headers
+ * are capped at `maxHeaderSize`, and `Expect: 100-continue` is answered by
+ * the gateway once the request passed its inbound filters.
+ */
+export function createEdgeServer(server: GatewayConfig['server'], listener: Listener): EdgeServer {
+  const options = {
+    headersTimeout: server.headersTimeoutMs,
+    requestTimeout: server.requestTimeoutMs,
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    maxHeaderSize: server.maxHeaderSize,
+    requireHostHeader: true,
+    connectionsCheckingInterval: Math.min(1000, server.headersTimeoutMs),
+  };
+  let edge: EdgeServer;
+  if (server.tls && server.http2) {
+    edge = createSecureServer(
+      {
+        ...readTls(server.tls),
+        allowHTTP1: true,
+        maxSessionMemory: 10,
+        settings: { maxHeaderListSize: server.maxHeaderSize },
+      },
+      listener as never,
+    );
+  } else if (server.tls) {
+    edge = createHttpsServer({ ...options, ...readTls(server.tls) }, listener);
+  } else {
+    edge = createHttpServer(options, listener);
+  }
+  edge.on('checkContinue', listener);
+  edge.on('clientError', onClientError);
+  return edge;
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LimiterToken } from '@backlot/resilience';
+import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
+import { runChain } from '../filters/filter.js';
+import { RequestContext } from '../filters/request-context.js';
+import type { AccessLogEntry } from '../logging/access-log.js';
+import type { GatewayMetrics, TrafficStats } from '../metrics/gateway-metrics.js';
+import { Exchange } from '../proxy/exchange.js';
+import { setForwarded, withoutHopByHop } from '../proxy/headers.js';
+import { hasRequestBody, limitedBody, readBody } from '../proxy/request-body.js';
+import { errorBody, writeError } from '../proxy/respond.js';
+import { normalizeTarget } from '../routing/normalize-path.js';
+import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
+import type { Runtime } from './runtime.js';
+
+/** Mutable state the request handler reads on every request. @internal */
+export interface HandlerState {
+  runtime: Runtime;
+  readonly metrics: GatewayMetrics;
+  accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  draining: boolean;
+  inflight: number;
+  onIdle: (() => void) | undefined;
+}
+
+const REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+function failureContext(req: IncomingMessage): { requestId: string } {
+  const incoming = req.headers['x-request-id'];
+  return { requestId: typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID() };
+}
+
+/** Answers before a context exists (bad target, draining, shed). */
+function answerEarly(res: ServerResponse, error: GatewayError, requestId: string): void {
+  writeError(res, error, requestId, { 'x-request-id': requestId });
+}
+
+/**
+ * Creates the request listener: shed / normalise / route / inbound filters /
+ * endpoint (local filters or the proxy) / outbound filters, with metrics and
+ * the access log when the response closes.
+ */
+export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
+  return function handle(req: IncomingMessage, res: ServerResponse): void {
+    const runtime = state.runtime; // one snapshot for the whole request: reloads never mix configs
+    const start = performance.now();
+    // Draining: in-flight and late keep-alive requests are still served, each closing its connection.
+    if (state.draining) res.setHeader('connection', 'close');
+    let token: LimiterToken | undefined;
+    if (runtime.limiter) {
+      token = runtime.limiter.tryAcquire();
+      if (!token) {
+        state.metrics.shedGateway++;
+        answerEarly(
+          res,
+          new GatewayError('BACKLOT_GATEWAY_SHED', 'the gateway is at its concurrency limit', {
+            headers: { 'retry-after': '1' },
+          }),
+          failureContext(req).requestId,
+        );
+        return;
+      }
+    }
+    const target = normalizeTarget(req.url ?? '/');
+    if (!target.ok) {
+      token?.onIgnore();
+      state.metrics.rejected++;
+      res.setHeader('connection', 'close');
+      answerEarly(res, new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', target.reason), failureContext(req).requestId);
+      return;
+    }
+
+    const headers = req.headers;
+    const client = runtime.trusted.resolve(req.socket.remoteAddress, headers['x-forwarded-for']);
+    const incomingId = headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const upstream = withoutHopByHop(headers);
+    setForwarded(
+      upstream,
+      client.chain,
+      client.clientIp,
+      protocol,
+      headers.host ?? headers[':authority' as 'host'],
+      client.trustedPeer ? (headers['x-forwarded-proto'] as string | undefined) : undefined,
+      client.trustedPeer ? (headers['x-forwarded-host'] as string | undefined) : undefined,
+    );
+    const ctx = new RequestContext(
+      req,
+      target.path,
+      target.query,
+      requestId,
+      client.clientIp,
+      protocol,
+      upstream,
+      runtime.config.server.maxBodyBytes,
+      start,
+    );
+
+    state.inflight++;
+    let routeStats: TrafficStats | undefined;
+    let exchange: Exchange | undefined;
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
+      if (aborted) exchange?.abort();
+      const status = res.statusCode;
+      const seconds = (performance.now() - start) / 1000;
+      if (routeStats) {
+        routeStats.inflight--;
+        routeStats.record(status, seconds);
+      }
+      if (exchange) exchange.originStats.record(status, seconds);
+      if (token) {
+        if (aborted) token.onIgnore();
+        else if (status === 503 || status === 504) token.onDropped();
+        else token.onSuccess();
+      }
+      state.accessLog?.({
+        requestId,
+        method: ctx.method,
+        path: ctx.path,
+        route: ctx.route?.id,
+        origin: ctx.origin,
+        status,
+        durationMs: seconds * 1000,
+        clientIp: ctx.clientIp,
+        aborted,
+      });
+      if (--state.inflight === 0 && state.onIdle) state.onIdle();
+    });
+
+    let chains = runtime.globalChains;
+    const match = runtime.table.match(ctx.path, ctx.method, headers);
+    if (!match) {
+      state.metrics.noRoute++;
+      fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+      return;
+    }
+    const route = match.route;
+    ctx.route = route;
+    ctx.params = match.params;
+    routeStats = state.metrics.route(route.id);
+    routeStats.inflight++;
+    ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, headers) : undefined;
+    ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
+    chains = runtime.chains.get(route.id) ?? runtime.globalChains;
+
+    function fail(error: unknown): void {
+      const gatewayError = isGatewayError(error)
+        ? error
+        : new GatewayError('BACKLOT_GATEWAY_FILTER_FAILED', `filter failed: ${(error as Error)?.message}`, {
+            cause: error,
+          });
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      if (hasRequestBody(req) && !req.readableEnded) res.setHeader('connection', 'close');
+      const body = errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId);
+      ctx.respond(gatewayError.status, body, { ...gatewayError.headers, 'content-type': 'application/json' });
+      finishLocal(true);
+    }
+
+    function finishLocal(isError = false): void {
+      const outbound = chains.outbound;
+      const write = () => {
+        if (res.headersSent || res.destroyed) return;
+        const head = ctx.response ?? { status: 200, headers: {} };
+        const body = ctx.responseBody ?? ctx.localBody;
+        head.headers['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
+        if (head.headers['x-request-id'] === undefined) head.headers['x-request-id'] = requestId;
+        res.writeHead(head.status, head.headers);
+        res.end(body);
+      };
+      if (outbound.length === 0) {
+        write();
+        return;
+      }
+      try {
+        const result = runChain(outbound, ctx, false);
+        if (result) result.then(write, isError ? write : fail);
+        else write();
+      } catch (error) {
+        if (isError) write();
+        else fail(error);
+      }
+    }
+
+    const proxy = async (): Promise<void> => {
+      const originName = ctx.origin;
+      const origin = originName === undefined ? undefined : runtime.origins.get(originName);
+      if (!origin) {
+        fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `route '${route.id}' has no endpoint`));
+        return;
+      }
+      let body: Buffer | AsyncIterable<Buffer> | IncomingMessage | null = null;
+      let replayable = true;
+      if (hasRequestBody(req)) {
+        const expect = headers.expect;
+        if (typeof expect === 'string' && expect.toLowerCase() === '100-continue') res.writeContinue();
+        const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+        const bufferLimit = route.config.retry ? origin.config.retry.bufferBodyBytes : 0;
+        const limit = ctx.maxBodyBytes;
+        if (limit !== undefined && declared !== undefined && declared > limit) {
+          fail(new GatewayError('BACKLOT_GATEWAY_BODY_TOO_LARGE', `request body over ${limit} bytes`));
+          return;
+        }
+        if (declared !== undefined && declared <= bufferLimit) {
+          body = await readBody(req, limit ?? Number.POSITIVE_INFINITY);
+        } else {
+          replayable = false;
+          body = limit === undefined ? req : limitedBody(req, limit);
+        }
+      }
+      if (res.destroyed) return;
+      exchange = new Exchange(ctx, res, origin, chains.outbound, state.metrics.origin(origin.name), body, replayable, {
+        fail,
+      });
+      await exchange.run();
+    };
+
+    const afterInbound = (): void | Promise<void> => {
+      if (ctx.responded) return finishLocal();
+      const endpoint = chains.endpoint.length ? runChain(chains.endpoint, ctx, true) : undefined;
+      if (endpoint) return endpoint.then(() => (ctx.responded ? finishLocal() : proxy()));
+      if (ctx.responded) return finishLocal();
+      return proxy();
+    };
+
+    try {
+      const inbound = chains.inbound.length ? runChain(chains.inbound, ctx, true) : undefined;
+      const result = inbound ? inbound.then(afterInbound) : afterInbound();
+      if (result) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+const ERROR_NAME: Record<string, string> = Object.fromEntries(
+  Object.entries(ERROR_STATUS).map(([code, [, name]]) => [code, name]),
+);
