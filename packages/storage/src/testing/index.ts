@@ -3,5 +3,5 @@
  * third-party adapters too (needs vitest), and the body helpers it uses.
  */
 export type { ConformanceOptions } from './context.js';
-export { drain, failingBody, generatedBody, rejection, rssProbe } from './helpers.js';
+export { drain, failingBody, generatedBody, hashing, rejection, rssProbe } from './helpers.js';
 export { describeObjectStoreConformance } from './suite.js';
