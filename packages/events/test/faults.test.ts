@@ -1,0 +1,165 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventProducer, kafkaTransport } from '../src/index.js';
+import { byProfile, events } from './fixtures/catalog.js';
+import { removeTempDirs, tempDir, until } from './helpers.js';
+
+// Fault tests on a private broker (its own ports and state), so the shared one is never stopped.
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const kafkaScript = join(repo, 'scripts/services/kafka.sh');
+const servicesDir = tempDir();
+const PORT = 19092;
+const brokers = [`127.0.0.1:${PORT}`];
+const brokerEnv = {
+  ...process.env,
+  BACKLOT_SERVICES_DIR: servicesDir,
+  BACKLOT_KAFKA_PORT: String(PORT),
+  BACKLOT_KAFKA_CONTROLLER_PORT: String(PORT + 1),
+};
+
+function broker(action: 'up' | 'down'): void {
+  const result = spawnSync('bash', [kafkaScript, action], { env: brokerEnv, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`kafka.sh ${action} failed: ${result.stderr}${result.stdout}`);
+}
+
+/** Every message of `topic` on the private broker, read by kcat (a client that is not ours). */
+function readAll(topic: string): { key: string; value: string }[] {
+  const out = execFileSync(
+    'kcat',
+    ['-C', '-b', brokers[0] as string, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%s\n'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [key, value] = line.split('\t') as [string, string];
+      return { key, value };
+    });
+}
+
+let admin: Admin;
+
+beforeAll(async () => {
+  // Reuse the shared jar cache instead of downloading the jars again.
+  mkdirSync(join(servicesDir, 'kafka'), { recursive: true });
+  symlinkSync(join(repo, '.services/kafka/libs'), join(servicesDir, 'kafka/libs'));
+  broker('up');
+  const kafka = new Kafka({ clientId: 'faults-test', brokers, logLevel: logLevel.NOTHING });
+  admin = kafka.admin();
+  await admin.connect();
+  // The child process imports the built package.
+  const build = spawnSync('npm', ['run', 'build', '-w', '@backlot/events'], { cwd: repo, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
+}, 180_000);
+
+afterAll(async () => {
+  await admin?.disconnect().catch(() => {});
+  broker('down');
+  removeTempDirs();
+}, 60_000);
+
+describe('nothing lost: faults against a real broker', () => {
+  it('keeps every event, in order per key, while the broker is stopped mid-stream and started again', async () => {
+    const topic = 'outage';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    const producer = createEventProducer({
+      catalog: events,
+      source: 'play-api',
+      transport: kafkaTransport({ brokers, connectionTimeoutMs: 1000, requestTimeoutMs: 5000 }),
+      topic,
+      key: byProfile,
+      bufferBytes: 64 * 1024, // small: the outage reaches the spool
+      spool: { dir: tempDir() },
+      batch: { maxEvents: 100 },
+      retry: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    const N = 3000;
+    let seq = 0;
+    const emit = async (count: number) => {
+      for (const stop = seq + count; seq < stop; seq++) {
+        producer.emit('play.started', { profileId: `p${seq % 7}`, titleId: 't', country: 'FR', seq });
+        if (seq % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    };
+    await emit(1000);
+    broker('down');
+    await emit(1000);
+    await until(() => producer.metrics().degraded, 'the producer to notice the outage');
+    await emit(200);
+    broker('up');
+    await emit(N - 2200);
+    await producer.flush({ timeoutMs: 120_000 });
+    const metrics = producer.metrics();
+    await producer.close();
+    expect(metrics).toMatchObject({ emitted: N, dropped: 0, spoolPending: 0, held: 0 });
+    expect(metrics.spooled).toBeGreaterThan(0);
+    expect(metrics.failedBatches).toBeGreaterThan(0);
+
+    const received = readAll(topic).map((m) => events.decode(m.value));
+    const ids = new Set(received.map((e) => e.id));
+    expect(received.length).toBeGreaterThanOrEqual(N); // at least once
+    expect(ids.size).toBe(N); // exactly once after de-duplication by id
+    for (let p = 0; p < 7; p++) {
+      const firstSeen: number[] = [];
+      const seen = new Set<number>();
+      for (const e of received) {
+        const payload = e.payload as { profileId: string; seq: number };
+        if (payload.profileId !== `p${p}` || seen.has(payload.seq)) continue;
+        seen.add(payload.seq);
+        firstSeen.push(payload.seq);
+      }
+      expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
+    }
+  }, 180_000);
+
+  it('loses nothing when the producer process is killed mid-stream and restarted on its spool', async () => {
+    const topic = 'killed';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    const spoolDir = tempDir();
+    const fixture = fileURLToPath(new URL('./fixtures/kill-producer.mjs', import.meta.url));
+    const N = 6000;
+    const run = (start: number, end: number) => {
+      const child = spawn(process.execPath, [fixture, brokers.join(','), topic, spoolDir, String(start), String(end)], {
+        env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', NODE_NO_WARNINGS: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const state = { emitted: -1, done: false, stderr: '' };
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          if (line.startsWith('emitted ')) state.emitted = Number(line.slice(8));
+          if (line.startsWith('done ')) state.done = true;
+        }
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        state.stderr += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      return { child, state, exited };
+    };
+
+    const first = run(0, N);
+    await until(() => first.state.emitted >= 2000 || first.state.done, 'the first producer to be mid-stream');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(first.state.done).toBe(false);
+    const resumeAt = first.state.emitted + 1;
+
+    const second = run(resumeAt, N);
+    const code = await second.exited;
+    expect(second.state.stderr).toBe('');
+    expect(code).toBe(0);
+    expect(second.state.done).toBe(true);
+
+    const ids = readAll(topic).map((m) => (JSON.parse(m.value) as { id: string }).id);
+    const distinct = new Set(ids);
+    expect(ids.length).toBeGreaterThanOrEqual(N); // at least once
+    expect(distinct.size).toBe(N); // exactly once after de-duplication
+    for (let i = 0; i < N; i++) expect(distinct.has(`kill-${i}`)).toBe(true);
+  }, 180_000);
+});
