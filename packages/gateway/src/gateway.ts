@@ -125,7 +125,12 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
   const metrics = new GatewayMetrics();
   const logger = options.logger;
   const parsed = parseConfig(config);
-  const { runtime } = buildRuntime(parsed, userFilters, registry, generations);
+  let runtime: Runtime;
+  try {
+    ({ runtime } = buildRuntime(parsed, userFilters, registry, generations));
+  } catch (error) {
+    throw new InvalidConfigError([(error as Error).message], { cause: error });
+  }
   const state: HandlerState = {
     runtime,
     metrics,

@@ -34,6 +34,7 @@ export function limitAlgorithm(config: {
   if (config.algorithm === 'gradient2') return gradient2Limit(options);
   if (config.algorithm === 'aimd') {
     return aimdLimit({
+      minLimit: 1,
       ...(config.initialLimit === undefined ? {} : { initialLimit: config.initialLimit }),
       ...(config.maxConcurrency === undefined ? {} : { maxLimit: config.maxConcurrency }),
     });
