@@ -19,6 +19,8 @@ const NO_CALL_OPTIONS = {};
 export interface ExchangeHooks {
   /** Writes an error response (before any byte was sent). */
   fail(error: GatewayError): void;
+  /** Whether the gateway is draining (the response then closes its connection). */
+  draining(): boolean;
 }
 
 /**
@@ -155,6 +157,7 @@ export class Exchange {
     const head = this.ctx.response;
     if (!head) return;
     this.headWritten = true;
+    if (this.#hooks.draining()) head.headers.connection = 'close';
     res.writeHead(head.status, head.headers);
   }
 

@@ -30,7 +30,7 @@ export function normalizeTarget(target: string): NormalizedTarget {
   if (path.includes('#')) path = path.slice(0, path.indexOf('#'));
   // Fast path: nothing to normalise.
   if (!path.includes('.') && !path.includes('%') && !path.includes('\\')) return { ok: true, path, query };
-  if (FORBIDDEN.test(path))
+  if (FORBIDDEN.test(path) || hasControl(path))
     return { ok: false, reason: 'encoded slashes, backslashes and control characters are refused' };
   path = path.replace(ENCODED_DOT, '.');
   return { ok: true, path: removeDotSegments(path), query };

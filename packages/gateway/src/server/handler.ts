@@ -215,6 +215,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       if (res.destroyed) return;
       exchange = new Exchange(ctx, res, origin, chains.outbound, state.metrics.origin(origin.name), body, replayable, {
         fail,
+        draining: () => state.draining,
       });
       await exchange.run();
     };
