@@ -157,7 +157,7 @@ export class Exchange {
     const head = this.ctx.response;
     if (!head) return;
     this.headWritten = true;
-    if (this.#hooks.draining()) head.headers.connection = 'close';
+    if (this.#hooks.draining() && this.ctx.req.httpVersionMajor < 2) head.headers.connection = 'close';
     res.writeHead(head.status, head.headers);
   }
 

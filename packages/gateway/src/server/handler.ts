@@ -46,7 +46,8 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     const runtime = state.runtime; // one snapshot for the whole request: reloads never mix configs
     const start = performance.now();
     // Draining: in-flight and late keep-alive requests are still served, each closing its connection.
-    if (state.draining) res.setHeader('connection', 'close');
+    const h1 = req.httpVersionMajor < 2; // HTTP/2 has no Connection header
+    if (state.draining && h1) res.setHeader('connection', 'close');
     let token: LimiterToken | undefined;
     if (runtime.limiter) {
       token = runtime.limiter.tryAcquire();
@@ -66,7 +67,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     if (!target.ok) {
       token?.onIgnore();
       state.metrics.rejected++;
-      res.setHeader('connection', 'close');
+      if (h1) res.setHeader('connection', 'close');
       answerEarly(res, new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', target.reason), failureContext(req).requestId);
       return;
     }
@@ -155,9 +156,11 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
         res.destroy();
         return;
       }
-      if (hasRequestBody(req) && !req.readableEnded) res.setHeader('connection', 'close');
+      if (h1 && hasRequestBody(req) && !req.readableEnded) res.setHeader('connection', 'close');
       const body = errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId);
-      ctx.respond(gatewayError.status, body, { ...gatewayError.headers, 'content-type': 'application/json' });
+      const errorHeaders: Record<string, string> = { ...gatewayError.headers, 'content-type': 'application/json' };
+      if (!h1) delete errorHeaders.connection;
+      ctx.respond(gatewayError.status, body, errorHeaders);
       finishLocal(true);
     }
 
