@@ -3,6 +3,7 @@ import { CommandRegistry } from '@backlot/resilience';
 import { createFilesystemStore, createKeyValueStore, createMemoryStore, type ObjectStore } from '@backlot/storage';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
 import { seedSubscribers, seedTitles } from './data/seed.ts';
+import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
 import type { PlayEvent } from './events.ts';
 import type { HttpService } from './lib/http-service.ts';
 import { createServiceClients, type ServiceUrls } from './play-api/clients.ts';
@@ -20,14 +21,18 @@ export interface PlatformOptions {
   port?: number;
   /** Folder of the embedded filesystem store; omit for an in-memory store. */
   dataDir?: string | undefined;
+  /** Share of `/play` traffic for the canary Play API (default 10 %). */
+  canaryPercent?: number;
+  /** Rate limit per profile at the gateway. */
+  rateLimit?: { capacity: number; refillPerSecond: number };
 }
 
 /** A running Play platform. */
 export interface Platform {
   /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
   url: string;
-  /** The Play API's own URL (behind the gateway). */
-  playApiUrl: string;
+  /** The Play APIs' own URLs (behind the gateway): v1 and its canary v2. */
+  playApiUrls: { v1: string; v2: string };
   /** Each microservice by name, with its URL and chaos switch. */
   services: Record<keyof ServiceUrls, HttpService>;
   /** The commands' registry: metrics, circuit states. */
@@ -73,22 +78,35 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   ) as ServiceUrls;
 
   const registry = new CommandRegistry();
+  const canaryRegistry = new CommandRegistry();
   const playApi = createPlayApi({ clients: createServiceClients(urls, registry), emit, version: 'v1' });
-  const api = await playApi.listen();
+  const playApiCanary = createPlayApi({ clients: createServiceClients(urls, canaryRegistry), emit, version: 'v2' });
+  const playApiUrls = {
+    v1: `http://127.0.0.1:${(await playApi.listen()).port}`,
+    v2: `http://127.0.0.1:${(await playApiCanary.listen()).port}`,
+  };
 
-  const gateway = createGateway({
-    routes: [{ id: 'play-api', pathPrefix: '/play', origin: `http://127.0.0.1:${api.port}` }],
-  });
-  const edge = await gateway.listen({ port: options.port ?? 0 });
+  const gateway = createGateway(
+    edgeConfig({
+      playApi: playApiUrls.v1,
+      playApiCanary: playApiUrls.v2,
+      port: options.port ?? 0,
+      ...(options.canaryPercent === undefined ? {} : { canaryPercent: options.canaryPercent }),
+      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    }),
+    { filters: [profileFromToken] },
+  );
+  const edge = await gateway.listen();
   return {
     url: `http://127.0.0.1:${edge.port}`,
-    playApiUrl: `http://127.0.0.1:${api.port}`,
+    playApiUrls,
     services,
     registry,
     events,
     async close() {
       await gateway.close();
-      await playApi.close();
+      await Promise.all([playApi.close(), playApiCanary.close()]);
+      canaryRegistry.clear();
       await Promise.all(Object.values(services).map((service) => service.close()));
       registry.clear();
     },

@@ -1,10 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../src/edge/demo-users.ts';
 import { type Platform, startPlatform } from '../src/platform.ts';
 
 let platform: Platform;
 
 beforeAll(async () => {
-  platform = await startPlatform();
+  platform = await startPlatform({ canaryPercent: 0 });
 });
 afterAll(async () => {
   await platform.close();
@@ -29,20 +30,28 @@ interface PlayAnswer {
   message?: string;
 }
 
-const play = async (body: Record<string, unknown>) => {
-  const response = await fetch(`${platform.url}/play`, {
+const play = async (body: Record<string, unknown>, headers: Record<string, string> = {}, base = platform.url) => {
+  const response = await fetch(`${base}/play`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': 'req-42' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await tokenFor(String(body.profileId ?? 'p-ada').replace('nobody', 'p-ada'))}`,
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as PlayAnswer };
+  return { status: response.status, body: (await response.json()) as PlayAnswer, headers: response.headers };
 };
 const outcome = (answer: PlayAnswer, service: string) => answer.trace.find((s) => s.service === service)?.outcome;
 
 describe('Play flow through the gateway', () => {
   it('runs the three phases and answers a playback context', async () => {
-    const { status, body } = await play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' });
+    const { status, body, headers } = await play(
+      { profileId: 'p-ada', titleId: '80100172', device: 'tv' },
+      { 'x-request-id': 'req-42' },
+    );
     expect(status).toBe(200);
+    expect(headers.get('x-request-id')).toBe('req-42');
     expect(body).toMatchObject({ titleId: '80100172', name: 'Stranger Things', resumePositionMs: 0, version: 'v1' });
     expect(body.manifest.profile).toBe('tv-2160p'); // premium plan on a TV
     expect(body.streamUrls[0]).toMatch(/^https:\/\/edge-(ams|fra)-1\.cdn\.backlot\.test\/80100172\/tv-2160p\//); // NL → EU caches
@@ -90,10 +99,73 @@ describe('Play flow through the gateway', () => {
 
   it('answers 404 for unknown titles and profiles, 400 naming a missing field', async () => {
     expect((await play({ profileId: 'p-ada', titleId: 'nope', device: 'tv' })).status).toBe(404);
-    expect((await play({ profileId: 'nobody', titleId: '80100172', device: 'tv' })).status).toBe(404);
+    const unknown = await fetch(`${platform.playApiUrls.v1}/play`, {
+      method: 'POST',
+      body: JSON.stringify({ profileId: 'nobody', titleId: '80100172', device: 'tv' }),
+    });
+    expect(unknown.status).toBe(404);
     const missing = await play({ profileId: 'p-ada', device: 'tv' });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toContain('titleId');
+  });
+});
+
+describe('the edge: auth, canary, rate limit', () => {
+  it('refuses requests without a valid token (401) and tokens for another profile (403)', async () => {
+    const none = await fetch(`${platform.url}/play`, {
+      method: 'POST',
+      body: JSON.stringify({ profileId: 'p-ada', titleId: '80100172', device: 'tv' }),
+    });
+    expect(none.status).toBe(401);
+    const forged = await play(
+      { profileId: 'p-ada', titleId: '80100172', device: 'tv' },
+      { authorization: 'Bearer not.a.jwt' },
+    );
+    expect(forged.status).toBe(401);
+    const other = await play(
+      { profileId: 'p-ada', titleId: '80100172', device: 'tv' },
+      { authorization: `Bearer ${await tokenFor('p-bo')}` },
+    );
+    expect(other.status).toBe(403);
+    expect(other.body.error).toBe('wrong_profile');
+  });
+
+  it('sends a request pinned with x-canary to the canary Play API', async () => {
+    const { status, body } = await play(
+      { profileId: 'p-ada', titleId: '80100172', device: 'tv' },
+      { 'x-canary': 'on' },
+    );
+    expect(status).toBe(200);
+    expect(body.version).toBe('v2');
+  });
+
+  it('splits traffic by weight between the Play API and its canary', async () => {
+    const split = await startPlatform({ canaryPercent: 50 });
+    try {
+      const versions = await Promise.all(
+        Array.from(
+          { length: 40 },
+          async () =>
+            (await play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' }, {}, split.url)).body.version,
+        ),
+      );
+      expect(versions).toContain('v1');
+      expect(versions).toContain('v2');
+    } finally {
+      await split.close();
+    }
+  });
+
+  it('rate-limits per profile with 429', async () => {
+    const limited = await startPlatform({ rateLimit: { capacity: 2, refillPerSecond: 0.1 } });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push((await play({ profileId: 'p-ada', titleId: '80100172', device: 'tv' }, {}, limited.url)).status);
+      expect(statuses).toEqual([200, 200, 429, 429]);
+    } finally {
+      await limited.close();
+    }
   });
 });
 
@@ -135,14 +207,9 @@ describe('fallbacks when a microservice is down (the README table)', () => {
     const fresh = await startPlatform();
     try {
       fresh.services.catalog.chaos.down = true;
-      const response = await fetch(`${fresh.url}/play`, {
-        method: 'POST',
-        body: JSON.stringify({ profileId: 'p-ada', titleId: '81040344', device: 'tv' }),
-      });
-      expect(response.status).toBe(503);
-      expect(((await response.json()) as PlayAnswer).message).toMatch(
-        /catalog is failing and no recent value is known/,
-      );
+      const { status, body } = await play({ profileId: 'p-ada', titleId: '81040344', device: 'tv' }, {}, fresh.url);
+      expect(status).toBe(503);
+      expect(body.message).toMatch(/catalog is failing and no recent value is known/);
     } finally {
       await fresh.close();
     }

@@ -69,6 +69,14 @@ export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
     const parsed = playRequest.safeParse(body);
     if (!parsed.success) return reply(res, 400, { error: 'bad_request', message: z.prettifyError(parsed.error) });
     const request = parsed.data;
+    // Behind the gateway, the verified token names the profile: nobody plays as someone else.
+    const authenticated = req.headers['x-profile-id'];
+    if (typeof authenticated === 'string' && authenticated !== request.profileId) {
+      return reply(res, 403, {
+        error: 'wrong_profile',
+        message: `the token is for ${authenticated}, not ${request.profileId}`,
+      });
+    }
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
 
     try {

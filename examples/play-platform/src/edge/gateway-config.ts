@@ -1,0 +1,65 @@
+import { defineFilter, type Filter, type GatewayConfigInput } from '@backlot/gateway';
+import { JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET } from './demo-users.ts';
+
+/** What the edge needs to know to route the Play platform. */
+export interface EdgeOptions {
+  /** The Play API (v1) and its canary (v2). */
+  playApi: string;
+  playApiCanary: string;
+  /** Share of `/play` traffic sent to the canary, in percent (default 10). */
+  canaryPercent?: number;
+  /** Token bucket per profile: burst and sustained requests per second (default 500 and 250). */
+  rateLimit?: { capacity: number; refillPerSecond: number };
+  /** Gateway port (default 0: a free one). */
+  port?: number;
+}
+
+/**
+ * The gateway config of the Play platform: `/play` to the Play API with a
+ * canary split (and `x-canary: on` to pin a request to the canary), JWT auth
+ * with the demo key, a rate limit per profile, request ids, and `/health` for
+ * the load balancer's checks.
+ */
+export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
+  const canary = options.canaryPercent ?? 10;
+  const rateLimit = options.rateLimit ?? { capacity: 500, refillPerSecond: 250 };
+  return {
+    server: { host: '127.0.0.1', port: options.port ?? 0 },
+    origins: {
+      playApi: { servers: [options.playApi], timeoutMs: 3000, healthCheck: { path: '/health', intervalMs: 2000 } },
+      playApiCanary: { servers: [options.playApiCanary], timeoutMs: 3000 },
+    },
+    filters: [{ type: 'requestId' }],
+    routes: [
+      {
+        id: 'play',
+        pathPrefix: '/play',
+        splits: [
+          { origin: 'playApi', weight: 100 - canary },
+          { origin: 'playApiCanary', weight: canary },
+        ].filter((split) => split.weight > 0),
+        surgical: [{ header: { name: 'x-canary', value: 'on' }, origin: 'playApiCanary' }],
+        filters: [
+          { type: 'jwt', secret: new TextDecoder().decode(JWT_SECRET), issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
+          { type: 'rateLimit', key: 'jwtSubject', ...rateLimit },
+        ],
+      },
+      { id: 'health', path: '/health', filters: [{ type: 'static', body: '{"status":"up"}' }] },
+    ],
+  };
+}
+
+/**
+ * Passes the verified JWT subject to the Play API as `x-profile-id`, so that
+ * a caller can only play as the profile its token names (a client-sent
+ * header of that name is replaced).
+ */
+export const profileFromToken: Filter = defineFilter({
+  name: 'profile-from-token',
+  phase: 'inbound',
+  order: -700, // after the JWT filter (-800)
+  run(ctx) {
+    delete ctx.upstreamHeaders['x-profile-id'];
+    if (ctx.auth?.subject) ctx.upstreamHeaders['x-profile-id'] = ctx.auth.subject;
+  },
+});
