@@ -1,0 +1,229 @@
+/**
+ * `npm run bench -- events`: the Backlot emitter vs raw kafkajs on the real
+ * Kafka broker, side by side in one run (see bench/lib/harness.ts).
+ *
+ * - backlot: `createEventProducer` (zod validation of every payload, envelope,
+ *   batching by size and linger, idempotent kafkajs producer, acks all, gzip),
+ *   emitting as fast as `emit()`/`ready()` backpressure allows, then `flush()`.
+ * - kafkajs: raw `producer.send` with the same guarantees (idempotent, one
+ *   request in flight as kafkajs requires for idempotence, acks all, gzip) and
+ *   the best batching it offers: the caller builds 1 MiB batches and sends them
+ *   back to back (no validation, no envelope).
+ * - backlot-spool: the same events written to the disk spool (write-through,
+ *   broker unreachable), then replayed to the broker by a new producer.
+ *
+ * Figures: events_per_s (emit of the first event to the last acknowledgement),
+ * p99_ack_ms (emit-to-ack latency), peak_rss_mib (process RSS sampled during the
+ * round), replay_events_per_s (spool only).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEventProducer, defineEventCatalog, kafkaTransport, type Transport } from '@backlot/events';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { z } from 'zod';
+import { serviceEnv } from '../scripts/test-env.ts';
+import { type Figures, runBench } from './lib/harness.ts';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+const gc = (globalThis as { gc?: () => void }).gc;
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const BATCH_BYTES = 1024 * 1024;
+const { kafkaBrokers } = serviceEnv();
+
+const catalog = defineEventCatalog({
+  'play.started': {
+    version: 1,
+    payload: z.object({
+      profileId: z.string().min(1),
+      titleId: z.string().min(1),
+      country: z.string().length(2),
+      positionMs: z.number().int().min(0),
+      device: z.string(),
+      blob: z.string(),
+    }),
+  },
+});
+
+// ~1 KiB per encoded event, incompressible enough that gzip does real work.
+const blobs = Array.from({ length: 1024 }, () => randomBytes(560).toString('base64').slice(0, 740));
+const payloadOf = (i: number) => ({
+  profileId: `profile-${i % 5000}`,
+  titleId: `title-${i % 977}`,
+  country: i % 2 ? 'FR' : 'BR',
+  positionMs: i,
+  device: 'tv',
+  blob: blobs[i % blobs.length] as string,
+});
+
+const kafka = new Kafka({ clientId: 'bench-events', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
+let topicCount = 0;
+async function freshTopic(): Promise<string> {
+  const topic = `bench-events-${process.pid}-${topicCount++}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await admin.disconnect();
+  return topic;
+}
+async function dropTopic(topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+  await admin.disconnect();
+}
+
+function rssSampler(): () => number {
+  gc?.();
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, process.memoryUsage().rss) / 1024 / 1024;
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = values.sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+async function backlot(): Promise<Figures> {
+  const topic = await freshTopic();
+  const spoolDir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
+  const peak = rssSampler();
+  const producer = createEventProducer({
+    catalog,
+    source: 'bench',
+    transport: kafkaTransport({ brokers: kafkaBrokers }),
+    topic,
+    key: (e) => e.payload.profileId,
+    spool: { dir: spoolDir },
+    batch: { maxBytes: BATCH_BYTES },
+    // Backpressure at 2 MiB queued: enough to keep a batch in flight and the next one filling.
+    bufferBytes: 4 * 1024 * 1024,
+  });
+  const start = performance.now();
+  for (let i = 0; i < EVENTS; i++) {
+    if (!producer.emit('play.started', payloadOf(i))) await producer.ready();
+  }
+  await producer.flush();
+  const seconds = (performance.now() - start) / 1000;
+  const metrics = producer.metrics();
+  await producer.close();
+  const rss = peak();
+  rmSync(spoolDir, { recursive: true, force: true });
+  await dropTopic(topic);
+  if (metrics.sent !== EVENTS || metrics.dropped !== 0) throw new Error(`backlot: sent ${metrics.sent}/${EVENTS}`);
+  return { events_per_s: EVENTS / seconds, p99_ack_ms: metrics.ackLatencyMs.p99, peak_rss_mib: rss };
+}
+
+async function rawKafkajs(): Promise<Figures> {
+  const topic = await freshTopic();
+  const peak = rssSampler();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const latencies: number[] = [];
+  const start = performance.now();
+  let i = 0;
+  while (i < EVENTS) {
+    const messages: { key: string; value: string }[] = [];
+    const created: number[] = [];
+    let bytes = 0;
+    while (i < EVENTS && bytes < BATCH_BYTES) {
+      const payload = payloadOf(i++);
+      const value = JSON.stringify({ name: 'play.started', payload });
+      messages.push({ key: payload.profileId, value });
+      created.push(performance.now());
+      bytes += value.length;
+    }
+    await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    const acked = performance.now();
+    for (const t of created) latencies.push(acked - t);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await producer.disconnect();
+  const rss = peak();
+  await dropTopic(topic);
+  return { events_per_s: EVENTS / seconds, p99_ack_ms: percentile(latencies, 99), peak_rss_mib: rss };
+}
+
+/** A transport whose broker is down: every send fails, so events stay in the spool. */
+const unreachable: Transport = {
+  name: 'unreachable',
+  producer: () => ({
+    connect: async () => {},
+    send: async () => {
+      throw new Error('broker unreachable (bench)');
+    },
+    close: async () => {},
+  }),
+  consumer: () => {
+    throw new Error('not used');
+  },
+};
+
+async function backlotSpool(): Promise<Figures> {
+  const topic = await freshTopic();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
+  const peak = rssSampler();
+  const writer = createEventProducer({
+    catalog,
+    source: 'bench',
+    transport: unreachable,
+    topic,
+    key: (e) => e.payload.profileId,
+    spool: { dir, mode: 'write-through', maxBytes: 4 * 1024 ** 3 },
+    retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+  });
+  let start = performance.now();
+  for (let i = 0; i < EVENTS; i++) writer.emit('play.started', payloadOf(i));
+  const written = EVENTS / ((performance.now() - start) / 1000);
+  const spooled = writer.metrics().spoolPending;
+  await writer.close({ timeoutMs: 0 });
+
+  start = performance.now();
+  const replayer = createEventProducer({
+    catalog,
+    source: 'bench',
+    transport: kafkaTransport({ brokers: kafkaBrokers }),
+    topic,
+    spool: { dir },
+    batch: { maxBytes: BATCH_BYTES },
+  });
+  await replayer.flush();
+  const replayed = EVENTS / ((performance.now() - start) / 1000);
+  const metrics = replayer.metrics();
+  await replayer.close();
+  const rss = peak();
+  rmSync(dir, { recursive: true, force: true });
+  await dropTopic(topic);
+  if (spooled !== EVENTS || metrics.replayed !== EVENTS) {
+    throw new Error(`backlot-spool: spooled ${spooled}, replayed ${metrics.replayed} of ${EVENTS}`);
+  }
+  return { events_per_s: written, replay_events_per_s: replayed, peak_rss_mib: rss };
+}
+
+export default async function run() {
+  console.log(
+    `events: ${EVENTS} events of ~1 KiB per subject and round, broker ${kafkaBrokers.join(',')}. ` +
+      'Extra client subject (@platformatic/kafka or @confluentinc/kafka-javascript) skipped: not installed.',
+  );
+  const result = await runBench({
+    name: 'events',
+    unit: {
+      events_per_s: 'events/s acknowledged by the broker (spool: written to disk) (higher is better)',
+      p99_ack_ms: 'p99 emit-to-ack latency, ms (lower is better)',
+      peak_rss_mib: 'peak process RSS during the round, MiB (lower is better)',
+      replay_events_per_s: 'events/s replayed from the spool to the broker (higher is better)',
+    },
+    subjects: { backlot, kafkajs: rawKafkajs, 'backlot-spool': backlotSpool },
+    rounds: 3,
+    warmup: 1,
+    reference: 'kafkajs',
+  });
+  return result;
+}
