@@ -1,20 +1,57 @@
-import { startPlatform } from './platform.ts';
+/**
+ * `npm start`: the whole Play platform on embedded defaults — the microservices
+ * on a filesystem store, the Play API and its canary, two gateway processes
+ * behind a load balancer — until Ctrl-C.
+ *
+ *   npm start -- [--port 8080] [--gateways 2] [--data-dir <folder>] [--memory]
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startGatewayFleet } from './edge/gateway-fleet.ts';
+import { startCore } from './platform.ts';
 
-const port = Number(process.env.PORT ?? 8080);
-const platform = await startPlatform({ port });
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.PORT ?? '8080' },
+    gateways: { type: 'string', default: '2' },
+    'data-dir': { type: 'string', default: fileURLToPath(new URL('../.data', import.meta.url)) },
+    memory: { type: 'boolean', default: false },
+    'canary-percent': { type: 'string', default: '10' },
+  },
+});
 
-console.log(`Play platform listening on ${platform.url}
+const core = await startCore({ ...(values.memory ? {} : { dataDir: values['data-dir'] }) });
+const fleet = await startGatewayFleet({
+  count: Number(values.gateways),
+  port: Number(values.port),
+  playApi: core.playApiUrls.v1,
+  playApiCanary: core.playApiUrls.v2,
+  canaryPercent: Number(values['canary-percent']),
+});
 
-Try it:
-  curl -s -X POST ${platform.url}/play -H 'content-type: application/json' \\
-    -d '{"profileId":"p1","titleId":"80100172","device":"tv"}'
+console.log(`Play platform up — ${values.memory ? 'in memory' : `data in ${values['data-dir']}`}
 
-Press Ctrl+C to stop.`);
+  load balancer   ${fleet.url}   (clients call this)
+${fleet.instances.map((g, i) => `  gateway ${i + 1}       http://127.0.0.1:${g.port}   (pid ${g.pid})`).join('\n')}
+  Play API v1     ${core.playApiUrls.v1}
+  Play API v2     ${core.playApiUrls.v2}   (canary, ${values['canary-percent']} % of /play)
+${Object.values(core.services)
+  .map((s) => `  ${s.name.padEnd(16)}${s.url}`)
+  .join('\n')}
 
+Play a title:   npm run play -- --url ${fleet.url} --profile p-ada --title 80100172
+Load test:      npm run load -- --url ${fleet.url} --duration 10
+Press Ctrl-C to stop.`);
+
+let stopping = false;
 const stop = async () => {
-  await platform.close();
-  console.log(`stopped; ${platform.events.length} play event(s) emitted`);
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping: draining the gateways, then the services…');
+  await fleet.close();
+  await core.close();
+  console.log(`stopped (${core.events.length} events emitted)`);
   process.exit(0);
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -27,10 +27,8 @@ export interface PlatformOptions {
   rateLimit?: { capacity: number; refillPerSecond: number };
 }
 
-/** A running Play platform. */
-export interface Platform {
-  /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
-  url: string;
+/** The platform behind the edge: microservices, data store, Play APIs, events. */
+export interface PlatformCore {
   /** The Play APIs' own URLs (behind the gateway): v1 and its canary v2. */
   playApiUrls: { v1: string; v2: string };
   /** Each microservice by name, with its URL and chaos switch. */
@@ -40,6 +38,12 @@ export interface Platform {
   /** Events emitted so far, in order. */
   events: PlayEvent[];
   close(): Promise<void>;
+}
+
+/** A running Play platform: the core and one gateway in front of it. */
+export interface Platform extends PlatformCore {
+  /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
 }
 
 async function seed(store: ObjectStore): Promise<void> {
@@ -53,10 +57,10 @@ async function seed(store: ObjectStore): Promise<void> {
 }
 
 /**
- * Starts the Play platform: the six microservices on their data store, the
- * Play API behind its commands, and the gateway in front.
+ * Starts everything behind the edge: the six microservices on their data
+ * store, and the Play API (v1 and its canary v2) behind its commands.
  */
-export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+export async function startCore(options: PlatformOptions = {}): Promise<PlatformCore> {
   const store = options.dataDir ? createFilesystemStore({ root: options.dataDir }) : createMemoryStore();
   await seed(store);
   const kv = createKeyValueStore({ store });
@@ -86,6 +90,28 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     v2: `http://127.0.0.1:${(await playApiCanary.listen()).port}`,
   };
 
+  return {
+    playApiUrls,
+    services,
+    registry,
+    events,
+    async close() {
+      await Promise.all([playApi.close(), playApiCanary.close()]);
+      await Promise.all(Object.values(services).map((service) => service.close()));
+      registry.clear();
+      canaryRegistry.clear();
+    },
+  };
+}
+
+/**
+ * Starts the Play platform in one process: the core and one gateway in front
+ * of it (the tests' and the library user's entry point; `npm start` runs
+ * several gateway processes behind a load balancer instead).
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const core = await startCore(options);
+  const { playApiUrls } = core;
   const gateway = createGateway(
     edgeConfig({
       playApi: playApiUrls.v1,
@@ -98,17 +124,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   );
   const edge = await gateway.listen();
   return {
+    ...core,
     url: `http://127.0.0.1:${edge.port}`,
-    playApiUrls,
-    services,
-    registry,
-    events,
     async close() {
       await gateway.close();
-      await Promise.all([playApi.close(), playApiCanary.close()]);
-      canaryRegistry.clear();
-      await Promise.all(Object.values(services).map((service) => service.close()));
-      registry.clear();
+      await core.close();
     },
   };
 }

@@ -1,0 +1,24 @@
+/**
+ * One gateway instance as its own process (the load balancer spreads
+ * connections over several). Started by `edge/gateway-fleet.ts` with its
+ * config in `PLAY_EDGE_OPTIONS`; tells its parent its port once listening,
+ * and drains then exits on SIGTERM.
+ */
+import { createGateway } from '@backlot/gateway';
+import { type EdgeOptions, edgeConfig, profileFromToken } from './gateway-config.ts';
+
+const options = JSON.parse(process.env.PLAY_EDGE_OPTIONS ?? '{}') as EdgeOptions;
+const gateway = createGateway(edgeConfig({ ...options, port: 0 }), { filters: [profileFromToken] });
+const { port } = await gateway.listen();
+process.send?.({ type: 'ready', port, pid: process.pid });
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await gateway.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('disconnect', stop); // the parent went away
