@@ -14,12 +14,21 @@ const required = [
   'dist/index.d.cts',
 ];
 
+/** Every file a package's `exports` map points at (e.g. dist/testing.cjs of a second entry). */
+function exportTargets(exports) {
+  if (typeof exports === 'string') return exports.startsWith('./dist/') ? [exports.slice(2)] : [];
+  if (exports && typeof exports === 'object') return Object.values(exports).flatMap(exportTargets);
+  return [];
+}
+
 let failed = 0;
-for (const { name, dir } of publishablePackages()) {
+for (const { name, dir, manifest } of publishablePackages()) {
   const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: dir, encoding: 'utf8' }));
   const files = report.files.map((file) => file.path).sort();
   const extra = files.filter((path) => !allowed(path));
-  const missing = required.filter((path) => !files.includes(path));
+  const missing = [...new Set([...required, ...exportTargets(manifest.exports)])].filter(
+    (path) => !files.includes(path),
+  );
   const kib = (report.unpackedSize / 1024).toFixed(1);
   console.log(`${name}@${report.version}: ${files.length} files, ${kib} KiB unpacked`);
   for (const path of files) console.log(`  ${path}`);

@@ -31,7 +31,7 @@ export interface S3StoreOptions {
   checksums?: 'when-supported' | 'when-required' | undefined;
   /** Attempts per request, first one included, by the SDK's standard retry strategy (default 3). */
   maxAttempts?: number | undefined;
-  /** Multipart part size in bytes, at least 5 MiB (default 8 MiB). */
+  /** Multipart part size in bytes, at least 5 MiB (default 5 MiB, lib-storage's). Raised when `contentLength` needs more than 10,000 parts; unknown-length bodies can be up to `partSize × 10000`. */
   partSize?: number | undefined;
   /** Parts uploaded in parallel per multipart upload (default 4). Memory use is about `partSize × (queueSize + 1)`. */
   queueSize?: number | undefined;
@@ -80,8 +80,8 @@ const optionsSchema = z.object({
 export interface ResolvedS3Options {
   bucket: string;
   client: S3Client;
-  /** A client that signs URLs without checksum parameters. */
-  presignClient: S3Client;
+  /** Builds (once, on first use) a client that signs URLs without checksum parameters. */
+  presignClient: () => S3Client;
   partSize: number;
   queueSize: number;
   multipartThreshold: number;
@@ -111,7 +111,7 @@ export function resolveS3Options(options: S3StoreOptions): ResolvedS3Options {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new TypeError(`createS3Store: ${z.prettifyError(parsed.error)}`);
   const { bucket, client: given, endpoint, region, forcePathStyle, credentials, checksums, maxAttempts } = parsed.data;
-  const partSize = parsed.data.partSize ?? 8 * 1024 * 1024;
+  const partSize = parsed.data.partSize ?? MIN_PART_SIZE;
 
   const base = {
     region: region ?? 'us-east-1',
@@ -135,7 +135,11 @@ export function resolveS3Options(options: S3StoreOptions): ResolvedS3Options {
     responseChecksumValidation: 'WHEN_REQUIRED',
   } as const;
   // Presigned PUT URLs must not carry a checksum of an empty body: sign with a WHEN_REQUIRED twin.
-  const presignClient = new S3Client({ ...(given ? presignConfigOf(given) : base), ...whenRequired });
+  let presigner: S3Client | undefined;
+  const presignClient = () => {
+    presigner ??= new S3Client({ ...(given ? presignConfigOf(given) : base), ...whenRequired });
+    return presigner;
+  };
 
   return {
     bucket,

@@ -11,7 +11,6 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import { bytesOf, discard, toReadable } from '../../core/body.js';
 import { assertValidKey } from '../../core/keys.js';
@@ -133,6 +132,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
   const { bucket, client, presignClient, partSize, queueSize, multipartThreshold, ownsClient } =
     resolveS3Options(options);
   const metrics = instrumentClient(client);
+  let presignerUsed = false;
 
   const rawSend = client.send as unknown as (
     command: object,
@@ -204,7 +204,11 @@ export function createS3Store(options: S3StoreOptions): S3Store {
           Body: body,
           ...(options?.contentLength !== undefined ? { ContentLength: options.contentLength } : {}),
         } as unknown as ConstructorParameters<typeof Upload>[0]['params'],
-        partSize,
+        // At most 10,000 parts: a known length may need larger ones.
+        partSize:
+          options?.contentLength !== undefined
+            ? Math.max(partSize, Math.ceil(options.contentLength / 10_000))
+            : partSize,
         queueSize,
         // A failed upload is aborted: no orphan parts are left behind.
         leavePartsOnError: false,
@@ -225,7 +229,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
 
     destroy() {
       if (ownsClient) client.destroy();
-      presignClient.destroy();
+      if (presignerUsed) presignClient().destroy();
     },
 
     async put(key: string, body: ObjectBody, options?: PutOptions): Promise<ObjectInfo> {
@@ -430,7 +434,10 @@ export function createS3Store(options: S3StoreOptions): S3Store {
         method === 'PUT'
           ? new PutObjectCommand({ Bucket: bucket, Key: key, ...(contentType ? { ContentType: contentType } : {}) })
           : new GetObjectCommand({ Bucket: bucket, Key: key });
-      return getSignedUrl(presignClient, command, { expiresIn });
+      // Loaded on first use: services that never presign do not pay for the presigner.
+      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+      presignerUsed = true;
+      return getSignedUrl(presignClient(), command, { expiresIn });
     },
   };
   return store;
