@@ -31,12 +31,12 @@ const fleet = await startGatewayFleet({
 
 console.log(`Play platform up — ${values.memory ? 'in memory' : `data in ${values['data-dir']}`}
 
-  load balancer   ${fleet.url}   (clients call this)
-${fleet.instances.map((g, i) => `  gateway ${i + 1}       http://127.0.0.1:${g.port}   (pid ${g.pid})`).join('\n')}
-  Play API v1     ${core.playApiUrls.v1}
-  Play API v2     ${core.playApiUrls.v2}   (canary, ${values['canary-percent']} % of /play)
+  load balancer     ${fleet.url}   (clients call this)
+${fleet.instances.map((g, i) => `  gateway ${i + 1}         http://127.0.0.1:${g.port}   (pid ${g.pid})`).join('\n')}
+  Play API v1       ${core.playApiUrls.v1}
+  Play API v2       ${core.playApiUrls.v2}   (canary, ${values['canary-percent']} % of /play)
 ${Object.values(core.services)
-  .map((s) => `  ${s.name.padEnd(16)}${s.url}`)
+  .map((s) => `  ${s.name.padEnd(18)}${s.url}`)
   .join('\n')}
 
 Play a title:   npm run play -- --url ${fleet.url} --profile p-ada --title 80100172

@@ -35,7 +35,9 @@ async function main(): Promise<number> {
       force: values.force as boolean,
       packageManager: values.pm as 'npm',
     });
-    console.log(`created ${result.directory} (${result.files.length} files)\n\nnext:\n${result.nextSteps.map((s) => `  ${s}`).join('\n')}`);
+    console.log(
+      `created ${result.directory} (${result.files.length} files)\n\nnext:\n${result.nextSteps.map((s) => `  ${s}`).join('\n')}`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof TypeError || error instanceof DirectoryNotEmptyError) {

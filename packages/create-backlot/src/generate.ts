@@ -17,9 +17,11 @@ export interface GenerateResult {
 /** Thrown when the target folder exists and is not empty (and `force` is not set). */
 export class DirectoryNotEmptyError extends Error {
   readonly code = 'BACKLOT_CREATE_DIRECTORY_NOT_EMPTY';
-  constructor(readonly directory: string) {
+  readonly directory: string;
+  constructor(directory: string) {
     super(`${directory} is not empty; choose another folder, or pass --force to write into it anyway`);
     this.name = 'DirectoryNotEmptyError';
+    this.directory = directory;
   }
 }
 
@@ -107,6 +109,11 @@ export async function generate(options: CreateOptions): Promise<GenerateResult> 
   return {
     directory,
     files: written.sort(),
-    nextSteps: [`cd ${relative(process.cwd(), directory) || '.'}`, `${packageManager} install`, `${run} test`, `${run} start`],
+    nextSteps: [
+      `cd ${relative(process.cwd(), directory) || '.'}`,
+      `${packageManager} install`,
+      `${run} test`,
+      `${run} start`,
+    ],
   };
 }

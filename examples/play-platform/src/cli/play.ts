@@ -21,6 +21,11 @@ const response = await fetch(`${values.url}/play`, {
   method: 'POST',
   headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor(values.profile)}` },
   body: JSON.stringify({ profileId: values.profile, titleId: values.title, device: values.device }),
+}).catch((error: unknown) => {
+  console.error(
+    `cannot reach the platform at ${values.url} (${String((error as Error).cause ?? error)}); is it running? npm start`,
+  );
+  process.exit(1);
 });
 const ms = (performance.now() - started).toFixed(1);
 const body = (await response.json()) as {

@@ -32,7 +32,10 @@ export const DEFAULT_CDNS = ['https://cdn-default-1.backlot.test', 'https://cdn-
 /** Remembers the last good answer per key, for "a recent cached value" fallbacks. */
 class RecentValues<T> {
   readonly #values = new Map<string, T>();
-  constructor(readonly max = 10_000) {}
+  readonly max: number;
+  constructor(max = 10_000) {
+    this.max = max;
+  }
   set(key: string, value: T): T {
     this.#values.delete(key);
     this.#values.set(key, value);
