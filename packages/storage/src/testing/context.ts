@@ -10,9 +10,9 @@ export interface ConformanceOptions {
   disposeStore?: ((store: ObjectStore) => void | Promise<void>) | undefined;
   /** Overrides the store's own `capabilities` (to skip cases on purpose). */
   capabilities?: Partial<StoreCapabilities> | undefined;
-  /** Size of the large streamed body, bytes (default 256 MiB). */
+  /** Size of the large streamed body, bytes (default 512 MiB). */
   largeBodyBytes?: number | undefined;
-  /** Largest growth of this process's RSS allowed while it streams, bytes (default: half of `largeBodyBytes`). */
+  /** Largest growth of this process's RSS allowed while it streams, bytes (default: 3/8 of `largeBodyBytes`, 192 MiB). */
   maxRssGrowthBytes?: number | undefined;
   /** Keys written for the pagination cases (default 1100: more than one 1000-key page). */
   manyKeys?: number | undefined;
