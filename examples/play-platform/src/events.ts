@@ -1,3 +1,4 @@
+import type { EventCatalog, EventDefinitions, EventPayloadInput } from '@backlot/events';
 import { defineEventCatalog } from '@backlot/events';
 import { z } from 'zod';
 
@@ -48,5 +49,20 @@ export const playEvents = defineEventCatalog({
   },
 });
 
+type PlayDefs = typeof playEvents extends EventCatalog<infer Defs extends EventDefinitions> ? Defs : never;
+
+/** The name of a Play platform event. */
+export type PlayEventName = keyof PlayDefs & string;
+
 /** Every envelope of the Play platform's catalogue. */
 export type PlayEvent = ReturnType<typeof playEvents.decode>;
+
+/** How a service emits: type-checked, validated, never blocking. */
+export type Emit = <Name extends PlayEventName>(
+  name: Name,
+  payload: EventPayloadInput<PlayDefs, Name>,
+  options?: { traceId?: string | undefined },
+) => void;
+
+/** The topic all Play platform events go to. */
+export const PLAY_TOPIC = 'play-events';

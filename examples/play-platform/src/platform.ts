@@ -1,10 +1,27 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  createEventProducer,
+  type EventProducer,
+  embeddedLogTransport,
+  kafkaTransport,
+  type Transport,
+} from '@backlot/events';
 import { createGateway } from '@backlot/gateway';
 import { CommandRegistry } from '@backlot/resilience';
-import { createFilesystemStore, createKeyValueStore, createMemoryStore, type ObjectStore } from '@backlot/storage';
+import {
+  createFilesystemStore,
+  createKeyValueStore,
+  createMemoryStore,
+  createS3Store,
+  type ObjectStore,
+} from '@backlot/storage';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
 import { seedSubscribers, seedTitles } from './data/seed.ts';
 import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
-import type { PlayEvent } from './events.ts';
+import { type Emit, PLAY_TOPIC, type PlayEvent, playEvents } from './events.ts';
 import type { HttpService } from './lib/http-service.ts';
 import { createServiceClients, type ServiceUrls } from './play-api/clients.ts';
 import { createPlayApi } from './play-api/server.ts';
@@ -14,29 +31,52 @@ import { createLicenseService } from './services/license.ts';
 import { createPlaybackDecisionService } from './services/playback-decision.ts';
 import { createSteeringService } from './services/steering.ts';
 import { createSubscriberService } from './services/subscriber.ts';
+import { startStreamProcessor, type TrendingWindow } from './stream/processor.ts';
+import { createViewsService } from './stream/views-service.ts';
+
+/** Real mode's S3: where objects and the stream's output go. */
+export interface S3Options {
+  endpoint?: string | undefined;
+  bucket: string;
+  region?: string | undefined;
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+}
 
 /** How to start the platform. */
 export interface PlatformOptions {
   /** Gateway port (default: a free one). */
   port?: number;
-  /** Folder of the embedded filesystem store; omit for an in-memory store. */
+  /** Folder of the embedded filesystem store and event log; omit for memory and a temp folder. */
   dataDir?: string | undefined;
+  /** Real mode: events through these Kafka brokers instead of the embedded log. */
+  kafkaBrokers?: string[] | undefined;
+  /** Real mode: data and outputs in this S3 bucket (created if missing) instead of the embedded store. */
+  s3?: S3Options | undefined;
   /** Share of `/play` traffic for the canary Play API (default 10 %). */
   canaryPercent?: number;
   /** Rate limit per profile at the gateway. */
   rateLimit?: { capacity: number; refillPerSecond: number };
+  /** The events topic (default `play-events`). */
+  topic?: string | undefined;
+  /** Trending windows (default: 60 s windows every 10 s, 5 s lateness). */
+  trendingWindow?: Partial<TrendingWindow>;
 }
 
-/** The platform behind the edge: microservices, data store, Play APIs, events. */
+/** The platform behind the edge: microservices, data store, Play APIs, events, stream processor. */
 export interface PlatformCore {
   /** The Play APIs' own URLs (behind the gateway): v1 and its canary v2. */
   playApiUrls: { v1: string; v2: string };
   /** Each microservice by name, with its URL and chaos switch. */
   services: Record<keyof ServiceUrls, HttpService>;
-  /** The commands' registry: metrics, circuit states. */
+  /** The Play API's commands: metrics, circuit states. */
   registry: CommandRegistry;
-  /** Events emitted so far, in order. */
+  /** Where data, raw events and outputs are stored. */
+  store: ObjectStore;
+  /** Events emitted so far, in order (a tap on what the producers sent). */
   events: PlayEvent[];
+  /** The producers' and the stream processor's metrics. */
+  eventMetrics(): { producers: Record<string, ReturnType<EventProducer<never>['metrics']>>; pipeline: unknown };
   close(): Promise<void>;
 }
 
@@ -56,35 +96,105 @@ async function seed(store: ObjectStore): Promise<void> {
   ]);
 }
 
+async function openStore(options: PlatformOptions): Promise<ObjectStore> {
+  if (options.s3) {
+    const { bucket, endpoint, region = 'us-east-1', accessKeyId, secretAccessKey } = options.s3;
+    const credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+    const client = new S3Client({
+      region,
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+      ...(credentials ? { credentials } : {}),
+    });
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    }
+    client.destroy();
+    return createS3Store({
+      bucket,
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+      region,
+      ...(credentials ? { credentials } : {}),
+    });
+  }
+  return options.dataDir ? createFilesystemStore({ root: join(options.dataDir, 'store') }) : createMemoryStore();
+}
+
 /**
- * Starts everything behind the edge: the six microservices on their data
- * store, and the Play API (v1 and its canary v2) behind its commands.
+ * Starts everything behind the edge: the microservices on their data store,
+ * the Play API (v1 and its canary v2) behind its commands, the event
+ * producers and the stream processor.
  */
 export async function startCore(options: PlatformOptions = {}): Promise<PlatformCore> {
-  const store = options.dataDir ? createFilesystemStore({ root: options.dataDir }) : createMemoryStore();
+  const store = await openStore(options);
   await seed(store);
   const kv = createKeyValueStore({ store });
+  const eventsDir = options.dataDir ? join(options.dataDir, 'events') : await mkdtemp(join(tmpdir(), 'play-events-'));
+  const topic = options.topic ?? PLAY_TOPIC;
+  const transport = (clientId: string): Transport =>
+    options.kafkaBrokers
+      ? kafkaTransport({ brokers: options.kafkaBrokers, clientId })
+      : embeddedLogTransport({ dir: join(eventsDir, 'log') });
+
+  // One producer per emitting service, as if each ran in its own process.
   const events: PlayEvent[] = [];
-  const emit = (event: PlayEvent) => {
-    events.push(event);
+  const producers: Record<string, EventProducer<never>> = {};
+  const emitterFor = (source: string): Emit => {
+    const producer = createEventProducer({
+      catalog: playEvents,
+      source,
+      transport: transport(source),
+      topic,
+      key: (event) => event.payload.profileId,
+      spool: { dir: join(eventsDir, 'spool', source) },
+    });
+    producers[source] = producer as unknown as EventProducer<never>;
+    return (name, payload, emitOptions) => {
+      events.push(producer.emitEnvelope(name, payload, emitOptions) as PlayEvent);
+    };
   };
 
+  const bookmarksEmit = emitterFor('bookmarks');
   const services = {
     subscriber: createSubscriberService(kv),
     catalog: createCatalogService(kv),
-    bookmarks: createBookmarksService(kv),
+    bookmarks: createBookmarksService(kv, (bookmark) =>
+      bookmarksEmit('bookmark.updated', {
+        profileId: bookmark.profileId,
+        titleId: bookmark.titleId,
+        positionMs: bookmark.positionMs,
+      }),
+    ),
     playbackDecision: createPlaybackDecisionService(),
     steering: createSteeringService(),
     license: createLicenseService(kv),
+    views: createViewsService(kv),
   };
   const urls = Object.fromEntries(
     await Promise.all(Object.entries(services).map(async ([name, service]) => [name, await service.listen()])),
   ) as ServiceUrls;
 
+  const processor = await startStreamProcessor({
+    transport: transport('stream-processor'),
+    store,
+    kv,
+    topic,
+    ...(options.trendingWindow ? { window: options.trendingWindow } : {}),
+  });
+
   const registry = new CommandRegistry();
   const canaryRegistry = new CommandRegistry();
-  const playApi = createPlayApi({ clients: createServiceClients(urls, registry), emit, version: 'v1' });
-  const playApiCanary = createPlayApi({ clients: createServiceClients(urls, canaryRegistry), emit, version: 'v2' });
+  const playApi = createPlayApi({
+    clients: createServiceClients(urls, registry),
+    emit: emitterFor('play-api-v1'),
+    version: 'v1',
+  });
+  const playApiCanary = createPlayApi({
+    clients: createServiceClients(urls, canaryRegistry),
+    emit: emitterFor('play-api-v2'),
+    version: 'v2',
+  });
   const playApiUrls = {
     v1: `http://127.0.0.1:${(await playApi.listen()).port}`,
     v2: `http://127.0.0.1:${(await playApiCanary.listen()).port}`,
@@ -94,9 +204,17 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     playApiUrls,
     services,
     registry,
+    store,
     events,
+    eventMetrics: () => ({
+      producers: Object.fromEntries(Object.entries(producers).map(([name, p]) => [name, p.metrics()])),
+      pipeline: processor.metrics(),
+    }),
     async close() {
       await Promise.all([playApi.close(), playApiCanary.close()]);
+      // Deliver what was emitted (or spool it), then let the processor commit and stop.
+      await Promise.all(Object.values(producers).map((producer) => producer.close()));
+      await processor.close();
       await Promise.all(Object.values(services).map((service) => service.close()));
       registry.clear();
       canaryRegistry.clear();

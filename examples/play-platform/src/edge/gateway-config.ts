@@ -44,6 +44,15 @@ export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
           { type: 'rateLimit', key: 'jwtSubject', ...rateLimit },
         ],
       },
+      {
+        id: 'browse',
+        pathPrefix: '/browse',
+        origin: 'playApi',
+        filters: [
+          { type: 'jwt', secret: new TextDecoder().decode(JWT_SECRET), issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
+          { type: 'rateLimit', key: 'jwtSubject', ...rateLimit },
+        ],
+      },
       { id: 'health', path: '/health', filters: [{ type: 'static', body: '{"status":"up"}' }] },
     ],
   };

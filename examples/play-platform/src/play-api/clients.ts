@@ -14,6 +14,7 @@ import {
 } from '../data/schemas.ts';
 import { callService, ServiceRejection } from '../lib/service-client.ts';
 import { decideManifest } from '../services/playback-decision.ts';
+import { continueWatchingSchema, trendingSchema } from '../stream/views.ts';
 import type { Probe } from './trace.ts';
 
 /** Where the microservices listen. */
@@ -24,6 +25,7 @@ export interface ServiceUrls {
   playbackDecision: string;
   steering: string;
   license: string;
+  views: string;
 }
 
 /** Static CDN list used when steering is down. */
@@ -216,7 +218,76 @@ export function createServiceClients(urls: ServiceUrls, registry: CommandRegistr
       }),
   });
 
-  return { getSubscriber, getTitle, getResumePosition, getManifest, steer, getLicense };
+  const releaseSession = defineCommand({
+    ...common,
+    key: 'license.release',
+    group: 'license',
+    timeoutMs: 400,
+    run: ({ signal }, profileId: string, sessionId: string) =>
+      callService(
+        'license',
+        `${urls.license}/sessions/${encodeURIComponent(profileId)}/${encodeURIComponent(sessionId)}`,
+        z.object({ stopped: z.string() }),
+        { method: 'DELETE', signal },
+      ),
+    fallback: () => ({ stopped: '' }), // the session expires by itself
+  });
+
+  const saveBookmark = defineCommand({
+    ...common,
+    key: 'bookmarks.put',
+    group: 'bookmarks',
+    timeoutMs: 300,
+    retry: { maxAttempts: 2, baseDelayMs: 20 },
+    run: ({ signal }, profileId: string, titleId: string, positionMs: number) =>
+      callService(
+        'bookmarks',
+        `${urls.bookmarks}/bookmarks/${encodeURIComponent(profileId)}/${encodeURIComponent(titleId)}`,
+        z.object({ positionMs: z.number() }),
+        { method: 'PUT', body: { positionMs }, signal },
+      ),
+  });
+
+  const getTrending = defineCommand({
+    ...common,
+    key: 'views.trending',
+    group: 'views',
+    timeoutMs: 200,
+    run: ({ signal }, _probe: Probe, country: string) =>
+      callService('views', `${urls.views}/trending/${encodeURIComponent(country)}`, trendingSchema, { signal }),
+    fallback: ({ reason }, probe, country) => {
+      probe.fallback = reason;
+      return { country, windowStart: 0, windowEnd: 0, titles: [] };
+    },
+  });
+
+  const getContinueWatching = defineCommand({
+    ...common,
+    key: 'views.continueWatching',
+    group: 'views',
+    timeoutMs: 200,
+    run: ({ signal }, _probe: Probe, profileId: string) =>
+      callService('views', `${urls.views}/continue-watching/${encodeURIComponent(profileId)}`, continueWatchingSchema, {
+        signal,
+      }),
+    fallback: ({ reason }, probe, profileId) => {
+      probe.fallback = reason;
+      return { profileId, titles: [] };
+    },
+  });
+
+  return {
+    getSubscriber,
+    getTitle,
+    getResumePosition,
+    getManifest,
+    steer,
+    getLicense,
+    releaseSession,
+    saveBookmark,
+    getTrending,
+    getContinueWatching,
+  };
 }
 
 const DEFAULT_PROFILE: Subscriber = {

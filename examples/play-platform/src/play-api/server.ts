@@ -2,23 +2,31 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isBadRequestError, runInRequestContext } from '@backlot/resilience';
 import { z } from 'zod';
-import { type PlayEvent, playEvents } from '../events.ts';
+import type { Emit } from '../events.ts';
 import { ServiceRejection } from '../lib/service-client.ts';
 import type { ServiceClients } from './clients.ts';
 import { LicenseUnavailable, PlaybackRefused, play } from './play.ts';
-import { withTrace } from './trace.ts';
+import { step, withTrace } from './trace.ts';
 
+const device = z.enum(['tv', 'web', 'mobile', 'tablet'], { error: 'device must be one of tv, web, mobile, tablet' });
 const playRequest = z.object({
   profileId: z.string({ error: 'profileId is required' }).min(1),
   titleId: z.string({ error: 'titleId is required' }).min(1),
-  device: z.enum(['tv', 'web', 'mobile', 'tablet'], { error: 'device must be one of tv, web, mobile, tablet' }),
+  device,
 });
+const progressRequest = z.object({
+  profileId: z.string({ error: 'profileId is required' }).min(1),
+  titleId: z.string({ error: 'titleId is required' }).min(1),
+  sessionId: z.string({ error: 'sessionId is required (from the play answer)' }).min(1),
+  positionMs: z.number({ error: 'positionMs is required' }).int().min(0),
+});
+const browseQuery = z.object({ profileId: z.string().min(1), country: z.string().length(2).default('US') });
 
 /** Dependencies of the Play API. */
 export interface PlayApiDeps {
   clients: ServiceClients;
-  /** Receives every event the API emits; must not block. */
-  emit: (event: PlayEvent) => void;
+  /** Emits an event; never blocks the response. */
+  emit: Emit;
   /** Reported in answers, to tell the canary apart. */
   version: string;
 }
@@ -36,7 +44,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
 }
 
-/** Maps a failed Play request to what the client sees. */
+/** Maps a failed request to what the client sees. */
 function failure(error: unknown): [number, Record<string, string>] {
   if (error instanceof PlaybackRefused) return [error.status, { error: error.reason, message: error.message }];
   if (error instanceof ServiceRejection) {
@@ -48,7 +56,10 @@ function failure(error: unknown): [number, Record<string, string>] {
   return [503, { error: 'unavailable', message: (error as Error).message }];
 }
 
-/** The Play API: `POST /play` answers with a playback context. */
+/**
+ * The Play API: `POST /play` answers a playback context; `POST /play/heartbeat`
+ * and `POST /play/stop` report progress; `GET /browse` answers the rows.
+ */
 export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
   listen(port?: number): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -58,34 +69,45 @@ export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
     res.on('close', () => {
       if (!res.writableFinished) gone.abort();
     });
-    if (req.method === 'GET' && req.url === '/health') return reply(res, 200, { status: 'up', version });
-    if (req.method !== 'POST' || req.url !== '/play') return reply(res, 404, { error: 'not_found' });
-    let body: unknown;
-    try {
-      body = await readJson(req);
-    } catch {
-      return reply(res, 400, { error: 'bad_request', message: 'body must be JSON' });
-    }
-    const parsed = playRequest.safeParse(body);
-    if (!parsed.success) return reply(res, 400, { error: 'bad_request', message: z.prettifyError(parsed.error) });
-    const request = parsed.data;
-    // Behind the gateway, the verified token names the profile: nobody plays as someone else.
-    const authenticated = req.headers['x-profile-id'];
-    if (typeof authenticated === 'string' && authenticated !== request.profileId) {
-      return reply(res, 403, {
-        error: 'wrong_profile',
-        message: `the token is for ${authenticated}, not ${request.profileId}`,
-      });
-    }
+    const url = new URL(req.url ?? '/', 'http://play-api');
+    const route = `${req.method} ${url.pathname}`;
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
+    // Behind the gateway, the verified token names the profile: nobody acts as someone else.
+    const authenticated = typeof req.headers['x-profile-id'] === 'string' ? req.headers['x-profile-id'] : undefined;
+    const checkProfile = (profileId: string) => {
+      if (authenticated !== undefined && authenticated !== profileId) {
+        reply(res, 403, { error: 'wrong_profile', message: `the token is for ${authenticated}, not ${profileId}` });
+        return false;
+      }
+      return true;
+    };
+    const parseBody = async <T>(schema: z.ZodType<T>): Promise<T | undefined> => {
+      let body: unknown;
+      try {
+        body = await readJson(req);
+      } catch {
+        reply(res, 400, { error: 'bad_request', message: 'body must be JSON' });
+        return undefined;
+      }
+      const parsed = schema.safeParse(body);
+      if (!parsed.success) {
+        reply(res, 400, { error: 'bad_request', message: z.prettifyError(parsed.error) });
+        return undefined;
+      }
+      return parsed.data;
+    };
 
     try {
-      // Every command below gets the request's signal (a client that leaves stops the work) and its cache.
-      const { result, trace } = await runInRequestContext(() => withTrace(() => play(clients, request)), {
-        signal: gone.signal,
-      });
-      emit(
-        playEvents.envelope(
+      if (route === 'GET /health') return reply(res, 200, { status: 'up', version });
+
+      if (route === 'POST /play') {
+        const request = await parseBody(playRequest);
+        if (!request || !checkProfile(request.profileId)) return;
+        // Every command below gets the request's signal (a client that leaves stops the work) and its cache.
+        const { result, trace } = await runInRequestContext(() => withTrace(() => play(clients, request)), {
+          signal: gone.signal,
+        });
+        emit(
           'playback.started',
           {
             profileId: request.profileId,
@@ -95,10 +117,50 @@ export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
             sessionId: result.license.sessionId,
             resumePositionMs: result.resumePositionMs,
           },
-          { source: `play-api-${version}`, traceId: requestId },
-        ),
-      );
-      reply(res, 200, { ...result, version, trace });
+          { traceId: requestId },
+        );
+        return reply(res, 200, { ...result, version, trace });
+      }
+
+      if (route === 'POST /play/heartbeat' || route === 'POST /play/stop') {
+        const progress = await parseBody(progressRequest);
+        if (!progress || !checkProfile(progress.profileId)) return;
+        const stop = route === 'POST /play/stop';
+        emit(stop ? 'playback.stopped' : 'playback.heartbeat', progress, { traceId: requestId });
+        if (stop) {
+          await Promise.all([
+            clients.releaseSession(progress.profileId, progress.sessionId),
+            clients.saveBookmark(progress.profileId, progress.titleId, progress.positionMs),
+          ]);
+        }
+        return reply(res, 200, { ok: true });
+      }
+
+      if (route === 'GET /browse') {
+        const query = browseQuery.safeParse({
+          profileId: url.searchParams.get('profileId') ?? authenticated,
+          country: url.searchParams.get('country') ?? undefined,
+        });
+        if (!query.success) return reply(res, 400, { error: 'bad_request', message: z.prettifyError(query.error) });
+        if (!checkProfile(query.data.profileId)) return;
+        const { profileId, country } = query.data;
+        const { result, trace } = await runInRequestContext(
+          () =>
+            withTrace(async () => {
+              const [trending, continueWatching] = await Promise.all([
+                step('views', (probe) => clients.getTrending(probe, country)),
+                step('views', (probe) => clients.getContinueWatching(probe, profileId)),
+              ]);
+              return { trending: trending.titles, continueWatching: continueWatching.titles };
+            }),
+          { signal: gone.signal },
+        );
+        const shown = [...result.trending.map((t) => t.titleId), ...result.continueWatching.map((t) => t.titleId)];
+        if (shown.length > 0) emit('impression', { profileId, titleIds: shown, row: 'browse' }, { traceId: requestId });
+        return reply(res, 200, { ...result, country, version, trace });
+      }
+
+      reply(res, 404, { error: 'not_found' });
     } catch (error) {
       const [status, answer] = failure(error);
       reply(res, status, { ...answer, version, ...(requestId ? { requestId } : {}) });

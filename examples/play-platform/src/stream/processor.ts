@@ -1,0 +1,154 @@
+import {
+  createPipeline,
+  keyValueSink,
+  objectStoreSink,
+  type Sink,
+  type Transport,
+  type WindowResult,
+} from '@backlot/events';
+import type { KeyValueStore, ObjectStore } from '@backlot/storage';
+import { playEvents } from '../events.ts';
+import { type ContinueWatching, continueWatchingSchema, type Trending, trendingSchema } from './views.ts';
+
+/** Windows of the trending computation (event time). */
+export interface TrendingWindow {
+  /** Window length (default 60 s: "per minute"). */
+  sizeMs: number;
+  /** A new window starts every… (default 10 s: sliding minutes). */
+  advanceMs: number;
+  /** Late events still counted (default 5 s). */
+  allowedLatenessMs: number;
+}
+
+/** Options of {@link startStreamProcessor}. */
+export interface StreamProcessorOptions {
+  transport: Transport;
+  /** Where raw events and outputs are persisted (S3 in real mode). */
+  store: ObjectStore;
+  /** Where the served views live (trending per country, continue-watching per profile). */
+  kv: KeyValueStore;
+  topic: string;
+  window?: Partial<TrendingWindow>;
+  /** How often offsets are committed and sinks flushed (default 1000 ms). */
+  commitIntervalMs?: number;
+}
+
+/**
+ * Keeps, per country, the ranking of the latest closed window. Window results
+ * of one window arrive one per (country, title); on flush, each country's
+ * newest complete window is ranked and stored.
+ */
+function trendingSink(kv: KeyValueStore): Sink<WindowResult<number>> {
+  const trending = kv.namespace('trending', trendingSchema);
+  const pending = new Map<string, Trending>();
+  return {
+    name: 'trending',
+    write(result) {
+      const [country, titleId] = result.key.split('/') as [string, string];
+      const current = pending.get(country);
+      if (!current || current.windowEnd < result.end) {
+        pending.set(country, {
+          country,
+          windowStart: result.start,
+          windowEnd: result.end,
+          titles: [{ titleId, plays: result.value }],
+        });
+      } else if (current.windowEnd === result.end) {
+        current.titles.push({ titleId, plays: result.value });
+      }
+    },
+    async flush() {
+      const batch = [...pending.values()];
+      pending.clear();
+      await Promise.all(
+        batch.map((view) =>
+          trending.put(view.country, { ...view, titles: view.titles.sort((a, b) => b.plays - a.plays).slice(0, 10) }),
+        ),
+      );
+    },
+  };
+}
+
+/** Merges progress into each profile's continue-watching row (most recent first, 20 at most). */
+function continueWatchingTarget(kv: KeyValueStore) {
+  const rows = kv.namespace('continue-watching', continueWatchingSchema);
+  return {
+    put: (_id: string, progress: { profileId: string; titleId: string; positionMs: number; at: number }) =>
+      rows.update(
+        progress.profileId,
+        (current): ContinueWatching => ({
+          profileId: progress.profileId,
+          titles: [
+            { titleId: progress.titleId, positionMs: progress.positionMs, at: progress.at },
+            ...(current?.titles ?? []).filter((t) => t.titleId !== progress.titleId),
+          ]
+            .sort((a, b) => b.at - a.at)
+            .slice(0, 20),
+        }),
+        { maxAttempts: 10 },
+      ),
+  };
+}
+
+/**
+ * The stream processor (Keystone's role): consumes the Play platform's events
+ * and computes trending titles per country over sliding minutes and each
+ * profile's continue-watching row, persisting the raw events and the trending
+ * windows to the object store (partitioned by time) and serving views from the
+ * key-value store.
+ */
+export async function startStreamProcessor(options: StreamProcessorOptions) {
+  const window: TrendingWindow = { sizeMs: 60_000, advanceMs: 10_000, allowedLatenessMs: 5_000, ...options.window };
+  const pipeline = createPipeline({
+    catalog: playEvents,
+    groupId: 'play-stream-processor',
+    transport: options.transport,
+    topics: [options.topic],
+    commitIntervalMs: options.commitIntervalMs ?? 1000,
+  });
+
+  // Step 8: the raw events, persisted as they are.
+  pipeline.events().to(objectStoreSink({ store: options.store, prefix: 'raw/', maxAgeMs: 5_000 }));
+
+  // Trending titles per country over sliding minutes.
+  const trending = pipeline.events('playback.started').window({
+    type: 'hopping',
+    sizeMs: window.sizeMs,
+    advanceMs: window.advanceMs,
+    allowedLatenessMs: window.allowedLatenessMs,
+    key: (event) => `${event.payload.country}/${event.payload.titleId}`,
+    init: () => 0,
+    add: (plays) => plays + 1,
+  });
+  trending.to(trendingSink(options.kv));
+  trending.to(objectStoreSink({ store: options.store, prefix: 'output/', name: 'trending', maxAgeMs: 5_000 }));
+
+  // Continue watching: the latest position per profile and title, from every progress event.
+  pipeline
+    .events()
+    .flatMap((event) => {
+      switch (event.name) {
+        case 'playback.started':
+          return [{ ...event.payload, positionMs: event.payload.resumePositionMs, at: Date.parse(event.time) }];
+        case 'playback.heartbeat':
+        case 'playback.stopped':
+        case 'bookmark.updated':
+          return [{ ...event.payload, at: Date.parse(event.time) }];
+        default:
+          return [];
+      }
+    })
+    .map(({ profileId, titleId, positionMs, at }) => ({ profileId, titleId, positionMs, at }))
+    .to(
+      keyValueSink({
+        target: continueWatchingTarget(options.kv),
+        key: (progress) => `${progress.profileId}/${progress.titleId}`,
+      }),
+    );
+
+  await pipeline.start();
+  return {
+    metrics: () => pipeline.metrics(),
+    close: () => pipeline.close(),
+  };
+}
