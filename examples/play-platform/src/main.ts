@@ -4,6 +4,10 @@
  * behind a load balancer — until Ctrl-C.
  *
  *   npm start -- [--port 8080] [--gateways 2] [--data-dir <folder>] [--memory]
+ *
+ * Real mode (the foundation's services: `npm run services -- up`):
+ *   npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play
+ * (also from BACKLOT_KAFKA_BROKERS, BACKLOT_S3_ENDPOINT, BACKLOT_S3_BUCKET, BACKLOT_S3_ACCESS_KEY_ID, …)
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,10 +21,29 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: fileURLToPath(new URL('../.data', import.meta.url)) },
     memory: { type: 'boolean', default: false },
     'canary-percent': { type: 'string', default: '10' },
+    kafka: { type: 'string', default: process.env.BACKLOT_KAFKA_BROKERS },
+    's3-endpoint': { type: 'string', default: process.env.BACKLOT_S3_ENDPOINT },
+    's3-bucket': { type: 'string', default: process.env.BACKLOT_S3_BUCKET },
   },
 });
 
-const core = await startCore({ ...(values.memory ? {} : { dataDir: values['data-dir'] }) });
+const kafkaBrokers = values.kafka?.split(',').map((b) => b.trim());
+const s3Bucket = values['s3-bucket'] ?? (values['s3-endpoint'] ? 'play-platform' : undefined);
+const core = await startCore({
+  ...(values.memory ? {} : { dataDir: values['data-dir'] }),
+  ...(kafkaBrokers ? { kafkaBrokers } : {}),
+  ...(s3Bucket
+    ? {
+        s3: {
+          bucket: s3Bucket,
+          endpoint: values['s3-endpoint'],
+          region: process.env.BACKLOT_S3_REGION ?? 'us-east-1',
+          accessKeyId: process.env.BACKLOT_S3_ACCESS_KEY_ID ?? (values['s3-endpoint'] ? 'test' : undefined),
+          secretAccessKey: process.env.BACKLOT_S3_SECRET_ACCESS_KEY ?? (values['s3-endpoint'] ? 'test' : undefined),
+        },
+      }
+    : {}),
+});
 const fleet = await startGatewayFleet({
   count: Number(values.gateways),
   port: Number(values.port),
@@ -29,7 +52,11 @@ const fleet = await startGatewayFleet({
   canaryPercent: Number(values['canary-percent']),
 });
 
-console.log(`Play platform up — ${values.memory ? 'in memory' : `data in ${values['data-dir']}`}
+const mode = [
+  kafkaBrokers ? `events on Kafka ${kafkaBrokers.join(',')}` : 'events on the embedded log',
+  s3Bucket ? `data in S3 bucket ${s3Bucket}` : values.memory ? 'data in memory' : `data in ${values['data-dir']}`,
+].join(', ');
+console.log(`Play platform up — ${mode}
 
   load balancer     ${fleet.url}   (clients call this)
 ${fleet.instances.map((g, i) => `  gateway ${i + 1}         http://127.0.0.1:${g.port}   (pid ${g.pid})`).join('\n')}

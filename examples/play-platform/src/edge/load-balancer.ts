@@ -21,7 +21,10 @@ export interface LoadBalancerOptions {
 interface BackendState extends Backend {
   healthy: boolean;
   failures: number;
+  /** Connections open now. */
   connections: number;
+  /** Connections handed to this backend since start. */
+  accepted: number;
 }
 
 /**
@@ -37,7 +40,13 @@ export function createLoadBalancer(options: LoadBalancerOptions): {
   readonly backends: readonly Readonly<BackendState>[];
   close(): Promise<void>;
 } {
-  const backends: BackendState[] = options.backends.map((b) => ({ ...b, healthy: true, failures: 0, connections: 0 }));
+  const backends: BackendState[] = options.backends.map((b) => ({
+    ...b,
+    healthy: true,
+    failures: 0,
+    connections: 0,
+    accepted: 0,
+  }));
   const unhealthyAfter = options.unhealthyAfter ?? 2;
   let next = 0;
   const sockets = new Set<Socket>();
@@ -77,6 +86,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): {
       upstream.once('connect', () => {
         upstream.off('error', onConnectError);
         backend.connections++;
+        backend.accepted++;
         upstream.on('close', () => {
           backend.connections--;
           sockets.delete(upstream);

@@ -1,0 +1,49 @@
+/**
+ * `npm run bench -- play`: Play requests per second through the whole flow
+ * (load balancer → gateway → Play API → six microservices → store → events)
+ * on embedded defaults, with one and with two gateway processes.
+ */
+import { runLoad } from '../examples/play-platform/src/cli/load-generator.ts';
+import { startGatewayFleet } from '../examples/play-platform/src/edge/gateway-fleet.ts';
+import { startCore } from '../examples/play-platform/src/platform.ts';
+import { type Figures, runBench } from './lib/harness.ts';
+
+const DURATION_S = 6;
+const CONNECTIONS = 32;
+
+function subject(gateways: number): () => Promise<Figures> {
+  return async () => {
+    const core = await startCore();
+    const fleet = await startGatewayFleet({
+      count: gateways,
+      port: 0,
+      playApi: core.playApiUrls.v1,
+      playApiCanary: core.playApiUrls.v2,
+      canaryPercent: 0,
+      rateLimit: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+    });
+    try {
+      const summary = await runLoad({ url: fleet.url, durationS: DURATION_S, connections: CONNECTIONS });
+      return { rps: summary.rps, p50_ms: summary.p50Ms, p99_ms: summary.p99Ms, error_rate: summary.errorRate };
+    } finally {
+      await fleet.close();
+      await core.close();
+    }
+  };
+}
+
+export default function run() {
+  return runBench({
+    name: 'play',
+    unit: {
+      rps: 'Play requests/s through the whole flow (higher is better)',
+      p50_ms: 'ms (lower is better)',
+      p99_ms: 'ms (lower is better)',
+      error_rate: 'share of requests not answered 200 (lower is better)',
+    },
+    subjects: { 'backlot-1gw': subject(1), 'backlot-2gw': subject(2) },
+    reference: 'backlot-1gw',
+    rounds: 3,
+    warmup: 1,
+  });
+}
