@@ -18,6 +18,14 @@ export interface AccessLogEntry {
   aborted: boolean;
 }
 
+/** A sampled access log. @internal */
+export interface AccessLog {
+  /** Whether this request is logged: decided before the entry is built, so unsampled requests allocate nothing. */
+  wants(status: number, aborted: boolean): boolean;
+  /** Writes one entry. */
+  write(entry: AccessLogEntry): void;
+}
+
 /**
  * A sampled access log: each request is logged with probability
  * `sampleRate`; with `errors`, every 5xx and every aborted request is logged
@@ -27,11 +35,11 @@ export function createAccessLog(
   logger: GatewayLogger | undefined,
   options: { sampleRate: number; errors: boolean },
   random: () => number = Math.random,
-): ((entry: AccessLogEntry) => void) | undefined {
+): AccessLog | undefined {
   if (!logger || (options.sampleRate === 0 && !options.errors)) return undefined;
-  return (entry) => {
-    if ((options.errors && (entry.status >= 500 || entry.aborted)) || random() < options.sampleRate) {
-      logger.info(entry, 'request');
-    }
+  const { sampleRate, errors } = options;
+  return {
+    wants: (status, aborted) => (errors && (status >= 500 || aborted)) || (sampleRate > 0 && random() < sampleRate),
+    write: (entry) => logger.info(entry, 'request'),
   };
 }

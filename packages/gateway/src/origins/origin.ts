@@ -17,8 +17,12 @@ import { OriginServer } from './server.js';
 
 /** One attempt of a proxied request, run inside the origin's command. */
 export interface OriginAttempt {
-  /** Dispatches to `server`; resolves when response headers arrive, rejects on failure before them. */
-  start(signal: AbortSignal): Promise<void>;
+  /**
+   * Dispatches to a server; resolves when response headers arrive, rejects on
+   * failure before them. A command timeout rejects `execute()` and the caller
+   * then cancels the attempt, so no `AbortSignal` is created per request.
+   */
+  start(): Promise<void>;
 }
 
 /** Builds the adaptive limit algorithm named in config. */
@@ -108,7 +112,7 @@ export class Origin {
         ? { bulkhead: { maxConcurrent: 1_000_000 } }
         : { concurrencyLimit: limitAlgorithm(config.concurrencyLimit) }),
       isBadRequest: () => false,
-      run: (execution, attempt: OriginAttempt) => attempt.start(execution.signal),
+      run: (_execution, attempt: OriginAttempt) => attempt.start(),
     });
     this.#stopHealth = config.healthCheck ? startHealthChecks(this.servers, config.healthCheck) : undefined;
   }

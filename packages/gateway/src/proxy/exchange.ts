@@ -10,7 +10,8 @@ import type { OriginServer } from '../origins/server.js';
 import { responseHeaders } from './headers.js';
 import { isRetryableFailure, originFailure } from './respond.js';
 
-type Body = Buffer | AsyncIterable<Buffer> | NodeJS.ReadableStream | null;
+/** A request body as the exchange sends it. @internal */
+export type ExchangeBody = Buffer | AsyncIterable<Buffer> | NodeJS.ReadableStream | null;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const NO_CALL_OPTIONS = {};
@@ -35,7 +36,7 @@ export class Exchange {
   readonly outbound: readonly Filter[];
   readonly originStats: TrafficStats;
   readonly #hooks: ExchangeHooks;
-  readonly #body: Body;
+  readonly #body: ExchangeBody;
   readonly #replayable: boolean;
   readonly #headersTimeout: number | undefined;
   readonly #bodyTimeout: number;
@@ -56,7 +57,7 @@ export class Exchange {
     origin: Origin,
     outbound: readonly Filter[],
     originStats: TrafficStats,
-    body: Body,
+    body: ExchangeBody,
     replayable: boolean,
     hooks: ExchangeHooks,
   ) {
@@ -110,14 +111,15 @@ export class Exchange {
   /** @internal */
   dispatchOptions(server: OriginServer): Dispatcher.DispatchOptions {
     const ctx = this.ctx;
-    return {
+    const options: Dispatcher.DispatchOptions = {
       path: server.basePath ? `${server.basePath}${ctx.upstreamPath}` : ctx.upstreamPath,
       method: ctx.method as Dispatcher.HttpMethod,
       headers: ctx.upstreamHeaders,
       body: this.#body as Buffer | null,
-      ...(this.#headersTimeout === undefined ? {} : { headersTimeout: this.#headersTimeout }),
       bodyTimeout: this.#bodyTimeout,
     };
+    if (this.#headersTimeout !== undefined) options.headersTimeout = this.#headersTimeout;
+    return options;
   }
 
   /** @internal the origin's response head. */
@@ -275,7 +277,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
     this.#exclude = exclude;
   }
 
-  start(signal: AbortSignal): Promise<void> {
+  start(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -284,7 +286,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
       this.server = server;
       server.outstanding++;
       exchange.originStats.inflight++;
-      signal.addEventListener('abort', () => this.cancel(signal.reason as Error), { once: true });
       try {
         server.pool.dispatch(exchange.dispatchOptions(server), this);
       } catch (error) {

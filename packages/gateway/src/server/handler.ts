@@ -4,9 +4,10 @@ import type { LimiterToken } from '@backlot/resilience';
 import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
 import { runChain } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
-import type { AccessLogEntry } from '../logging/access-log.js';
+import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics, TrafficStats } from '../metrics/gateway-metrics.js';
-import { Exchange } from '../proxy/exchange.js';
+import type { Origin } from '../origins/origin.js';
+import { Exchange, type ExchangeBody } from '../proxy/exchange.js';
 import { setForwarded, withoutHopByHop } from '../proxy/headers.js';
 import { hasRequestBody, limitedBody, readBody } from '../proxy/request-body.js';
 import { errorBody, writeError } from '../proxy/respond.js';
@@ -18,7 +19,7 @@ import type { Runtime } from './runtime.js';
 export interface HandlerState {
   runtime: Runtime;
   readonly metrics: GatewayMetrics;
-  accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  accessLog: AccessLog | undefined;
   draining: boolean;
   inflight: number;
   onIdle: (() => void) | undefined;
@@ -116,17 +117,20 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
         else if (status === 503 || status === 504) token.onDropped();
         else token.onSuccess();
       }
-      state.accessLog?.({
-        requestId,
-        method: ctx.method,
-        path: ctx.path,
-        route: ctx.route?.id,
-        origin: ctx.origin,
-        status,
-        durationMs: seconds * 1000,
-        clientIp: ctx.clientIp,
-        aborted,
-      });
+      const accessLog = state.accessLog;
+      if (accessLog?.wants(status, aborted)) {
+        accessLog.write({
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          route: ctx.route?.id,
+          origin: ctx.origin,
+          status,
+          durationMs: seconds * 1000,
+          clientIp: ctx.clientIp,
+          aborted,
+        });
+      }
       if (--state.inflight === 0 && state.onIdle) state.onIdle();
     });
 
@@ -189,41 +193,44 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       }
     }
 
-    const proxy = async (): Promise<void> => {
-      const originName = ctx.origin;
-      const origin = originName === undefined ? undefined : runtime.origins.get(originName);
-      if (!origin) {
-        fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `route '${route.id}' has no endpoint`));
-        return;
-      }
-      let body: Buffer | AsyncIterable<Buffer> | IncomingMessage | null = null;
-      let replayable = true;
-      if (hasRequestBody(req)) {
-        const expect = headers.expect;
-        if (typeof expect === 'string' && expect.toLowerCase() === '100-continue') res.writeContinue();
-        const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
-        const bufferLimit = route.config.retry ? origin.config.retry.bufferBodyBytes : 0;
-        const limit = ctx.maxBodyBytes;
-        if (limit !== undefined && declared !== undefined && declared > limit) {
-          fail(new GatewayError('BACKLOT_GATEWAY_BODY_TOO_LARGE', `request body over ${limit} bytes`));
-          return;
-        }
-        if (declared !== undefined && declared <= bufferLimit) {
-          body = await readBody(req, limit ?? Number.POSITIVE_INFINITY);
-        } else {
-          replayable = false;
-          body = limit === undefined ? req : limitedBody(req, limit);
-        }
-      }
-      if (res.destroyed) return;
+    const startExchange = (origin: Origin, body: ExchangeBody, replayable: boolean): Promise<void> | undefined => {
+      if (res.destroyed) return undefined;
       exchange = new Exchange(ctx, res, origin, chains.outbound, state.metrics.origin(origin.name), body, replayable, {
         fail,
         draining: () => state.draining,
       });
-      await exchange.run();
+      return exchange.run();
     };
 
-    const afterInbound = (): void | Promise<void> => {
+    const proxyWithBody = async (origin: Origin): Promise<void> => {
+      const expect = headers.expect;
+      if (typeof expect === 'string' && expect.toLowerCase() === '100-continue') res.writeContinue();
+      const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+      const bufferLimit = route.config.retry ? origin.config.retry.bufferBodyBytes : 0;
+      const limit = ctx.maxBodyBytes;
+      if (limit !== undefined && declared !== undefined && declared > limit) {
+        fail(new GatewayError('BACKLOT_GATEWAY_BODY_TOO_LARGE', `request body over ${limit} bytes`));
+        return;
+      }
+      if (declared !== undefined && declared <= bufferLimit) {
+        await startExchange(origin, await readBody(req, limit ?? Number.POSITIVE_INFINITY), true);
+      } else {
+        await startExchange(origin, limit === undefined ? req : limitedBody(req, limit), false);
+      }
+    };
+
+    // No async function on the common path (no body): one promise fewer per request.
+    const proxy = (): Promise<void> | undefined => {
+      const originName = ctx.origin;
+      const origin = originName === undefined ? undefined : runtime.origins.get(originName);
+      if (!origin) {
+        fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `route '${route.id}' has no endpoint`));
+        return undefined;
+      }
+      return hasRequestBody(req) ? proxyWithBody(origin) : startExchange(origin, null, true);
+    };
+
+    const afterInbound = (): void | Promise<void> | undefined => {
       if (ctx.responded) return finishLocal();
       const endpoint = chains.endpoint.length ? runChain(chains.endpoint, ctx, true) : undefined;
       if (endpoint) return endpoint.then(() => (ctx.responded ? finishLocal() : proxy()));

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../tracing/random-hex.js';
 import type { GatewayContext } from '../context.js';
 import { defineFilter, type Filter } from '../filter.js';
 
@@ -7,9 +7,9 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** A new W3C `traceparent` continuing `incoming`'s trace (or starting one). */
 export function nextTraceparent(incoming: string | undefined): string {
   const match = incoming === undefined ? null : TRACEPARENT.exec(incoming);
-  const span = randomBytes(8).toString('hex');
+  const span = randomHex(8);
   if (match && match[1] !== '00000000000000000000000000000000') return `00-${match[1]}-${span}-${match[3]}`;
-  return `00-${randomBytes(16).toString('hex')}-${span}-01`;
+  return `00-${randomHex(16)}-${span}-01`;
 }
 
 /**
