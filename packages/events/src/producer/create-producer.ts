@@ -438,7 +438,11 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     let failures = 0;
     while (!this.#stopped) {
       this.#admitHeld();
-      this.#inflight ??= this.#take();
+      if (!this.#inflight) {
+        this.#inflight = this.#take();
+        // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
+        if (this.#inflight) this.#settleWaiters();
+      }
       const batch = this.#inflight;
       if (!batch) return;
       try {

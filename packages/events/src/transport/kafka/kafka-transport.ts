@@ -1,6 +1,17 @@
-import { CompressionTypes, type Consumer, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { availableParallelism } from 'node:os';
+import {
+  type Admin,
+  CompressionTypes,
+  type Consumer,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import { z } from 'zod';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
+import { groupByPartition } from '../partitioning.js';
 import type {
   ConsumedBatch,
   OutgoingMessage,
@@ -27,6 +38,14 @@ export interface KafkaTransportOptions {
    * producer takes over (its own backoff, buffer and spool) (default 2).
    */
   sendRetries?: number | undefined;
+  /**
+   * Idempotent producer connections each transport producer sends through
+   * concurrently (default: the number of CPU cores, from 2 to 4). A batch is split by key across them, so one
+   * key's messages always take the same connection, in order; kafkajs
+   * compresses each request on the libuv thread pool, so several connections
+   * compress and send in parallel where one would wait for each in turn.
+   */
+  producerConnections?: number | undefined;
   /** Consumer: longest wait of a fetch for new data, in ms; also bounds `close()` of a consumer (default 500). */
   maxWaitTimeMs?: number | undefined;
   /** Consumer: session timeout in ms (default 30000). */
@@ -52,6 +71,12 @@ const optionsSchema = z.object({
   connectionTimeoutMs: positiveInt('connectionTimeoutMs').optional(),
   requestTimeoutMs: positiveInt('requestTimeoutMs').optional(),
   sendRetries: z.number().int().min(0, 'sendRetries must be 0 or more').optional(),
+  producerConnections: z
+    .number({ error: 'producerConnections must be a number of connections, e.g. 4' })
+    .int('producerConnections must be an integer')
+    .min(1, 'producerConnections must be 1 or more')
+    .max(64, 'producerConnections must be 64 or fewer')
+    .optional(),
   maxWaitTimeMs: positiveInt('maxWaitTimeMs').optional(),
   sessionTimeoutMs: positiveInt('sessionTimeoutMs').optional(),
   logger: loggerSchema.optional(),
@@ -59,11 +84,14 @@ const optionsSchema = z.object({
 });
 
 /**
- * The Kafka transport, on kafkajs: an idempotent producer (`acks: all`, one
- * request in flight per broker as idempotence requires in kafkajs, so that
+ * The Kafka transport, on kafkajs: idempotent producers (`acks: all`, one
+ * request in flight per connection, as idempotence requires in kafkajs, so that
  * per-partition order survives retries), gzip batches, and consumer groups with
- * manual commits. kafkajs is kept behind the {@link Transport} interface so
- * another client can replace it without touching emitters or pipelines.
+ * manual commits. A transport producer sends each batch over several
+ * connections at once (`producerConnections`), each partition always over the
+ * same one, so batches are compressed and acknowledged in parallel while every
+ * partition keeps the emit order. kafkajs is kept behind the {@link Transport}
+ * interface so another client can replace it without touching emitters or pipelines.
  *
  * @example
  * ```ts
@@ -96,13 +124,22 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
 
   return {
     name: 'kafka',
-    producer: () => createKafkaProducer(kafka, compression, sendRetries),
+    producer: () =>
+      createKafkaProducer(
+        kafka,
+        compression,
+        sendRetries,
+        options.producerConnections ?? Math.min(4, Math.max(2, availableParallelism())),
+      ),
     consumer: ({ groupId }) =>
       createKafkaConsumer(kafka, groupId, options.maxWaitTimeMs ?? 500, options.sessionTimeoutMs ?? 30_000),
   };
 }
 
-function createKafkaProducer(kafka: Kafka, compression: CompressionTypes, retries: number): TransportProducer {
+/** One idempotent kafkajs producer (its own connection and producer id), opened lazily and replaced after a failure. */
+type Lane = ReturnType<typeof createLane>;
+
+function createLane(kafka: Kafka, retries: number) {
   let producer: Producer | undefined;
   let connected: Promise<Producer> | undefined;
   const open = (): Promise<Producer> => {
@@ -126,18 +163,11 @@ function createKafkaProducer(kafka: Kafka, compression: CompressionTypes, retrie
     return connected;
   };
   return {
-    async connect() {
-      await open();
-    },
-    async send(topic, messages: readonly OutgoingMessage[]) {
+    open,
+    async send(topic: string, compression: CompressionTypes, messages: Message[]): Promise<void> {
       const current = await open();
       try {
-        await current.send({
-          topic,
-          acks: -1,
-          compression,
-          messages: messages.map((m) => ({ key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) })),
-        });
+        await current.send({ topic, acks: -1, compression, messages });
       } catch (error) {
         // Start over with a fresh producer (and producer id) next time: after a
         // failed idempotent send, kafkajs's sequence numbers may no longer match the broker's.
@@ -149,11 +179,93 @@ function createKafkaProducer(kafka: Kafka, compression: CompressionTypes, retrie
         throw error;
       }
     },
-    async close() {
+    async close(): Promise<void> {
       const current = producer;
       producer = undefined;
       connected = undefined;
       await current?.disconnect();
+    },
+  };
+}
+
+/** How long a topic's partition count is trusted before it is fetched again, in ms. */
+const METADATA_MAX_AGE_MS = 60_000;
+
+function createKafkaProducer(
+  kafka: Kafka,
+  compression: CompressionTypes,
+  retries: number,
+  connections: number,
+): TransportProducer {
+  const lanes = Array.from({ length: connections }, () => createLane(kafka, retries));
+  const partitionCounts = new Map<string, { count: number; at: number }>();
+  const roundRobin = { next: 0 };
+  let admin: Admin | undefined;
+
+  /** The topic's partition count, or undefined when the broker does not know the topic yet. */
+  const partitionsOf = async (topic: string): Promise<number | undefined> => {
+    const cached = partitionCounts.get(topic);
+    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
+    try {
+      if (!admin) {
+        const created = kafka.admin();
+        await created.connect();
+        admin = created;
+      }
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      if (count === 0) return undefined;
+      partitionCounts.set(topic, { count, at: Date.now() });
+      return count;
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    async connect() {
+      await Promise.all(lanes.map((lane) => lane.open()));
+    },
+    async send(topic, messages: readonly OutgoingMessage[]) {
+      const encode = (m: OutgoingMessage, partition?: number): Message => ({
+        key: m.key,
+        value: m.value,
+        timestamp: String(Math.floor(m.timestamp)),
+        ...(partition === undefined ? {} : { partition }),
+      });
+      const partitions = await partitionsOf(topic);
+      if (partitions === undefined) {
+        // Unknown topic: one connection, kafkajs's own partitioner (the same
+        // murmur2) and its topic auto-creation; the next batch splits again.
+        await (lanes[0] as Lane).send(
+          topic,
+          compression,
+          messages.map((m) => encode(m)),
+        );
+        return;
+      }
+      // Each partition is written by one connection (partition % connections),
+      // in batch order, and the batch resolves only when every part is
+      // acknowledged: the next batch (or a retry of this one) never overtakes a
+      // part still in flight, so every partition keeps the emit order.
+      const parts: Message[][] = lanes.map(() => []);
+      for (const [partition, group] of groupByPartition(messages, partitions, roundRobin)) {
+        const part = parts[partition % connections] as Message[];
+        for (const m of group) part.push(encode(m, partition));
+      }
+      const results = await Promise.allSettled(
+        parts.map((part, i) => (part.length === 0 ? undefined : lanes[i]?.send(topic, compression, part))),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) {
+        partitionCounts.delete(topic);
+        throw failed.reason;
+      }
+    },
+    async close() {
+      const current = admin;
+      admin = undefined;
+      await Promise.all([...lanes.map((lane) => lane.close()), current?.disconnect()]);
     },
   };
 }

@@ -1,0 +1,4 @@
+export {
+  type PlatformaticKafkaTransportOptions,
+  platformaticKafkaTransport,
+} from './transport/platformatic/platformatic-transport.js';

@@ -1,0 +1,225 @@
+import { availableParallelism } from 'node:os';
+import { type ClusterMetadata, type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
+import { z } from 'zod';
+import { optionsError } from '../../util/logger.js';
+import { groupByPartition } from '../partitioning.js';
+import type { OutgoingMessage, Transport, TransportConsumer, TransportProducer } from '../types.js';
+
+/** Options of {@link platformaticKafkaTransport}. */
+export interface PlatformaticKafkaTransportOptions {
+  /** Bootstrap brokers, e.g. `['127.0.0.1:9092']` (required). */
+  brokers: string[];
+  /** Client id sent to the brokers (default `backlot-events`). */
+  clientId?: string | undefined;
+  /** Batch compression: `gzip` or `none` (default `gzip`). */
+  compression?: 'gzip' | 'none' | undefined;
+  /** Connection timeout in ms (default 3000). */
+  connectionTimeoutMs?: number | undefined;
+  /** Time the broker may take to acknowledge a produce request, in ms (default 30000). */
+  requestTimeoutMs?: number | undefined;
+  /**
+   * Retries the client makes inside one `send` before it fails and the Backlot
+   * producer takes over (its own backoff, buffer and spool) (default 2).
+   */
+  sendRetries?: number | undefined;
+  /**
+   * Idempotent producer connections each transport producer sends through
+   * concurrently (default: the number of CPU cores, from 2 to 4). Each
+   * partition is written by one of them, in emit order; keys are partitioned
+   * as the Java client and kafkajs do (murmur2).
+   */
+  producerConnections?: number | undefined;
+}
+
+const positiveInt = (field: string) =>
+  z
+    .number({ error: `${field} must be a number of milliseconds` })
+    .int(`${field} must be an integer`)
+    .positive(`${field} must be positive`);
+
+const optionsSchema = z.object({
+  brokers: z
+    .array(z.string().min(1), { error: "brokers is required: e.g. ['127.0.0.1:9092']" })
+    .min(1, "brokers must list at least one broker, e.g. ['127.0.0.1:9092']"),
+  clientId: z.string().min(1, 'clientId must not be empty').optional(),
+  compression: z.enum(['gzip', 'none'], { error: "compression must be 'gzip' or 'none'" }).optional(),
+  connectionTimeoutMs: positiveInt('connectionTimeoutMs').optional(),
+  requestTimeoutMs: positiveInt('requestTimeoutMs').optional(),
+  sendRetries: z.number().int().min(0, 'sendRetries must be 0 or more').optional(),
+  producerConnections: z
+    .number({ error: 'producerConnections must be a number of connections, e.g. 4' })
+    .int('producerConnections must be an integer')
+    .min(1, 'producerConnections must be 1 or more')
+    .max(64, 'producerConnections must be 64 or fewer')
+    .optional(),
+});
+
+interface Settings {
+  brokers: string[];
+  clientId: string;
+  compression: 'gzip' | 'none';
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  sendRetries: number;
+}
+type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+
+/**
+ * The Kafka transport on [`@platformatic/kafka`](https://github.com/platformatic/kafka)
+ * instead of kafkajs, for emitters: idempotent producers (`acks: all`, one
+ * request in flight per connection), gzip batches. Import it from
+ * `@backlot/events/platformatic`; `@platformatic/kafka` is an optional peer
+ * dependency, installed by the application that uses this transport.
+ *
+ * Producer side only for now: `consumer()` throws; pipelines use `kafkaTransport`.
+ *
+ * @example
+ * ```ts
+ * import { createEventProducer } from '@backlot/events';
+ * import { platformaticKafkaTransport } from '@backlot/events/platformatic';
+ *
+ * const producer = createEventProducer({
+ *   catalog,
+ *   source: 'play-api',
+ *   transport: platformaticKafkaTransport({ brokers: ['127.0.0.1:9092'] }),
+ * });
+ * ```
+ */
+export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOptions): Transport {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw optionsError('platformaticKafkaTransport', parsed.error);
+  const settings: Settings = {
+    brokers: options.brokers,
+    clientId: options.clientId ?? 'backlot-events',
+    compression: options.compression ?? 'gzip',
+    connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    sendRetries: options.sendRetries ?? 2,
+  };
+  const connections = options.producerConnections ?? Math.min(4, Math.max(2, availableParallelism()));
+  return {
+    name: 'platformatic-kafka',
+    producer: () => createProducer(settings, connections),
+    consumer: (): TransportConsumer => {
+      throw new TypeError(
+        'platformaticKafkaTransport: consumers are not implemented yet; run pipelines on kafkaTransport({ brokers })',
+      );
+    },
+  };
+}
+
+type Lane = ReturnType<typeof createLane>;
+
+/** One idempotent producer (its own connection and producer id), created lazily and replaced after a failure. */
+function createLane(settings: Settings) {
+  let producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  const open = () => {
+    producer ??= new Producer<Buffer, Buffer, Buffer, Buffer>({
+      clientId: settings.clientId,
+      bootstrapBrokers: settings.brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      compression: settings.compression,
+      autocreateTopics: true,
+      connectTimeout: settings.connectionTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      retries: settings.sendRetries,
+      retryDelay: 100,
+    });
+    return producer;
+  };
+  return {
+    async open(): Promise<void> {
+      // The client connects on first use; asking for metadata opens the connection now.
+      await open().metadata({ topics: [] });
+    },
+    metadata(topic: string): Promise<ClusterMetadata> {
+      return open().metadata({ topics: [topic] });
+    },
+    async send(messages: Outgoing[]): Promise<void> {
+      const current = open();
+      try {
+        await current.send({ messages });
+      } catch (error) {
+        // Start over with a fresh producer (and producer id) next time: after a
+        // failed idempotent send, sequence numbers may no longer match the broker's.
+        if (producer === current) {
+          producer = undefined;
+          try {
+            await current.close(true);
+          } catch {
+            // Already broken: nothing more to release.
+          }
+        }
+        throw error;
+      }
+    },
+    async close(): Promise<void> {
+      const current = producer;
+      producer = undefined;
+      await current?.close();
+    },
+  };
+}
+
+/** How long a topic's partition count is trusted before it is fetched again, in ms. */
+const METADATA_MAX_AGE_MS = 60_000;
+
+function createProducer(settings: Settings, connections: number): TransportProducer {
+  const lanes = Array.from({ length: connections }, () => createLane(settings));
+  const partitionCounts = new Map<string, { count: number; at: number }>();
+  const roundRobin = { next: 0 };
+
+  /** The topic's partition count, or undefined when the broker does not know the topic yet. */
+  const partitionsOf = async (topic: string): Promise<number | undefined> => {
+    const cached = partitionCounts.get(topic);
+    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
+    try {
+      const metadata = await (lanes[0] as Lane).metadata(topic);
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+      if (count === 0) return undefined;
+      partitionCounts.set(topic, { count, at: Date.now() });
+      return count;
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    async connect() {
+      await Promise.all(lanes.map((lane) => lane.open()));
+    },
+    async send(topic, messages: readonly OutgoingMessage[]) {
+      const encode = (m: OutgoingMessage, partition?: number): Outgoing => {
+        const message: Outgoing = { topic, value: m.value, timestamp: BigInt(Math.floor(m.timestamp)) };
+        if (m.key !== null) message.key = Buffer.from(m.key);
+        if (partition !== undefined) message.partition = partition;
+        return message;
+      };
+      const partitions = await partitionsOf(topic);
+      // Unknown topic (auto-created by this send): one connection and the client's partitioner.
+      const parts: Outgoing[][] = lanes.map(() => []);
+      if (partitions === undefined) {
+        (parts[0] as Outgoing[]).push(...messages.map((m) => encode(m)));
+      } else {
+        // Each partition is written by one connection, in batch order; the batch
+        // resolves only when every part is acknowledged, so nothing overtakes a part in flight.
+        for (const [partition, group] of groupByPartition(messages, partitions, roundRobin)) {
+          const part = parts[partition % connections] as Outgoing[];
+          for (const m of group) part.push(encode(m, partition));
+        }
+      }
+      const results = await Promise.allSettled(
+        parts.map((part, i) => (part.length === 0 ? undefined : lanes[i]?.send(part))),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) {
+        partitionCounts.delete(topic);
+        throw failed.reason;
+      }
+    },
+    async close() {
+      await Promise.all(lanes.map((lane) => lane.close()));
+    },
+  };
+}
