@@ -42,6 +42,8 @@ export default defineConfig({
       project('events', here('./packages/events'), { services: true }),
       project('storage', here('./packages/storage'), { services: true }),
       project('play-platform', here('./examples/play-platform'), { services: true }),
+      project('create-backlot', here('./packages/create-backlot')),
+      project('create-backlot-template', here('./packages/create-backlot/template')),
     ],
   },
 });

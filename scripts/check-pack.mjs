@@ -1,9 +1,14 @@
 // Checks what `npm pack` would publish for every package: only dist/, README,
-// LICENSE and package.json, and each of those present.
+// LICENSE and package.json (plus a scaffolder's template/, declared in its
+// `files`), and each of those present.
 import { execFileSync } from 'node:child_process';
 import { publishablePackages } from './workspace-packages.mjs';
 
-const allowed = (path) => path.startsWith('dist/') || ['README.md', 'LICENSE', 'package.json'].includes(path);
+const EXTRA_FOLDERS = ['template/'];
+const allowed = (path, manifest) =>
+  path.startsWith('dist/') ||
+  ['README.md', 'LICENSE', 'package.json'].includes(path) ||
+  EXTRA_FOLDERS.some((folder) => path.startsWith(folder) && (manifest.files ?? []).includes(folder.slice(0, -1)));
 const required = [
   'README.md',
   'LICENSE',
@@ -25,7 +30,7 @@ let failed = 0;
 for (const { name, dir, manifest } of publishablePackages()) {
   const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: dir, encoding: 'utf8' }));
   const files = report.files.map((file) => file.path).sort();
-  const extra = files.filter((path) => !allowed(path));
+  const extra = files.filter((path) => !allowed(path, manifest));
   const missing = [...new Set([...required, ...exportTargets(manifest.exports)])].filter(
     (path) => !files.includes(path),
   );

@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DirectoryNotEmptyError, generate, TEMPLATE_DIR } from '../src/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('options', () => {
+  it.each([
+    ['My-Service', 'valid npm package name'],
+    ['.hidden', 'valid npm package name'],
+    ['a'.repeat(215), 'at most 214 characters'],
+    ['node_modules', 'reserved'],
+  ])('refuses the name %j', async (name, message) => {
+    await expect(generate({ name, directory: await mkdtemp(join(tmpdir(), 'cb-')) })).rejects.toThrow(message);
+  });
+
+  it('refuses a non-empty folder unless forced', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cb-'));
+    await writeFile(join(directory, 'keep.txt'), 'mine');
+    const error = await generate({ name: 'svc', directory }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DirectoryNotEmptyError);
+    const forced = await generate({ name: 'svc', directory, force: true });
+    expect(forced.files).toContain('package.json');
+    expect(readFileSync(join(directory, 'keep.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('fills the placeholders: name, scoped name, package versions', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'cb-'));
+    const result = await generate({ name: '@acme/ratings', directory: join(parent, 'ratings') });
+    const manifest = JSON.parse(await readFile(join(result.directory, 'package.json'), 'utf8'));
+    expect(manifest.name).toBe('@acme/ratings');
+    expect(manifest.dependencies['@backlot/resilience']).toMatch(/^\^\d+\.\d+\.\d+/);
+    expect(result.files).toEqual(expect.arrayContaining(['.gitignore', 'README.md', 'gateway.json', 'src/service.ts']));
+    expect(result.files.some((f) => f.endsWith('.tmpl'))).toBe(false);
+    expect(await readFile(join(result.directory, 'README.md'), 'utf8')).toMatch(/^# @acme\/ratings/);
+  });
+});
+
+describe('the template', () => {
+  it("shares the example's service helper byte for byte (run `npm run sync-template -w create-backlot` after changing it)", () => {
+    expect(readFileSync(join(TEMPLATE_DIR, 'src/lib/http-service.ts'), 'utf8')).toBe(
+      readFileSync(join(root, 'examples/play-platform/src/lib/http-service.ts'), 'utf8'),
+    );
+  });
+});
+
+/** npm, run with the workspace's pinned Node first on the PATH. */
+function npm(args: string[], cwd: string): string {
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+      npm_config_update_notifier: 'false',
+    },
+  });
+}
+
+describe('a generated service, against the packed packages', () => {
+  it(
+    'installs from the tarballs and passes its own tests',
+    async () => {
+      const work = await mkdtemp(join(tmpdir(), 'create-backlot-e2e-'));
+      const tarballs = join(work, 'tarballs');
+      await mkdir(tarballs);
+      // The packages as they would be published: built, then packed.
+      for (const name of ['resilience', 'storage', 'events', 'gateway']) {
+        const dir = join(root, 'packages', name);
+        if (!existsSync(join(dir, 'dist/index.js'))) npm(['run', 'build'], dir);
+        npm(['pack', '--pack-destination', tarballs], dir);
+      }
+      const packed = execFileSync('ls', [tarballs], { encoding: 'utf8' }).trim().split('\n');
+      const tarball = (name: string) => join(tarballs, packed.find((f) => f.startsWith(`backlot-${name}-`)) as string);
+
+      const { directory } = await generate({ name: 'ratings-service', directory: join(work, 'ratings-service') });
+      const manifestPath = join(directory, 'package.json');
+      const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+      const local = Object.fromEntries(
+        ['resilience', 'storage', 'events', 'gateway'].map((n) => [`@backlot/${n}`, `file:${tarball(n)}`]),
+      );
+      manifest.dependencies = { ...manifest.dependencies, ...local };
+      manifest.overrides = local; // events depends on storage: use the tarball there too
+      await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+
+      npm(['install', '--no-audit', '--no-fund'], directory);
+      const output = npm(['test'], directory);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips colour codes
+      expect(output.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+4 passed/);
+      npm(['run', 'typecheck'], directory);
+    },
+    10 * 60_000,
+  );
+});
