@@ -10,7 +10,7 @@ import {
   type Transport,
 } from '@backlot/events';
 import { createGateway } from '@backlot/gateway';
-import { CommandRegistry } from '@backlot/resilience';
+import { type CircuitBreakerOptions, CommandRegistry } from '@backlot/resilience';
 import {
   createFilesystemStore,
   createKeyValueStore,
@@ -18,6 +18,8 @@ import {
   createS3Store,
   type ObjectStore,
 } from '@backlot/storage';
+import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
+import type { BrokerControl } from './admin/broker-control.ts';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
 import { seedSubscribers, seedTitles } from './data/seed.ts';
 import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
@@ -61,6 +63,14 @@ export interface PlatformOptions {
   topic?: string | undefined;
   /** Trending windows (default: 60 s windows every 10 s, 5 s lateness). */
   trendingWindow?: Partial<TrendingWindow>;
+  /** Breaker settings of the Play API's commands (default Hystrix's: 20 calls, 50 %, 5 s sleep window). */
+  circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * The admin listener (dashboard, snapshot, chaos controls) on 127.0.0.1:
+   * its port (default a free one), the chaos token (default random), and in
+   * real mode the broker it may stop and start. `false`: none.
+   */
+  admin?: false | { port?: number; token?: string; broker?: BrokerControl | undefined };
 }
 
 /** The platform behind the edge: microservices, data store, Play APIs, events, stream processor. */
@@ -77,6 +87,8 @@ export interface PlatformCore {
   events: PlayEvent[];
   /** The producers' and the stream processor's metrics. */
   eventMetrics(): { producers: Record<string, ReturnType<EventProducer<never>['metrics']>>; pipeline: unknown };
+  /** The admin listener: `admin.url` serves the dashboard (undefined with `admin: false`). */
+  admin: AdminServer | undefined;
   close(): Promise<void>;
 }
 
@@ -186,12 +198,12 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
   const registry = new CommandRegistry();
   const canaryRegistry = new CommandRegistry();
   const playApi = createPlayApi({
-    clients: createServiceClients(urls, registry),
+    clients: createServiceClients(urls, registry, undefined, options.circuitBreaker),
     emit: emitterFor('play-api-v1'),
     version: 'v1',
   });
   const playApiCanary = createPlayApi({
-    clients: createServiceClients(urls, canaryRegistry),
+    clients: createServiceClients(urls, canaryRegistry, undefined, options.circuitBreaker),
     emit: emitterFor('play-api-v2'),
     version: 'v2',
   });
@@ -200,17 +212,47 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     v2: `http://127.0.0.1:${(await playApiCanary.listen()).port}`,
   };
 
+  const eventMetrics = () => ({
+    producers: Object.fromEntries(Object.entries(producers).map(([name, p]) => [name, p.metrics()])),
+    pipeline: processor.metrics() as unknown,
+  });
+  const admin =
+    options.admin === false
+      ? undefined
+      : await startAdminServer(
+          {
+            registries: [
+              { api: 'v1', registry },
+              { api: 'v2', registry: canaryRegistry },
+            ],
+            services,
+            eventMetrics,
+            events,
+            store,
+            mode: {
+              events: options.kafkaBrokers
+                ? `events on Kafka ${options.kafkaBrokers.join(',')}`
+                : 'events on the embedded log',
+              data: options.s3
+                ? `data in S3 bucket ${options.s3.bucket}`
+                : options.dataDir
+                  ? `data in ${options.dataDir}`
+                  : 'data in memory',
+            },
+          },
+          options.admin ?? {},
+        );
+
   return {
     playApiUrls,
     services,
     registry,
     store,
     events,
-    eventMetrics: () => ({
-      producers: Object.fromEntries(Object.entries(producers).map(([name, p]) => [name, p.metrics()])),
-      pipeline: processor.metrics(),
-    }),
+    eventMetrics,
+    admin,
     async close() {
+      await admin?.close();
       await Promise.all([playApi.close(), playApiCanary.close()]);
       // Deliver what was emitted (or spool it), then let the processor commit and stop.
       await Promise.all(Object.values(producers).map((producer) => producer.close()));
@@ -241,6 +283,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     { filters: [profileFromToken] },
   );
   const edge = await gateway.listen();
+  core.admin?.setEdge({
+    kind: 'gateway',
+    gateways: async () => [{ name: 'gateway', up: true, metrics: gateway.metrics() }],
+  });
   return {
     ...core,
     url: `http://127.0.0.1:${edge.port}`,

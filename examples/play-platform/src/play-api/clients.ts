@@ -1,4 +1,10 @@
-import { type CommandLogger, type CommandRegistry, defineCollapser, defineCommand } from '@backlot/resilience';
+import {
+  type CircuitBreakerOptions,
+  type CommandLogger,
+  type CommandRegistry,
+  defineCollapser,
+  defineCommand,
+} from '@backlot/resilience';
 import { z } from 'zod';
 import {
   type License,
@@ -60,11 +66,22 @@ function noFallback(service: string, reason: string, error: unknown): never {
  * The Play API's clients of its microservices: every call is a command, with
  * the fallback chosen for what the user sees (see the README's table).
  */
-export function createServiceClients(urls: ServiceUrls, registry: CommandRegistry, logger?: CommandLogger) {
+export function createServiceClients(
+  urls: ServiceUrls,
+  registry: CommandRegistry,
+  logger?: CommandLogger,
+  /** Breaker settings for every command (default: Hystrix's; tests shorten the sleep window). */
+  circuitBreaker?: CircuitBreakerOptions,
+) {
   const recentSubscribers = new RecentValues<Subscriber>();
   const recentTitles = new RecentValues<Title>();
   // Each dependency gets its own bulkhead, sized for the example's load generator.
-  const common = { registry, bulkhead: { maxConcurrent: 256, maxQueue: 256 }, ...(logger ? { logger } : {}) };
+  const common = {
+    registry,
+    bulkhead: { maxConcurrent: 256, maxQueue: 256 },
+    ...(logger ? { logger } : {}),
+    ...(circuitBreaker ? { circuitBreaker } : {}),
+  };
 
   const getSubscriber = defineCommand({
     ...common,
