@@ -27,7 +27,7 @@ describe('logging with a real pino logger', () => {
     await command();
     await expect.poll(() => lines.length).toBe(2);
     expect(lines[0]).toMatchObject({ level: 40, msg: 'command failed', command: 'pino.logged', reason: 'failure' });
-    expect((lines[0]?.err as { message: string }).message).toBe('catalog down');
+    expect(lines[0]?.err).toMatchObject({ message: 'catalog down' });
     expect(lines[1]).toMatchObject({ level: 30, msg: 'circuit open', command: 'pino.logged', circuit: 'open' });
   });
 });
