@@ -3,12 +3,17 @@
  * Kafka broker, side by side in one run (see bench/lib/harness.ts).
  *
  * - backlot: `createEventProducer` (zod validation of every payload, envelope,
- *   batching by size and linger, idempotent kafkajs producer, acks all, gzip),
+ *   batching by size and linger, kafkajs transport: idempotent producers, acks
+ *   all, gzip, each batch split by partition over its connections),
  *   emitting as fast as `emit()`/`ready()` backpressure allows, then `flush()`.
  * - kafkajs: raw `producer.send` with the same guarantees (idempotent, one
  *   request in flight as kafkajs requires for idempotence, acks all, gzip) and
  *   the best batching it offers: the caller builds 1 MiB batches and sends them
  *   back to back (no validation, no envelope).
+ * - backlot-platformatic: the Backlot emitter on `platformaticKafkaTransport`
+ *   (`@backlot/events/platformatic`), same options.
+ * - platformatic: raw `@platformatic/kafka` `producer.send` with the same
+ *   guarantees (idempotent, acks all, gzip) and the same caller-built 1 MiB batches.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
  *
@@ -21,6 +26,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventProducer, defineEventCatalog, kafkaTransport, type Transport } from '@backlot/events';
+import { platformaticKafkaTransport } from '@backlot/events/platformatic';
+import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { serviceEnv } from '../scripts/test-env.ts';
@@ -92,13 +99,21 @@ function percentile(values: number[], p: number): number {
 }
 
 async function backlot(): Promise<Figures> {
+  return backlotOn(kafkaTransport({ brokers: kafkaBrokers }), 'backlot');
+}
+
+async function backlotPlatformatic(): Promise<Figures> {
+  return backlotOn(platformaticKafkaTransport({ brokers: kafkaBrokers }), 'backlot-platformatic');
+}
+
+async function backlotOn(transport: Transport, name: string): Promise<Figures> {
   const topic = await freshTopic();
   const spoolDir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
   const peak = rssSampler();
   const producer = createEventProducer({
     catalog,
     source: 'bench',
-    transport: kafkaTransport({ brokers: kafkaBrokers }),
+    transport,
     topic,
     key: (e) => e.payload.profileId,
     spool: { dir: spoolDir },
@@ -117,7 +132,7 @@ async function backlot(): Promise<Figures> {
   const rss = peak();
   rmSync(spoolDir, { recursive: true, force: true });
   await dropTopic(topic);
-  if (metrics.sent !== EVENTS || metrics.dropped !== 0) throw new Error(`backlot: sent ${metrics.sent}/${EVENTS}`);
+  if (metrics.sent !== EVENTS || metrics.dropped !== 0) throw new Error(`${name}: sent ${metrics.sent}/${EVENTS}`);
   return { events_per_s: EVENTS / seconds, p99_ack_ms: metrics.ackLatencyMs.p99, peak_rss_mib: rss };
 }
 
@@ -146,6 +161,41 @@ async function rawKafkajs(): Promise<Figures> {
   }
   const seconds = (performance.now() - start) / 1000;
   await producer.disconnect();
+  const rss = peak();
+  await dropTopic(topic);
+  return { events_per_s: EVENTS / seconds, p99_ack_ms: percentile(latencies, 99), peak_rss_mib: rss };
+}
+
+async function rawPlatformatic(): Promise<Figures> {
+  const topic = await freshTopic();
+  const peak = rssSampler();
+  const producer = new Producer({
+    clientId: 'bench-events',
+    bootstrapBrokers: kafkaBrokers,
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    compression: 'gzip',
+  });
+  const latencies: number[] = [];
+  const start = performance.now();
+  let i = 0;
+  while (i < EVENTS) {
+    const messages: { topic: string; key: Buffer; value: Buffer }[] = [];
+    const created: number[] = [];
+    let bytes = 0;
+    while (i < EVENTS && bytes < BATCH_BYTES) {
+      const payload = payloadOf(i++);
+      const value = Buffer.from(JSON.stringify({ name: 'play.started', payload }));
+      messages.push({ topic, key: Buffer.from(payload.profileId), value });
+      created.push(performance.now());
+      bytes += value.length;
+    }
+    await producer.send({ messages });
+    const acked = performance.now();
+    for (const t of created) latencies.push(acked - t);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await producer.close();
   const rss = peak();
   await dropTopic(topic);
   return { events_per_s: EVENTS / seconds, p99_ack_ms: percentile(latencies, 99), peak_rss_mib: rss };
@@ -208,10 +258,7 @@ async function backlotSpool(): Promise<Figures> {
 }
 
 export default async function run() {
-  console.log(
-    `events: ${EVENTS} events of ~1 KiB per subject and round, broker ${kafkaBrokers.join(',')}. ` +
-      'Extra client subject (@platformatic/kafka or @confluentinc/kafka-javascript) skipped: not installed.',
-  );
+  console.log(`events: ${EVENTS} events of ~1 KiB per subject and round, broker ${kafkaBrokers.join(',')}.`);
   const result = await runBench({
     name: 'events',
     unit: {
@@ -220,7 +267,13 @@ export default async function run() {
       peak_rss_mib: 'peak process RSS during the round, MiB (lower is better)',
       replay_events_per_s: 'events/s replayed from the spool to the broker (higher is better)',
     },
-    subjects: { backlot, kafkajs: rawKafkajs, 'backlot-spool': backlotSpool },
+    subjects: {
+      backlot,
+      kafkajs: rawKafkajs,
+      'backlot-platformatic': backlotPlatformatic,
+      platformatic: rawPlatformatic,
+      'backlot-spool': backlotSpool,
+    },
     rounds: 3,
     warmup: 1,
     reference: 'kafkajs',

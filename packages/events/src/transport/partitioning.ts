@@ -33,6 +33,24 @@ export function murmur2(data: Uint8Array): number {
   return h | 0;
 }
 
+/** `murmur2` of a string's UTF-8 bytes, without a Buffer for ASCII keys (the usual ids). */
+function hashKey(key: string, scratch: Uint8Array): number {
+  if (key.length > scratch.length) return murmur2(Buffer.from(key));
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code > 0x7f) return murmur2(Buffer.from(key));
+    scratch[i] = code;
+  }
+  return murmur2(scratch.subarray(0, key.length));
+}
+
+const scratch = new Uint8Array(256);
+
+/** @internal The partition of `key` among `partitions`, as kafkajs and the Java client choose it. */
+export function partitionOfKey(key: string, partitions: number): number {
+  return (hashKey(key, scratch) & 0x7fffffff) % partitions;
+}
+
 /** @internal Messages of one batch grouped by partition, each group in batch order. */
 export function groupByPartition<T extends { key: string | null }>(
   messages: readonly T[],
@@ -41,10 +59,7 @@ export function groupByPartition<T extends { key: string | null }>(
 ): Map<number, T[]> {
   const groups = new Map<number, T[]>();
   for (const message of messages) {
-    const partition =
-      message.key === null
-        ? roundRobin.next++ % partitions
-        : (murmur2(Buffer.from(message.key)) & 0x7fffffff) % partitions;
+    const partition = message.key === null ? roundRobin.next++ % partitions : partitionOfKey(message.key, partitions);
     const group = groups.get(partition);
     if (group) group.push(message);
     else groups.set(partition, [message]);

@@ -227,12 +227,10 @@ function createKafkaProducer(
       await Promise.all(lanes.map((lane) => lane.open()));
     },
     async send(topic, messages: readonly OutgoingMessage[]) {
-      const encode = (m: OutgoingMessage, partition?: number): Message => ({
-        key: m.key,
-        value: m.value,
-        timestamp: String(Math.floor(m.timestamp)),
-        ...(partition === undefined ? {} : { partition }),
-      });
+      const encode = (m: OutgoingMessage, partition?: number): Message =>
+        partition === undefined
+          ? { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) }
+          : { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)), partition };
       const partitions = await partitionsOf(topic);
       if (partitions === undefined) {
         // Unknown topic: one connection, kafkajs's own partitioner (the same
