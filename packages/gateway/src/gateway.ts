@@ -1,6 +1,7 @@
 import { watch } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { CommandRegistry } from '@backlot/resilience';
 import { createAdminServer } from './admin/admin-server.js';
 import { parseConfig } from './config/parse.js';
@@ -13,6 +14,7 @@ import type { Origin } from './origins/origin.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
 import { createHandler, type HandlerState } from './server/handler.js';
 import { buildRuntime, type Runtime } from './server/runtime.js';
+import { createUpgradeHandler } from './server/upgrade.js';
 
 /** Options of {@link createGateway} that are code, not config. */
 export interface GatewayOptions {
@@ -38,6 +40,11 @@ export interface RouteSummary {
 export interface Gateway {
   /** The Node request listener, to mount on a server of your own. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The Node `upgrade` listener (WebSocket pass-through), to mount next to
+   * {@link Gateway.handler} on a server of your own: `server.on('upgrade', gateway.upgradeHandler)`.
+   */
+  readonly upgradeHandler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** The config in force (validated, defaults filled in). */
   readonly config: GatewayConfig;
   /** The gateway's resilience registry (one command per origin: `gateway.origin.<name>`). */
@@ -138,12 +145,15 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
     draining: false,
     inflight: 0,
     onIdle: undefined,
+    tunnels: new Set(),
   };
   const protocol = parsed.server.tls ? 'https' : 'http';
   const handler = createHandler(state, protocol);
+  const upgradeHandler = createUpgradeHandler(state, protocol);
   let edge: EdgeServer | undefined;
   let admin: Server | undefined;
   const retiring = new Set<Promise<void>>();
+  let closing: Promise<void> | undefined;
   const watchers = new Set<() => void>();
 
   const retire = (origins: Origin[]) => {
@@ -156,6 +166,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
 
   const gateway: Gateway = {
     handler,
+    upgradeHandler,
     registry,
     get config() {
       return state.runtime.config;
@@ -163,7 +174,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
 
     async listen({ port, host } = {}) {
       const server = state.runtime.config.server;
-      edge = createEdgeServer(server, handler);
+      edge = createEdgeServer(server, handler, upgradeHandler);
       const address = await listenOn(edge, port ?? server.port, host ?? server.host);
       if (state.runtime.config.admin.enabled && !admin) await gateway.listenAdmin();
       return address;
@@ -271,7 +282,14 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       }));
     },
 
-    async close({ timeoutMs } = {}) {
+    close(options = {}) {
+      closing ??= closeAll(options);
+      return closing;
+    },
+  };
+
+  async function closeAll({ timeoutMs }: { timeoutMs?: number | undefined }): Promise<void> {
+    {
       state.draining = true;
       for (const stop of [...watchers]) stop();
       const deadline = timeoutMs ?? state.runtime.config.server.shutdownTimeoutMs;
@@ -288,13 +306,16 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
           };
         });
       }
+      // Upgraded connections (WebSockets) have no request to finish: closed at the deadline's end.
+      for (const socket of state.tunnels) socket.destroy();
+      state.tunnels.clear();
       if (server && 'closeAllConnections' in server) server.closeAllConnections();
       await closed;
       await closeServer(admin);
       const origins = [...state.runtime.origins.values()];
       await Promise.all([...origins.map((o) => (state.inflight > 0 ? o.destroy() : o.close())), ...retiring]);
-    },
-  };
+    }
+  }
   return gateway;
 }
 

@@ -156,6 +156,40 @@ describe('HTTP correctness', () => {
     await expect((await fetch(`${base}/other`)).text()).rejects.toThrow();
   });
 
+  it('streams SSE events one by one (nothing buffered), through idle gaps longer than every gateway timeout', async () => {
+    let sendNext: (() => void) | undefined;
+    const api = await startOrigin((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let n = 0;
+      sendNext = () => {
+        n++;
+        // Each event is sent only once the client has read the previous one: a buffering proxy would hang here.
+        if (n < 4) setTimeout(() => res.write(`data: ${n}\n\n`), 400);
+        else res.end('data: end\n\n');
+      };
+      sendNext();
+    });
+    const [, base] = await startGateway({
+      server: { keepAliveTimeoutMs: 100 },
+      filters: [{ type: 'requestId' }],
+      origins: { sse: { servers: [api], bodyTimeoutMs: 100, timeoutMs: 1000 } },
+      routes: [{ id: 'sse', pathPrefix: '/', origin: 'sse', idleTimeoutMs: 0 }],
+    });
+    const response = await fetch(`${base}/events`);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const events: string[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      events.push(decoder.decode(value));
+      sendNext?.();
+    }
+    expect(events.join('')).toBe('data: 1\n\ndata: 2\n\ndata: 3\n\ndata: end\n\n');
+  });
+
   it('distinguishes 502 (origin error) from 504 (origin timeout), both with the request id', async () => {
     const reset = await startOrigin((req) => req.socket.destroy());
     const slow = await startOrigin(() => {});

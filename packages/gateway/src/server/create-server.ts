@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/schema.js';
 export type EdgeServer = Server | HttpsServer | Http2SecureServer;
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -44,7 +45,11 @@ export function readTls(tls: { certFile: string; keyFile: string }): { cert: Buf
  * are capped at `maxHeaderSize`, and `Expect: 100-continue` is answered by
  * the gateway once the request passed its inbound filters.
  */
-export function createEdgeServer(server: GatewayConfig['server'], listener: Listener): EdgeServer {
+export function createEdgeServer(
+  server: GatewayConfig['server'],
+  listener: Listener,
+  upgrade?: UpgradeListener,
+): EdgeServer {
   const options = {
     headersTimeout: server.headersTimeoutMs,
     requestTimeout: server.requestTimeoutMs,
@@ -70,6 +75,7 @@ export function createEdgeServer(server: GatewayConfig['server'], listener: List
     edge = createHttpServer(options, listener);
   }
   edge.on('checkContinue', listener);
+  if (upgrade) edge.on('upgrade', upgrade);
   edge.on('clientError', onClientError);
   return edge;
 }

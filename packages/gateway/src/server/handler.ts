@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { LimiterToken } from '@backlot/resilience';
 import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
 import { runChain } from '../filters/filter.js';
@@ -23,11 +24,14 @@ export interface HandlerState {
   draining: boolean;
   inflight: number;
   onIdle: (() => void) | undefined;
+  /** Client sockets of upgraded connections (WebSocket tunnels), closed by `close()`. */
+  readonly tunnels: Set<Duplex>;
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
-function failureContext(req: IncomingMessage): { requestId: string } {
+/** @internal */
+export function failureContext(req: IncomingMessage): { requestId: string } {
   const incoming = req.headers['x-request-id'];
   return { requestId: typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID() };
 }
@@ -35,6 +39,46 @@ function failureContext(req: IncomingMessage): { requestId: string } {
 /** Answers before a context exists (bad target, draining, shed). */
 function answerEarly(res: ServerResponse, error: GatewayError, requestId: string): void {
   writeError(res, error, requestId, { 'x-request-id': requestId });
+}
+
+/**
+ * The context of a request whose target was accepted: client IP through the
+ * trusted proxies, request id, upstream headers without hop-by-hop ones and
+ * with the gateway's forwarding headers. Shared by requests and upgrades. @internal
+ */
+export function newContext(
+  runtime: Runtime,
+  req: IncomingMessage,
+  path: string,
+  query: string,
+  protocol: 'http' | 'https',
+  start: number,
+): RequestContext {
+  const headers = req.headers;
+  const client = runtime.trusted.resolve(req.socket.remoteAddress, headers['x-forwarded-for']);
+  const incomingId = headers['x-request-id'];
+  const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+  const upstream = withoutHopByHop(headers);
+  setForwarded(
+    upstream,
+    client.chain,
+    client.clientIp,
+    protocol,
+    headers.host ?? headers[':authority' as 'host'],
+    client.trustedPeer ? (headers['x-forwarded-proto'] as string | undefined) : undefined,
+    client.trustedPeer ? (headers['x-forwarded-host'] as string | undefined) : undefined,
+  );
+  return new RequestContext(
+    req,
+    path,
+    query,
+    requestId,
+    client.clientIp,
+    protocol,
+    upstream,
+    runtime.config.server.maxBodyBytes,
+    start,
+  );
 }
 
 /**
@@ -74,30 +118,8 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     }
 
     const headers = req.headers;
-    const client = runtime.trusted.resolve(req.socket.remoteAddress, headers['x-forwarded-for']);
-    const incomingId = headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    const upstream = withoutHopByHop(headers);
-    setForwarded(
-      upstream,
-      client.chain,
-      client.clientIp,
-      protocol,
-      headers.host ?? headers[':authority' as 'host'],
-      client.trustedPeer ? (headers['x-forwarded-proto'] as string | undefined) : undefined,
-      client.trustedPeer ? (headers['x-forwarded-host'] as string | undefined) : undefined,
-    );
-    const ctx = new RequestContext(
-      req,
-      target.path,
-      target.query,
-      requestId,
-      client.clientIp,
-      protocol,
-      upstream,
-      runtime.config.server.maxBodyBytes,
-      start,
-    );
+    const ctx = newContext(runtime, req, target.path, target.query, protocol, start);
+    const requestId = ctx.requestId;
 
     state.inflight++;
     let routeStats: TrafficStats | undefined;
@@ -248,6 +270,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
   };
 }
 
-const ERROR_NAME: Record<string, string> = Object.fromEntries(
+/** @internal */
+export const ERROR_NAME: Record<string, string> = Object.fromEntries(
   Object.entries(ERROR_STATUS).map(([code, [, name]]) => [code, name]),
 );

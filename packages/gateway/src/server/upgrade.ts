@@ -1,0 +1,371 @@
+import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES, validateHeaderValue } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { GatewayError, isGatewayError } from '../errors.js';
+import { runChain } from '../filters/filter.js';
+import type { TrafficStats } from '../metrics/gateway-metrics.js';
+import type { Origin, OriginAttempt } from '../origins/origin.js';
+import type { OriginServer } from '../origins/server.js';
+import { responseHeaders } from '../proxy/headers.js';
+import { errorBody, originFailure } from '../proxy/respond.js';
+import { normalizeTarget } from '../routing/normalize-path.js';
+import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
+import { ERROR_NAME, failureContext, type HandlerState, newContext } from './handler.js';
+
+const NO_CALL_OPTIONS = {};
+/** A refused upgrade's answer from the origin is relayed up to this size (it is an error page, not a stream). */
+const MAX_REFUSAL_BYTES = 64 * 1024;
+
+type RawHeaders = Record<string, string | string[] | number>;
+
+/** Writes a whole HTTP/1.1 response on a raw socket and closes it (no upgrade happened). */
+function writeRaw(socket: Duplex, status: number, headers: RawHeaders, body: string | Buffer = ''): void {
+  if (socket.destroyed) return;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  for (const name in headers) {
+    if (name === 'connection' || name === 'content-length' || name === 'transfer-encoding') continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const one = String(item);
+      try {
+        validateHeaderValue(name, one);
+      } catch {
+        continue; // never let a filter's CR/LF split the response
+      }
+      head += `${name}: ${one}\r\n`;
+    }
+  }
+  head += `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), typeof body === 'string' ? Buffer.from(body) : body]));
+}
+
+/** The `101 Switching Protocols` head relayed to the client. */
+function switchingHead(headers: IncomingHttpHeaders): string {
+  const upgrade = headers.upgrade;
+  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+  const clean = responseHeaders(headers);
+  for (const name in clean) {
+    const value = clean[name] as string | string[];
+    for (const one of Array.isArray(value) ? value : [value]) head += `${name}: ${one}\r\n`;
+  }
+  return `${head}connection: Upgrade\r\nupgrade: ${Array.isArray(upgrade) ? upgrade[0] : (upgrade ?? 'websocket')}\r\n\r\n`;
+}
+
+/**
+ * Pipes two sockets into each other: bytes flow both ways with backpressure;
+ * an end (FIN) is passed on after the pending bytes; an error or abrupt
+ * close on either side destroys the other.
+ */
+function splice(client: Duplex, upstream: Duplex, onClose: () => void): void {
+  let closed = 0;
+  const closedOne = () => {
+    if (++closed === 2) onClose();
+  };
+  const link = (from: Duplex, to: Duplex) => {
+    from.pipe(to);
+    from.on('error', () => to.destroy());
+    from.on('close', () => {
+      if (!from.readableEnded) to.destroy(); // reset, not a clean end: no half-open tunnel
+      closedOne();
+    });
+  };
+  link(client, upstream);
+  link(upstream, client);
+}
+
+/** One upgrade attempt in the origin's command: settles at the origin's response head (101 or a refusal). */
+class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
+  readonly #origin: Origin;
+  readonly #options: Dispatcher.DispatchOptions;
+  server: OriginServer | undefined;
+  controller: Dispatcher.DispatchController | undefined;
+  /** On 101: the origin's socket and head. */
+  upgraded: { socket: Duplex; headers: IncomingHttpHeaders } | undefined;
+  /** Otherwise: the origin's answer, relayed as it is. */
+  refused: { status: number; headers: IncomingHttpHeaders; chunks: Buffer[]; bytes: number } | undefined;
+  #resolve: (() => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
+  #settled = false;
+  #cancelled: Error | undefined;
+
+  constructor(origin: Origin, options: Dispatcher.DispatchOptions) {
+    this.#origin = origin;
+    this.#options = options;
+  }
+
+  start(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      const server = this.#origin.pick();
+      this.server = server;
+      const base = server.basePath;
+      try {
+        server.pool.dispatch(base ? { ...this.#options, path: `${base}${this.#options.path}` } : this.#options, this);
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  }
+
+  cancel(reason: Error): void {
+    if (this.#cancelled) return;
+    this.#cancelled = reason;
+    this.controller?.abort(reason);
+    this.upgraded?.socket.destroy();
+  }
+
+  #settle(error?: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (error) this.#reject?.(error);
+    else this.#resolve?.();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.#cancelled) controller.abort(this.#cancelled);
+  }
+
+  onRequestUpgrade(
+    _controller: Dispatcher.DispatchController,
+    _status: number,
+    headers: IncomingHttpHeaders,
+    socket: Duplex,
+  ): void {
+    if (this.#cancelled) {
+      socket.destroy();
+      return;
+    }
+    this.#origin.outlier.record(this.server as OriginServer, false);
+    this.upgraded = { socket, headers };
+    this.#settle();
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.#origin.outlier.record(this.server as OriginServer, status === 502 || status === 503 || status === 504);
+    this.refused = { status, headers, chunks: [], bytes: 0 };
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const refused = this.refused;
+    if (!refused) return;
+    refused.bytes += chunk.length;
+    if (refused.bytes > MAX_REFUSAL_BYTES) {
+      controller.abort(new Error('refused upgrade answer over 64 KiB'));
+      return;
+    }
+    refused.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#settle();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (!this.refused && !this.#cancelled) this.#origin.outlier.record(this.server as OriginServer, true);
+    this.#settle(error);
+  }
+}
+
+/**
+ * Creates the `upgrade` listener (WebSocket and other `Upgrade:` requests):
+ * the request passes routing and the inbound and endpoint filters (auth,
+ * rate limits…) like any other; a local or error answer is written on the
+ * socket (through the outbound filters). Otherwise the upgrade is sent to the
+ * origin inside its resilience command (breaker, timeout to the `101`), and
+ * on `101 Switching Protocols` both sockets are spliced: bytes stream both
+ * ways with backpressure and a close on either side closes the other. An
+ * origin that refuses the upgrade has its answer relayed.
+ */
+export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'https') {
+  return function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const runtime = state.runtime;
+    const start = performance.now();
+    socket.on('error', () => socket.destroy());
+    if (state.draining) {
+      const error = new GatewayError('BACKLOT_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
+      const { requestId } = failureContext(req);
+      writeRaw(
+        socket,
+        error.status,
+        { 'content-type': 'application/json', 'x-request-id': requestId },
+        errorBody('shutting_down', error.message, requestId),
+      );
+      return;
+    }
+    const target = normalizeTarget(req.url ?? '/');
+    if (!target.ok) {
+      state.metrics.rejected++;
+      const { requestId } = failureContext(req);
+      writeRaw(
+        socket,
+        400,
+        { 'content-type': 'application/json', 'x-request-id': requestId },
+        errorBody('bad_request', target.reason, requestId),
+      );
+      return;
+    }
+    const ctx = newContext(runtime, req, target.path, target.query, protocol, start);
+    const requestId = ctx.requestId;
+    let routeStats: TrafficStats | undefined;
+    let originStats: TrafficStats | undefined;
+    let attempt: UpgradeAttempt | undefined;
+    let status = 0;
+    let finished = false;
+
+    const finish = (aborted: boolean) => {
+      if (finished) return;
+      finished = true;
+      const seconds = (performance.now() - start) / 1000;
+      if (routeStats) {
+        routeStats.inflight--;
+        routeStats.record(status, seconds);
+      }
+      originStats?.record(status, seconds);
+      const accessLog = state.accessLog;
+      if (accessLog?.wants(status, aborted)) {
+        accessLog.write({
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          route: ctx.route?.id,
+          origin: ctx.origin,
+          status,
+          durationMs: seconds * 1000,
+          clientIp: ctx.clientIp,
+          aborted,
+        });
+      }
+    };
+    // A client that goes away before the 101 cancels the origin's attempt.
+    const onEarlyClose = () => {
+      attempt?.cancel(new Error('client went away before the upgrade'));
+      finish(true);
+    };
+    socket.once('close', onEarlyClose);
+
+    const answer = (isError: boolean) => {
+      const write = () => {
+        const response = ctx.response ?? { status: 200, headers: {} };
+        if (response.headers['x-request-id'] === undefined) response.headers['x-request-id'] = requestId;
+        status = response.status;
+        socket.off('close', onEarlyClose);
+        socket.once('close', () => finish(false));
+        writeRaw(socket, response.status, response.headers, ctx.responseBody ?? ctx.localBody);
+      };
+      const outbound = (ctx.route ? runtime.chains.get(ctx.route.id) : undefined)?.outbound ?? [];
+      try {
+        const result = outbound.length ? runChain(outbound, ctx, false) : undefined;
+        if (result) result.then(write, isError ? write : fail);
+        else write();
+      } catch (error) {
+        if (isError) write();
+        else fail(error);
+      }
+    };
+
+    function fail(error: unknown): void {
+      const gatewayError = isGatewayError(error)
+        ? error
+        : new GatewayError('BACKLOT_GATEWAY_FILTER_FAILED', `filter failed: ${(error as Error)?.message}`, {
+            cause: error,
+          });
+      ctx.respond(
+        gatewayError.status,
+        errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId),
+        { ...gatewayError.headers, 'content-type': 'application/json' },
+      );
+      answer(true);
+    }
+
+    const match = runtime.table.match(ctx.path, ctx.method, req.headers);
+    if (!match) {
+      state.metrics.noRoute++;
+      fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+      return;
+    }
+    const route = match.route;
+    ctx.route = route;
+    ctx.params = match.params;
+    routeStats = state.metrics.route(route.id);
+    routeStats.inflight++;
+    ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, req.headers) : undefined;
+    ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
+    const chains = runtime.chains.get(route.id) ?? runtime.globalChains;
+
+    const proxy = (): Promise<void> | undefined => {
+      const origin = ctx.origin === undefined ? undefined : runtime.origins.get(ctx.origin);
+      if (!origin) {
+        fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `route '${route.id}' has no endpoint`));
+        return undefined;
+      }
+      if (socket.destroyed) return undefined;
+      originStats = state.metrics.origin(origin.name);
+      const upgradeToken = req.headers.upgrade ?? 'websocket';
+      const options: Dispatcher.DispatchOptions = {
+        path: ctx.upstreamPath,
+        method: ctx.method as Dispatcher.HttpMethod,
+        headers: ctx.upstreamHeaders,
+        upgrade: upgradeToken,
+      };
+      const current = new UpgradeAttempt(origin, options);
+      attempt = current;
+      return origin.command.execute(NO_CALL_OPTIONS, current).then(
+        () => {
+          if (current.refused) {
+            const { status: refusedStatus, headers, chunks, bytes } = current.refused;
+            ctx.response = { status: refusedStatus, headers: responseHeaders(headers) };
+            ctx.responseBody = Buffer.concat(chunks, bytes);
+            answer(false);
+            return;
+          }
+          const upgraded = current.upgraded;
+          if (!upgraded) return;
+          if (socket.destroyed) {
+            upgraded.socket.destroy();
+            return;
+          }
+          status = 101;
+          socket.off('close', onEarlyClose);
+          const upstream = upgraded.socket;
+          state.tunnels.add(socket);
+          socket.write(switchingHead(upgraded.headers));
+          if (head.length > 0) upstream.write(head);
+          const idle = route.config.idleTimeoutMs;
+          if (idle !== undefined && idle > 0 && 'setTimeout' in socket) {
+            (socket as Duplex & { setTimeout(ms: number, cb: () => void): void }).setTimeout(idle, () =>
+              socket.destroy(),
+            );
+          }
+          splice(socket, upstream, () => {
+            state.tunnels.delete(socket);
+            finish(false);
+          });
+        },
+        (error: unknown) => {
+          current.cancel(error instanceof Error ? error : new Error(String(error)));
+          if (socket.destroyed) return;
+          fail(originFailure(error, origin.name, origin.config.circuitBreaker.sleepWindowMs));
+        },
+      );
+    };
+
+    const afterInbound = (): void | Promise<void> | undefined => {
+      if (ctx.responded) return answer(false);
+      const endpoint = chains.endpoint.length ? runChain(chains.endpoint, ctx, true) : undefined;
+      if (endpoint) return endpoint.then(() => (ctx.responded ? answer(false) : proxy()));
+      if (ctx.responded) return answer(false);
+      return proxy();
+    };
+
+    try {
+      const inbound = chains.inbound.length ? runChain(chains.inbound, ctx, true) : undefined;
+      const result = inbound ? inbound.then(afterInbound) : afterInbound();
+      if (result) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
