@@ -18,6 +18,8 @@ export interface TrendingWindow {
   advanceMs: number;
   /** Late events still counted (default 5 s). */
   allowedLatenessMs: number;
+  /** A partition quiet this long (wall clock) no longer holds windows open (default 5 s). */
+  idleTimeoutMs: number;
 }
 
 /** Options of {@link startStreamProcessor}. */
@@ -98,7 +100,13 @@ function continueWatchingTarget(kv: KeyValueStore) {
  * key-value store.
  */
 export async function startStreamProcessor(options: StreamProcessorOptions) {
-  const window: TrendingWindow = { sizeMs: 60_000, advanceMs: 10_000, allowedLatenessMs: 5_000, ...options.window };
+  const window: TrendingWindow = {
+    sizeMs: 60_000,
+    advanceMs: 10_000,
+    allowedLatenessMs: 5_000,
+    idleTimeoutMs: 5_000,
+    ...options.window,
+  };
   const pipeline = createPipeline({
     catalog: playEvents,
     groupId: 'play-stream-processor',
@@ -116,6 +124,7 @@ export async function startStreamProcessor(options: StreamProcessorOptions) {
     sizeMs: window.sizeMs,
     advanceMs: window.advanceMs,
     allowedLatenessMs: window.allowedLatenessMs,
+    idleTimeoutMs: window.idleTimeoutMs,
     key: (event) => `${event.payload.country}/${event.payload.titleId}`,
     init: () => 0,
     add: (plays) => plays + 1,

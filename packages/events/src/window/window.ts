@@ -11,6 +11,13 @@ export interface WindowOptions<T, A> {
   advanceMs?: number | undefined;
   /** How long after a window's end late events are still added, in event time (default 0). Later events are counted and dropped. */
   allowedLatenessMs?: number | undefined;
+  /**
+   * A partition that brought no event for this long (wall-clock ms) stops
+   * holding the watermark back, so windows still close when some partitions
+   * are idle (Flink's idleness). Its later events may then be late. Default:
+   * none — the watermark waits for every partition.
+   */
+  idleTimeoutMs?: number | undefined;
   /** The grouping key, e.g. `(e) => \`${e.payload.country}/${e.payload.titleId}\`` (required). */
   key: (value: T) => string;
   /** The initial aggregate of a window (required). */
@@ -42,6 +49,7 @@ const optionsSchema = z
       .positive('sizeMs must be positive'),
     advanceMs: z.number().int().positive('advanceMs must be positive').optional(),
     allowedLatenessMs: z.number().int().min(0, 'allowedLatenessMs must be 0 or more').optional(),
+    idleTimeoutMs: z.number().int().positive('idleTimeoutMs must be a positive number of ms').optional(),
     key: z.custom<(v: unknown) => string>((v) => typeof v === 'function', 'key is required: a function (value) => key'),
     init: z.custom<() => unknown>(
       (v) => typeof v === 'function',
@@ -80,6 +88,10 @@ export class WindowAggregator<T, A> {
   readonly #marks = new Map<string, number>();
   /** Partitions assigned to this consumer, when the transport says. */
   #assigned: string[] | undefined;
+  /** When each partition last brought an event, or was assigned (wall clock). */
+  readonly #lastActive = new Map<string, number>();
+  readonly #idleTimeout: number | undefined;
+  readonly #now: () => number;
   /** The watermark: the lowest of the partitions' highest event times (never goes back). */
   #watermark = Number.NEGATIVE_INFINITY;
   late = 0;
@@ -87,15 +99,19 @@ export class WindowAggregator<T, A> {
   /** Sets the partitions this consumer owns: the watermark waits for each of them. */
   assign(partitions: readonly { topic: string; partition: number }[]): void {
     this.#assigned = partitions.map((p) => `${p.topic}\u0000${p.partition}`);
+    const now = this.#now();
+    for (const id of this.#assigned) if (!this.#lastActive.has(id)) this.#lastActive.set(id, now);
   }
 
-  constructor(options: WindowOptions<T, A>) {
+  constructor(options: WindowOptions<T, A>, now: () => number = Date.now) {
     const parsed = optionsSchema.safeParse(options);
     if (!parsed.success) throw new TypeError(`window: ${z.prettifyError(parsed.error)}`);
     this.#options = options;
     this.#size = options.sizeMs;
     this.#advance = options.type === 'hopping' ? (options.advanceMs as number) : options.sizeMs;
     this.#lateness = options.allowedLatenessMs ?? 0;
+    this.#idleTimeout = options.idleTimeoutMs;
+    this.#now = now;
   }
 
   /** Adds a value at event time `position.eventTime`; returns the windows it closed, oldest first. */
@@ -125,7 +141,14 @@ export class WindowAggregator<T, A> {
       this.#holds.set(start, holds);
     }
     if (time > (this.#marks.get(tp) ?? Number.NEGATIVE_INFINITY)) this.#marks.set(tp, time);
-    const partitions = this.#assigned ?? [...this.#marks.keys()];
+    const wall = this.#now();
+    this.#lastActive.set(tp, wall);
+    let partitions = this.#assigned ?? [...this.#marks.keys()];
+    if (this.#idleTimeout !== undefined) {
+      const timeout = this.#idleTimeout;
+      // This event's partition is active, so at least one partition always remains.
+      partitions = partitions.filter((id) => wall - (this.#lastActive.get(id) ?? wall) < timeout);
+    }
     let low = Number.POSITIVE_INFINITY;
     for (const id of partitions) low = Math.min(low, this.#marks.get(id) ?? Number.NEGATIVE_INFINITY);
     if (partitions.length > 0 && low > this.#watermark) this.#watermark = low;
