@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Route } from '../routing/route-table.js';
+import type { RequestSpans } from '../tracing/spans.js';
 import type { AuthInfo, GatewayContext, ResponseHead, ResponseHeaders } from './context.js';
 
 /** @internal the concrete context the gateway creates per request. */
@@ -24,6 +25,8 @@ export class RequestContext implements GatewayContext {
   responded = false;
   /** @internal */ localBody: string | Buffer | undefined = undefined;
   readonly startTime: number;
+  /** @internal the request's spans, when a tracer provider is registered */
+  spans: RequestSpans | undefined = undefined;
 
   constructor(
     req: IncomingMessage,

@@ -1,12 +1,15 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import type { GatewayError } from '../errors.js';
 import { GatewayError as GatewayErrorClass } from '../errors.js';
-import { type Filter, runChain } from '../filters/filter.js';
+import type { Filter } from '../filters/filter.js';
 import type { RequestContext } from '../filters/request-context.js';
+import { runPhase } from '../filters/run-phase.js';
 import type { TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin, OriginAttempt } from '../origins/origin.js';
 import type { OriginServer } from '../origins/server.js';
+import { endOriginSpan, startOriginSpan } from '../tracing/spans.js';
 import { responseHeaders } from './headers.js';
 import { isRetryableFailure, originFailure } from './respond.js';
 
@@ -84,7 +87,7 @@ export class Exchange {
     origin.retryBudget.recordCall();
     let exclude: OriginServer | undefined;
     for (let attempt = 1; ; attempt++) {
-      const handler = new AttemptHandler(this, exclude);
+      const handler = new AttemptHandler(this, exclude, attempt);
       this.current = handler;
       try {
         await origin.command.execute(NO_CALL_OPTIONS, handler);
@@ -130,7 +133,7 @@ export class Exchange {
       this.#buffer = [];
       return;
     }
-    const result = this.outbound.length ? runChain(this.outbound, ctx, false) : undefined;
+    const result = this.outbound.length ? runPhase('outbound', this.outbound, ctx, false) : undefined;
     if (result) {
       this.#pending = [];
       controller.pause();
@@ -225,7 +228,7 @@ export class Exchange {
       this.res.writeHead(head.status, head.headers);
       this.res.end(out);
     };
-    const result = this.outbound.length ? runChain(this.outbound, ctx, false) : undefined;
+    const result = this.outbound.length ? runPhase('outbound', this.outbound, ctx, false) : undefined;
     if (result) result.then(write, (error: unknown) => this.#failAfterHead(error));
     else write();
   }
@@ -264,7 +267,10 @@ export class Exchange {
 class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
   readonly #exchange: Exchange;
   readonly #exclude: OriginServer | undefined;
+  readonly #attempt: number;
   server: OriginServer | undefined;
+  #span: Span | undefined;
+  #status: number | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #resolve: (() => void) | undefined;
   #reject: ((error: Error) => void) | undefined;
@@ -272,9 +278,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
   #done = false;
   #cancelled: Error | undefined;
 
-  constructor(exchange: Exchange, exclude: OriginServer | undefined) {
+  constructor(exchange: Exchange, exclude: OriginServer | undefined, attempt: number) {
     this.#exchange = exchange;
     this.#exclude = exclude;
+    this.#attempt = attempt;
   }
 
   start(): Promise<void> {
@@ -286,10 +293,24 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
       this.server = server;
       server.outstanding++;
       exchange.originStats.inflight++;
+      const options = exchange.dispatchOptions(server);
+      const spans = exchange.ctx.spans;
+      if (spans) {
+        const { ctx, origin } = exchange;
+        this.#span = startOriginSpan(
+          spans,
+          ctx.method,
+          server.url,
+          options.path,
+          origin.name,
+          this.#attempt,
+          ctx.upstreamHeaders,
+        );
+      }
       try {
-        server.pool.dispatch(exchange.dispatchOptions(server), this);
+        server.pool.dispatch(options, this);
       } catch (error) {
-        this.#finish();
+        this.#finish(error);
         reject(error as Error);
       }
     });
@@ -302,9 +323,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
     this.#controller?.abort(this.#cancelled);
   }
 
-  #finish(): void {
+  #finish(error?: unknown): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#span) endOriginSpan(this.#span, this.#status, error);
     if (this.server) this.server.outstanding--;
     this.#exchange.originStats.inflight--;
   }
@@ -318,6 +340,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (this.#cancelled || this.#started) return;
     this.#started = true;
+    this.#status = statusCode;
     const exchange = this.#exchange;
     exchange.origin.outlier.record(
       this.server as OriginServer,
@@ -337,7 +360,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.#finish();
+    this.#finish(error);
     if (!this.#started) {
       if (!this.#cancelled && !this.#exchange.clientGone) {
         this.#exchange.origin.outlier.record(this.server as OriginServer, true);

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { LimiterToken } from '@backlot/resilience';
 import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
-import { runChain } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
+import { runPhase } from '../filters/run-phase.js';
 import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics, TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin } from '../origins/origin.js';
@@ -13,7 +13,8 @@ import { setForwarded, withoutHopByHop } from '../proxy/headers.js';
 import { hasRequestBody, limitedBody, readBody } from '../proxy/request-body.js';
 import { errorBody, writeError } from '../proxy/respond.js';
 import { normalizeTarget } from '../routing/normalize-path.js';
-import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
+import { joinPath, pickOrigin, type Route, rewritePath } from '../routing/route-table.js';
+import { startRequestSpans } from '../tracing/spans.js';
 import type { Runtime } from './runtime.js';
 
 /** Mutable state the request handler reads on every request. @internal */
@@ -68,7 +69,7 @@ export function newContext(
     client.trustedPeer ? (headers['x-forwarded-proto'] as string | undefined) : undefined,
     client.trustedPeer ? (headers['x-forwarded-host'] as string | undefined) : undefined,
   );
-  return new RequestContext(
+  const ctx = new RequestContext(
     req,
     path,
     query,
@@ -79,6 +80,8 @@ export function newContext(
     runtime.config.server.maxBodyBytes,
     start,
   );
+  ctx.spans = startRequestSpans(req, ctx.method, path, query, protocol, client.clientIp);
+  return ctx;
 }
 
 /**
@@ -153,6 +156,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
           aborted,
         });
       }
+      ctx.spans?.end(status, aborted);
       if (--state.inflight === 0 && state.onIdle) state.onIdle();
     });
 
@@ -170,6 +174,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     routeStats.inflight++;
     ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, headers) : undefined;
     ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
+    ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
     chains = runtime.chains.get(route.id) ?? runtime.globalChains;
 
     function fail(error: unknown): void {
@@ -206,7 +211,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
         return;
       }
       try {
-        const result = runChain(outbound, ctx, false);
+        const result = runPhase('outbound', outbound, ctx, false);
         if (result) result.then(write, isError ? write : fail);
         else write();
       } catch (error) {
@@ -254,14 +259,14 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
 
     const afterInbound = (): void | Promise<void> | undefined => {
       if (ctx.responded) return finishLocal();
-      const endpoint = chains.endpoint.length ? runChain(chains.endpoint, ctx, true) : undefined;
+      const endpoint = chains.endpoint.length ? runPhase('endpoint', chains.endpoint, ctx, true) : undefined;
       if (endpoint) return endpoint.then(() => (ctx.responded ? finishLocal() : proxy()));
       if (ctx.responded) return finishLocal();
       return proxy();
     };
 
     try {
-      const inbound = chains.inbound.length ? runChain(chains.inbound, ctx, true) : undefined;
+      const inbound = chains.inbound.length ? runPhase('inbound', chains.inbound, ctx, true) : undefined;
       const result = inbound ? inbound.then(afterInbound) : afterInbound();
       if (result) result.catch(fail);
     } catch (error) {
@@ -274,3 +279,8 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
 export const ERROR_NAME: Record<string, string> = Object.fromEntries(
   Object.entries(ERROR_STATUS).map(([code, [, name]]) => [code, name]),
 );
+
+/** The route as OTel's `http.route`: its path pattern, or its prefix followed by `*`. @internal */
+export function routeTemplate(route: Route): string {
+  return route.config.path ?? joinPath(route.config.pathPrefix ?? '/', '*');
+}

@@ -1,8 +1,9 @@
 import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES, validateHeaderValue } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../errors.js';
-import { runChain } from '../filters/filter.js';
+import { runPhase } from '../filters/run-phase.js';
 import type { TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin, OriginAttempt } from '../origins/origin.js';
 import type { OriginServer } from '../origins/server.js';
@@ -10,7 +11,8 @@ import { responseHeaders } from '../proxy/headers.js';
 import { errorBody, originFailure } from '../proxy/respond.js';
 import { normalizeTarget } from '../routing/normalize-path.js';
 import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
-import { ERROR_NAME, failureContext, type HandlerState, newContext } from './handler.js';
+import { endOriginSpan, type RequestSpans, startOriginSpan } from '../tracing/spans.js';
+import { ERROR_NAME, failureContext, type HandlerState, newContext, routeTemplate } from './handler.js';
 
 const NO_CALL_OPTIONS = {};
 /** A refused upgrade's answer from the origin is relayed up to this size (it is an error page, not a stream). */
@@ -78,6 +80,9 @@ function splice(client: Duplex, upstream: Duplex, onClose: () => void): void {
 class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
   readonly #origin: Origin;
   readonly #options: Dispatcher.DispatchOptions;
+  readonly #spans: RequestSpans | undefined;
+  #span: Span | undefined;
+  #status: number | undefined;
   server: OriginServer | undefined;
   controller: Dispatcher.DispatchController | undefined;
   /** On 101: the origin's socket and head. */
@@ -89,9 +94,10 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
   #settled = false;
   #cancelled: Error | undefined;
 
-  constructor(origin: Origin, options: Dispatcher.DispatchOptions) {
+  constructor(origin: Origin, options: Dispatcher.DispatchOptions, spans: RequestSpans | undefined) {
     this.#origin = origin;
     this.#options = options;
+    this.#spans = spans;
   }
 
   start(): Promise<void> {
@@ -101,10 +107,15 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
       const server = this.#origin.pick();
       this.server = server;
       const base = server.basePath;
+      const options = base ? { ...this.#options, path: `${base}${this.#options.path}` } : this.#options;
+      if (this.#spans) {
+        const headers = options.headers as Record<string, string | string[]>;
+        this.#span = startOriginSpan(this.#spans, 'GET', server.url, options.path, this.#origin.name, 1, headers);
+      }
       try {
-        server.pool.dispatch(base ? { ...this.#options, path: `${base}${this.#options.path}` } : this.#options, this);
+        server.pool.dispatch(options, this);
       } catch (error) {
-        reject(error as Error);
+        this.#settle(error as Error);
       }
     });
   }
@@ -119,6 +130,7 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
   #settle(error?: Error): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (this.#span) endOriginSpan(this.#span, this.#status, error);
     if (error) this.#reject?.(error);
     else this.#resolve?.();
   }
@@ -139,12 +151,14 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
       return;
     }
     this.#origin.outlier.record(this.server as OriginServer, false);
+    this.#status = 101;
     this.upgraded = { socket, headers };
     this.#settle();
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.#origin.outlier.record(this.server as OriginServer, status === 502 || status === 503 || status === 504);
+    this.#status = status;
     this.refused = { status, headers, chunks: [], bytes: 0 };
   }
 
@@ -224,6 +238,7 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
         routeStats.record(status, seconds);
       }
       originStats?.record(status, seconds);
+      ctx.spans?.end(status, aborted);
       const accessLog = state.accessLog;
       if (accessLog?.wants(status, aborted)) {
         accessLog.write({
@@ -257,7 +272,7 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
       };
       const outbound = (ctx.route ? runtime.chains.get(ctx.route.id) : undefined)?.outbound ?? [];
       try {
-        const result = outbound.length ? runChain(outbound, ctx, false) : undefined;
+        const result = outbound.length ? runPhase('outbound', outbound, ctx, false) : undefined;
         if (result) result.then(write, isError ? write : fail);
         else write();
       } catch (error) {
@@ -293,6 +308,7 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
     routeStats.inflight++;
     ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, req.headers) : undefined;
     ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
+    ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
     const chains = runtime.chains.get(route.id) ?? runtime.globalChains;
 
     const proxy = (): Promise<void> | undefined => {
@@ -310,7 +326,7 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
         headers: ctx.upstreamHeaders,
         upgrade: upgradeToken,
       };
-      const current = new UpgradeAttempt(origin, options);
+      const current = new UpgradeAttempt(origin, options, ctx.spans);
       attempt = current;
       return origin.command.execute(NO_CALL_OPTIONS, current).then(
         () => {
@@ -354,14 +370,14 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
 
     const afterInbound = (): void | Promise<void> | undefined => {
       if (ctx.responded) return answer(false);
-      const endpoint = chains.endpoint.length ? runChain(chains.endpoint, ctx, true) : undefined;
+      const endpoint = chains.endpoint.length ? runPhase('endpoint', chains.endpoint, ctx, true) : undefined;
       if (endpoint) return endpoint.then(() => (ctx.responded ? answer(false) : proxy()));
       if (ctx.responded) return answer(false);
       return proxy();
     };
 
     try {
-      const inbound = chains.inbound.length ? runChain(chains.inbound, ctx, true) : undefined;
+      const inbound = chains.inbound.length ? runPhase('inbound', chains.inbound, ctx, true) : undefined;
       const result = inbound ? inbound.then(afterInbound) : afterInbound();
       if (result) result.catch(fail);
     } catch (error) {
