@@ -3,7 +3,7 @@
  * on a filesystem store, the Play API and its canary, two gateway processes
  * behind a load balancer — until Ctrl-C.
  *
- *   npm start -- [--port 8080] [--gateways 2] [--data-dir <folder>] [--memory]
+ *   npm start -- [--port 8080] [--gateways 2] [--data-dir <folder>] [--memory] [--admin-port 9900]
  *
  * Real mode (the foundation's services: `npm run services -- up`):
  *   npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play
@@ -11,6 +11,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { kafkaScriptBroker } from './admin/broker-control.ts';
+import { fleetEdge } from './admin/fleet-edge.ts';
 import { startGatewayFleet } from './edge/gateway-fleet.ts';
 import { startCore } from './platform.ts';
 
@@ -24,12 +26,18 @@ const { values } = parseArgs({
     kafka: { type: 'string', default: process.env.BACKLOT_KAFKA_BROKERS },
     's3-endpoint': { type: 'string', default: process.env.BACKLOT_S3_ENDPOINT },
     's3-bucket': { type: 'string', default: process.env.BACKLOT_S3_BUCKET },
+    'admin-port': { type: 'string', default: process.env.PLAY_ADMIN_PORT ?? '9900' },
   },
 });
 
 const kafkaBrokers = values.kafka?.split(',').map((b) => b.trim());
 const s3Bucket = values['s3-bucket'] ?? (values['s3-endpoint'] ? 'play-platform' : undefined);
 const core = await startCore({
+  // The dashboard and chaos controls; in real mode they may stop the broker kafka.sh runs.
+  admin: {
+    port: Number(values['admin-port']),
+    ...(kafkaBrokers ? { broker: kafkaScriptBroker({ brokers: kafkaBrokers }) } : {}),
+  },
   ...(values.memory ? {} : { dataDir: values['data-dir'] }),
   ...(kafkaBrokers ? { kafkaBrokers } : {}),
   ...(s3Bucket
@@ -51,6 +59,7 @@ const fleet = await startGatewayFleet({
   playApiCanary: core.playApiUrls.v2,
   canaryPercent: Number(values['canary-percent']),
 });
+core.admin?.setEdge(fleetEdge(fleet));
 
 const mode = [
   kafkaBrokers ? `events on Kafka ${kafkaBrokers.join(',')}` : 'events on the embedded log',
@@ -58,8 +67,9 @@ const mode = [
 ].join(', ');
 console.log(`Play platform up — ${mode}
 
+  dashboard         ${core.admin?.url}/   (live metrics and chaos controls, 127.0.0.1 only)
   load balancer     ${fleet.url}   (clients call this)
-${fleet.instances.map((g, i) => `  gateway ${i + 1}         http://127.0.0.1:${g.port}   (pid ${g.pid})`).join('\n')}
+${fleet.instances.map((g, i) => `  gateway ${i + 1}         http://127.0.0.1:${g.port}   (pid ${g.pid}, admin :${g.adminPort})`).join('\n')}
   Play API v1       ${core.playApiUrls.v1}
   Play API v2       ${core.playApiUrls.v2}   (canary, ${values['canary-percent']} % of /play)
 ${Object.values(core.services)
@@ -68,6 +78,8 @@ ${Object.values(core.services)
 
 Play a title:   npm run play -- --url ${fleet.url} --profile p-ada --title 80100172
 Load test:      npm run load -- --url ${fleet.url} --duration 10
+Chaos:          the dashboard's buttons, or curl -X POST -H 'x-chaos-token: ${core.admin?.token}' \\
+                  -d '{"down":true}' ${core.admin?.url}/api/chaos/service/steering
 Press Ctrl-C to stop.`);
 
 let stopping = false;

@@ -7,6 +7,8 @@ import { createLoadBalancer } from './load-balancer.ts';
 export interface GatewayInstance {
   pid: number;
   port: number;
+  /** Its admin listener on 127.0.0.1 (`/metrics`, `/routes`, `/hystrix.stream`). */
+  adminPort: number;
   process: ChildProcess;
 }
 
@@ -30,9 +32,11 @@ function startInstance(options: EdgeOptions): Promise<GatewayInstance> {
     });
     const onExit = (code: number | null) => reject(new Error(`gateway instance exited with ${code} before listening`));
     child.once('exit', onExit);
-    child.once('message', (message: { type: string; port: number }) => {
+    child.once('message', (message: { type: string; port: number; adminPort: number }) => {
       child.off('exit', onExit);
-      if (message.type === 'ready') resolve({ pid: child.pid as number, port: message.port, process: child });
+      if (message.type === 'ready') {
+        resolve({ pid: child.pid as number, port: message.port, adminPort: message.adminPort, process: child });
+      }
     });
   });
 }

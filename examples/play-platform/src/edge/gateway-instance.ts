@@ -10,7 +10,9 @@ import { type EdgeOptions, edgeConfig, profileFromToken } from './gateway-config
 const options = JSON.parse(process.env.PLAY_EDGE_OPTIONS ?? '{}') as EdgeOptions;
 const gateway = createGateway(edgeConfig({ ...options, port: 0 }), { filters: [profileFromToken] });
 const { port } = await gateway.listen();
-process.send?.({ type: 'ready', port, pid: process.pid });
+// Its admin listener (loopback only): /metrics for the platform's dashboard.
+const admin = await gateway.listenAdmin({ port: 0, host: '127.0.0.1' });
+process.send?.({ type: 'ready', port, adminPort: admin.port, pid: process.pid });
 
 let stopping = false;
 const stop = async () => {
