@@ -5,6 +5,13 @@ import type { Duplex } from 'node:stream';
 import { CommandRegistry } from '@backlot/resilience';
 import { createAdminServer } from './admin/admin-server.js';
 import { parseConfig } from './config/parse.js';
+import {
+  type ConfigObjectStore,
+  objectFetcher,
+  pollConfig,
+  type RemoteConfigOptions,
+  urlFetcher,
+} from './config/remote.js';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { InvalidConfigError } from './errors.js';
 import { defineFilter, type Filter } from './filters/filter.js';
@@ -70,6 +77,20 @@ export interface Gateway {
    * Returns a function that stops watching.
    */
   watchConfigFile(path: string, callbacks?: { onReload?: () => void; onError?: (error: Error) => void }): () => void;
+  /**
+   * Polls a JSON config at an HTTP(S) URL (with `If-None-Match`, so an
+   * unchanged config costs a `304`) and reloads when it changed: validated,
+   * swapped in atomically; an invalid config is refused (reported once to
+   * `onError`) and the old one keeps serving. Returns a function that stops
+   * polling (`close()` stops it too).
+   */
+  watchConfigUrl(url: string | URL, options?: RemoteConfigOptions): () => void;
+  /**
+   * Polls a JSON config object in a store (a `@backlot/storage` `ObjectStore`,
+   * or anything with `head`/`get` returning an `etag`): the body is read only
+   * when the etag changed; then as {@link Gateway.watchConfigUrl}.
+   */
+  watchConfigObject(store: ConfigObjectStore, key: string, options?: RemoteConfigOptions): () => void;
   /** Reloads the TLS certificate and key from their files, without a restart. */
   reloadCertificates(): void;
   /** Prometheus text of the gateway's traffic metrics. */
@@ -155,6 +176,15 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
   const retiring = new Set<Promise<void>>();
   let closing: Promise<void> | undefined;
   const watchers = new Set<() => void>();
+
+  const track = (stopPolling: () => void): (() => void) => {
+    const stop = () => {
+      stopPolling();
+      watchers.delete(stop);
+    };
+    watchers.add(stop);
+    return stop;
+  };
 
   const retire = (origins: Origin[]) => {
     for (const origin of origins) {
@@ -255,6 +285,14 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       };
       watchers.add(stop);
       return stop;
+    },
+
+    watchConfigUrl(url, options = {}) {
+      return track(pollConfig(String(url), urlFetcher(url, options), (config) => gateway.reload(config), options));
+    },
+
+    watchConfigObject(store, key, options = {}) {
+      return track(pollConfig(key, objectFetcher(store, key, options), (config) => gateway.reload(config), options));
     },
 
     reloadCertificates() {

@@ -1,4 +1,5 @@
 export { parseConfig } from './config/parse.js';
+export type { ConfigObjectStore, RemoteConfigOptions } from './config/remote.js';
 export type {
   FilterConfig,
   FilterConfigInput,

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createGateway, type GatewayConfigInput, isInvalidConfigError } from '../src/index.js';
+import { type ConfigObjectStore, createGateway, type GatewayConfigInput, isInvalidConfigError } from '../src/index.js';
 import { get, named, onCleanup, startGateway, startOrigin, until } from './helpers.js';
 
 describe('dynamic config', () => {
@@ -90,5 +92,87 @@ describe('dynamic config', () => {
     expect(response.text).toBe('drained');
     expect(response.headers.get('connection')).toBe('close');
     await closed;
+  });
+
+  it('polls a config URL with If-None-Match, swaps valid versions in and refuses invalid ones once', async () => {
+    const v1 = await startOrigin(named('v1'));
+    const v2 = await startOrigin(named('v2'));
+    let served = JSON.stringify({ routes: [{ id: 'api', pathPrefix: '/', origin: v2 }] });
+    const polls: IncomingHttpHeaders[] = [];
+    let notModified = 0;
+    const configUrl = await startOrigin((req, res) => {
+      polls.push(req.headers);
+      const etag = `"${createHash('sha256').update(served).digest('hex').slice(0, 16)}"`;
+      if (req.headers['if-none-match'] === etag) {
+        notModified++;
+        res.writeHead(304, { etag });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', etag });
+      res.end(served);
+    });
+    const [gateway, base] = await startGateway({ routes: [{ id: 'api', pathPrefix: '/', origin: v1 }] });
+    expect((await get(`${base}/`)).text).toBe('v1');
+    let reloads = 0;
+    const errors: Error[] = [];
+    gateway.watchConfigUrl(`${configUrl}/gateway.json`, {
+      intervalMs: 20,
+      headers: { authorization: 'Bearer config-reader' },
+      onReload: () => reloads++,
+      onError: (error) => errors.push(error),
+    });
+    await until(() => reloads === 1);
+    expect((await get(`${base}/`)).text).toBe('v2');
+    await until(() => notModified >= 2); // unchanged: 304s, no reload
+    expect(reloads).toBe(1);
+    expect(polls[0]?.authorization).toBe('Bearer config-reader');
+
+    served = JSON.stringify({ routes: [{ id: 'api', pathPrefix: '/', origin: 'nowhere' }] });
+    await until(() => errors.length === 1);
+    expect(isInvalidConfigError(errors[0])).toBe(true);
+    expect(errors[0]?.message).toMatch(/routes\[0\]\.origin: unknown origin 'nowhere'/);
+    const refusedAt = notModified;
+    await until(() => notModified >= refusedAt + 2); // the refused version is not fetched (nor reported) again
+    expect(errors).toHaveLength(1);
+    expect((await get(`${base}/`)).text).toBe('v2'); // the old config keeps serving
+
+    served = JSON.stringify({ routes: [{ id: 'api', pathPrefix: '/', origin: v1 }] });
+    await until(() => reloads === 2);
+    expect((await get(`${base}/`)).text).toBe('v1');
+  });
+
+  it('polls a config object in a store, reading the body only when its etag changed', async () => {
+    const v1 = await startOrigin(named('v1'));
+    const v2 = await startOrigin(named('v2'));
+    // The part of a @backlot/storage ObjectStore the gateway uses.
+    let object = {
+      etag: '"1"',
+      body: Buffer.from(JSON.stringify({ routes: [{ id: 'api', pathPrefix: '/', origin: v2 }] })),
+    };
+    let gets = 0;
+    const store: ConfigObjectStore = {
+      head: async () => ({ etag: object.etag }),
+      get: async () => {
+        gets++;
+        return object;
+      },
+    };
+    const [gateway, base] = await startGateway({ routes: [{ id: 'api', pathPrefix: '/', origin: v1 }] });
+    const errors: Error[] = [];
+    let reloads = 0;
+    const stop = gateway.watchConfigObject(store, 'config/gateway.json', {
+      intervalMs: 20,
+      onReload: () => reloads++,
+      onError: (error) => errors.push(error),
+    });
+    await until(() => reloads === 1);
+    expect((await get(`${base}/`)).text).toBe('v2');
+    object = { etag: '"2"', body: Buffer.from('{"routes": [') };
+    await until(() => errors.length === 1);
+    expect(errors[0]?.message).toMatch(/config\/gateway\.json: not valid JSON/);
+    expect((await get(`${base}/`)).text).toBe('v2');
+    expect(gets).toBe(2);
+    stop();
   });
 });
