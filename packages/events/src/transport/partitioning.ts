@@ -66,3 +66,22 @@ export function groupByPartition<T extends { key: string | null }>(
   }
   return groups;
 }
+
+/** @internal Splits `messages` into runs of at most `maxBytes` (keys and values), in order; a run has at least one message. */
+export function chunkByBytes<T>(messages: readonly T[], maxBytes: number, sizeOf: (message: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = sizeOf(message);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -11,7 +11,7 @@ import {
 } from 'kafkajs';
 import { z } from 'zod';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
-import { groupByPartition } from '../partitioning.js';
+import { chunkByBytes, groupByPartition } from '../partitioning.js';
 import type {
   ConsumedBatch,
   OutgoingMessage,
@@ -46,6 +46,12 @@ export interface KafkaTransportOptions {
    * compress and send in parallel where one would wait for each in turn.
    */
   producerConnections?: number | undefined;
+  /**
+   * Most bytes (keys and values, before compression) in one produce request
+   * (default 1 MiB, Kafka's default `message.max.bytes`): a larger part of a
+   * batch goes out as several requests, one after the other, on its connection.
+   */
+  maxRequestBytes?: number | undefined;
   /** Consumer: longest wait of a fetch for new data, in ms; also bounds `close()` of a consumer (default 500). */
   maxWaitTimeMs?: number | undefined;
   /** Consumer: session timeout in ms (default 30000). */
@@ -76,6 +82,11 @@ const optionsSchema = z.object({
     .int('producerConnections must be an integer')
     .min(1, 'producerConnections must be 1 or more')
     .max(64, 'producerConnections must be 64 or fewer')
+    .optional(),
+  maxRequestBytes: z
+    .number({ error: 'maxRequestBytes must be a number of bytes, e.g. 1048576' })
+    .int('maxRequestBytes must be an integer')
+    .positive('maxRequestBytes must be positive')
     .optional(),
   maxWaitTimeMs: positiveInt('maxWaitTimeMs').optional(),
   sessionTimeoutMs: positiveInt('sessionTimeoutMs').optional(),
@@ -130,6 +141,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
         compression,
         sendRetries,
         options.producerConnections ?? Math.min(4, Math.max(2, availableParallelism())),
+        options.maxRequestBytes ?? 1024 * 1024,
       ),
     consumer: ({ groupId }) =>
       createKafkaConsumer(kafka, groupId, options.maxWaitTimeMs ?? 500, options.sessionTimeoutMs ?? 30_000),
@@ -191,11 +203,16 @@ function createLane(kafka: Kafka, retries: number) {
 /** How long a topic's partition count is trusted before it is fetched again, in ms. */
 const METADATA_MAX_AGE_MS = 60_000;
 
+const outgoingBytes = (m: OutgoingMessage): number => m.value.length + (m.key?.length ?? 0);
+const messageBytes = (m: Message): number =>
+  (m.value as Buffer).length + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0));
+
 function createKafkaProducer(
   kafka: Kafka,
   compression: CompressionTypes,
   retries: number,
   connections: number,
+  maxRequestBytes: number,
 ): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(kafka, retries));
   const partitionCounts = new Map<string, { count: number; at: number }>();
@@ -208,8 +225,13 @@ function createKafkaProducer(
     if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
     try {
       if (!admin) {
-        const created = kafka.admin();
-        await created.connect();
+        const created = kafka.admin({ retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 } });
+        try {
+          await created.connect();
+        } catch (error) {
+          await created.disconnect().catch(() => {});
+          throw error;
+        }
         admin = created;
       }
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -235,11 +257,13 @@ function createKafkaProducer(
       if (partitions === undefined) {
         // Unknown topic: one connection, kafkajs's own partitioner (the same
         // murmur2) and its topic auto-creation; the next batch splits again.
-        await (lanes[0] as Lane).send(
-          topic,
-          compression,
-          messages.map((m) => encode(m)),
-        );
+        for (const chunk of chunkByBytes(messages, maxRequestBytes, outgoingBytes)) {
+          await (lanes[0] as Lane).send(
+            topic,
+            compression,
+            chunk.map((m) => encode(m)),
+          );
+        }
         return;
       }
       // Each partition is written by one connection (partition % connections),
@@ -252,7 +276,11 @@ function createKafkaProducer(
         for (const m of group) part.push(encode(m, partition));
       }
       const results = await Promise.allSettled(
-        parts.map((part, i) => (part.length === 0 ? undefined : lanes[i]?.send(topic, compression, part))),
+        parts.map(async (part, i) => {
+          for (const chunk of chunkByBytes(part, maxRequestBytes, messageBytes)) {
+            await (lanes[i] as Lane).send(topic, compression, chunk);
+          }
+        }),
       );
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type ClusterMetadata, type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
 import { z } from 'zod';
 import { optionsError } from '../../util/logger.js';
-import { groupByPartition } from '../partitioning.js';
+import { chunkByBytes, groupByPartition } from '../partitioning.js';
 import type { OutgoingMessage, Transport, TransportConsumer, TransportProducer } from '../types.js';
 
 /** Options of {@link platformaticKafkaTransport}. */
@@ -29,6 +29,12 @@ export interface PlatformaticKafkaTransportOptions {
    * as the Java client and kafkajs do (murmur2).
    */
   producerConnections?: number | undefined;
+  /**
+   * Most bytes (keys and values, before compression) in one produce request
+   * (default 1 MiB, Kafka's default `message.max.bytes`): a larger part of a
+   * batch goes out as several requests, one after the other, on its connection.
+   */
+  maxRequestBytes?: number | undefined;
 }
 
 const positiveInt = (field: string) =>
@@ -51,6 +57,11 @@ const optionsSchema = z.object({
     .int('producerConnections must be an integer')
     .min(1, 'producerConnections must be 1 or more')
     .max(64, 'producerConnections must be 64 or fewer')
+    .optional(),
+  maxRequestBytes: z
+    .number({ error: 'maxRequestBytes must be a number of bytes, e.g. 1048576' })
+    .int('maxRequestBytes must be an integer')
+    .positive('maxRequestBytes must be positive')
     .optional(),
 });
 
@@ -99,7 +110,7 @@ export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOp
   const connections = options.producerConnections ?? Math.min(4, Math.max(2, availableParallelism()));
   return {
     name: 'platformatic-kafka',
-    producer: () => createProducer(settings, connections),
+    producer: () => createProducer(settings, connections, options.maxRequestBytes ?? 1024 * 1024),
     consumer: (): TransportConsumer => {
       throw new TypeError(
         'platformaticKafkaTransport: consumers are not implemented yet; run pipelines on kafkaTransport({ brokers })',
@@ -165,7 +176,9 @@ function createLane(settings: Settings) {
 /** How long a topic's partition count is trusted before it is fetched again, in ms. */
 const METADATA_MAX_AGE_MS = 60_000;
 
-function createProducer(settings: Settings, connections: number): TransportProducer {
+const messageBytes = (m: Outgoing): number => (m.value?.length ?? 0) + (m.key?.length ?? 0);
+
+function createProducer(settings: Settings, connections: number, maxRequestBytes: number): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(settings));
   const partitionCounts = new Map<string, { count: number; at: number }>();
   const roundRobin = { next: 0 };
@@ -210,7 +223,9 @@ function createProducer(settings: Settings, connections: number): TransportProdu
         }
       }
       const results = await Promise.allSettled(
-        parts.map((part, i) => (part.length === 0 ? undefined : lanes[i]?.send(part))),
+        parts.map(async (part, i) => {
+          for (const chunk of chunkByBytes(part, maxRequestBytes, messageBytes)) await (lanes[i] as Lane).send(chunk);
+        }),
       );
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) {
