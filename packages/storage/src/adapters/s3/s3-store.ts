@@ -236,8 +236,10 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       try {
         throwIfAborted(options?.signal);
         assertValidKey(key);
-        const parsed = putOptionsSchema.safeParse({ ...options, signal: undefined, metadata: undefined });
-        if (!parsed.success) throw new TypeError(`put: ${z.prettifyError(parsed.error)}`);
+        if (options) {
+          const parsed = putOptionsSchema.safeParse({ ...options, signal: undefined, metadata: undefined });
+          if (!parsed.success) throw new TypeError(`put: ${z.prettifyError(parsed.error)}`);
+        }
       } catch (error) {
         discard(body, error);
         throw error;
@@ -248,7 +250,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
         Bucket: bucket,
         Key: key,
         ContentType: contentType,
-        Metadata: metadata,
+        ...(Object.keys(metadata).length > 0 ? { Metadata: metadata } : {}),
         ...(options?.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
         ...(options?.ifMatch ? { IfMatch: options.ifMatch } : {}),
       };
