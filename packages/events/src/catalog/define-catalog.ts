@@ -105,6 +105,20 @@ const optionsSchema = z.object({
   id: z.string().min(1, 'id must not be empty when given').optional(),
 });
 
+const nonEmpty = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
+
+/** Whether envelope options are certainly valid per `optionsSchema` (a fast check; `false` means "ask the schema"). */
+function validOptions(options: EnvelopeOptions | undefined): boolean {
+  return (
+    typeof options === 'object' &&
+    options !== null &&
+    nonEmpty(options.source) &&
+    (options.traceId === undefined || nonEmpty(options.traceId)) &&
+    (options.id === undefined || nonEmpty(options.id)) &&
+    (options.time === undefined || (options.time instanceof Date && !Number.isNaN(options.time.getTime())))
+  );
+}
+
 function issuesOf(error: z.ZodError, prefix: string): { path: string; message: string }[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
@@ -151,16 +165,19 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
     names,
 
     envelope(name, payload, options) {
-      const opts = optionsSchema.safeParse(options);
-      if (!opts.success) throw new InvalidEventError(name, issuesOf(opts.error, 'options'), { cause: opts.error });
+      // The usual, valid options skip the schema (this runs once per event); anything else gets its precise error.
+      if (!validOptions(options)) {
+        const opts = optionsSchema.safeParse(options);
+        if (!opts.success) throw new InvalidEventError(name, issuesOf(opts.error, 'options'), { cause: opts.error });
+      }
       const { version } = definitionOf(name);
       return {
-        id: opts.data.id ?? randomUUID(),
+        id: options.id ?? randomUUID(),
         name,
         version,
-        time: (opts.data.time ?? new Date()).toISOString(),
-        source: opts.data.source,
-        ...(opts.data.traceId ? { traceId: opts.data.traceId } : {}),
+        time: (options.time ?? new Date()).toISOString(),
+        source: options.source,
+        ...(options.traceId ? { traceId: options.traceId } : {}),
         payload: parsePayload(name, payload) as EventPayload<Defs, typeof name>,
       };
     },

@@ -415,9 +415,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       let bytes = 0;
       for (let next = this.#memory.peek(); next; next = this.#memory.peek()) {
         if (next.topic !== first.topic || records.length >= this.#maxEvents) break;
-        if (records.length > 0 && bytes + next.size > this.#maxBytes) break;
+        // `batch.maxBytes` counts encoded events (as the broker sees them), not the buffer's bookkeeping.
+        if (records.length > 0 && bytes + next.value.length > this.#maxBytes) break;
         records.push(this.#memory.shift() as Pending);
-        bytes += next.size;
+        bytes += next.value.length;
       }
       return { topic: first.topic, records, from: 'memory' };
     }
