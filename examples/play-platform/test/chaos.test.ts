@@ -123,12 +123,7 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const PORT = 19192;
 const brokers = [`127.0.0.1:${PORT}`];
 
-// FIXME(open): skipped, it fails. With the private broker stopped and restarted under load, plays keep
-// answering (errors: only a few 503s) and the producers report the outage (degraded, failed batches), but
-// in the last run 87 emitted event ids had not reached the persisted raw events 90 s after the restart.
-// Not yet diagnosed: events still in a producer's buffer/spool, the pipeline's consumer not resuming after
-// the restart, or a loss. Run it with `describe` instead of `describe.skip` to reproduce.
-describe.skip('chaos in real mode: the broker stopped under load', () => {
+describe('chaos in real mode: the broker stopped under load', () => {
   let servicesDir: string;
   let dataDir: string;
   let platform: Platform;
