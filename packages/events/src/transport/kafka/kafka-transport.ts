@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import {
   type Admin,
   CompressionTypes,
@@ -40,10 +39,10 @@ export interface KafkaTransportOptions {
   sendRetries?: number | undefined;
   /**
    * Idempotent producer connections each transport producer sends through
-   * concurrently (default: the number of CPU cores, from 2 to 4). A batch is split by key across them, so one
-   * key's messages always take the same connection, in order; kafkajs
-   * compresses each request on the libuv thread pool, so several connections
-   * compress and send in parallel where one would wait for each in turn.
+   * concurrently (default 4). Each partition is written by one of them, in
+   * emit order (keys are partitioned as the Java client and kafkajs do); kafkajs
+   * compresses a request's partitions one after the other, so several
+   * connections compress and send in parallel where one would wait for each in turn.
    */
   producerConnections?: number | undefined;
   /**
@@ -140,7 +139,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
         kafka,
         compression,
         sendRetries,
-        options.producerConnections ?? Math.min(4, Math.max(2, availableParallelism())),
+        options.producerConnections ?? 4,
         options.maxRequestBytes ?? 1024 * 1024,
       ),
     consumer: ({ groupId }) =>

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { type ClusterMetadata, type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
 import { z } from 'zod';
 import { optionsError } from '../../util/logger.js';
@@ -24,9 +23,8 @@ export interface PlatformaticKafkaTransportOptions {
   sendRetries?: number | undefined;
   /**
    * Idempotent producer connections each transport producer sends through
-   * concurrently (default: the number of CPU cores, from 2 to 4). Each
-   * partition is written by one of them, in emit order; keys are partitioned
-   * as the Java client and kafkajs do (murmur2).
+   * concurrently (default 4). Each partition is written by one of them, in
+   * emit order; keys are partitioned as the Java client and kafkajs do (murmur2).
    */
   producerConnections?: number | undefined;
   /**
@@ -107,7 +105,7 @@ export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOp
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     sendRetries: options.sendRetries ?? 2,
   };
-  const connections = options.producerConnections ?? Math.min(4, Math.max(2, availableParallelism()));
+  const connections = options.producerConnections ?? 4;
   return {
     name: 'platformatic-kafka',
     producer: () => createProducer(settings, connections, options.maxRequestBytes ?? 1024 * 1024),
