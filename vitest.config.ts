@@ -7,6 +7,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const alias = {
   '@backlot/gateway': here('./packages/gateway/src/index.ts'),
   '@backlot/resilience': here('./packages/resilience/src/index.ts'),
+  '@backlot/events/platformatic': here('./packages/events/src/platformatic.ts'),
   '@backlot/events': here('./packages/events/src/index.ts'),
   '@backlot/storage/testing': here('./packages/storage/src/testing/index.ts'),
   '@backlot/storage': here('./packages/storage/src/index.ts'),
