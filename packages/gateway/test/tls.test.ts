@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -73,5 +75,52 @@ describe('TLS and HTTP/2 at the edge', () => {
     selfSigned(dir, 'second');
     gateway.reloadCertificates();
     expect(await peerCommonName(address)).toBe('second');
+  });
+
+  it('passes WebSocket upgrades through TLS on the HTTP/2 port (HTTP/1.1 by ALPN)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'backlot-tls-'));
+    onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+    // An origin that accepts any upgrade and echoes the raw bytes that follow.
+    const origin = createServer((_req, res) => res.end());
+    origin.on('upgrade', (_req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    onCleanup(async () => {
+      origin.closeAllConnections();
+      await new Promise((resolve) => origin.close(resolve));
+    });
+    const [, base] = await startGateway({
+      server: { tls: selfSigned(dir, 'ws'), http2: true },
+      routes: [{ id: 'ws', pathPrefix: '/', origin: `http://127.0.0.1:${(origin.address() as AddressInfo).port}` }],
+    });
+    const received = await new Promise<string>((resolve, reject) => {
+      const socket = connect({
+        host: '127.0.0.1',
+        port: Number(new URL(base).port),
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      });
+      let text = '';
+      let upgraded = false;
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (!upgraded && text.includes('\r\n\r\n')) {
+          upgraded = true;
+          socket.write('ping');
+        }
+        if (text.endsWith('ping')) {
+          socket.end();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      socket.write(
+        'GET /chat HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+    });
+    expect(received).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(received.toLowerCase()).toMatch(/\r\nupgrade: websocket\r\n/);
   });
 });
