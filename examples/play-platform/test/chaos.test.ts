@@ -79,7 +79,7 @@ describe('chaos: a slow and a failing service', () => {
     const faulty = await runLoad({ url: platform.url, durationS: 3, connections: 16 });
 
     // Every play still answered 200: steering's default CDN list and a resume from zero stood in.
-    expect(faulty.errorRate).toBe(0);
+    expect(faulty.errorRate, JSON.stringify(faulty.errors)).toBe(0);
     expect(faulty.requests).toBeGreaterThan(0);
     expect(faulty.fallbacks['steering (short-circuited)']).toBeGreaterThan(0);
     expect(faulty.fallbacks['bookmarks (short-circuited)']).toBeGreaterThan(0);
