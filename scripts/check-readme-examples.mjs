@@ -34,8 +34,16 @@ for (const name of readdirSync(join(root, 'packages'))) {
       const body = match[1].replace(/^import\s+([\s\S]*?)\s+from\s+'([^']+)';\n?/gm, (_, clause, from) => {
         const entry = imports.get(from) ?? { names: new Set(), defaults: new Set() };
         const named = /\{([\s\S]*)\}/.exec(clause);
-        if (named) for (const n of named[1].split(',').map((x) => x.trim()).filter(Boolean)) entry.names.add(n);
-        const head = clause.replace(/\{[\s\S]*\}/, '').replace(/,\s*$/, '').trim();
+        if (named)
+          for (const n of named[1]
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean))
+            entry.names.add(n);
+        const head = clause
+          .replace(/\{[\s\S]*\}/, '')
+          .replace(/,\s*$/, '')
+          .trim();
         if (head) entry.defaults.add(head);
         imports.set(from, entry);
         return '';
