@@ -48,6 +48,7 @@ export {
   embeddedLogTransport,
 } from './transport/embedded-log/embedded-log-transport.js';
 export { type KafkaTransportOptions, kafkaTransport } from './transport/kafka/kafka-transport.js';
+export type { KafkaProducerOptions } from './transport/producer-options.js';
 export type {
   ConsumedBatch,
   ConsumedMessage,

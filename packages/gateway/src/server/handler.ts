@@ -32,6 +32,29 @@ export interface HandlerState {
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
 /** @internal */
+/** Writes the access-log line of one exchange, when the log is on and samples it (built only then). */
+export function logAccess(
+  accessLog: AccessLog | undefined,
+  ctx: Pick<RequestContext, 'method' | 'path' | 'route' | 'origin' | 'clientIp'>,
+  requestId: string,
+  status: number,
+  seconds: number,
+  aborted: boolean,
+): void {
+  if (!accessLog?.wants(status, aborted)) return;
+  accessLog.write({
+    requestId,
+    method: ctx.method,
+    path: ctx.path,
+    route: ctx.route?.id,
+    origin: ctx.origin,
+    status,
+    durationMs: seconds * 1000,
+    clientIp: ctx.clientIp,
+    aborted,
+  });
+}
+
 export function failureContext(req: IncomingMessage): { requestId: string } {
   const incoming = req.headers['x-request-id'];
   return { requestId: typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID() };
@@ -142,20 +165,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
         else if (status === 503 || status === 504) token.onDropped();
         else token.onSuccess();
       }
-      const accessLog = state.accessLog;
-      if (accessLog?.wants(status, aborted)) {
-        accessLog.write({
-          requestId,
-          method: ctx.method,
-          path: ctx.path,
-          route: ctx.route?.id,
-          origin: ctx.origin,
-          status,
-          durationMs: seconds * 1000,
-          clientIp: ctx.clientIp,
-          aborted,
-        });
-      }
+      logAccess(state.accessLog, ctx, requestId, status, seconds, aborted);
       ctx.spans?.end(status, aborted);
       if (--state.inflight === 0 && state.onIdle) state.onIdle();
     });

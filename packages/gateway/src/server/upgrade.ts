@@ -12,7 +12,7 @@ import { errorBody, originFailure } from '../proxy/respond.js';
 import { normalizeTarget } from '../routing/normalize-path.js';
 import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
 import { endOriginSpan, type RequestSpans, startOriginSpan } from '../tracing/spans.js';
-import { ERROR_NAME, failureContext, type HandlerState, newContext, routeTemplate } from './handler.js';
+import { ERROR_NAME, failureContext, type HandlerState, logAccess, newContext, routeTemplate } from './handler.js';
 
 const NO_CALL_OPTIONS = {};
 /** A refused upgrade's answer from the origin is relayed up to this size (it is an error page, not a stream). */
@@ -239,20 +239,7 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
       }
       originStats?.record(status, seconds);
       ctx.spans?.end(status, aborted);
-      const accessLog = state.accessLog;
-      if (accessLog?.wants(status, aborted)) {
-        accessLog.write({
-          requestId,
-          method: ctx.method,
-          path: ctx.path,
-          route: ctx.route?.id,
-          origin: ctx.origin,
-          status,
-          durationMs: seconds * 1000,
-          clientIp: ctx.clientIp,
-          aborted,
-        });
-      }
+      logAccess(state.accessLog, ctx, requestId, status, seconds, aborted);
     };
     // A client that goes away before the 101 cancels the origin's attempt.
     const onEarlyClose = () => {

@@ -11,6 +11,7 @@ import {
 import { z } from 'zod';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
 import { chunkByBytes, groupByPartition } from '../partitioning.js';
+import { type KafkaProducerOptions, kafkaProducerOptionsSchema, positiveMs } from '../producer-options.js';
 import type {
   ConsumedBatch,
   OutgoingMessage,
@@ -21,36 +22,7 @@ import type {
 } from '../types.js';
 
 /** Options of {@link kafkaTransport}. */
-export interface KafkaTransportOptions {
-  /** Bootstrap brokers, e.g. `['127.0.0.1:9092']` (required). */
-  brokers: string[];
-  /** Client id sent to the brokers (default `backlot-events`). */
-  clientId?: string | undefined;
-  /** Batch compression: `gzip` or `none` (default `gzip`). */
-  compression?: 'gzip' | 'none' | undefined;
-  /** Connection timeout in ms (default 3000). */
-  connectionTimeoutMs?: number | undefined;
-  /** Time the broker may take to acknowledge a produce request, in ms (default 30000). */
-  requestTimeoutMs?: number | undefined;
-  /**
-   * Retries kafkajs makes inside one `send` before it fails and the Backlot
-   * producer takes over (its own backoff, buffer and spool) (default 2).
-   */
-  sendRetries?: number | undefined;
-  /**
-   * Idempotent producer connections each transport producer sends through
-   * concurrently (default 4). Each partition is written by one of them, in
-   * emit order (keys are partitioned as the Java client and kafkajs do); kafkajs
-   * compresses a request's partitions one after the other, so several
-   * connections compress and send in parallel where one would wait for each in turn.
-   */
-  producerConnections?: number | undefined;
-  /**
-   * Most bytes (keys and values, before compression) in one produce request
-   * (default 1 MiB, Kafka's default `message.max.bytes`): a larger part of a
-   * batch goes out as several requests, one after the other, on its connection.
-   */
-  maxRequestBytes?: number | undefined;
+export interface KafkaTransportOptions extends KafkaProducerOptions {
   /** Consumer: longest wait of a fetch for new data, in ms; also bounds `close()` of a consumer (default 500). */
   maxWaitTimeMs?: number | undefined;
   /** Consumer: session timeout in ms (default 30000). */
@@ -61,34 +33,9 @@ export interface KafkaTransportOptions {
   kafkaConfig?: Partial<KafkaConfig> | undefined;
 }
 
-const positiveInt = (field: string) =>
-  z
-    .number({ error: `${field} must be a number of milliseconds` })
-    .int(`${field} must be an integer`)
-    .positive(`${field} must be positive`);
-
-const optionsSchema = z.object({
-  brokers: z
-    .array(z.string().min(1), { error: "brokers is required: e.g. ['127.0.0.1:9092']" })
-    .min(1, "brokers must list at least one broker, e.g. ['127.0.0.1:9092']"),
-  clientId: z.string().min(1, 'clientId must not be empty').optional(),
-  compression: z.enum(['gzip', 'none'], { error: "compression must be 'gzip' or 'none'" }).optional(),
-  connectionTimeoutMs: positiveInt('connectionTimeoutMs').optional(),
-  requestTimeoutMs: positiveInt('requestTimeoutMs').optional(),
-  sendRetries: z.number().int().min(0, 'sendRetries must be 0 or more').optional(),
-  producerConnections: z
-    .number({ error: 'producerConnections must be a number of connections, e.g. 4' })
-    .int('producerConnections must be an integer')
-    .min(1, 'producerConnections must be 1 or more')
-    .max(64, 'producerConnections must be 64 or fewer')
-    .optional(),
-  maxRequestBytes: z
-    .number({ error: 'maxRequestBytes must be a number of bytes, e.g. 1048576' })
-    .int('maxRequestBytes must be an integer')
-    .positive('maxRequestBytes must be positive')
-    .optional(),
-  maxWaitTimeMs: positiveInt('maxWaitTimeMs').optional(),
-  sessionTimeoutMs: positiveInt('sessionTimeoutMs').optional(),
+const optionsSchema = kafkaProducerOptionsSchema.extend({
+  maxWaitTimeMs: positiveMs('maxWaitTimeMs').optional(),
+  sessionTimeoutMs: positiveMs('sessionTimeoutMs').optional(),
   logger: loggerSchema.optional(),
   kafkaConfig: z.record(z.string(), z.unknown()).optional(),
 });

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { bytesOf, discard, toReadable } from '../../core/body.js';
+import { deleteOneByOne } from '../../core/delete-many.js';
 import { compareKeys } from '../../core/keys.js';
 import { buildPage, type KeySourceStart, listAll, parseListOptions } from '../../core/list.js';
 import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js';
@@ -401,13 +402,8 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       await pruneDirs(paths.dir);
     },
 
-    async deleteMany(keys: Iterable<string> | AsyncIterable<string>, options?: CallOptions): Promise<DeleteManyResult> {
-      let deleted = 0;
-      for await (const key of keys) {
-        await store.delete(key, options);
-        deleted++;
-      }
-      return { deleted, failed: [] };
+    deleteMany(keys: Iterable<string> | AsyncIterable<string>, options?: CallOptions): Promise<DeleteManyResult> {
+      return deleteOneByOne(store, keys, options);
     },
 
     list(options?: ListOptions) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { bytesOf, collect, discard, toReadable } from '../../core/body.js';
+import { deleteOneByOne } from '../../core/delete-many.js';
 import { assertValidKey, compareKeys } from '../../core/keys.js';
 import { buildPage, type KeySourceStart, listAll, parseListOptions } from '../../core/list.js';
 import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js';
@@ -185,13 +186,8 @@ export function createMemoryStore(): ObjectStore {
       if (objects.delete(key)) sorted.splice(indexOf(key), 1);
     },
 
-    async deleteMany(keys: Iterable<string> | AsyncIterable<string>, options?: CallOptions): Promise<DeleteManyResult> {
-      let deleted = 0;
-      for await (const key of keys) {
-        await store.delete(key, options);
-        deleted++;
-      }
-      return { deleted, failed: [] };
+    deleteMany(keys: Iterable<string> | AsyncIterable<string>, options?: CallOptions): Promise<DeleteManyResult> {
+      return deleteOneByOne(store, keys, options);
     },
 
     list(options?: ListOptions) {

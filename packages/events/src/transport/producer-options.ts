@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * What every Kafka transport's producer side takes, whichever client it is
+ * built on: where the brokers are, and how batches are compressed, timed,
+ * retried and spread over idempotent connections.
+ */
+export interface KafkaProducerOptions {
+  /** Bootstrap brokers, e.g. `['127.0.0.1:9092']` (required). */
+  brokers: string[];
+  /** Client id sent to the brokers (default `backlot-events`). */
+  clientId?: string | undefined;
+  /** Batch compression: `gzip` or `none` (default `gzip`). */
+  compression?: 'gzip' | 'none' | undefined;
+  /** Connection timeout in ms (default 3000). */
+  connectionTimeoutMs?: number | undefined;
+  /** Time the broker may take to acknowledge a produce request, in ms (default 30000). */
+  requestTimeoutMs?: number | undefined;
+  /**
+   * Retries the Kafka client makes inside one `send` before it fails and the Backlot
+   * producer takes over (its own backoff, buffer and spool) (default 2).
+   */
+  sendRetries?: number | undefined;
+  /**
+   * Idempotent producer connections each transport producer sends through
+   * concurrently (default 4). Each partition is written by one of them, in
+   * emit order; keys are partitioned as the Java client and kafkajs do (murmur2).
+   */
+  producerConnections?: number | undefined;
+  /**
+   * Most bytes (keys and values, before compression) in one produce request
+   * (default 1 MiB, Kafka's default `message.max.bytes`): a larger part of a
+   * batch goes out as several requests, one after the other, on its connection.
+   */
+  maxRequestBytes?: number | undefined;
+}
+
+/** Milliseconds: a positive integer, named in the error. @internal */
+export const positiveMs = (field: string) =>
+  z
+    .number({ error: `${field} must be a number of milliseconds` })
+    .int(`${field} must be an integer`)
+    .positive(`${field} must be positive`);
+
+/** Validation of {@link KafkaProducerOptions}; transports extend it with their own. @internal */
+export const kafkaProducerOptionsSchema = z.object({
+  brokers: z
+    .array(z.string().min(1), { error: "brokers is required: e.g. ['127.0.0.1:9092']" })
+    .min(1, "brokers must list at least one broker, e.g. ['127.0.0.1:9092']"),
+  clientId: z.string().min(1, 'clientId must not be empty').optional(),
+  compression: z.enum(['gzip', 'none'], { error: "compression must be 'gzip' or 'none'" }).optional(),
+  connectionTimeoutMs: positiveMs('connectionTimeoutMs').optional(),
+  requestTimeoutMs: positiveMs('requestTimeoutMs').optional(),
+  sendRetries: z.number().int().min(0, 'sendRetries must be 0 or more').optional(),
+  producerConnections: z
+    .number({ error: 'producerConnections must be a number of connections, e.g. 4' })
+    .int('producerConnections must be an integer')
+    .min(1, 'producerConnections must be 1 or more')
+    .max(64, 'producerConnections must be 64 or fewer')
+    .optional(),
+  maxRequestBytes: z
+    .number({ error: 'maxRequestBytes must be a number of bytes, e.g. 1048576' })
+    .int('maxRequestBytes must be an integer')
+    .positive('maxRequestBytes must be positive')
+    .optional(),
+});
