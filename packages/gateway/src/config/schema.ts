@@ -38,59 +38,112 @@ const serverSchema = z.union([
   z.strictObject({ url: httpUrl('url'), weight: positiveInt('weight').default(1) }),
 ]);
 
-export const originSchema = z.strictObject({
-  servers: z.array(serverSchema).min(1, 'servers must list at least one server URL'),
-  balancer: z
-    .enum(['round-robin', 'weighted', 'least-outstanding'], {
-      error: "balancer must be 'round-robin', 'weighted' or 'least-outstanding'",
-    })
-    .default('round-robin'),
-  connections: positiveInt('connections').default(64),
-  pipelining: z.number().int().min(1, 'pipelining must be at least 1').default(1),
-  allowH2: z.boolean().default(false),
-  keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(4_000),
-  connectTimeoutMs: ms('connectTimeoutMs').default(5_000),
-  timeoutMs: ms('timeoutMs').default(10_000),
-  bodyTimeoutMs: ms('bodyTimeoutMs', 0).default(300_000),
-  circuitBreaker: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      requestVolumeThreshold: positiveInt('requestVolumeThreshold').default(20),
-      errorThresholdPercentage: z.number().min(1).max(100, 'errorThresholdPercentage must be 1..100').default(50),
-      sleepWindowMs: ms('sleepWindowMs').default(5_000),
-    })
-    .prefault({}),
-  concurrencyLimit: z.union([z.literal(false), limitAlgorithm]).default(false),
-  retry: z
-    .strictObject({
-      maxAttempts: z.number().int().min(1, 'retry.maxAttempts must be at least 1 (no retry)').max(5).default(2),
-      bufferBodyBytes: z.number().int().min(0).default(65_536),
-      budget: z
-        .strictObject({
-          ratio: z.number().min(0).max(1, 'ratio must be between 0 and 1').default(0.2),
-          minRetriesPerSecond: z.number().min(0).default(10),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  healthCheck: z
-    .strictObject({
-      path: z.string().startsWith('/', "healthCheck.path must start with '/'"),
-      intervalMs: ms('intervalMs', 100).default(5_000),
-      timeoutMs: ms('timeoutMs').default(1_000),
-      unhealthyThreshold: positiveInt('unhealthyThreshold').default(2),
-      healthyThreshold: positiveInt('healthyThreshold').default(2),
-    })
-    .optional(),
-  outlierDetection: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      consecutiveErrors: positiveInt('consecutiveErrors').default(5),
-      baseEjectionMs: ms('baseEjectionMs').default(30_000),
-      maxEjectionPercent: z.number().min(0).max(100).default(50),
-    })
-    .prefault({}),
-});
+/** Schema of an origin's TLS trust settings (for its `https://` servers). */
+const originTlsSchema = z
+  .strictObject({
+    /** Path to a PEM file of the CA certificate(s) that sign the origin's certificates (replaces Node's default CAs). */
+    caFile: z
+      .string({ error: 'tls.caFile must be the path of a PEM file' })
+      .min(1, 'tls.caFile must not be empty')
+      .optional(),
+    /** The same CA certificate(s) as PEM text, for configs built in code. */
+    ca: z
+      .string({ error: 'tls.ca must be PEM text' })
+      .refine(
+        (pem) => pem.includes('-----BEGIN CERTIFICATE-----'),
+        'tls.ca must be PEM text (-----BEGIN CERTIFICATE-----…); give a path as tls.caFile',
+      )
+      .optional(),
+    /**
+     * The name sent as SNI and checked against the origin's certificate
+     * (default: the host of the server URL). Never the client's `Host`.
+     */
+    servername: z
+      .string({ error: 'tls.servername must be a DNS name' })
+      .min(1, 'tls.servername must not be empty')
+      .refine((name) => isIP(name) === 0, 'tls.servername must be a DNS name, not an IP address (SNI has no IPs)')
+      .optional(),
+    /** Verify the origin's certificate (default `true`); `false` is for tests only. */
+    rejectUnauthorized: z.boolean({ error: 'tls.rejectUnauthorized must be true or false' }).default(true),
+  })
+  .refine((tls) => tls.ca === undefined || tls.caFile === undefined, {
+    message: 'give tls.ca or tls.caFile, not both',
+    path: ['caFile'],
+  });
+
+export const originSchema = z
+  .strictObject({
+    servers: z.array(serverSchema).min(1, 'servers must list at least one server URL'),
+    balancer: z
+      .enum(['round-robin', 'weighted', 'least-outstanding'], {
+        error: "balancer must be 'round-robin', 'weighted' or 'least-outstanding'",
+      })
+      .default('round-robin'),
+    connections: positiveInt('connections').default(64),
+    pipelining: z.number().int().min(1, 'pipelining must be at least 1').default(1),
+    /**
+     * Offer HTTP/2 to `https://` servers (ALPN `h2`, falling back to HTTP/1.1).
+     * WebSocket upgrades to the origin always use HTTP/1.1.
+     */
+    allowH2: z.boolean({ error: 'allowH2 must be true or false' }).default(false),
+    /** Trust settings for the origin's `https://` servers: CA, SNI name, verification. */
+    tls: originTlsSchema.optional(),
+    keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(4_000),
+    connectTimeoutMs: ms('connectTimeoutMs').default(5_000),
+    timeoutMs: ms('timeoutMs').default(10_000),
+    bodyTimeoutMs: ms('bodyTimeoutMs', 0).default(300_000),
+    circuitBreaker: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        requestVolumeThreshold: positiveInt('requestVolumeThreshold').default(20),
+        errorThresholdPercentage: z.number().min(1).max(100, 'errorThresholdPercentage must be 1..100').default(50),
+        sleepWindowMs: ms('sleepWindowMs').default(5_000),
+      })
+      .prefault({}),
+    concurrencyLimit: z.union([z.literal(false), limitAlgorithm]).default(false),
+    retry: z
+      .strictObject({
+        maxAttempts: z.number().int().min(1, 'retry.maxAttempts must be at least 1 (no retry)').max(5).default(2),
+        bufferBodyBytes: z.number().int().min(0).default(65_536),
+        budget: z
+          .strictObject({
+            ratio: z.number().min(0).max(1, 'ratio must be between 0 and 1').default(0.2),
+            minRetriesPerSecond: z.number().min(0).default(10),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    healthCheck: z
+      .strictObject({
+        path: z.string().startsWith('/', "healthCheck.path must start with '/'"),
+        intervalMs: ms('intervalMs', 100).default(5_000),
+        timeoutMs: ms('timeoutMs').default(1_000),
+        unhealthyThreshold: positiveInt('unhealthyThreshold').default(2),
+        healthyThreshold: positiveInt('healthyThreshold').default(2),
+      })
+      .optional(),
+    outlierDetection: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        consecutiveErrors: positiveInt('consecutiveErrors').default(5),
+        baseEjectionMs: ms('baseEjectionMs').default(30_000),
+        maxEjectionPercent: z.number().min(0).max(100).default(50),
+      })
+      .prefault({}),
+  })
+  .superRefine((origin, ctx) => {
+    if (origin.tls === undefined) return;
+    const https = origin.servers.some((server) =>
+      (typeof server === 'string' ? server : server.url).startsWith('https:'),
+    );
+    if (!https) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: 'tls applies to https:// servers, and this origin has none',
+      });
+    }
+  });
 
 const headerMatcher = z.union([
   z.string(),

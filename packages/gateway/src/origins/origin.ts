@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   aimdLimit,
   type Command,
@@ -8,7 +9,7 @@ import {
   RetryBudget,
   vegasLimit,
 } from '@backlot/resilience';
-import { Pool } from 'undici';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
 import type { OriginConfig } from '../config/schema.js';
 import { type Balancer, createBalancer } from './balancers/index.js';
 import { startHealthChecks } from './health/health-checker.js';
@@ -47,6 +48,106 @@ export function limitAlgorithm(config: {
 }
 
 /**
+ * Headers illegal on an HTTP/2 request (RFC 9113 §8.2.2): connection-specific
+ * ones, which the request path already strips from what the client sent, but
+ * which a filter may have set since. `te` is legal with the value `trailers` only.
+ */
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'te',
+]);
+
+type Headers = NonNullable<Dispatcher.DispatchOptions['headers']>;
+
+/** `headers` without connection-specific ones (copied only when one is there). */
+function withoutConnectionSpecific(headers: Headers): Headers {
+  if (Array.isArray(headers) || Symbol.iterator in headers) return headers;
+  const record = headers as Record<string, string | string[] | undefined>;
+  let out: Record<string, string | string[] | undefined> | undefined;
+  for (const name in record) {
+    const lower = name.toLowerCase();
+    if (!CONNECTION_SPECIFIC.has(lower) || (lower === 'te' && record[name] === 'trailers')) continue;
+    out ??= { ...record };
+    delete out[name];
+  }
+  return out ?? headers;
+}
+
+/** What a pool to an `https://` server needs to know about TLS. */
+interface TlsSettings {
+  /** The SNI name and the name checked on the certificate (`undefined`: the URL's host, no SNI for an IP). */
+  servername: string | undefined;
+  /** Requests carry this name so that the pool keeps one connection whatever their `Host`. */
+  requestName: string;
+  ca: string | Buffer | undefined;
+  rejectUnauthorized: boolean;
+  /** HTTP/2 offered: connection-specific headers are dropped. */
+  h2: boolean;
+}
+
+/**
+ * A pool to an `https://` server. undici derives a request's SNI name from
+ * its `Host` header, which on a gateway is the client's (the gateway's own
+ * name): the certificate would be checked against the wrong name, and a pool
+ * would reconnect whenever `Host` changes. Here every request carries the
+ * server's name, the connector uses the configured one, and on HTTP/2
+ * connection-specific headers a filter may have set are dropped.
+ */
+class TlsPool extends Pool {
+  readonly #settings: TlsSettings;
+
+  constructor(origin: string, options: Pool.Options, settings: TlsSettings, connectTimeout: number) {
+    const base = buildConnector({
+      ...(settings.ca === undefined ? {} : { ca: settings.ca }),
+      ...(settings.servername === undefined ? {} : { servername: settings.servername }),
+      rejectUnauthorized: settings.rejectUnauthorized,
+      allowH2: settings.h2,
+      timeout: connectTimeout,
+    });
+    const connect: buildConnector.connector = ({ servername: _fromHost, ...target }, callback) =>
+      base(target, callback);
+    super(origin, { ...options, allowH2: settings.h2, connect });
+    this.#settings = settings;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const settings = this.#settings;
+    const named: Dispatcher.DispatchOptions & { servername: string } = { ...options, servername: settings.requestName };
+    if (settings.h2 && options.headers) named.headers = withoutConnectionSpecific(options.headers);
+    return super.dispatch(named, handler);
+  }
+}
+
+/** The TLS settings of an origin's server, reading `tls.caFile` (errors name the field). */
+function tlsSettings(name: string, config: OriginConfig, url: URL, h2: boolean): TlsSettings {
+  const tls = config.tls;
+  let ca: string | Buffer | undefined = tls?.ca;
+  if (tls?.caFile !== undefined) {
+    try {
+      ca = readFileSync(tls.caFile);
+    } catch (error) {
+      throw new Error(
+        `origins.${name}.tls.caFile: cannot read '${tls.caFile}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        { cause: error },
+      );
+    }
+  }
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return {
+    servername: tls?.servername,
+    requestName: tls?.servername ?? host,
+    ca,
+    rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+    h2,
+  };
+}
+
+/**
  * A named pool of servers: an undici `Pool` per server, a balancer, passive
  * outlier ejection, optional active health checks, and one
  * `@backlot/resilience` command (key `gateway.origin.<name>`) giving the
@@ -66,6 +167,9 @@ export class Origin {
   /** The resilience command every attempt runs in. */
   readonly command: Command<[OriginAttempt], void>;
   readonly #balancer: Balancer;
+  /** HTTP/1.1 pools for upgrades to servers whose main pool may speak HTTP/2. */
+  readonly #upgradePools = new Map<OriginServer, Pool>();
+  readonly #poolOptions: Pool.Options;
   readonly #stopHealth: (() => void) | undefined;
   readonly #now: () => number = performance.now.bind(performance);
 
@@ -76,17 +180,26 @@ export class Origin {
   constructor(name: string, config: OriginConfig, registry: CommandRegistry, generation = 0) {
     this.name = name;
     this.config = config;
+    this.#poolOptions = {
+      connections: config.connections,
+      pipelining: config.pipelining,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectTimeout: config.connectTimeoutMs,
+      headersTimeout: config.timeoutMs + 1000,
+      bodyTimeout: config.bodyTimeoutMs,
+    };
     this.servers = config.servers.map((server) => {
       const { url, weight } = typeof server === 'string' ? { url: server, weight: 1 } : server;
-      const pool = new Pool(new URL(url).origin, {
-        connections: config.connections,
-        pipelining: config.pipelining,
-        allowH2: config.allowH2,
-        keepAliveTimeout: config.keepAliveTimeoutMs,
-        connectTimeout: config.connectTimeoutMs,
-        headersTimeout: config.timeoutMs + 1000,
-        bodyTimeout: config.bodyTimeoutMs,
-      });
+      const parsed = new URL(url);
+      const pool =
+        parsed.protocol === 'https:'
+          ? new TlsPool(
+              parsed.origin,
+              this.#poolOptions,
+              tlsSettings(name, config, parsed, config.allowH2),
+              config.connectTimeoutMs,
+            )
+          : new Pool(parsed.origin, { ...this.#poolOptions, allowH2: config.allowH2 });
       return new OriginServer(url, weight, pool);
     });
     this.#balancer = createBalancer(config.balancer);
@@ -143,17 +256,42 @@ export class Origin {
     return this.#balancer(candidates);
   }
 
+  /**
+   * The dispatcher for an `Upgrade:` request (WebSocket) to `server`: its
+   * pool, or, when that pool may speak HTTP/2 (where undici would turn the
+   * upgrade into an extended CONNECT the origin may not support), a pool of
+   * its own that speaks HTTP/1.1 only, created on first use.
+   */
+  upgradeDispatcher(server: OriginServer): Dispatcher {
+    if (!this.config.allowH2 || server.url.protocol !== 'https:') return server.pool;
+    let pool = this.#upgradePools.get(server);
+    if (!pool) {
+      pool = new TlsPool(
+        server.url.origin,
+        this.#poolOptions,
+        tlsSettings(this.name, this.config, server.url, false),
+        this.config.connectTimeoutMs,
+      );
+      this.#upgradePools.set(server, pool);
+    }
+    return pool;
+  }
+
+  #pools(): Pool[] {
+    return [...this.servers.map((server) => server.pool), ...this.#upgradePools.values()];
+  }
+
   /** Stops health checks, drains and closes the pools, and unregisters the command. */
   async close(): Promise<void> {
     this.#stopHealth?.();
-    await Promise.all(this.servers.map((server) => server.pool.close()));
+    await Promise.all(this.#pools().map((pool) => pool.close()));
     this.command.dispose();
   }
 
   /** Closes the pools at once, failing requests in flight. */
   async destroy(): Promise<void> {
     this.#stopHealth?.();
-    await Promise.all(this.servers.map((server) => server.pool.destroy()));
+    await Promise.all(this.#pools().map((pool) => pool.destroy()));
     this.command.dispose();
   }
 }

@@ -113,7 +113,7 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
         this.#span = startOriginSpan(this.#spans, 'GET', server.url, options.path, this.#origin.name, 1, headers);
       }
       try {
-        server.pool.dispatch(options, this);
+        this.#origin.upgradeDispatcher(server).dispatch(options, this);
       } catch (error) {
         this.#settle(error as Error);
       }
