@@ -10,6 +10,8 @@
  *   request in flight as kafkajs requires for idempotence, acks all, gzip) and
  *   the best batching it offers: the caller builds 1 MiB batches and sends them
  *   back to back (no validation, no envelope).
+ * - backlot-zstd, kafkajs-zstd: the same two with zstd instead of gzip (Node's
+ *   own zstd, which `kafkaTransport` registers in kafkajs's codec table).
  * - backlot-platformatic: the Backlot emitter on `platformaticKafkaTransport`
  *   (`@backlot/events/platformatic`), same options.
  * - platformatic: raw `@platformatic/kafka` `producer.send` with the same
@@ -93,6 +95,12 @@ function rssSampler(): () => number {
   };
 }
 
+/** This process's CPU time (all threads: main, libuv pool for gzip) per event, in µs, since `start`. */
+function cpuPerEvent(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / EVENTS;
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = values.sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
@@ -100,6 +108,10 @@ function percentile(values: number[], p: number): number {
 
 async function backlot(): Promise<Figures> {
   return backlotOn(kafkaTransport({ brokers: kafkaBrokers }), 'backlot');
+}
+
+async function backlotZstd(): Promise<Figures> {
+  return backlotOn(kafkaTransport({ brokers: kafkaBrokers, compression: 'zstd' }), 'backlot-zstd');
 }
 
 async function backlotPlatformatic(): Promise<Figures> {
@@ -121,27 +133,40 @@ async function backlotOn(transport: Transport, name: string): Promise<Figures> {
     // Backpressure at 2 MiB queued: enough to keep a batch in flight and the next one filling.
     bufferBytes: 4 * 1024 * 1024,
   });
+  const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < EVENTS; i++) {
     if (!producer.emit('play.started', payloadOf(i))) await producer.ready();
   }
   await producer.flush();
   const seconds = (performance.now() - start) / 1000;
+  const cpuUs = cpuPerEvent(cpu);
   const metrics = producer.metrics();
   await producer.close();
   const rss = peak();
   rmSync(spoolDir, { recursive: true, force: true });
   await dropTopic(topic);
   if (metrics.sent !== EVENTS || metrics.dropped !== 0) throw new Error(`${name}: sent ${metrics.sent}/${EVENTS}`);
-  return { events_per_s: EVENTS / seconds, p99_ack_ms: metrics.ackLatencyMs.p99, peak_rss_mib: rss };
+  return {
+    events_per_s: EVENTS / seconds,
+    p99_ack_ms: metrics.ackLatencyMs.p99,
+    peak_rss_mib: rss,
+    cpu_us_per_event: cpuUs,
+  };
 }
 
-async function rawKafkajs(): Promise<Figures> {
+// The zstd codec `kafkaTransport` registers in kafkajs (node:zlib zstd), so `kafkajs-zstd` can use it too.
+kafkaTransport({ brokers: kafkaBrokers });
+
+const rawKafkajs = () => rawKafkajsWith(CompressionTypes.GZIP);
+
+async function rawKafkajsWith(compression: CompressionTypes): Promise<Figures> {
   const topic = await freshTopic();
   const peak = rssSampler();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let i = 0;
   while (i < EVENTS) {
@@ -155,15 +180,21 @@ async function rawKafkajs(): Promise<Figures> {
       created.push(performance.now());
       bytes += value.length;
     }
-    await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    await producer.send({ topic, acks: -1, compression, messages });
     const acked = performance.now();
     for (const t of created) latencies.push(acked - t);
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpuUs = cpuPerEvent(cpu);
   await producer.disconnect();
   const rss = peak();
   await dropTopic(topic);
-  return { events_per_s: EVENTS / seconds, p99_ack_ms: percentile(latencies, 99), peak_rss_mib: rss };
+  return {
+    events_per_s: EVENTS / seconds,
+    p99_ack_ms: percentile(latencies, 99),
+    peak_rss_mib: rss,
+    cpu_us_per_event: cpuUs,
+  };
 }
 
 async function rawPlatformatic(): Promise<Figures> {
@@ -177,6 +208,7 @@ async function rawPlatformatic(): Promise<Figures> {
     compression: 'gzip',
   });
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let i = 0;
   while (i < EVENTS) {
@@ -195,10 +227,16 @@ async function rawPlatformatic(): Promise<Figures> {
     for (const t of created) latencies.push(acked - t);
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpuUs = cpuPerEvent(cpu);
   await producer.close();
   const rss = peak();
   await dropTopic(topic);
-  return { events_per_s: EVENTS / seconds, p99_ack_ms: percentile(latencies, 99), peak_rss_mib: rss };
+  return {
+    events_per_s: EVENTS / seconds,
+    p99_ack_ms: percentile(latencies, 99),
+    peak_rss_mib: rss,
+    cpu_us_per_event: cpuUs,
+  };
 }
 
 /** A transport whose broker is down: every send fails, so events stay in the spool. */
@@ -266,10 +304,13 @@ export default async function run() {
       p99_ack_ms: 'p99 emit-to-ack latency, ms (lower is better)',
       peak_rss_mib: 'peak process RSS during the round, MiB (lower is better)',
       replay_events_per_s: 'events/s replayed from the spool to the broker (higher is better)',
+      cpu_us_per_event: 'µs of this process CPU (all threads) per event sent (lower is better)',
     },
     subjects: {
       backlot,
       kafkajs: rawKafkajs,
+      'backlot-zstd': backlotZstd,
+      'kafkajs-zstd': () => rawKafkajsWith(CompressionTypes.ZSTD),
       'backlot-platformatic': backlotPlatformatic,
       platformatic: rawPlatformatic,
       'backlot-spool': backlotSpool,

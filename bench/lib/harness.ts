@@ -50,8 +50,12 @@ export function median(values: number[]): number {
 const round = (value: number) => (Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(3)));
 
 export async function runBench(definition: BenchDefinition): Promise<BenchResult> {
-  const { name, unit, subjects, rounds = 5, warmup = 1 } = definition;
-  const names = Object.keys(subjects);
+  const { name, unit, subjects } = definition;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? definition.rounds ?? 5);
+  const warmup = Number(process.env.BENCH_WARMUP ?? definition.warmup ?? 1);
+  // `BENCH_SUBJECTS=backlot,kafkajs` measures only those (e.g. while investigating one pair).
+  const only = process.env.BENCH_SUBJECTS?.split(',').map((s) => s.trim());
+  const names = Object.keys(subjects).filter((n) => !only || only.includes(n));
   const samples = new Map<string, Map<string, number[]>>(names.map((n) => [n, new Map()]));
 
   console.log(`\n# ${name}: ${names.join(' vs ')} (${warmup} warm-up, ${rounds} rounds, alternating)`);

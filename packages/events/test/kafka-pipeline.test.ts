@@ -143,4 +143,65 @@ describe('the producer and pipeline on a real Kafka broker', () => {
     store.destroy();
     client.destroy();
   });
+
+  it("sends zstd batches (Node's own zstd) that kcat reads back and a kafkajs pipeline consumes", async () => {
+    const zstdTopic = `${topic}-zstd`;
+    await admin.createTopics({ topics: [{ topic: zstdTopic, numPartitions: 2 }], waitForLeaders: true });
+    try {
+      const zstd = kafkaTransport({ brokers: kafkaBrokers, maxWaitTimeMs: 100, compression: 'zstd' });
+      const producer = createEventProducer({
+        catalog: events,
+        source: 'play-api',
+        transport: zstd,
+        topic: zstdTopic,
+        key: byProfile,
+        spool: false,
+        batch: { maxEvents: 100 },
+      });
+      const ids: string[] = [];
+      for (let seq = 0; seq < 500; seq++) {
+        const payload = { profileId: `p${seq % 7}`, titleId: `t${seq % 3}`, country: 'FR', seq };
+        ids.push(producer.emitEnvelope('play.started', payload).id);
+      }
+      await producer.close();
+      expect(producer.metrics()).toMatchObject({ sent: 500, dropped: 0 });
+
+      const out = execFileSync(
+        'kcat',
+        ['-C', '-b', kafkaBrokers[0] as string, '-t', zstdTopic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'],
+        { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+      );
+      expect(
+        out
+          .trim()
+          .split('\n')
+          .map((line) => events.decode(line).id)
+          .sort(),
+      ).toEqual([...ids].sort());
+
+      const seen = collect<string>();
+      const pipeline = createPipeline({
+        catalog: events,
+        transport: zstd,
+        groupId: `zstd-${randomUUID()}`,
+        topics: [zstdTopic],
+      });
+      pipeline
+        .events()
+        .map((event) => event.id)
+        .to(seen);
+      await pipeline.start();
+      await until(() => pipeline.metrics().processed === 500, '500 zstd events processed');
+      await pipeline.close();
+      expect([...new Set(seen.flushed)].sort()).toEqual([...ids].sort());
+    } finally {
+      await admin.deleteTopics({ topics: [zstdTopic] }).catch(() => {});
+    }
+  });
+
+  it('rejects an unknown compression, naming the field and the choices', () => {
+    expect(() => kafkaTransport({ brokers: kafkaBrokers, compression: 'lz4' as 'gzip' })).toThrow(
+      /compression must be 'gzip', 'zstd' or 'none'/,
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zstdAvailable } from './zstd.js';
 
 /**
  * What every Kafka transport's producer side takes, whichever client it is
@@ -10,8 +11,15 @@ export interface KafkaProducerOptions {
   brokers: string[];
   /** Client id sent to the brokers (default `backlot-events`). */
   clientId?: string | undefined;
-  /** Batch compression: `gzip` or `none` (default `gzip`). */
-  compression?: 'gzip' | 'none' | undefined;
+  /**
+   * Batch compression (default `gzip`, which every Kafka client reads).
+   * `zstd` compresses the same batches about 5× faster at the same ratio (and
+   * the broker decompresses them faster), with Node's own `node:zlib` zstd
+   * (Node.js 22.15 or later): choose it when every consumer of the topic reads
+   * zstd (the Java client, librdkafka/kcat, Backlot pipelines do; a plain
+   * kafkajs consumer needs a zstd codec registered).
+   */
+  compression?: 'gzip' | 'zstd' | 'none' | undefined;
   /** Connection timeout in ms (default 3000). */
   connectionTimeoutMs?: number | undefined;
   /** Time the broker may take to acknowledge a produce request, in ms (default 30000). */
@@ -48,7 +56,12 @@ export const kafkaProducerOptionsSchema = z.object({
     .array(z.string().min(1), { error: "brokers is required: e.g. ['127.0.0.1:9092']" })
     .min(1, "brokers must list at least one broker, e.g. ['127.0.0.1:9092']"),
   clientId: z.string().min(1, 'clientId must not be empty').optional(),
-  compression: z.enum(['gzip', 'none'], { error: "compression must be 'gzip' or 'none'" }).optional(),
+  compression: z
+    .enum(['gzip', 'zstd', 'none'], { error: "compression must be 'gzip', 'zstd' or 'none'" })
+    .refine((value) => value !== 'zstd' || zstdAvailable, {
+      error: `compression 'zstd' needs Node.js 22.15 or later (node:zlib zstd); this is ${process.version}: use 'gzip'`,
+    })
+    .optional(),
   connectionTimeoutMs: positiveMs('connectionTimeoutMs').optional(),
   requestTimeoutMs: positiveMs('requestTimeoutMs').optional(),
   sendRetries: z.number().int().min(0, 'sendRetries must be 0 or more').optional(),

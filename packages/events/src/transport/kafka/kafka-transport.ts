@@ -20,6 +20,7 @@ import type {
   TransportConsumer,
   TransportProducer,
 } from '../types.js';
+import { registerZstdCodec } from './zstd-codec.js';
 
 /** Options of {@link kafkaTransport}. */
 export interface KafkaTransportOptions extends KafkaProducerOptions {
@@ -44,7 +45,7 @@ const optionsSchema = kafkaProducerOptionsSchema.extend({
  * The Kafka transport, on kafkajs: idempotent producers (`acks: all`, one
  * request in flight per connection, as idempotence requires in kafkajs, so that
  * per-partition order survives retries), gzip batches, and consumer groups with
- * manual commits. A transport producer sends each batch over several
+ * manual commits (gzip by default; `compression: 'zstd'` with Node's own zstd). A transport producer sends each batch over several
  * connections at once (`producerConnections`), each partition always over the
  * same one, so batches are compressed and acknowledged in parallel while every
  * partition keeps the emit order. kafkajs is kept behind the {@link Transport}
@@ -76,7 +77,14 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
       },
     ...(options.kafkaConfig ?? {}),
   });
-  const compression = options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP;
+  // Consumers read zstd batches whatever this producer writes.
+  registerZstdCodec();
+  const compression =
+    options.compression === 'none'
+      ? CompressionTypes.None
+      : options.compression === 'zstd'
+        ? CompressionTypes.ZSTD
+        : CompressionTypes.GZIP;
   const sendRetries = options.sendRetries ?? 2;
 
   return {
