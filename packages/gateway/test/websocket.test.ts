@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { type ClientHttp2Stream, connect as connectH2, type IncomingHttpHeaders as H2Headers } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { selfSigned } from './certs.js';
 import { onCleanup, rawRequest, rawStatus, startGateway, until } from './helpers.js';
 
 // ───────── a minimal RFC 6455 origin: handshake, unfragmented frames, echo, close ─────────
@@ -18,6 +23,18 @@ function frame(opcode: number, payload: Buffer): Buffer {
         ? Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff])
         : Buffer.concat([Buffer.from([0x80 | opcode, 127]), bigLength(length)]);
   return Buffer.concat([head, payload]);
+}
+
+/** A client frame: masked, as RFC 6455 requires of clients. */
+function maskedFrame(opcode: number, payload: Buffer): Buffer {
+  const plain = frame(opcode, payload);
+  const headLength = plain.length - payload.length;
+  const mask = randomBytes(4);
+  const masked = Buffer.from(payload);
+  for (let i = 0; i < masked.length; i++) masked[i] = (masked[i] as number) ^ (mask[i % 4] as number);
+  const head = Buffer.from(plain.subarray(0, headLength));
+  head[1] = (head[1] as number) | 0x80;
+  return Buffer.concat([head, mask, masked]);
 }
 
 function bigLength(length: number): Buffer {
@@ -244,5 +261,270 @@ describe('WebSocket pass-through', () => {
     expect((await closed).code).toBe(1006);
     await until(() => origin.events.includes('socket-closed'));
     await until(() => /backlot_gateway_route_requests_total\{route="ws",code="1xx"\} 1/.test(gateway.metrics()));
+  });
+});
+
+/** A free loopback port with nothing listening on it (connections are refused). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('WebSocket upgrade retries', () => {
+  it('retries a handshake on another server when the first refuses the connection', async () => {
+    const origin = await startWsOrigin();
+    const dead = `http://127.0.0.1:${await deadPort()}`;
+    const [gateway, base] = await startGateway({
+      origins: {
+        ws: {
+          servers: [dead, origin.url],
+          // Keep the dead server in rotation: every other handshake tries it first.
+          outlierDetection: { enabled: false },
+          circuitBreaker: { enabled: false },
+        },
+      },
+      routes: [{ id: 'ws', pathPrefix: '/', origin: 'ws' }],
+    });
+    for (let i = 0; i < 6; i++) {
+      const { ws, next, closed } = await openWs(wsUrl(base, `/chat/${i}`));
+      expect(await next()).toBe('hello');
+      ws.send(`n${i}`);
+      expect(await next()).toBe(`echo:n${i}`);
+      ws.close(1000);
+      await closed;
+    }
+    expect(origin.upgrades).toHaveLength(6);
+    const retries = /backlot_gateway_origin_retries_total\{origin="ws"\} (\d+)/.exec(gateway.metrics())?.[1];
+    expect(Number(retries)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('does not retry when the origin has one attempt, or the route turns retries off', async () => {
+    const origin = await startWsOrigin();
+    const dead = `http://127.0.0.1:${await deadPort()}`;
+    const servers = [dead, origin.url];
+    const keep = { outlierDetection: { enabled: false }, circuitBreaker: { enabled: false } };
+    const [, base] = await startGateway({
+      origins: {
+        once: { servers, ...keep, retry: { maxAttempts: 1 } },
+        twice: { servers, ...keep },
+      },
+      routes: [
+        { id: 'once', pathPrefix: '/once', origin: 'once' },
+        { id: 'off', pathPrefix: '/off', origin: 'twice', retry: false },
+      ],
+    });
+    for (const prefix of ['/once', '/off']) {
+      const statuses = new Set<number>();
+      for (let i = 0; i < 4; i++) statuses.add(rawStatus(await rawRequest(base, upgradeRequest(prefix), 200)));
+      expect([...statuses].sort()).toEqual([101, 502]);
+    }
+  });
+});
+
+// ───────── WebSockets over HTTP/2 (RFC 8441) ─────────
+
+interface H2Ws {
+  stream: ClientHttp2Stream;
+  status: number;
+  headers: H2Headers;
+  /** The answer's body, when the gateway did not open a tunnel. */
+  body: () => Promise<string>;
+  next: () => Promise<{ opcode: number; payload: Buffer }>;
+  send: (text: string) => void;
+}
+
+/** A TLS + HTTP/2 gateway and an HTTP/2 session to it that waited for the server's SETTINGS. */
+async function h2Gateway(config: Parameters<typeof startGateway>[0]) {
+  const dir = mkdtempSync(join(tmpdir(), 'backlot-ws-h2-'));
+  onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+  const tls = selfSigned(dir, 'gateway');
+  const [gateway, base] = await startGateway({ ...config, server: { tls, http2: true } });
+  const authority = `127.0.0.1:${new URL(base).port}`;
+  const session = connectH2(`https://${authority}`, { ca: readFileSync(tls.certFile) });
+  onCleanup(async () => {
+    session.destroy(); // before the gateway closes (cleanups run last first)
+  });
+  const settings = await new Promise<{ enableConnectProtocol?: boolean | undefined }>((resolve, reject) => {
+    session.once('remoteSettings', resolve);
+    session.once('error', reject);
+  });
+  /** Opens an extended CONNECT stream (`:protocol` websocket unless given). */
+  const open = async (path: string, headers: Record<string, string> = {}): Promise<H2Ws> => {
+    const stream = session.request(
+      {
+        ':method': 'CONNECT',
+        ':protocol': 'websocket',
+        ':scheme': 'https',
+        ':path': path,
+        ':authority': authority,
+        'sec-websocket-version': '13',
+        ...headers,
+      },
+      { endStream: false },
+    );
+    const response = await new Promise<H2Headers>((resolve, reject) => {
+      stream.once('response', resolve);
+      stream.once('error', reject);
+    });
+    const frames: { opcode: number; payload: Buffer }[] = [];
+    const waiters: (() => void)[] = [];
+    const status = Number(response[':status']);
+    let text = '';
+    const ended = new Promise<void>((resolve) => stream.once('end', resolve));
+    if (status === 200) {
+      onFrames(stream, Buffer.alloc(0), (opcode, payload) => {
+        frames.push({ opcode, payload });
+        for (const wake of waiters.splice(0)) wake();
+      });
+    } else {
+      stream.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+    }
+    stream.resume();
+    return {
+      stream,
+      status,
+      headers: response,
+      body: async () => {
+        await ended;
+        return text;
+      },
+      next: async () => {
+        while (frames.length === 0) await new Promise<void>((resolve) => waiters.push(resolve));
+        return frames.shift() as { opcode: number; payload: Buffer };
+      },
+      send: (message: string) => stream.write(maskedFrame(1, Buffer.from(message))),
+    };
+  };
+  return { gateway, settings, open, session, authority };
+}
+
+describe('WebSockets over HTTP/2 (RFC 8441 extended CONNECT)', () => {
+  it('bridges an extended CONNECT to the origin as an HTTP/1.1 upgrade, through the filters, frames both ways', async () => {
+    const origin = await startWsOrigin();
+    const { settings, open, authority } = await h2Gateway({
+      filters: [{ type: 'requestId' }],
+      routes: [
+        {
+          id: 'ws',
+          pathPrefix: '/ws',
+          host: '127.0.0.1', // matched on :authority
+          origin: origin.url,
+          stripPrefix: true,
+          methods: ['GET'], // the HTTP/1.1 equivalent of the CONNECT is a GET
+          filters: [{ type: 'apiKey', keys: ['k-1234567890abcdef'] }],
+        },
+      ],
+    });
+    expect(settings.enableConnectProtocol).toBe(true);
+
+    const denied = await open('/ws/chat');
+    expect(denied.status).toBe(401);
+    expect(JSON.parse(await denied.body())).toMatchObject({ error: 'unauthorized' });
+    expect(denied.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(origin.upgrades).toHaveLength(0);
+
+    const ws = await open('/ws/chat?room=1', {
+      'x-api-key': 'k-1234567890abcdef',
+      'sec-websocket-protocol': 'chat, other',
+    });
+    expect(ws.status).toBe(200);
+    expect(ws.headers['sec-websocket-protocol']).toBe('chat');
+    expect(ws.headers['sec-websocket-accept']).toBeUndefined();
+    expect(ws.headers.upgrade).toBeUndefined();
+
+    const hello = await ws.next();
+    expect([hello.opcode, hello.payload.toString()]).toEqual([1, 'hello']);
+    for (const text of ['a', 'b', 'x'.repeat(200_000)]) {
+      ws.send(text);
+      const echoed = await ws.next();
+      expect(echoed.payload.toString()).toBe(`echo:${text}`);
+    }
+
+    const seen = origin.upgrades[0] as IncomingHttpHeaders;
+    expect(origin.upgrades).toHaveLength(1);
+    expect(seen.upgrade).toBe('websocket');
+    expect(seen['sec-websocket-key']).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    expect(seen['sec-websocket-version']).toBe('13');
+    expect(seen['sec-websocket-protocol']).toBe('chat, other');
+    expect(seen['x-api-key']).toBeUndefined();
+    expect(seen['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(seen['x-forwarded-proto']).toBe('https');
+    expect(seen.host).toBe(authority); // as an HTTP/1.1 client's Host would be
+    expect(seen['x-forwarded-host']).toBe(authority);
+    expect(seen['x-forwarded-for']).toBe('127.0.0.1');
+
+    const code = Buffer.alloc(2);
+    code.writeUInt16BE(1000);
+    ws.stream.write(maskedFrame(8, code));
+    const closing = await ws.next();
+    expect([closing.opcode, closing.payload.readUInt16BE(0)]).toEqual([8, 1000]);
+    ws.stream.end();
+    await new Promise((resolve) => ws.stream.once('close', resolve));
+    await until(() => origin.events.includes('close-frame:1000') && origin.events.includes('socket-closed'));
+  });
+
+  it("passes the origin's close to the HTTP/2 stream, and gateway.close() closes open ones", async () => {
+    const origin = await startWsOrigin();
+    const { gateway, open } = await h2Gateway({ routes: [{ id: 'ws', pathPrefix: '/', origin: origin.url }] });
+    const first = await open('/');
+    expect((await first.next()).payload.toString()).toBe('hello');
+    first.send('close-me');
+    const closing = await first.next();
+    expect([closing.opcode, closing.payload.readUInt16BE(0)]).toEqual([8, 4000]);
+    first.stream.end(maskedFrame(8, closing.payload));
+    await new Promise((resolve) => first.stream.once('close', resolve));
+
+    const second = await open('/');
+    expect((await second.next()).payload.toString()).toBe('hello');
+    const closed = new Promise((resolve) => second.stream.once('close', resolve));
+    void gateway.close({ timeoutMs: 100 });
+    await closed;
+    await until(() => origin.events.filter((event) => event === 'socket-closed').length === 2);
+  });
+
+  it('answers with the right HTTP/2 status: no route, origin down, refusal, unsupported CONNECTs', async () => {
+    const refusing = await startWsOrigin(true);
+    const { open, session } = await h2Gateway({
+      origins: { down: { servers: [`http://127.0.0.1:${await deadPort()}`], retry: { maxAttempts: 1 } } },
+      routes: [
+        { id: 'down', pathPrefix: '/down', origin: 'down' },
+        { id: 'refused', pathPrefix: '/refused', origin: refusing.url },
+      ],
+    });
+    const noRoute = await open('/nowhere');
+    expect(noRoute.status).toBe(404);
+    expect(JSON.parse(await noRoute.body())).toMatchObject({ error: 'no_route' });
+
+    const down = await open('/down');
+    expect(down.status).toBe(502);
+    expect(JSON.parse(await down.body())).toMatchObject({ error: 'origin_unavailable' });
+
+    const refused = await open('/refused');
+    expect(refused.status).toBe(403);
+    expect(refused.headers['content-type']).toBe('text/plain');
+    expect(await refused.body()).toBe('nope');
+
+    const badPath = await open('/%2fadmin');
+    expect(badPath.status).toBe(400);
+
+    const other = await open('/refused', { ':protocol': 'connect-udp' });
+    expect(other.status).toBe(501);
+    expect(JSON.parse(await other.body())).toMatchObject({ error: 'not_implemented' });
+
+    const proxy = session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+    const status = await new Promise<number>((resolve) => proxy.once('response', (h) => resolve(Number(h[':status']))));
+    expect(status).toBe(405);
+    proxy.resume();
+
+    // The refused exchanges closed their streams although the client never ended its side.
+    for (const answered of [noRoute, down, refused, badPath, other]) {
+      await until(() => answered.stream.closed);
+    }
   });
 });

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig } from '../config/schema.js';
@@ -9,7 +14,10 @@ import type { GatewayConfig } from '../config/schema.js';
 export type EdgeServer = Server | HttpsServer | Http2SecureServer;
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+type UpgradeListener = ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) & {
+  /** HTTP/2 extended CONNECT (RFC 8441), served when present. */
+  extendedConnect?: ((req: Http2ServerRequest, res: Http2ServerResponse) => void) | undefined;
+};
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -43,7 +51,9 @@ export function readTls(tls: { certFile: string; keyFile: string }): { cert: Buf
  * HTTPS, or (with `http2`) an HTTP/2 server that also speaks HTTP/1.1 on the
  * same port (ALPN). Header/request timeouts guard against slowloris, headers
  * are capped at `maxHeaderSize`, and `Expect: 100-continue` is answered by
- * the gateway once the request passed its inbound filters.
+ * the gateway once the request passed its inbound filters. The HTTP/2 server
+ * announces extended CONNECT (RFC 8441) when the upgrade listener has an
+ * `extendedConnect`: WebSockets then also open over HTTP/2 streams.
  */
 export function createEdgeServer(
   server: GatewayConfig['server'],
@@ -60,15 +70,26 @@ export function createEdgeServer(
   };
   let edge: EdgeServer;
   if (server.tls && server.http2) {
+    const extendedConnect = upgrade?.extendedConnect;
     edge = createSecureServer(
       {
         ...readTls(server.tls),
         allowHTTP1: true,
         maxSessionMemory: 10,
-        settings: { maxHeaderListSize: server.maxHeaderSize },
+        settings: {
+          maxHeaderListSize: server.maxHeaderSize,
+          ...(extendedConnect ? { enableConnectProtocol: true } : {}),
+        },
       },
       listener as never,
     );
+    if (extendedConnect) {
+      // HTTP/2 CONNECT streams; the HTTP/1.1 side of the port emits `connect` too (a proxy CONNECT): refused.
+      edge.on('connect', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | Duplex) => {
+        if (req.httpVersionMajor >= 2) extendedConnect(req as Http2ServerRequest, res as Http2ServerResponse);
+        else (res as Duplex).destroy();
+      });
+    }
   } else if (server.tls) {
     edge = createHttpsServer({ ...options, ...readTls(server.tls) }, listener);
   } else {

@@ -1,4 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES, validateHeaderValue } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
@@ -8,7 +10,7 @@ import type { TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin, OriginAttempt } from '../origins/origin.js';
 import type { OriginServer } from '../origins/server.js';
 import { responseHeaders } from '../proxy/headers.js';
-import { errorBody, originFailure } from '../proxy/respond.js';
+import { errorBody, isRetryableFailure, originFailure } from '../proxy/respond.js';
 import { normalizeTarget } from '../routing/normalize-path.js';
 import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
 import { endOriginSpan, type RequestSpans, startOriginSpan } from '../tracing/spans.js';
@@ -81,6 +83,8 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
   readonly #origin: Origin;
   readonly #options: Dispatcher.DispatchOptions;
   readonly #spans: RequestSpans | undefined;
+  readonly #exclude: OriginServer | undefined;
+  readonly #attempt: number;
   #span: Span | undefined;
   #status: number | undefined;
   server: OriginServer | undefined;
@@ -94,23 +98,39 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
   #settled = false;
   #cancelled: Error | undefined;
 
-  constructor(origin: Origin, options: Dispatcher.DispatchOptions, spans: RequestSpans | undefined) {
+  constructor(
+    origin: Origin,
+    options: Dispatcher.DispatchOptions,
+    spans: RequestSpans | undefined,
+    exclude: OriginServer | undefined,
+    attempt: number,
+  ) {
     this.#origin = origin;
     this.#options = options;
     this.#spans = spans;
+    this.#exclude = exclude;
+    this.#attempt = attempt;
   }
 
   start(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      const server = this.#origin.pick();
+      const server = this.#origin.pick(this.#exclude);
       this.server = server;
       const base = server.basePath;
       const options = base ? { ...this.#options, path: `${base}${this.#options.path}` } : this.#options;
       if (this.#spans) {
         const headers = options.headers as Record<string, string | string[]>;
-        this.#span = startOriginSpan(this.#spans, 'GET', server.url, options.path, this.#origin.name, 1, headers);
+        this.#span = startOriginSpan(
+          this.#spans,
+          options.method,
+          server.url,
+          options.path,
+          this.#origin.name,
+          this.#attempt,
+          headers,
+        );
       }
       try {
         this.#origin.upgradeDispatcher(server).dispatch(options, this);
@@ -184,136 +204,270 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
 }
 
 /**
- * Creates the `upgrade` listener (WebSocket and other `Upgrade:` requests):
- * the request passes routing and the inbound and endpoint filters (auth,
- * rate limits…) like any other; a local or error answer is written on the
- * socket (through the outbound filters). Otherwise the upgrade is sent to the
- * origin inside its resilience command (breaker, timeout to the `101`), and
- * on `101 Switching Protocols` both sockets are spliced: bytes stream both
- * ways with backpressure and a close on either side closes the other. An
- * origin that refuses the upgrade has its answer relayed.
+ * The client side of an upgrade: an HTTP/1.1 socket that sent `Upgrade:`, or
+ * an HTTP/2 stream that sent an extended CONNECT (RFC 8441). @internal
  */
-export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'https') {
-  return function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const runtime = state.runtime;
-    const start = performance.now();
-    socket.on('error', () => socket.destroy());
-    if (state.draining) {
-      const error = new GatewayError('BACKLOT_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
-      const { requestId } = failureContext(req);
-      writeRaw(
-        socket,
-        error.status,
-        { 'content-type': 'application/json', 'x-request-id': requestId },
-        errorBody('shutting_down', error.message, requestId),
-      );
-      return;
-    }
-    const target = normalizeTarget(req.url ?? '/');
-    if (!target.ok) {
-      state.metrics.rejected++;
-      const { requestId } = failureContext(req);
-      writeRaw(
-        socket,
-        400,
-        { 'content-type': 'application/json', 'x-request-id': requestId },
-        errorBody('bad_request', target.reason, requestId),
-      );
-      return;
-    }
-    const ctx = newContext(runtime, req, target.path, target.query, protocol, start);
-    const requestId = ctx.requestId;
-    let routeStats: TrafficStats | undefined;
-    let originStats: TrafficStats | undefined;
-    let attempt: UpgradeAttempt | undefined;
-    let status = 0;
-    let finished = false;
+interface UpgradeClient {
+  /** The client's bytes: closed before the tunnel opens, it cancels the origin attempt. */
+  readonly stream: Duplex;
+  /** Bytes the client sent after its request head (HTTP/1.1 only). */
+  readonly head: Buffer;
+  /** The status an open tunnel is recorded with (`101`, or `200` on HTTP/2). */
+  readonly openStatus: number;
+  /** Adds what the origin's HTTP/1.1 handshake needs to the upstream headers. */
+  prepare(headers: Record<string, string | string[]>): void;
+  /** Writes a whole answer (no tunnel) and ends the exchange. */
+  answer(status: number, headers: RawHeaders, body: string | Buffer): void;
+  /** Confirms the tunnel to the client with the origin's head; a message when the head is not acceptable. */
+  open(headers: IncomingHttpHeaders): string | undefined;
+}
 
-    const finish = (aborted: boolean) => {
-      if (finished) return;
-      finished = true;
-      const seconds = (performance.now() - start) / 1000;
-      if (routeStats) {
-        routeStats.inflight--;
-        routeStats.record(status, seconds);
-      }
-      originStats?.record(status, seconds);
-      ctx.spans?.end(status, aborted);
-      logAccess(state.accessLog, ctx, requestId, status, seconds, aborted);
-    };
-    // A client that goes away before the 101 cancels the origin's attempt.
-    const onEarlyClose = () => {
-      attempt?.cancel(new Error('client went away before the upgrade'));
-      finish(true);
-    };
-    socket.once('close', onEarlyClose);
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** Headers an HTTP/2 response must not carry (RFC 9113 §8.2.2), or that the gateway sets itself. */
+const NOT_ON_H2 = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'http2-settings',
+  'content-length',
+  'sec-websocket-accept',
+]);
 
-    const answer = (isError: boolean) => {
-      const write = () => {
-        const response = ctx.response ?? { status: 200, headers: {} };
-        if (response.headers['x-request-id'] === undefined) response.headers['x-request-id'] = requestId;
-        status = response.status;
-        socket.off('close', onEarlyClose);
-        socket.once('close', () => finish(false));
-        writeRaw(socket, response.status, response.headers, ctx.responseBody ?? ctx.localBody);
-      };
-      const outbound = (ctx.route ? runtime.chains.get(ctx.route.id) : undefined)?.outbound ?? [];
+/** The client side of an HTTP/1.1 upgrade. */
+function http1Client(socket: Duplex, head: Buffer): UpgradeClient {
+  return {
+    stream: socket,
+    head,
+    openStatus: 101,
+    prepare() {},
+    answer: (status, headers, body) => writeRaw(socket, status, headers, body),
+    open(headers) {
+      socket.write(switchingHead(headers));
+      return undefined;
+    },
+  };
+}
+
+/** Response headers for an HTTP/2 client: no connection-specific ones, no CR/LF. */
+function h2Headers(headers: RawHeaders | IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || NOT_ON_H2.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
+    const values = (Array.isArray(value) ? value : [value]).map(String);
+    try {
+      for (const one of values) validateHeaderValue(name, one);
+    } catch {
+      continue; // never let a filter's CR/LF through
+    }
+    out[name] = values.length === 1 ? (values[0] as string) : values;
+  }
+  return out;
+}
+
+/**
+ * The client side of an HTTP/2 WebSocket (RFC 8441): the origin gets an
+ * HTTP/1.1 handshake with a key of the gateway's; its `101` (with the
+ * matching `Sec-WebSocket-Accept`) becomes a `200` on the client's stream.
+ */
+function http2Client(req: Http2ServerRequest, res: Http2ServerResponse): UpgradeClient {
+  const key = randomBytes(16).toString('base64');
+  const stream = req.stream;
+  return {
+    stream,
+    head: Buffer.alloc(0),
+    openStatus: 200,
+    prepare(headers) {
+      headers['sec-websocket-key'] = key;
+      headers['sec-websocket-version'] ??= '13';
+    },
+    answer(status, headers, body) {
+      if (res.headersSent || stream.destroyed) return;
       try {
-        const result = outbound.length ? runPhase('outbound', outbound, ctx, false) : undefined;
-        if (result) result.then(write, isError ? write : fail);
-        else write();
-      } catch (error) {
-        if (isError) write();
-        else fail(error);
+        res.writeHead(status, { ...h2Headers(headers), 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      } catch {
+        stream.destroy();
       }
-    };
+    },
+    open(headers) {
+      const expected = createHash('sha1')
+        .update(key + WEBSOCKET_GUID)
+        .digest('base64');
+      if (headers['sec-websocket-accept'] !== expected) return 'its 101 has no matching Sec-WebSocket-Accept';
+      res.writeHead(200, h2Headers(responseHeaders(headers)));
+      return undefined;
+    },
+  };
+}
 
-    function fail(error: unknown): void {
-      const gatewayError = isGatewayError(error)
-        ? error
-        : new GatewayError('BACKLOT_GATEWAY_FILTER_FAILED', `filter failed: ${(error as Error)?.message}`, {
-            cause: error,
-          });
-      ctx.respond(
-        gatewayError.status,
-        errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId),
-        { ...gatewayError.headers, 'content-type': 'application/json' },
-      );
-      answer(true);
+/**
+ * Runs one upgrade: routing and the inbound and endpoint filters, then the
+ * origin's HTTP/1.1 handshake inside its resilience command (retried on
+ * another server when the connection failed before any answer), then the
+ * tunnel (or the answer: a filter's, an error, the origin's refusal).
+ */
+function runUpgrade(
+  state: HandlerState,
+  protocol: 'http' | 'https',
+  req: IncomingMessage,
+  client: UpgradeClient,
+): void {
+  const runtime = state.runtime;
+  const start = performance.now();
+  const socket = client.stream;
+  socket.on('error', () => socket.destroy());
+  if (state.draining) {
+    const error = new GatewayError('BACKLOT_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
+    const { requestId } = failureContext(req);
+    client.answer(
+      error.status,
+      { 'content-type': 'application/json', 'x-request-id': requestId },
+      errorBody('shutting_down', error.message, requestId),
+    );
+    return;
+  }
+  const target = normalizeTarget(req.url ?? '/');
+  if (!target.ok) {
+    state.metrics.rejected++;
+    const { requestId } = failureContext(req);
+    client.answer(
+      400,
+      { 'content-type': 'application/json', 'x-request-id': requestId },
+      errorBody('bad_request', target.reason, requestId),
+    );
+    return;
+  }
+  const ctx = newContext(runtime, req, target.path, target.query, protocol, start);
+  const requestId = ctx.requestId;
+  let routeStats: TrafficStats | undefined;
+  let originStats: TrafficStats | undefined;
+  let attempt: UpgradeAttempt | undefined;
+  let status = 0;
+  let finished = false;
+
+  const finish = (aborted: boolean) => {
+    if (finished) return;
+    finished = true;
+    const seconds = (performance.now() - start) / 1000;
+    if (routeStats) {
+      routeStats.inflight--;
+      routeStats.record(status, seconds);
     }
+    originStats?.record(status, seconds);
+    ctx.spans?.end(status, aborted);
+    logAccess(state.accessLog, ctx, requestId, status, seconds, aborted);
+  };
+  // A client that goes away before the tunnel opens cancels the origin's attempt.
+  const onEarlyClose = () => {
+    attempt?.cancel(new Error('client went away before the upgrade'));
+    finish(true);
+  };
+  socket.once('close', onEarlyClose);
 
-    const match = runtime.table.match(ctx.path, ctx.method, req.headers);
-    if (!match) {
-      state.metrics.noRoute++;
-      fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+  const answer = (isError: boolean) => {
+    const write = () => {
+      const response = ctx.response ?? { status: 200, headers: {} };
+      if (response.headers['x-request-id'] === undefined) response.headers['x-request-id'] = requestId;
+      status = response.status;
+      socket.off('close', onEarlyClose);
+      socket.once('close', () => finish(false));
+      client.answer(response.status, response.headers, ctx.responseBody ?? ctx.localBody ?? '');
+    };
+    const outbound = (ctx.route ? runtime.chains.get(ctx.route.id) : undefined)?.outbound ?? [];
+    try {
+      const result = outbound.length ? runPhase('outbound', outbound, ctx, false) : undefined;
+      if (result) result.then(write, isError ? write : fail);
+      else write();
+    } catch (error) {
+      if (isError) write();
+      else fail(error);
+    }
+  };
+
+  function fail(error: unknown): void {
+    const gatewayError = isGatewayError(error)
+      ? error
+      : new GatewayError('BACKLOT_GATEWAY_FILTER_FAILED', `filter failed: ${(error as Error)?.message}`, {
+          cause: error,
+        });
+    ctx.respond(
+      gatewayError.status,
+      errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId),
+      { ...gatewayError.headers, 'content-type': 'application/json' },
+    );
+    answer(true);
+  }
+
+  const match = runtime.table.match(ctx.path, ctx.method, req.headers);
+  if (!match) {
+    state.metrics.noRoute++;
+    fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+    return;
+  }
+  const route = match.route;
+  ctx.route = route;
+  ctx.params = match.params;
+  routeStats = state.metrics.route(route.id);
+  routeStats.inflight++;
+  ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, req.headers) : undefined;
+  ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
+  ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
+  const chains = runtime.chains.get(route.id) ?? runtime.globalChains;
+
+  /** The origin answered `101`: open the tunnel and splice. */
+  const tunnel = (origin: Origin, upgraded: { socket: Duplex; headers: IncomingHttpHeaders }) => {
+    const upstream = upgraded.socket;
+    if (socket.destroyed) {
+      upstream.destroy();
       return;
     }
-    const route = match.route;
-    ctx.route = route;
-    ctx.params = match.params;
-    routeStats = state.metrics.route(route.id);
-    routeStats.inflight++;
-    ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, req.headers) : undefined;
-    ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
-    ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
-    const chains = runtime.chains.get(route.id) ?? runtime.globalChains;
+    const refused = client.open(upgraded.headers);
+    if (refused !== undefined) {
+      upstream.destroy();
+      fail(new GatewayError('BACKLOT_GATEWAY_ORIGIN_ERROR', `origin '${origin.name}' failed: ${refused}`));
+      return;
+    }
+    status = client.openStatus;
+    socket.off('close', onEarlyClose);
+    state.tunnels.add(socket);
+    if (client.head.length > 0) upstream.write(client.head);
+    const idle = route.config.idleTimeoutMs;
+    if (idle !== undefined && idle > 0 && 'setTimeout' in socket) {
+      (socket as Duplex & { setTimeout(ms: number, cb: () => void): void }).setTimeout(idle, () => socket.destroy());
+    }
+    splice(socket, upstream, () => {
+      state.tunnels.delete(socket);
+      finish(false);
+    });
+  };
 
-    const proxy = (): Promise<void> | undefined => {
-      const origin = ctx.origin === undefined ? undefined : runtime.origins.get(ctx.origin);
-      if (!origin) {
-        fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `route '${route.id}' has no endpoint`));
-        return undefined;
-      }
-      if (socket.destroyed) return undefined;
-      originStats = state.metrics.origin(origin.name);
-      const upgradeToken = req.headers.upgrade ?? 'websocket';
-      const options: Dispatcher.DispatchOptions = {
-        path: ctx.upstreamPath,
-        method: ctx.method as Dispatcher.HttpMethod,
-        headers: ctx.upstreamHeaders,
-        upgrade: upgradeToken,
-      };
-      const current = new UpgradeAttempt(origin, options, ctx.spans);
+  const proxy = (): Promise<void> | undefined => {
+    const origin = ctx.origin === undefined ? undefined : runtime.origins.get(ctx.origin);
+    if (!origin) {
+      fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `route '${route.id}' has no endpoint`));
+      return undefined;
+    }
+    if (socket.destroyed) return undefined;
+    const stats = state.metrics.origin(origin.name);
+    originStats = stats;
+    client.prepare(ctx.upstreamHeaders);
+    const options: Dispatcher.DispatchOptions = {
+      path: ctx.upstreamPath,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: ctx.upstreamHeaders,
+      upgrade: req.headers.upgrade ?? 'websocket',
+    };
+    // As for requests (Zuul's rule): another server after a connect error or
+    // a reset before any answer, within the origin's retry budget.
+    const maxAttempts = route.config.retry ? origin.config.retry.maxAttempts : 1;
+    const idempotent = ctx.method === 'GET';
+    origin.retryBudget.recordCall();
+    const run = (number: number, exclude: OriginServer | undefined): Promise<void> => {
+      const current = new UpgradeAttempt(origin, options, ctx.spans, exclude, number);
       attempt = current;
       return origin.command.execute(NO_CALL_OPTIONS, current).then(
         () => {
@@ -324,51 +478,99 @@ export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'ht
             answer(false);
             return;
           }
-          const upgraded = current.upgraded;
-          if (!upgraded) return;
-          if (socket.destroyed) {
-            upgraded.socket.destroy();
-            return;
-          }
-          status = 101;
-          socket.off('close', onEarlyClose);
-          const upstream = upgraded.socket;
-          state.tunnels.add(socket);
-          socket.write(switchingHead(upgraded.headers));
-          if (head.length > 0) upstream.write(head);
-          const idle = route.config.idleTimeoutMs;
-          if (idle !== undefined && idle > 0 && 'setTimeout' in socket) {
-            (socket as Duplex & { setTimeout(ms: number, cb: () => void): void }).setTimeout(idle, () =>
-              socket.destroy(),
-            );
-          }
-          splice(socket, upstream, () => {
-            state.tunnels.delete(socket);
-            finish(false);
-          });
+          if (current.upgraded) tunnel(origin, current.upgraded);
         },
         (error: unknown) => {
           current.cancel(error instanceof Error ? error : new Error(String(error)));
           if (socket.destroyed) return;
+          if (
+            number < maxAttempts &&
+            current.refused === undefined &&
+            origin.servers.length > 0 &&
+            isRetryableFailure(error, idempotent) &&
+            origin.retryBudget.tryWithdraw()
+          ) {
+            stats.retries++;
+            return run(number + 1, current.server);
+          }
           fail(originFailure(error, origin.name, origin.config.circuitBreaker.sleepWindowMs));
         },
       );
     };
-
-    const afterInbound = (): void | Promise<void> | undefined => {
-      if (ctx.responded) return answer(false);
-      const endpoint = chains.endpoint.length ? runPhase('endpoint', chains.endpoint, ctx, true) : undefined;
-      if (endpoint) return endpoint.then(() => (ctx.responded ? answer(false) : proxy()));
-      if (ctx.responded) return answer(false);
-      return proxy();
-    };
-
-    try {
-      const inbound = chains.inbound.length ? runPhase('inbound', chains.inbound, ctx, true) : undefined;
-      const result = inbound ? inbound.then(afterInbound) : afterInbound();
-      if (result) result.catch(fail);
-    } catch (error) {
-      fail(error);
-    }
+    return run(1, undefined);
   };
+
+  const afterInbound = (): void | Promise<void> | undefined => {
+    if (ctx.responded) return answer(false);
+    const endpoint = chains.endpoint.length ? runPhase('endpoint', chains.endpoint, ctx, true) : undefined;
+    if (endpoint) return endpoint.then(() => (ctx.responded ? answer(false) : proxy()));
+    if (ctx.responded) return answer(false);
+    return proxy();
+  };
+
+  try {
+    const inbound = chains.inbound.length ? runPhase('inbound', chains.inbound, ctx, true) : undefined;
+    const result = inbound ? inbound.then(afterInbound) : afterInbound();
+    if (result) result.catch(fail);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** The upgrade listener, and its HTTP/2 counterpart for extended CONNECT streams. @internal */
+export interface UpgradeHandler {
+  (req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Answers an HTTP/2 `CONNECT` (the `connect` event of an HTTP/2 server with
+   * `enableConnectProtocol`): `:protocol: websocket` is bridged to the origin
+   * as an HTTP/1.1 upgrade; other CONNECTs are refused.
+   */
+  extendedConnect(req: Http2ServerRequest, res: Http2ServerResponse): void;
+}
+
+/**
+ * Creates the `upgrade` listener (WebSocket and other `Upgrade:` requests):
+ * the request passes routing and the inbound and endpoint filters (auth,
+ * rate limits…) like any other; a local or error answer is written on the
+ * socket (through the outbound filters). Otherwise the upgrade is sent to the
+ * origin inside its resilience command (breaker, timeout to the `101`; a
+ * connection that failed before any answer is retried on another server
+ * within the origin's retry budget), and on `101 Switching Protocols` both
+ * sockets are spliced: bytes stream both ways with backpressure and a close
+ * on either side closes the other. An origin that refuses the upgrade has its
+ * answer relayed.
+ *
+ * Its `extendedConnect` does the same for WebSockets over HTTP/2 (RFC 8441):
+ * the stream of a `CONNECT` with `:protocol: websocket` is routed and
+ * filtered as a `GET` with `Upgrade: websocket`, the origin gets an HTTP/1.1
+ * upgrade, and its `101` becomes a `200` on the stream.
+ */
+export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'https'): UpgradeHandler {
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void =>
+    runUpgrade(state, protocol, req, http1Client(socket, head));
+  const extendedConnect = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
+    const wanted = req.headers[':protocol'];
+    if (wanted !== 'websocket') {
+      const { requestId } = failureContext(req as unknown as IncomingMessage);
+      const [status, name, message] =
+        wanted === undefined
+          ? [405, 'method_not_allowed', 'the gateway is not a CONNECT proxy']
+          : [501, 'not_implemented', `extended CONNECT for '${String(wanted)}' is not supported (only websocket)`];
+      http2Client(req, res).answer(
+        status,
+        { 'content-type': 'application/json', 'x-request-id': requestId },
+        errorBody(name, message, requestId),
+      );
+      return;
+    }
+    // Routed, filtered and forwarded as the HTTP/1.1 equivalent: GET with Host and Upgrade: websocket.
+    const headers = { ...req.headers, upgrade: 'websocket' };
+    if (headers.host === undefined && headers[':authority'] !== undefined) headers.host = headers[':authority'];
+    const view: IncomingMessage = Object.create(req, {
+      method: { value: 'GET', enumerable: true },
+      headers: { value: headers, enumerable: true },
+    });
+    runUpgrade(state, protocol, view, http2Client(req, res));
+  };
+  return Object.assign(upgrade, { extendedConnect });
 }
