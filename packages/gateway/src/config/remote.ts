@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { InvalidConfigError } from '../errors.js';
 import type { GatewayConfigInput } from './schema.js';
@@ -10,6 +11,12 @@ export interface RemoteConfigOptions {
   timeoutMs?: number | undefined;
   /** Extra request headers for `watchConfigUrl` (e.g. `authorization`). */
   headers?: Record<string, string> | undefined;
+  /**
+   * The version of the config already in force (its `ETag`, or for
+   * `watchConfigObject` the object's etag), when it was read before watching:
+   * the first poll then applies nothing unless the config changed since.
+   */
+  version?: string | undefined;
   /** Called after a new config was validated and swapped in. */
   onReload?: (() => void) | undefined;
   /**
@@ -47,7 +54,7 @@ export function pollConfig(
   options: RemoteConfigOptions,
 ): () => void {
   const intervalMs = options.intervalMs ?? 10_000;
-  let known: string | undefined;
+  let known: string | undefined = options.version;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const poll = async () => {
@@ -79,17 +86,19 @@ export function pollConfig(
   };
 }
 
+/** Prefix of the version of a config served without an `ETag`: a hash of its text. */
+const CONTENT_VERSION = 'sha256:';
+
 /**
  * A poll of an HTTP(S) URL with `If-None-Match`: `304 Not Modified` costs no
- * body; without an `ETag` from the server, an unchanged body is recognised by
- * its text. @internal
+ * body; without an `ETag` from the server, the version is a hash of the text,
+ * so an unchanged body is recognised (also across fetchers). @internal
  */
 export function urlFetcher(url: string | URL, options: RemoteConfigOptions): Fetch {
   const timeout = options.timeoutMs ?? 5000;
-  let lastText: string | undefined;
   return async (known) => {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-    if (known !== undefined && !known.startsWith('text:')) headers['if-none-match'] = known;
+    if (known !== undefined && !known.startsWith(CONTENT_VERSION)) headers['if-none-match'] = known;
     const response = await request(url, {
       method: 'GET',
       headers,
@@ -107,14 +116,33 @@ export function urlFetcher(url: string | URL, options: RemoteConfigOptions): Fet
     }
     const text = await response.body.text();
     const etag = response.headers.etag;
-    if (typeof etag === 'string' && etag !== '') {
-      if (etag === known) return undefined;
-      return { version: etag, text };
-    }
-    if (text === lastText) return undefined;
-    lastText = text;
-    return { version: `text:${text.length}:${Date.now()}`, text };
+    const version =
+      typeof etag === 'string' && etag !== ''
+        ? etag
+        : `${CONTENT_VERSION}${createHash('sha256').update(text).digest('base64url')}`;
+    if (version === known) return undefined;
+    return { version, text };
   };
+}
+
+/**
+ * Reads a JSON config at an HTTP(S) URL once (for the CLI's first config):
+ * its parsed JSON and version, to pass on as `version` when watching it.
+ *
+ * @throws when the URL does not answer `200` in time, or the body is not JSON.
+ * @internal
+ */
+export async function fetchConfigUrl(
+  url: string | URL,
+  options: RemoteConfigOptions = {},
+): Promise<{ config: unknown; version: string }> {
+  const fetched = await urlFetcher(url, options)(undefined);
+  if (fetched === undefined) throw new Error(`${String(url)}: no config`);
+  try {
+    return { config: JSON.parse(fetched.text), version: fetched.version };
+  } catch (error) {
+    throw new InvalidConfigError([`${String(url)}: not valid JSON (${(error as Error).message})`]);
+  }
 }
 
 /** A poll of an object in a store: `head` first, the body only when the etag changed. @internal */
