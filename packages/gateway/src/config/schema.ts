@@ -71,6 +71,10 @@ const originTlsSchema = z
     path: ['caFile'],
   });
 
+/**
+ * Schema of one origin (`origins.<name>`): its servers, balancing, pools
+ * (HTTP/2 and TLS trust for `https://` servers), resilience and health.
+ */
 export const originSchema = z
   .strictObject({
     servers: z.array(serverSchema).min(1, 'servers must list at least one server URL'),
