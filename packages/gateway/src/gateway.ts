@@ -1,5 +1,6 @@
 import { watch } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CommandRegistry } from '@backlot/resilience';
@@ -51,7 +52,17 @@ export interface Gateway {
    * The Node `upgrade` listener (WebSocket pass-through), to mount next to
    * {@link Gateway.handler} on a server of your own: `server.on('upgrade', gateway.upgradeHandler)`.
    */
-  readonly upgradeHandler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  readonly upgradeHandler: {
+    (req: IncomingMessage, socket: Duplex, head: Buffer): void;
+    /**
+     * WebSockets over HTTP/2 (RFC 8441) on a server of your own: create it with
+     * `settings: { enableConnectProtocol: true }` and mount this on its `connect`
+     * event for HTTP/2 requests: `server.on('connect', (req, res) => req.httpVersionMajor >= 2 && gateway.upgradeHandler.extendedConnect(req, res))`.
+     * A `:protocol: websocket` stream is bridged to the origin as an HTTP/1.1
+     * upgrade, through the same routes and filters; other CONNECTs are refused.
+     */
+    extendedConnect(req: Http2ServerRequest, res: Http2ServerResponse): void;
+  };
   /** The config in force (validated, defaults filled in). */
   readonly config: GatewayConfig;
   /** The gateway's resilience registry (one command per origin: `gateway.origin.<name>`). */

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,38 @@ describe('TLS and HTTP/2 at the edge', () => {
     selfSigned(dir, 'second');
     gateway.reloadCertificates();
     expect(await peerCommonName(address)).toBe('second');
+  });
+
+  it('matches host routes on HTTP/2 requests by their :authority', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'backlot-tls-'));
+    onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+    const tv = await startOrigin((_req, res) => res.end('tv'));
+    const web = await startOrigin((_req, res) => res.end('web'));
+    const [, base] = await startGateway({
+      server: { tls: selfSigned(dir, 'hosts'), http2: true },
+      routes: [
+        { id: 'tv', pathPrefix: '/', host: 'tv.play.local', origin: tv },
+        { id: 'web', pathPrefix: '/', origin: web },
+      ],
+    });
+    const session = http2Connect(`https://127.0.0.1:${new URL(base).port}`, { rejectUnauthorized: false });
+    onCleanup(async () => {
+      session.close();
+    });
+    const get = (authority: string) =>
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/', ':authority': authority });
+        let body = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        stream.on('end', () => resolve(body));
+        stream.on('error', reject);
+      });
+    expect(await get(`tv.play.local:${new URL(base).port}`)).toBe('tv');
+    expect(await get('TV.PLAY.LOCAL')).toBe('tv');
+    expect(await get(`www.play.local:${new URL(base).port}`)).toBe('web');
   });
 
   it('passes WebSocket upgrades through TLS on the HTTP/2 port (HTTP/1.1 by ALPN)', async () => {

@@ -122,7 +122,10 @@ export class RouteTable {
       if (params === undefined) continue;
       if (route.methods && !route.methods.has(method)) continue;
       if (route.hostTest) {
-        host ??= (headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+        // HTTP/2 requests carry the host as `:authority` (Node exposes it among the headers).
+        host ??= (headers.host ?? (headers[':authority'] as string | undefined) ?? '')
+          .replace(/:\d+$/, '')
+          .toLowerCase();
         if (!route.hostTest(host)) continue;
       }
       let ok = true;
