@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { Sink } from '../src/index.js';
 
 const dirs: string[] = [];
@@ -40,4 +42,30 @@ export function collect<T>(): Sink<T> & { flushed: T[] } {
       buffer = [];
     },
   };
+}
+
+/** A connected kafkajs admin of the test broker at `brokers`; fails saying so when the broker is not reachable. */
+export async function connectAdmin(brokers: string[]): Promise<Admin> {
+  const admin = new Kafka({ clientId: 'backlot-events-test', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect().catch((error: unknown) => {
+    throw new Error(`Kafka broker not reachable at ${brokers.join(',')}: ${String(error)}`, { cause: error });
+  });
+  return admin;
+}
+
+/** Every message of `topic`, from the beginning, as kcat (a client that is not ours) reads it. */
+export function readTopic(brokers: string[], topic: string): { partition: number; key: string; value: string }[] {
+  const out = execFileSync(
+    'kcat',
+    ['-C', '-b', brokers[0] as string, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%k\t%s\n'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [partition, key, value] = line.split('\t') as [string, string, string];
+      return { partition: Number(partition), key, value };
+    });
 }

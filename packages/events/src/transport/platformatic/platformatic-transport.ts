@@ -1,18 +1,37 @@
 import { type ClusterMetadata, type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
-import { optionsError } from '../../util/logger.js';
+import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
 import { chunkByBytes, groupByPartition } from '../partitioning.js';
-import { type KafkaProducerOptions, kafkaProducerOptionsSchema } from '../producer-options.js';
-import type { OutgoingMessage, Transport, TransportConsumer, TransportProducer } from '../types.js';
+import { type KafkaProducerOptions, kafkaProducerOptionsSchema, positiveMs } from '../producer-options.js';
+import type { OutgoingMessage, Transport, TransportProducer } from '../types.js';
+import { createPlatformaticConsumer } from './platformatic-consumer.js';
 
-/** Options of {@link platformaticKafkaTransport}: the shared Kafka producer options. */
-export type PlatformaticKafkaTransportOptions = KafkaProducerOptions;
+/** Options of {@link platformaticKafkaTransport}: the shared Kafka producer options, and the consumers'. */
+export interface PlatformaticKafkaTransportOptions extends KafkaProducerOptions {
+  /** Consumer: longest wait of a fetch for new data, in ms; also bounds `close()` of a consumer (default 500). */
+  maxWaitTimeMs?: number | undefined;
+  /**
+   * Consumer: session timeout in ms (default 30000): a member that stops
+   * heartbeating for this long loses its partitions to the rest of the group.
+   */
+  sessionTimeoutMs?: number | undefined;
+  /**
+   * Where consumers report what they recover from (default: nowhere): a batch
+   * handler that threw (the batch is delivered again), a consumer stream or
+   * group membership that failed (it is opened again).
+   */
+  logger?: EventsLogger | undefined;
+}
 
-const optionsSchema = kafkaProducerOptionsSchema;
+const optionsSchema = kafkaProducerOptionsSchema.extend({
+  maxWaitTimeMs: positiveMs('maxWaitTimeMs').optional(),
+  sessionTimeoutMs: positiveMs('sessionTimeoutMs').optional(),
+  logger: loggerSchema.optional(),
+});
 
 interface Settings {
   brokers: string[];
   clientId: string;
-  compression: 'gzip' | 'none';
+  compression: 'gzip' | 'zstd' | 'none';
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
   sendRetries: number;
@@ -21,23 +40,33 @@ type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
 /**
  * The Kafka transport on [`@platformatic/kafka`](https://github.com/platformatic/kafka)
- * instead of kafkajs, for emitters: idempotent producers (`acks: all`, one
- * request in flight per connection), gzip batches. Import it from
+ * instead of kafkajs, for emitters and pipelines alike. Import it from
  * `@backlot/events/platformatic`; `@platformatic/kafka` is an optional peer
  * dependency, installed by the application that uses this transport.
  *
- * Producer side only for now: `consumer()` throws; pipelines use `kafkaTransport`.
+ * Producers: idempotent (`acks: all`, one request in flight per connection),
+ * compressed batches (gzip unless `compression` says otherwise), each batch
+ * split over `producerConnections` connections, a partition per connection,
+ * keys partitioned as kafkajs and the Java client do.
+ *
+ * Consumers: members of a consumer group (classic protocol), with the same
+ * guarantees as `kafkaTransport`'s: batches per partition in offset order,
+ * `lag` from the latest fetch, `onAssign` on every (re)assignment, offsets
+ * committed only by `commit()` (offsets of partitions the member no longer
+ * owns are left to their new owner), at-least-once delivery. A batch whose
+ * handler throws is delivered again, with a backoff, until it succeeds, its
+ * partition moves to another member, or the consumer closes; nothing after it
+ * in that partition is delivered meanwhile. `close()` waits for the batch in
+ * the handler, delivers no other, and leaves the group.
  *
  * @example
  * ```ts
- * import { createEventProducer } from '@backlot/events';
+ * import { createEventProducer, createPipeline } from '@backlot/events';
  * import { platformaticKafkaTransport } from '@backlot/events/platformatic';
  *
- * const producer = createEventProducer({
- *   catalog,
- *   source: 'play-api',
- *   transport: platformaticKafkaTransport({ brokers: ['127.0.0.1:9092'] }),
- * });
+ * const transport = platformaticKafkaTransport({ brokers: ['127.0.0.1:9092'] });
+ * const producer = createEventProducer({ catalog, source: 'play-api', transport, topic: 'events' });
+ * const pipeline = createPipeline({ catalog, transport, groupId: 'trending', topics: ['events'] });
  * ```
  */
 export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOptions): Transport {
@@ -55,11 +84,19 @@ export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOp
   return {
     name: 'platformatic-kafka',
     producer: () => createProducer(settings, connections, options.maxRequestBytes ?? 1024 * 1024),
-    consumer: (): TransportConsumer => {
-      throw new TypeError(
-        'platformaticKafkaTransport: consumers are not implemented yet; run pipelines on kafkaTransport({ brokers })',
-      );
-    },
+    consumer: ({ groupId }) =>
+      createPlatformaticConsumer(
+        {
+          brokers: settings.brokers,
+          clientId: settings.clientId,
+          connectionTimeoutMs: settings.connectionTimeoutMs,
+          requestTimeoutMs: settings.requestTimeoutMs,
+          maxWaitTimeMs: options.maxWaitTimeMs ?? 500,
+          sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+          logger: options.logger ?? silentLogger,
+        },
+        groupId,
+      ),
   };
 }
 
