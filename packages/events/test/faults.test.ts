@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventProducer, kafkaTransport } from '../src/index.js';
 import { byProfile, events } from './fixtures/catalog.js';
-import { removeTempDirs, tempDir, until } from './helpers.js';
+import { readTopic, removeTempDirs, tempDir, until } from './helpers.js';
 
 // Fault tests on a private broker (its own ports and state), so the shared one is never stopped.
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -24,23 +24,6 @@ const brokerEnv = {
 function broker(action: 'up' | 'down'): void {
   const result = spawnSync('bash', [kafkaScript, action], { env: brokerEnv, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`kafka.sh ${action} failed: ${result.stderr}${result.stdout}`);
-}
-
-/** Every message of `topic` on the private broker, read by kcat (a client that is not ours). */
-function readAll(topic: string): { key: string; value: string }[] {
-  const out = execFileSync(
-    'kcat',
-    ['-C', '-b', brokers[0] as string, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%s\n'],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-  );
-  return out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [key, value] = line.split('\t') as [string, string];
-      return { key, value };
-    });
 }
 
 let admin: Admin;
@@ -101,7 +84,7 @@ describe('nothing lost: faults against a real broker', () => {
     expect(metrics.spooled).toBeGreaterThan(0);
     expect(metrics.failedBatches).toBeGreaterThan(0);
 
-    const received = readAll(topic).map((m) => events.decode(m.value));
+    const received = readTopic(brokers, topic).map((m) => events.decode(m.value));
     const ids = new Set(received.map((e) => e.id));
     expect(received.length).toBeGreaterThanOrEqual(N); // at least once
     expect(ids.size).toBe(N); // exactly once after de-duplication by id
@@ -156,7 +139,7 @@ describe('nothing lost: faults against a real broker', () => {
     expect(code).toBe(0);
     expect(second.state.done).toBe(true);
 
-    const ids = readAll(topic).map((m) => (JSON.parse(m.value) as { id: string }).id);
+    const ids = readTopic(brokers, topic).map((m) => (JSON.parse(m.value) as { id: string }).id);
     const distinct = new Set(ids);
     expect(ids.length).toBeGreaterThanOrEqual(N); // at least once
     expect(distinct.size).toBe(N); // exactly once after de-duplication

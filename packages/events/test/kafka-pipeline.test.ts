@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -8,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../../../scripts/test-env.js';
 import { createEventProducer, createPipeline, kafkaTransport, objectStoreSink } from '../src/index.js';
 import { byProfile, events } from './fixtures/catalog.js';
-import { collect, removeTempDirs, tempDir, until } from './helpers.js';
+import { collect, readTopic, removeTempDirs, tempDir, until } from './helpers.js';
 
 // Integration tests against the real Kafka broker and S3-compatible server started by scripts/services.sh.
 const { kafkaBrokers, s3 } = serviceEnv();
@@ -58,18 +57,11 @@ describe('the producer and pipeline on a real Kafka broker', () => {
     expect(metrics).toMatchObject({ emitted: N, sent: N, dropped: 0, spoolPending: 0 });
     expect(metrics.batches).toBeGreaterThanOrEqual(Math.ceil(N / 300));
 
-    const out = execFileSync(
-      'kcat',
-      ['-C', '-b', kafkaBrokers[0] as string, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%k\t%s\n'],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    );
-    const rows = out
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const [partition, key, value] = line.split('\t') as [string, string, string];
-        return { partition: Number(partition), key, event: events.decode(value) };
-      });
+    const rows = readTopic(kafkaBrokers, topic).map(({ partition, key, value }) => ({
+      partition,
+      key,
+      event: events.decode(value),
+    }));
     expect(rows).toHaveLength(N);
     expect(rows.map((r) => r.event.id).sort()).toEqual([...sent].sort());
     for (const row of rows) expect(row.key).toBe((row.event.payload as { profileId: string }).profileId);
@@ -166,16 +158,9 @@ describe('the producer and pipeline on a real Kafka broker', () => {
       await producer.close();
       expect(producer.metrics()).toMatchObject({ sent: 500, dropped: 0 });
 
-      const out = execFileSync(
-        'kcat',
-        ['-C', '-b', kafkaBrokers[0] as string, '-t', zstdTopic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'],
-        { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-      );
       expect(
-        out
-          .trim()
-          .split('\n')
-          .map((line) => events.decode(line).id)
+        readTopic(kafkaBrokers, zstdTopic)
+          .map((row) => events.decode(row.value).id)
           .sort(),
       ).toEqual([...ids].sort());
 

@@ -59,7 +59,7 @@ async function startConfigServer(initial: unknown) {
   };
 }
 
-const hooks = fileURLToPath(new URL('./fixtures/ts-hooks.mjs', import.meta.url));
+const hooks = fileURLToPath(new URL('../../../scripts/ts-hooks.mjs', import.meta.url));
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 interface LogLine {

@@ -23,13 +23,14 @@ afterAll(async () => {
 });
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const tsHooks = fileURLToPath(new URL('../../../scripts/ts-hooks.mjs', import.meta.url));
 
 /** Runs the race worker in its own process; resolves with its stdout. */
 function worker(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', join(fixtures, 'ts-hooks.mjs'), join(fixtures, 'fs-race-worker.ts'), ...args],
+      ['--import', tsHooks, join(fixtures, 'fs-race-worker.ts'), ...args],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { LimiterToken } from '@backlot/resilience';
 import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
+import type { FilterChains } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
 import { runPhase } from '../filters/run-phase.js';
 import type { AccessLog } from '../logging/access-log.js';
@@ -171,21 +172,14 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     });
 
     let chains = runtime.globalChains;
-    const match = runtime.table.match(ctx.path, ctx.method, headers);
-    if (!match) {
-      state.metrics.noRoute++;
+    const routed = routeContext(state, runtime, ctx, headers);
+    if (!routed) {
       fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
       return;
     }
-    const route = match.route;
-    ctx.route = route;
-    ctx.params = match.params;
-    routeStats = state.metrics.route(route.id);
-    routeStats.inflight++;
-    ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, headers) : undefined;
-    ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
-    ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
-    chains = runtime.chains.get(route.id) ?? runtime.globalChains;
+    routeStats = routed.stats;
+    chains = routed.chains;
+    const { route } = routed;
 
     function fail(error: unknown): void {
       const gatewayError = isGatewayError(error)
@@ -289,6 +283,34 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
 export const ERROR_NAME: Record<string, string> = Object.fromEntries(
   Object.entries(ERROR_STATUS).map(([code, [, name]]) => [code, name]),
 );
+
+/**
+ * Matches the request's route and fills the context from it (params, origin,
+ * upstream path, span), counting it in the route's in-flight requests; or
+ * counts a request without a route and returns `undefined`. Shared by
+ * requests and upgrades. @internal
+ */
+export function routeContext(
+  state: HandlerState,
+  runtime: Runtime,
+  ctx: RequestContext,
+  headers: IncomingMessage['headers'],
+): { route: Route; stats: TrafficStats; chains: FilterChains } | undefined {
+  const match = runtime.table.match(ctx.path, ctx.method, headers);
+  if (!match) {
+    state.metrics.noRoute++;
+    return undefined;
+  }
+  const route = match.route;
+  ctx.route = route;
+  ctx.params = match.params;
+  const stats = state.metrics.route(route.id);
+  stats.inflight++;
+  ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, headers) : undefined;
+  ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
+  ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
+  return { route, stats, chains: runtime.chains.get(route.id) ?? runtime.globalChains };
+}
 
 /** The route as OTel's `http.route`: its path pattern, or its prefix followed by `*`. @internal */
 export function routeTemplate(route: Route): string {

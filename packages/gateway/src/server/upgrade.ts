@@ -12,9 +12,8 @@ import type { OriginServer } from '../origins/server.js';
 import { responseHeaders } from '../proxy/headers.js';
 import { errorBody, isRetryableFailure, originFailure } from '../proxy/respond.js';
 import { normalizeTarget } from '../routing/normalize-path.js';
-import { joinPath, pickOrigin, rewritePath } from '../routing/route-table.js';
 import { endOriginSpan, type RequestSpans, startOriginSpan } from '../tracing/spans.js';
-import { ERROR_NAME, failureContext, type HandlerState, logAccess, newContext, routeTemplate } from './handler.js';
+import { ERROR_NAME, failureContext, type HandlerState, logAccess, newContext, routeContext } from './handler.js';
 
 const NO_CALL_OPTIONS = {};
 /** A refused upgrade's answer from the origin is relayed up to this size (it is an error page, not a stream). */
@@ -402,21 +401,13 @@ function runUpgrade(
     answer(true);
   }
 
-  const match = runtime.table.match(ctx.path, ctx.method, req.headers);
-  if (!match) {
-    state.metrics.noRoute++;
+  const routed = routeContext(state, runtime, ctx, req.headers);
+  if (!routed) {
     fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
     return;
   }
-  const route = match.route;
-  ctx.route = route;
-  ctx.params = match.params;
-  routeStats = state.metrics.route(route.id);
-  routeStats.inflight++;
-  ctx.origin = route.config.origin !== undefined || route.splits ? pickOrigin(route, req.headers) : undefined;
-  ctx.upstreamPath = joinPath('', rewritePath(route, ctx.path)) + ctx.query;
-  ctx.spans?.routed(routeTemplate(route), route.id, ctx.origin);
-  const chains = runtime.chains.get(route.id) ?? runtime.globalChains;
+  routeStats = routed.stats;
+  const { route, chains } = routed;
 
   /** The origin answered `101`: open the tunnel and splice. */
   const tunnel = (origin: Origin, upgraded: { socket: Duplex; headers: IncomingHttpHeaders }) => {
