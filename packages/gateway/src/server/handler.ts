@@ -5,7 +5,7 @@ import type { LimiterToken } from '@backlot/resilience';
 import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
 import type { FilterChains } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
-import { runPhase } from '../filters/run-phase.js';
+import { runPhase, runRequestPhases } from '../filters/run-phase.js';
 import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics, TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin } from '../origins/origin.js';
@@ -261,21 +261,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       return hasRequestBody(req) ? proxyWithBody(origin) : startExchange(origin, null, true);
     };
 
-    const afterInbound = (): void | Promise<void> | undefined => {
-      if (ctx.responded) return finishLocal();
-      const endpoint = chains.endpoint.length ? runPhase('endpoint', chains.endpoint, ctx, true) : undefined;
-      if (endpoint) return endpoint.then(() => (ctx.responded ? finishLocal() : proxy()));
-      if (ctx.responded) return finishLocal();
-      return proxy();
-    };
-
-    try {
-      const inbound = chains.inbound.length ? runPhase('inbound', chains.inbound, ctx, true) : undefined;
-      const result = inbound ? inbound.then(afterInbound) : afterInbound();
-      if (result) result.catch(fail);
-    } catch (error) {
-      fail(error);
-    }
+    runRequestPhases(chains, ctx, () => finishLocal(), proxy, fail);
   };
 }
 

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { GatewayError, isGatewayError } from '../errors.js';
-import { runPhase } from '../filters/run-phase.js';
+import { runPhase, runRequestPhases } from '../filters/run-phase.js';
 import type { TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin, OriginAttempt } from '../origins/origin.js';
 import type { OriginServer } from '../origins/server.js';
@@ -491,21 +491,7 @@ function runUpgrade(
     return run(1, undefined);
   };
 
-  const afterInbound = (): void | Promise<void> | undefined => {
-    if (ctx.responded) return answer(false);
-    const endpoint = chains.endpoint.length ? runPhase('endpoint', chains.endpoint, ctx, true) : undefined;
-    if (endpoint) return endpoint.then(() => (ctx.responded ? answer(false) : proxy()));
-    if (ctx.responded) return answer(false);
-    return proxy();
-  };
-
-  try {
-    const inbound = chains.inbound.length ? runPhase('inbound', chains.inbound, ctx, true) : undefined;
-    const result = inbound ? inbound.then(afterInbound) : afterInbound();
-    if (result) result.catch(fail);
-  } catch (error) {
-    fail(error);
-  }
+  runRequestPhases(chains, ctx, () => answer(false), proxy, fail);
 }
 
 /** The upgrade listener, and its HTTP/2 counterpart for extended CONNECT streams. @internal */
