@@ -102,6 +102,10 @@ interface InFlight {
   records: Pending[];
   from: 'memory' | 'spool';
   spoolBatch?: SpoolBatch | undefined;
+  /** Its send: settles with `undefined` once acknowledged, or with why it failed (never rejects). Unset: not sent (yet, or again). */
+  result?: Promise<unknown> | undefined;
+  /** Why its last send failed, once settled. */
+  error?: unknown;
 }
 
 const pending = (record: LogRecord): Pending => ({
@@ -114,8 +118,9 @@ const now = () => performance.timeOrigin + performance.now();
 /**
  * Creates a typed event producer. `emit` validates against the catalogue and
  * returns at once; a background sender batches events by size and linger time
- * and sends one batch at a time per producer (idempotent, `acks: all`, gzip on
- * Kafka), so per-key order holds across retries. When the broker is unreachable
+ * and sends them (idempotent, `acks: all`, gzip on Kafka; several batches in
+ * flight when the transport pipelines, as the Kafka ones do), so that per-key
+ * order holds across retries. When the broker is unreachable
  * or slow, events wait in a bounded memory buffer, then in a durable local spool
  * that is replayed in order when the broker returns — also after a restart.
  *
@@ -166,7 +171,11 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     dropped: 0,
     batches: 0,
   };
-  #inflight: InFlight | undefined;
+  /** Batches sent and not yet acknowledged, oldest first (at most `#maxInFlight`). */
+  #inflight: InFlight[] = [];
+  readonly #maxInFlight: number;
+  /** Set between a failed send and the resend of the failed batches: no new batch starts. */
+  #backingOff = false;
   #pump: Promise<void> | undefined;
   #linger: NodeJS.Timeout | undefined;
   #flushing = 0;
@@ -182,6 +191,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#logger = options.logger ?? silentLogger;
     const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
     this.#transport = transport.producer();
+    this.#maxInFlight = this.#transport.resume ? Math.max(1, this.#transport.pipelining ?? 1) : 1;
     this.#maxEvents = options.batch?.maxEvents ?? 10_000;
     this.#maxBytes = options.batch?.maxBytes ?? 1024 * 1024;
     this.#lingerMs = options.batch?.lingerMs ?? 5;
@@ -263,7 +273,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics {
     const snapshot: ProducerMetrics = {
       ...this.#counts,
-      buffered: this.#memory.length + (this.#inflight?.from === 'memory' ? this.#inflight.records.length : 0),
+      buffered: this.#memory.length + this.#inflightFromMemory(),
       bufferedBytes: this.#memory.bytes,
       spoolPending: this.#spool?.pendingRecords ?? 0,
       spoolCorrupt: this.#spool?.corruptFrames ?? 0,
@@ -392,6 +402,11 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       this.#wake();
       return;
     }
+    // The pump is waiting for a send: start more batches now, up to the window.
+    if (this.#pump && this.#inflight.length > 0) {
+      this.#fillWindow();
+      return;
+    }
     this.#pump ??= this.#run().finally(() => {
       this.#pump = undefined;
       this.#settleWaiters();
@@ -401,7 +416,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   #hasWork(): boolean {
     return (
-      this.#inflight !== undefined ||
+      this.#inflight.length > 0 ||
       this.#memory.length > 0 ||
       (this.#spool?.pendingRecords ?? 0) > 0 ||
       this.#held.length > 0
@@ -435,84 +450,130 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     };
   }
 
+  /** Whether a new batch should start now (full, lingered long enough, flushing, or replaying the spool). */
+  #batchReady(): boolean {
+    const oldest = this.#memory.peek();
+    if (!oldest) return (this.#spool?.pendingRecords ?? 0) > 0;
+    return (
+      this.#flushing > 0 ||
+      this.#lingerMs === 0 ||
+      this.#memory.length >= this.#maxEvents ||
+      this.#memory.bytes >= this.#maxBytes ||
+      (this.#spool?.pendingRecords ?? 0) > 0 ||
+      oldest.timestamp + this.#lingerMs <= now()
+    );
+  }
+
+  /** (Re)starts sends up to the window: batches to send again first, in order, then new ones. */
+  #fillWindow(): void {
+    if (this.#backingOff || this.#stopped) return;
+    for (const batch of this.#inflight) if (!batch.result) this.#start(batch);
+    while (this.#inflight.length < this.#maxInFlight && this.#batchReady()) {
+      const batch = this.#take();
+      if (!batch) break;
+      this.#inflight.push(batch);
+      this.#start(batch);
+      // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
+      this.#settleWaiters();
+    }
+  }
+
+  #start(batch: InFlight): void {
+    batch.error = undefined;
+    batch.result = this.#send(batch.records).then(
+      () => undefined,
+      (error: unknown) => {
+        batch.error = error ?? new Error('send failed');
+        return batch.error;
+      },
+    );
+  }
+
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopped) {
       this.#admitHeld();
-      if (!this.#inflight) {
-        this.#inflight = this.#take();
-        // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
-        if (this.#inflight) this.#settleWaiters();
-      }
-      const batch = this.#inflight;
-      if (!batch) return;
-      try {
-        await this.#send(batch);
-      } catch (error) {
-        failures++;
-        this.#counts.failedBatches++;
-        this.#counts.retried += batch.records.length;
-        if (!this.#degraded || failures % 10 === 0) {
-          this.#logger.warn(
-            {
-              err: error,
-              failures,
-              batch: batch.records.length,
-              buffered: this.#memory.length,
-              spoolPending: this.#spool?.pendingRecords ?? 0,
-            },
-            'event producer: send failed; keeping events (memory, then spool) and retrying',
-          );
-        }
-        this.#degraded = true;
-        this.#settleWaiters();
-        const initial = this.#options.retry?.initialDelayMs ?? 100;
-        const max = this.#options.retry?.maxDelayMs ?? 5000;
-        const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20)) * (0.5 + Math.random() / 2);
-        await this.#sleep(delay);
+      this.#fillWindow();
+      const head = this.#inflight[0];
+      if (!head) {
+        // Nothing in flight and the next batch not ready: let it linger, then look again.
+        const oldest = this.#memory.peek();
+        if (!oldest) return;
+        await this.#sleep(Math.max(1, oldest.timestamp + this.#lingerMs - now()));
         continue;
       }
-      if (this.#degraded) {
-        this.#logger.info({ failures }, 'event producer: sending again after an outage');
-        this.#degraded = false;
+      const error = await head.result;
+      if (this.#stopped) return;
+      if (error === undefined) {
+        this.#inflight.shift();
+        this.#acknowledged(head);
+        if (this.#degraded) {
+          this.#logger.info({ failures }, 'event producer: sending again after an outage');
+          this.#degraded = false;
+        }
+        failures = 0;
+        this.#settleWaiters();
+        continue;
       }
-      failures = 0;
-      this.#inflight = undefined;
+      // The oldest batch failed: let every later send settle (the transport refuses
+      // them until `resume()`), back off, then send the failed ones again, in order.
+      this.#backingOff = true;
+      await Promise.all(this.#inflight.map((batch) => batch.result));
+      const failed = this.#inflight.filter((batch) => batch.error !== undefined);
+      failures++;
+      this.#counts.failedBatches += failed.length;
+      for (const batch of failed) this.#counts.retried += batch.records.length;
+      if (!this.#degraded || failures % 10 === 0) {
+        this.#logger.warn(
+          {
+            err: error,
+            failures,
+            batch: head.records.length,
+            buffered: this.#memory.length,
+            spoolPending: this.#spool?.pendingRecords ?? 0,
+          },
+          'event producer: send failed; keeping events (memory, then spool) and retrying',
+        );
+      }
+      this.#degraded = true;
       this.#settleWaiters();
-      // Linger: when not flushing and the next batch would be small, give it time to fill.
-      if (
-        this.#flushing === 0 &&
-        this.#lingerMs > 0 &&
-        this.#memory.length > 0 &&
-        this.#memory.length < this.#maxEvents &&
-        this.#memory.bytes < this.#maxBytes &&
-        (this.#spool?.pendingRecords ?? 0) === 0
-      ) {
-        const oldest = this.#memory.peek() as Pending;
-        const wait = oldest.timestamp + this.#lingerMs - now();
-        if (wait > 0) await this.#sleep(wait);
-      }
+      const initial = this.#options.retry?.initialDelayMs ?? 100;
+      const max = this.#options.retry?.maxDelayMs ?? 5000;
+      const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20)) * (0.5 + Math.random() / 2);
+      await this.#sleep(delay);
+      for (const batch of failed) batch.result = undefined;
+      this.#transport.resume?.();
+      this.#backingOff = false;
     }
   }
 
-  async #send(batch: InFlight): Promise<void> {
-    // Same-topic runs, in order.
+  /** Sends a batch's same-topic runs (a spool batch may span topics). */
+  async #send(records: Pending[]): Promise<void> {
+    const runs: [string, Pending[]][] = [];
     let start = 0;
-    const { records } = batch;
     while (start < records.length) {
       const topic = (records[start] as Pending).topic;
       let end = start + 1;
       while (end < records.length && (records[end] as Pending).topic === topic) end++;
-      const run = start === 0 && end === records.length ? records : records.slice(start, end);
-      await this.#transport.send(topic, run);
+      runs.push([topic, start === 0 && end === records.length ? records : records.slice(start, end)]);
       start = end;
     }
+    if (this.#maxInFlight > 1) {
+      // Issued together, in order: a pipelining transport keeps each partition in call order.
+      await Promise.all(runs.map(([topic, run]) => this.#transport.send(topic, run)));
+      return;
+    }
+    for (const [topic, run] of runs) await this.#transport.send(topic, run);
+  }
+
+  /** A batch is acknowledged (and every older one was): count it, and release it from the spool. */
+  #acknowledged(batch: InFlight): void {
     const at = now();
-    for (const record of records) this.#latency.record(at - record.timestamp);
-    this.#counts.sent += records.length;
+    for (const record of batch.records) this.#latency.record(at - record.timestamp);
+    this.#counts.sent += batch.records.length;
     this.#counts.batches++;
     if (batch.from === 'spool' && batch.spoolBatch && !this.#stopped) {
-      this.#counts.replayed += records.length;
+      this.#counts.replayed += batch.records.length;
       this.#spool?.ack(batch.spoolBatch);
     }
   }
@@ -571,19 +632,20 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   }
 
   #pendingCount(): number {
-    return (
-      this.#memory.length +
-      this.#held.length +
-      (this.#spool?.pendingRecords ?? 0) +
-      (this.#inflight?.from === 'memory' ? this.#inflight.records.length : 0)
-    );
+    return this.#memory.length + this.#held.length + (this.#spool?.pendingRecords ?? 0) + this.#inflightFromMemory();
+  }
+
+  #inflightFromMemory(): number {
+    let count = 0;
+    for (const batch of this.#inflight) if (batch.from === 'memory') count += batch.records.length;
+    return count;
   }
 
   /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */
   #spillOnClose(): void {
-    const inflight = this.#inflight?.from === 'memory' ? this.#inflight.records : [];
-    if (this.#inflight?.from === 'spool') this.#spool?.rewind();
-    this.#inflight = undefined;
+    const inflight = this.#inflight.flatMap((batch) => (batch.from === 'memory' ? batch.records : []));
+    if (this.#inflight.some((batch) => batch.from === 'spool')) this.#spool?.rewind();
+    this.#inflight = [];
     const older = [...inflight, ...this.#memory.drain()];
     const newer = this.#held.drain();
     const left = older.length + newer.length;

@@ -41,7 +41,19 @@ export interface KafkaProducerOptions {
    * batch goes out as several requests, one after the other, on its connection.
    */
   maxRequestBytes?: number | undefined;
+  /**
+   * Batches a producer may have in flight at once (default 4): while earlier
+   * batches wait for their acknowledgement, later ones are already compressed
+   * and sent. Each connection still sends its parts one after the other, so
+   * every partition receives batches in emit order; after a failure nothing
+   * later overtakes the failed batch (it is sent again first). Up to this many
+   * batches (`batch.maxBytes` each) are held in memory beyond `bufferBytes`.
+   */
+  maxInFlightBatches?: number | undefined;
 }
+
+/** Default of {@link KafkaProducerOptions.maxInFlightBatches}. @internal */
+export const DEFAULT_IN_FLIGHT_BATCHES = 4;
 
 /** Milliseconds: a positive integer, named in the error. @internal */
 export const positiveMs = (field: string) =>
@@ -75,5 +87,11 @@ export const kafkaProducerOptionsSchema = z.object({
     .number({ error: 'maxRequestBytes must be a number of bytes, e.g. 1048576' })
     .int('maxRequestBytes must be an integer')
     .positive('maxRequestBytes must be positive')
+    .optional(),
+  maxInFlightBatches: z
+    .number({ error: 'maxInFlightBatches must be a number of batches, e.g. 4' })
+    .int('maxInFlightBatches must be an integer')
+    .min(1, 'maxInFlightBatches must be 1 or more (1: one batch at a time)')
+    .max(64, 'maxInFlightBatches must be 64 or fewer')
     .optional(),
 });

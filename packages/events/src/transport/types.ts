@@ -9,15 +9,24 @@ export interface OutgoingMessage {
 }
 
 /**
- * The sending half of a transport. A producer calls `send` with one batch at a
- * time and waits for it: the transport must resolve only once every message is
- * durably acknowledged (Kafka: `acks: all`), and reject otherwise.
+ * The sending half of a transport. `send` must resolve only once every message
+ * is durably acknowledged (Kafka: `acks: all`), and reject otherwise. By
+ * default a producer has one `send` outstanding at a time; a transport that
+ * sets `pipelining` above 1 takes that many at once and must (1) write each
+ * partition's messages in the order the sends were called, and (2) once a
+ * send failed, refuse every later one until `resume()` — the producer waits
+ * for all outstanding sends to settle, backs off, calls `resume()`, and sends
+ * the failed batches again in order, so nothing overtakes them.
  */
 export interface TransportProducer {
+  /** Sends the producer may have outstanding at once (default 1). More than 1 requires `resume`. */
+  readonly pipelining?: number | undefined;
   /** Opens connections; may be called again after a failure. */
   connect(): Promise<void>;
   /** Sends one batch to `topic`; resolves when all of it is acknowledged. */
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /** Accepts sends again after a failed one (see `pipelining`). */
+  resume?(): void;
   /** Closes connections. Safe to call twice. */
   close(): Promise<void>;
 }

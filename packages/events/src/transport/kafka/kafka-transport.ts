@@ -10,16 +10,14 @@ import {
 } from 'kafkajs';
 import { z } from 'zod';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
-import { chunkByBytes, groupByPartition } from '../partitioning.js';
-import { type KafkaProducerOptions, kafkaProducerOptionsSchema, positiveMs } from '../producer-options.js';
-import type {
-  ConsumedBatch,
-  OutgoingMessage,
-  PartitionOffset,
-  Transport,
-  TransportConsumer,
-  TransportProducer,
-} from '../types.js';
+import { createLaneSender } from '../lane-sender.js';
+import {
+  DEFAULT_IN_FLIGHT_BATCHES,
+  type KafkaProducerOptions,
+  kafkaProducerOptionsSchema,
+  positiveMs,
+} from '../producer-options.js';
+import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
 import { registerZstdCodec } from './zstd-codec.js';
 
 /** Options of {@link kafkaTransport}. */
@@ -96,6 +94,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
         sendRetries,
         options.producerConnections ?? 4,
         options.maxRequestBytes ?? 1024 * 1024,
+        options.maxInFlightBatches ?? DEFAULT_IN_FLIGHT_BATCHES,
       ),
     consumer: ({ groupId }) =>
       createKafkaConsumer(kafka, groupId, options.maxWaitTimeMs ?? 500, options.sessionTimeoutMs ?? 30_000),
@@ -103,8 +102,6 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
 }
 
 /** One idempotent kafkajs producer (its own connection and producer id), opened lazily and replaced after a failure. */
-type Lane = ReturnType<typeof createLane>;
-
 function createLane(kafka: Kafka, retries: number) {
   let producer: Producer | undefined;
   let connected: Promise<Producer> | undefined;
@@ -157,7 +154,6 @@ function createLane(kafka: Kafka, retries: number) {
 /** How long a topic's partition count is trusted before it is fetched again, in ms. */
 const METADATA_MAX_AGE_MS = 60_000;
 
-const outgoingBytes = (m: OutgoingMessage): number => m.value.length + (m.key?.length ?? 0);
 const messageBytes = (m: Message): number =>
   (m.value as Buffer).length + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0));
 
@@ -167,10 +163,10 @@ function createKafkaProducer(
   retries: number,
   connections: number,
   maxRequestBytes: number,
+  pipelining: number,
 ): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(kafka, retries));
   const partitionCounts = new Map<string, { count: number; at: number }>();
-  const roundRobin = { next: 0 };
   let admin: Admin | undefined;
 
   /** The topic's partition count, or undefined when the broker does not know the topic yet. */
@@ -198,50 +194,27 @@ function createKafkaProducer(
     }
   };
 
+  const sender = createLaneSender<Message>({
+    lanes: lanes.map((lane) => ({
+      send: (topic: string, messages: Message[]) => lane.send(topic, compression, messages),
+    })),
+    partitionsOf,
+    forget: (topic) => partitionCounts.delete(topic),
+    encode: (_topic, m, partition) =>
+      partition === undefined
+        ? { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) }
+        : { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)), partition },
+    sizeOf: messageBytes,
+    maxRequestBytes,
+  });
+
   return {
+    pipelining,
     async connect() {
       await Promise.all(lanes.map((lane) => lane.open()));
     },
-    async send(topic, messages: readonly OutgoingMessage[]) {
-      const encode = (m: OutgoingMessage, partition?: number): Message =>
-        partition === undefined
-          ? { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) }
-          : { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)), partition };
-      const partitions = await partitionsOf(topic);
-      if (partitions === undefined) {
-        // Unknown topic: one connection, kafkajs's own partitioner (the same
-        // murmur2) and its topic auto-creation; the next batch splits again.
-        for (const chunk of chunkByBytes(messages, maxRequestBytes, outgoingBytes)) {
-          await (lanes[0] as Lane).send(
-            topic,
-            compression,
-            chunk.map((m) => encode(m)),
-          );
-        }
-        return;
-      }
-      // Each partition is written by one connection (partition % connections),
-      // in batch order, and the batch resolves only when every part is
-      // acknowledged: the next batch (or a retry of this one) never overtakes a
-      // part still in flight, so every partition keeps the emit order.
-      const parts: Message[][] = lanes.map(() => []);
-      for (const [partition, group] of groupByPartition(messages, partitions, roundRobin)) {
-        const part = parts[partition % connections] as Message[];
-        for (const m of group) part.push(encode(m, partition));
-      }
-      const results = await Promise.allSettled(
-        parts.map(async (part, i) => {
-          for (const chunk of chunkByBytes(part, maxRequestBytes, messageBytes)) {
-            await (lanes[i] as Lane).send(topic, compression, chunk);
-          }
-        }),
-      );
-      const failed = results.find((result) => result.status === 'rejected');
-      if (failed) {
-        partitionCounts.delete(topic);
-        throw failed.reason;
-      }
-    },
+    send: sender.send,
+    resume: sender.resume,
     async close() {
       const current = admin;
       admin = undefined;

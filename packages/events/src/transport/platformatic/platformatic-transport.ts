@@ -1,8 +1,13 @@
 import { type ClusterMetadata, type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
-import { chunkByBytes, groupByPartition } from '../partitioning.js';
-import { type KafkaProducerOptions, kafkaProducerOptionsSchema, positiveMs } from '../producer-options.js';
-import type { OutgoingMessage, Transport, TransportProducer } from '../types.js';
+import { createLaneSender } from '../lane-sender.js';
+import {
+  DEFAULT_IN_FLIGHT_BATCHES,
+  type KafkaProducerOptions,
+  kafkaProducerOptionsSchema,
+  positiveMs,
+} from '../producer-options.js';
+import type { Transport, TransportProducer } from '../types.js';
 import { createPlatformaticConsumer } from './platformatic-consumer.js';
 
 /** Options of {@link platformaticKafkaTransport}: the shared Kafka producer options, and the consumers'. */
@@ -83,7 +88,13 @@ export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOp
   const connections = options.producerConnections ?? 4;
   return {
     name: 'platformatic-kafka',
-    producer: () => createProducer(settings, connections, options.maxRequestBytes ?? 1024 * 1024),
+    producer: () =>
+      createProducer(
+        settings,
+        connections,
+        options.maxRequestBytes ?? 1024 * 1024,
+        options.maxInFlightBatches ?? DEFAULT_IN_FLIGHT_BATCHES,
+      ),
     consumer: ({ groupId }) =>
       createPlatformaticConsumer(
         {
@@ -159,10 +170,14 @@ const METADATA_MAX_AGE_MS = 60_000;
 
 const messageBytes = (m: Outgoing): number => (m.value?.length ?? 0) + (m.key?.length ?? 0);
 
-function createProducer(settings: Settings, connections: number, maxRequestBytes: number): TransportProducer {
+function createProducer(
+  settings: Settings,
+  connections: number,
+  maxRequestBytes: number,
+  pipelining: number,
+): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(settings));
   const partitionCounts = new Map<string, { count: number; at: number }>();
-  const roundRobin = { next: 0 };
 
   /** The topic's partition count, or undefined when the broker does not know the topic yet. */
   const partitionsOf = async (topic: string): Promise<number | undefined> => {
@@ -179,41 +194,27 @@ function createProducer(settings: Settings, connections: number, maxRequestBytes
     }
   };
 
+  const sender = createLaneSender<Outgoing>({
+    lanes: lanes.map((lane) => ({ send: (_topic: string, messages: Outgoing[]) => lane.send(messages) })),
+    partitionsOf,
+    forget: (topic) => partitionCounts.delete(topic),
+    encode: (topic, m, partition) => {
+      const message: Outgoing = { topic, value: m.value, timestamp: BigInt(Math.floor(m.timestamp)) };
+      if (m.key !== null) message.key = Buffer.from(m.key);
+      if (partition !== undefined) message.partition = partition;
+      return message;
+    },
+    sizeOf: messageBytes,
+    maxRequestBytes,
+  });
+
   return {
+    pipelining,
     async connect() {
       await Promise.all(lanes.map((lane) => lane.open()));
     },
-    async send(topic, messages: readonly OutgoingMessage[]) {
-      const encode = (m: OutgoingMessage, partition?: number): Outgoing => {
-        const message: Outgoing = { topic, value: m.value, timestamp: BigInt(Math.floor(m.timestamp)) };
-        if (m.key !== null) message.key = Buffer.from(m.key);
-        if (partition !== undefined) message.partition = partition;
-        return message;
-      };
-      const partitions = await partitionsOf(topic);
-      // Unknown topic (auto-created by this send): one connection and the client's partitioner.
-      const parts: Outgoing[][] = lanes.map(() => []);
-      if (partitions === undefined) {
-        (parts[0] as Outgoing[]).push(...messages.map((m) => encode(m)));
-      } else {
-        // Each partition is written by one connection, in batch order; the batch
-        // resolves only when every part is acknowledged, so nothing overtakes a part in flight.
-        for (const [partition, group] of groupByPartition(messages, partitions, roundRobin)) {
-          const part = parts[partition % connections] as Outgoing[];
-          for (const m of group) part.push(encode(m, partition));
-        }
-      }
-      const results = await Promise.allSettled(
-        parts.map(async (part, i) => {
-          for (const chunk of chunkByBytes(part, maxRequestBytes, messageBytes)) await (lanes[i] as Lane).send(chunk);
-        }),
-      );
-      const failed = results.find((result) => result.status === 'rejected');
-      if (failed) {
-        partitionCounts.delete(topic);
-        throw failed.reason;
-      }
-    },
+    send: sender.send,
+    resume: sender.resume,
     async close() {
       await Promise.all(lanes.map((lane) => lane.close()));
     },
