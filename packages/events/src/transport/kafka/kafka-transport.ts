@@ -18,6 +18,7 @@ import {
   positiveMs,
 } from '../producer-options.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
+import { fixKafkajsRequestQueue } from './request-queue-fix.js';
 import { registerZstdCodec } from './zstd-codec.js';
 
 /** Options of {@link kafkaTransport}. */
@@ -77,6 +78,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   });
   // Consumers read zstd batches whatever this producer writes.
   registerZstdCodec();
+  fixKafkajsRequestQueue();
   const compression =
     options.compression === 'none'
       ? CompressionTypes.None
