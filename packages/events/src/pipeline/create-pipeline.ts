@@ -53,6 +53,12 @@ export interface PipelineMetrics {
   deadLettered: number;
   /** Events dropped because they arrived after their window closed (plus its allowed lateness). */
   late: number;
+  /**
+   * Events consumed again after a restart whose window was already emitted
+   * before it (the commit keeps each window operator's watermark): skipped,
+   * so a window is never emitted again with part of its events.
+   */
+  alreadyEmitted: number;
   /** Times the sinks were flushed (each followed by an offset commit). */
   sinkFlushes: number;
   /** Offset commits. */
@@ -123,6 +129,9 @@ export function createPipeline<const Defs extends EventDefinitions>(options: Pip
   return new PipelineRuntime<Defs>(options);
 }
 
+/** Marks Backlot's offset-commit metadata (window watermarks), so others' is left alone. */
+const METADATA_PREFIX = 'backlot.windows/v1 ';
+
 class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   readonly #options: PipelineOptions<Defs>;
   readonly #logger: EventsLogger;
@@ -142,6 +151,10 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   #dlqProducer: TransportProducer | undefined;
   #lock: Promise<unknown> = Promise.resolve();
   #lastCommit = Date.now();
+  /** The window watermarks last committed (offset-commit metadata). */
+  #committedMetadata: string | undefined;
+  /** Restoring window state of newly assigned partitions: batches wait for it. */
+  #restoring: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #started = false;
   #closed = false;
@@ -176,9 +189,15 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     await this.#consumer.run({
       topics: this.#topics,
       fromBeginning: this.#options.fromBeginning ?? true,
-      handler: (batch) => this.#exclusive(() => this.#handle(batch)),
+      handler: (batch) =>
+        this.#exclusive(async () => {
+          await this.#restoring;
+          await this.#handle(batch);
+        }),
       onAssign: (partitions) => {
         for (const window of this.#graph.windows) window.assign(partitions);
+        const previous = this.#restoring;
+        this.#restoring = previous.then(() => this.#restoreWindows(partitions));
       },
     });
     const interval = this.#options.commitIntervalMs ?? 1000;
@@ -212,6 +231,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     return {
       ...this.#counts,
       late: this.#graph.windows.reduce((sum, window) => sum + window.late, 0),
+      alreadyEmitted: this.#graph.windows.reduce((sum, window) => sum + window.alreadyEmitted, 0),
       lag: [...this.#lag.values()].reduce((sum, lag) => sum + lag, 0),
       latencyMs: {
         p50: this.#latency.percentile(50),
@@ -297,6 +317,37 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     return false;
   }
 
+  /** The window operators' watermarks as offset-commit metadata, or `undefined` without windows. */
+  #windowMetadata(): string | undefined {
+    const windows = this.#graph.windows;
+    if (windows.length === 0) return undefined;
+    const marks = windows.map((window) => (Number.isFinite(window.watermark) ? window.watermark : null));
+    return `${METADATA_PREFIX}${JSON.stringify({ watermarks: marks })}`;
+  }
+
+  /** Tells each window operator, per newly assigned partition, up to where it emitted before a restart. */
+  async #restoreWindows(partitions: { topic: string; partition: number }[]): Promise<void> {
+    const windows = this.#graph.windows;
+    const committed = this.#consumer?.committed;
+    if (windows.length === 0 || !committed || partitions.length === 0) return;
+    try {
+      for (const { topic, partition, metadata } of await committed.call(this.#consumer, partitions)) {
+        if (!metadata?.startsWith(METADATA_PREFIX)) continue;
+        const { watermarks } = JSON.parse(metadata.slice(METADATA_PREFIX.length)) as { watermarks?: unknown };
+        if (!Array.isArray(watermarks) || watermarks.length !== windows.length) continue;
+        for (const [i, window] of windows.entries()) {
+          const mark = watermarks[i];
+          if (typeof mark === 'number') window.restoreEmitted(topic, partition, mark);
+        }
+      }
+    } catch (error) {
+      this.#logger.warn(
+        { err: error },
+        'pipeline: could not read the committed window watermarks; windows emitted before the restart may be emitted again in part',
+      );
+    }
+  }
+
   /** Dead letters, then every sink, then offsets: nothing is committed before it is durable. */
   async #commit(): Promise<void> {
     if (this.#deadLetters.length > 0 && this.#deadLetterTopic !== false) {
@@ -313,17 +364,26 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
         if (current === undefined || offset < current) holds.set(tp, offset);
       }
     }
+    // With windows, every commit carries their watermarks: windows up to them were emitted.
+    const metadata = this.#windowMetadata();
+    const metadataChanged = metadata !== this.#committedMetadata;
     const offsets: PartitionOffset[] = [];
     for (const [tp, processed] of this.#processed) {
       const held = holds.get(tp);
       const next = held !== undefined && held < processed ? held : processed;
-      if (this.#committed.get(tp) === next) continue;
+      if (this.#committed.get(tp) === next && !metadataChanged) continue;
       const [topic, partition] = tp.split('\u0000') as [string, string];
-      offsets.push({ topic, partition: Number(partition), offset: next.toString() });
+      offsets.push({
+        topic,
+        partition: Number(partition),
+        offset: next.toString(),
+        ...(metadata === undefined ? {} : { metadata }),
+      });
     }
     if (offsets.length > 0) {
       await this.#consumer?.commit(offsets);
       for (const o of offsets) this.#committed.set(`${o.topic}\u0000${o.partition}`, BigInt(o.offset));
+      this.#committedMetadata = metadata;
       this.#counts.commits++;
     }
     this.#lastCommit = Date.now();

@@ -62,6 +62,12 @@ export interface PartitionOffset {
   partition: number;
   /** The next offset to consume (last processed + 1). */
   offset: string;
+  /**
+   * Text kept with the commit (Kafka's offset-commit metadata), read back by
+   * {@link TransportConsumer.committed}; pipelines keep their window watermarks
+   * there, so windows emitted before a restart are not emitted again in part.
+   */
+  metadata?: string | undefined;
 }
 
 /** The receiving half of a transport: a member of a consumer group. */
@@ -77,8 +83,14 @@ export interface TransportConsumer {
     /** Called with the partitions this member owns, whenever they change (when the transport knows). */
     onAssign?: ((partitions: { topic: string; partition: number }[]) => void) | undefined;
   }): Promise<void>;
-  /** Commits offsets (each the next offset to read). */
+  /** Commits offsets (each the next offset to read), with their `metadata` when given. */
   commit(offsets: readonly PartitionOffset[]): Promise<void>;
+  /**
+   * The group's committed offsets of `partitions`, with the metadata committed
+   * with them; partitions without a commit are left out. Optional: without it,
+   * pipelines cannot tell which windows were emitted before a restart.
+   */
+  committed?(partitions: readonly { topic: string; partition: number }[]): Promise<PartitionOffset[]>;
   /** Leaves the group and stops calling the handler. */
   close(): Promise<void>;
 }

@@ -94,7 +94,28 @@ export class WindowAggregator<T, A> {
   readonly #now: () => number;
   /** The watermark: the lowest of the partitions' highest event times (never goes back). */
   #watermark = Number.NEGATIVE_INFINITY;
+  /** Per `topic\u0000partition`: the watermark this operator had emitted through before a restart. */
+  readonly #emittedThrough = new Map<string, number>();
   late = 0;
+  /** Events skipped because their window was emitted before a restart. */
+  alreadyEmitted = 0;
+
+  /** The watermark: windows whose end plus allowed lateness is at or before it have been emitted. */
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  /**
+   * Says that, before a restart, every window of this operator whose end plus
+   * allowed lateness is at or before `watermark` was emitted: events of such
+   * windows consumed again from `topic`/`partition` are skipped (counted in
+   * `alreadyEmitted`) instead of forming a window that would be emitted again
+   * with only part of its events.
+   */
+  restoreEmitted(topic: string, partition: number, watermark: number): void {
+    const tp = `${topic}\u0000${partition}`;
+    this.#emittedThrough.set(tp, Math.max(watermark, this.#emittedThrough.get(tp) ?? Number.NEGATIVE_INFINITY));
+  }
 
   /** Sets the partitions this consumer owns: the watermark waits for each of them. */
   assign(partitions: readonly { topic: string; partition: number }[]): void {
@@ -120,7 +141,12 @@ export class WindowAggregator<T, A> {
     const key = this.#options.key(value);
     const tp = `${position.topic}\u0000${position.partition}`;
     const last = Math.floor(time / this.#advance) * this.#advance;
+    const emittedThrough = this.#emittedThrough.get(tp) ?? Number.NEGATIVE_INFINITY;
     for (let start = last; start > time - this.#size; start -= this.#advance) {
+      if (start + this.#size + this.#lateness <= emittedThrough) {
+        this.alreadyEmitted++;
+        continue;
+      }
       if (start + this.#size + this.#lateness <= this.#watermark) {
         this.late++;
         continue;

@@ -120,13 +120,9 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
     let stopped: Promise<void> | undefined;
     const offsetsFile = (topic: string) =>
       join(topicDir(topic), `${groupId.replace(/[^A-Za-z0-9._-]/g, '_')}.offsets.json`);
-    const readOffsets = (topic: string): Record<string, number> => {
-      try {
-        return JSON.parse(readFileSync(offsetsFile(topic), 'utf8')) as Record<string, number>;
-      } catch {
-        return {};
-      }
-    };
+    const metadataFile = (topic: string) =>
+      join(topicDir(topic), `${groupId.replace(/[^A-Za-z0-9._-]/g, '_')}.metadata.json`);
+    const readOffsets = (topic: string) => readJson<Record<string, number>>(offsetsFile(topic));
     return {
       async run({ topics, fromBeginning, handler, onAssign }) {
         let assigned = '';
@@ -207,12 +203,26 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
         const byTopic = new Map<string, PartitionOffset[]>();
         for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
         for (const [topic, list] of byTopic) {
+          // Metadata first: after a crash between the two writes it may be ahead of the offsets, never behind.
+          if (list.some((o) => o.metadata !== undefined)) {
+            const metadata = readJson<Record<string, string>>(metadataFile(topic));
+            for (const o of list) if (o.metadata !== undefined) metadata[String(o.partition)] = o.metadata;
+            writeAtomically(metadataFile(topic), JSON.stringify(metadata));
+          }
           const current = readOffsets(topic);
           for (const o of list) current[String(o.partition)] = Number(o.offset);
-          const file = offsetsFile(topic);
-          writeFileSync(`${file}.tmp`, JSON.stringify(current));
-          renameSync(`${file}.tmp`, file);
+          writeAtomically(offsetsFile(topic), JSON.stringify(current));
         }
+      },
+      async committed(partitions) {
+        const result: PartitionOffset[] = [];
+        for (const { topic, partition } of partitions) {
+          const offset = readOffsets(topic)[String(partition)];
+          if (offset === undefined) continue;
+          const metadata = readJson<Record<string, string>>(metadataFile(topic))[String(partition)];
+          result.push({ topic, partition, offset: String(offset), metadata });
+        }
+        return result;
       },
       async close() {
         running = false;
@@ -222,4 +232,19 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
   };
 
   return { name: 'embedded-log', producer, consumer };
+}
+
+/** A JSON file's content, or `{}` when it does not exist (yet). */
+function readJson<T extends object>(file: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return {} as T;
+  }
+}
+
+/** Replaces `file` in one rename, so a reader never sees half of it. */
+function writeAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
 }

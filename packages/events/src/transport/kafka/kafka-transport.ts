@@ -232,6 +232,8 @@ function createKafkaConsumer(
   sessionTimeout: number,
 ): TransportConsumer {
   let consumer: Consumer | undefined;
+  /** Reads committed offsets and their metadata (kafkajs consumers cannot). */
+  let admin: Admin | undefined;
   return {
     async run({ topics, fromBeginning, handler, onAssign }) {
       consumer = kafka.consumer({ groupId, maxWaitTimeInMs, sessionTimeout, allowAutoTopicCreation: true });
@@ -271,12 +273,38 @@ function createKafkaConsumer(
     },
     async commit(offsets: readonly PartitionOffset[]) {
       if (!consumer || offsets.length === 0) return;
-      await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+      await consumer.commitOffsets(
+        offsets.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset,
+          metadata: o.metadata ?? null,
+        })),
+      );
+    },
+    async committed(partitions) {
+      if (partitions.length === 0) return [];
+      admin ??= kafka.admin();
+      const current = admin;
+      await current.connect();
+      const topics = [...new Set(partitions.map((p) => p.topic))];
+      const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+      const result: PartitionOffset[] = [];
+      for (const { topic, partitions: found } of await current.fetchOffsets({ groupId, topics })) {
+        for (const { partition, offset, metadata } of found) {
+          // kafkajs reports "-1" for a partition without a commit.
+          if (offset === '-1' || !wanted.has(`${topic}\u0000${partition}`)) continue;
+          result.push({ topic, partition, offset, metadata: metadata ?? undefined });
+        }
+      }
+      return result;
     },
     async close() {
       const current = consumer;
       consumer = undefined;
-      await current?.disconnect();
+      const currentAdmin = admin;
+      admin = undefined;
+      await Promise.all([current?.disconnect(), currentAdmin?.disconnect()]);
     },
   };
 }
