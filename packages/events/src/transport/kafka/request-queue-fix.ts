@@ -1,3 +1,4 @@
+/// <reference path="./kafkajs-internals.d.ts" />
 import RequestQueue, { type KafkajsRequestQueue } from 'kafkajs/src/network/requestQueue/index.js';
 
 /** kafkajs's own interval for re-checking pending requests, in ms. */
