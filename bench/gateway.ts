@@ -14,13 +14,17 @@
  * fixed-rate run at 50 % of the slowest proxy's maximum (measured first)
  * (an in-process open-loop generator on an undici Pool of 50 connections,
  * latency measured from each request's scheduled time, so a stall is not
- * hidden by coordinated omission): fixed_p50/p99/p999.
+ * hidden by coordinated omission): fixed_p50/p99/p999, and for the Node
+ * subjects the p99 of the time spent inside their own process
+ * (fixed_inside_p99_ms, from node:http's diagnostics channels).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { type Figures, runBench } from './lib/harness.ts';
@@ -116,7 +120,30 @@ function listen(server: ReturnType<typeof createServer>): Promise<number> {
   );
 }
 
+/**
+ * Time spent inside a Node subject's process per request (request head parsed →
+ * response finished, from node:http's diagnostics channels), so a tail can be
+ * told apart from the load generator's and the scheduler's. The driver resets
+ * it before a fixed-rate run and asks for its p99 after (over IPC).
+ */
+function measureInside(): void {
+  const inside = createHistogram();
+  const started = new WeakMap<object, bigint>();
+  subscribe('http.server.request.start', (message) => {
+    started.set((message as { request: object }).request, process.hrtime.bigint());
+  });
+  subscribe('http.server.response.finish', (message) => {
+    const start = started.get((message as { request: object }).request);
+    if (start !== undefined) inside.record(Number(process.hrtime.bigint() - start) || 1);
+  });
+  process.on('message', (message) => {
+    if (message === 'reset') inside.reset();
+    if (message === 'report') process.send?.({ insideP99Ms: inside.count ? inside.percentile(99) / 1e6 : Number.NaN });
+  });
+}
+
 if (process.env.BACKLOT_BENCH_ROLE) {
+  measureInside();
   const port = await role(process.env.BACKLOT_BENCH_ROLE, process.env.BACKLOT_BENCH_TARGET ?? '');
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 }
@@ -126,12 +153,16 @@ if (process.env.BACKLOT_BENCH_ROLE) {
 interface Running {
   url: string;
   stop(): Promise<void>;
+  /** Node subjects: restarts the in-process latency histogram. */
+  resetInside?(): void;
+  /** Node subjects: p99 of the in-process time per request since the reset, in ms. */
+  insideP99?(): Promise<number>;
 }
 
 function startRole(name: string, target = ''): Promise<Running> {
   const child: ChildProcess = spawn(process.execPath, [self], {
     env: { ...process.env, BACKLOT_BENCH_ROLE: name, BACKLOT_BENCH_TARGET: target },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
@@ -139,6 +170,12 @@ function startRole(name: string, target = ''): Promise<Running> {
       const { port } = JSON.parse(chunk.toString().split('\n')[0] as string) as { port: number };
       resolve({
         url: `http://127.0.0.1:${port}`,
+        resetInside: () => child.send('reset'),
+        insideP99: () =>
+          new Promise((answer) => {
+            child.once('message', (message) => answer((message as { insideP99Ms: number }).insideP99Ms));
+            child.send('report');
+          }),
         stop: () =>
           new Promise((done) => {
             child.removeAllListeners('exit');
@@ -310,10 +347,15 @@ export default async function run() {
     const [slowest, slowestRps] = Object.entries(maxima).sort((a, b) => a[1] - b[1])[0] as [string, number];
     const rate = Math.round(slowestRps * 0.5);
     console.log(`fixed-rate runs at ${rate} req/s (50 % of the slowest proxy's maximum: ${slowest})`);
-    const subject = (url: string) => async (): Promise<Figures> => ({
-      ...wrk(url, WRK_SECONDS),
-      ...(await fixedRate(url, rate, FIXED_SECONDS)),
-    });
+    const subject = (name: string, url: string) => async (): Promise<Figures> => {
+      const figures = wrk(url, WRK_SECONDS);
+      const measured = name === 'direct' ? origin : running[name];
+      measured?.resetInside?.();
+      Object.assign(figures, await fixedRate(url, rate, FIXED_SECONDS));
+      const inside = await measured?.insideP99?.();
+      if (inside !== undefined) figures.fixed_inside_p99_ms = inside;
+      return figures;
+    };
     return await runBench({
       name: 'gateway',
       unit: {
@@ -323,8 +365,9 @@ export default async function run() {
         fixed_p50_ms: `ms, p50 latency at a fixed ${rate} req/s (lower is better)`,
         fixed_p99_ms: `ms, p99 latency at a fixed ${rate} req/s (lower is better)`,
         fixed_p999_ms: `ms, p99.9 latency at a fixed ${rate} req/s (lower is better)`,
+        fixed_inside_p99_ms: `ms, p99 time inside the subject's process (request parsed to response finished) at ${rate} req/s; Node subjects only (lower is better)`,
       },
-      subjects: Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, subject(url)])),
+      subjects: Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, subject(name, url)])),
       reference: 'direct',
       rounds: Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3),
       warmup: 1,

@@ -28,13 +28,9 @@ const tsHooks = fileURLToPath(new URL('../../../scripts/ts-hooks.mjs', import.me
 /** Runs the race worker in its own process; resolves with its stdout. */
 function worker(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', tsHooks, join(fixtures, 'fs-race-worker.ts'), ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, ['--import', tsHooks, join(fixtures, 'fs-race-worker.ts'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => {
