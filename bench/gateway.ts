@@ -10,7 +10,9 @@
  * (node:http + Pool.request piped to the response, a dozen lines) and `nginx`
  * (1 worker, keep-alive upstream).
  *
- * Figures per round: wrk -t2 -c50 (max throughput: rps, p50, p99), then a
+ * Figures per round: wrk -t2 -c50 (max throughput: rps, p50, p99, and for the
+ * Node subjects the process CPU per request, cpu_us_per_req, which shared
+ * cores disturb far less than throughput), then a
  * fixed-rate run at 50 % of the slowest proxy's maximum (measured first)
  * (an in-process open-loop generator on an undici Pool of 50 connections,
  * latency measured from each request's scheduled time, so a stall is not
@@ -139,6 +141,10 @@ function measureInside(): void {
   process.on('message', (message) => {
     if (message === 'reset') inside.reset();
     if (message === 'report') process.send?.({ insideP99Ms: inside.count ? inside.percentile(99) / 1e6 : Number.NaN });
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send?.({ cpuUs: user + system });
+    }
   });
 }
 
@@ -157,6 +163,8 @@ interface Running {
   resetInside?(): void;
   /** Node subjects: p99 of the in-process time per request since the reset, in ms. */
   insideP99?(): Promise<number>;
+  /** Node subjects: CPU time (user + system, all threads) the process has used so far, in µs. */
+  cpuUs?(): Promise<number>;
 }
 
 function startRole(name: string, target = ''): Promise<Running> {
@@ -175,6 +183,11 @@ function startRole(name: string, target = ''): Promise<Running> {
           new Promise((answer) => {
             child.once('message', (message) => answer((message as { insideP99Ms: number }).insideP99Ms));
             child.send('report');
+          }),
+        cpuUs: () =>
+          new Promise((answer) => {
+            child.once('message', (message) => answer((message as { cpuUs: number }).cpuUs));
+            child.send('cpu');
           }),
         stop: () =>
           new Promise((done) => {
@@ -266,7 +279,7 @@ const toMs = (value: string) => {
   return match ? Number(match[1]) * (UNIT_MS[match[2] as string] as number) : Number.NaN;
 };
 
-/** Max throughput with wrk: requests/s and p50/p99 from its latency distribution. */
+/** Max throughput with wrk: requests/s and p50/p99 from its latency distribution (and the request count). */
 function wrk(url: string, seconds: number): Figures {
   const out = execFileSync(
     '/usr/bin/wrk',
@@ -276,11 +289,12 @@ function wrk(url: string, seconds: number): Figures {
     },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (non2xx) throw new Error(`${url}: ${non2xx[1]} non-2xx responses`);
-  return { rps, p50_ms: p50, p99_ms: p99 };
+  return { rps, p50_ms: p50, p99_ms: p99, requests };
 }
 
 /** Open-loop fixed-rate load: latency from each request's scheduled start. */
@@ -348,8 +362,13 @@ export default async function run() {
     const rate = Math.round(slowestRps * 0.5);
     console.log(`fixed-rate runs at ${rate} req/s (50 % of the slowest proxy's maximum: ${slowest})`);
     const subject = (name: string, url: string) => async (): Promise<Figures> => {
-      const figures = wrk(url, WRK_SECONDS);
       const measured = name === 'direct' ? origin : running[name];
+      const cpuBefore = await measured?.cpuUs?.();
+      const { requests, ...figures } = wrk(url, WRK_SECONDS);
+      const cpuAfter = await measured?.cpuUs?.();
+      if (cpuBefore !== undefined && cpuAfter !== undefined) {
+        figures.cpu_us_per_req = (cpuAfter - cpuBefore) / (requests as number);
+      }
       measured?.resetInside?.();
       Object.assign(figures, await fixedRate(url, rate, FIXED_SECONDS));
       const inside = await measured?.insideP99?.();
@@ -362,6 +381,8 @@ export default async function run() {
         rps: 'requests/s, wrk -t2 -c50 (higher is better)',
         p50_ms: 'ms, p50 latency at max throughput (lower is better)',
         p99_ms: 'ms, p99 latency at max throughput (lower is better)',
+        cpu_us_per_req:
+          "µs of the subject process's CPU per request at max throughput (direct: the origin's); Node subjects only (lower is better)",
         fixed_p50_ms: `ms, p50 latency at a fixed ${rate} req/s (lower is better)`,
         fixed_p99_ms: `ms, p99 latency at a fixed ${rate} req/s (lower is better)`,
         fixed_p999_ms: `ms, p99.9 latency at a fixed ${rate} req/s (lower is better)`,
