@@ -18,8 +18,8 @@ import {
   positiveMs,
 } from '../producer-options.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
+import { registerCodecs, withTransportCodecs } from './codecs.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
-import { registerZstdCodec } from './zstd-codec.js';
 
 /** Options of {@link kafkaTransport}. */
 export interface KafkaTransportOptions extends KafkaProducerOptions {
@@ -76,8 +76,8 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
       },
     ...(options.kafkaConfig ?? {}),
   });
-  // Consumers read zstd batches whatever this producer writes.
-  registerZstdCodec();
+  // zstd for every consumer, a one-round-trip gzip for this transport's producers.
+  registerCodecs();
   fixKafkajsRequestQueue();
   const compression =
     options.compression === 'none'
@@ -132,7 +132,7 @@ function createLane(kafka: Kafka, retries: number) {
     async send(topic: string, compression: CompressionTypes, messages: Message[]): Promise<void> {
       const current = await open();
       try {
-        await current.send({ topic, acks: -1, compression, messages });
+        await withTransportCodecs(() => current.send({ topic, acks: -1, compression, messages }));
       } catch (error) {
         // Start over with a fresh producer (and producer id) next time: after a
         // failed idempotent send, kafkajs's sequence numbers may no longer match the broker's.
