@@ -248,28 +248,31 @@ function createKafkaConsumer(
       }
       await consumer.connect();
       await consumer.subscribe({ topics: [...topics], fromBeginning });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: true,
-        eachBatch: async ({ batch, isRunning, isStale }) => {
-          if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          const lag = Number(batch.offsetLag());
-          const consumed: ConsumedBatch = {
-            topic: batch.topic,
-            partition: batch.partition,
-            lag: Number.isFinite(lag) ? lag : undefined,
-            messages: batch.messages.map((m) => ({
+      const started = consumer;
+      await withTransportCodecs(() =>
+        started.run({
+          autoCommit: false,
+          eachBatchAutoResolve: true,
+          eachBatch: async ({ batch, isRunning, isStale }) => {
+            if (!isRunning() || isStale() || batch.messages.length === 0) return;
+            const lag = Number(batch.offsetLag());
+            const consumed: ConsumedBatch = {
               topic: batch.topic,
               partition: batch.partition,
-              offset: m.offset,
-              key: m.key ?? null,
-              value: m.value ?? null,
-              timestamp: Number(m.timestamp),
-            })),
-          };
-          await handler(consumed);
-        },
-      });
+              lag: Number.isFinite(lag) ? lag : undefined,
+              messages: batch.messages.map((m) => ({
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key ?? null,
+                value: m.value ?? null,
+                timestamp: Number(m.timestamp),
+              })),
+            };
+            await handler(consumed);
+          },
+        }),
+      );
     },
     async commit(offsets: readonly PartitionOffset[]) {
       if (!consumer || offsets.length === 0) return;
