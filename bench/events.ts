@@ -18,16 +18,26 @@
  *   guarantees (idempotent, acks all, gzip) and the same caller-built 1 MiB batches.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
+ * - backlot-pipeline vs kafkajs-consumer: consuming a topic of the same events
+ *   (gzip, produced once per run): a Backlot pipeline (decodes and validates
+ *   each event into a counting sink) vs a raw kafkajs consumer (`eachBatch`,
+ *   `JSON.parse` of each value).
  *
  * Figures: events_per_s (emit of the first event to the last acknowledgement),
  * p99_ack_ms (emit-to-ack latency), peak_rss_mib (process RSS sampled during the
  * round), replay_events_per_s (spool only).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEventProducer, defineEventCatalog, kafkaTransport, type Transport } from '@backlot/events';
+import {
+  createEventProducer,
+  createPipeline,
+  defineEventCatalog,
+  kafkaTransport,
+  type Transport,
+} from '@backlot/events';
 import { platformaticKafkaTransport } from '@backlot/events/platformatic';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
@@ -295,6 +305,83 @@ async function backlotSpool(): Promise<Figures> {
   return { events_per_s: written, replay_events_per_s: replayed, peak_rss_mib: rss };
 }
 
+// ───────────── consuming: a Backlot pipeline vs a raw kafkajs consumer ─────────────
+
+/** One topic of EVENTS gzip events for the consumer subjects, produced once per run. */
+let consumeTopic: Promise<string> | undefined;
+function topicToConsume(): Promise<string> {
+  consumeTopic ??= (async () => {
+    const topic = await freshTopic();
+    const producer = createEventProducer({
+      catalog,
+      source: 'bench',
+      transport: kafkaTransport({ brokers: kafkaBrokers }),
+      topic,
+      key: (e) => e.payload.profileId,
+      spool: false,
+      batch: { maxBytes: BATCH_BYTES },
+    });
+    for (let i = 0; i < EVENTS; i++) {
+      if (!producer.emit('play.started', payloadOf(i))) await producer.ready();
+    }
+    await producer.close();
+    return topic;
+  })();
+  return consumeTopic;
+}
+
+async function backlotPipeline(): Promise<Figures> {
+  const topic = await topicToConsume();
+  const peak = rssSampler();
+  const pipeline = createPipeline({
+    catalog,
+    transport: kafkaTransport({ brokers: kafkaBrokers, maxWaitTimeMs: 100 }),
+    groupId: `bench-${randomUUID()}`,
+    topics: [topic],
+    deadLetterTopic: false,
+  });
+  let counted = 0;
+  pipeline.events().to({
+    name: 'count',
+    write: () => {
+      counted++;
+    },
+    flush: async () => {},
+  });
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await pipeline.start();
+  while (counted < EVENTS) await new Promise((resolve) => setTimeout(resolve, 5));
+  const seconds = (performance.now() - start) / 1000;
+  const cpuUs = cpuPerEvent(cpu);
+  await pipeline.close();
+  return { consume_events_per_s: EVENTS / seconds, peak_rss_mib: peak(), cpu_us_per_event: cpuUs };
+}
+
+async function rawKafkajsConsumer(): Promise<Figures> {
+  const topic = await topicToConsume();
+  const peak = rssSampler();
+  const consumer = kafka.consumer({ groupId: `bench-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let counted = 0;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) {
+        if (message.value) JSON.parse(message.value.toString());
+        counted++;
+      }
+    },
+  });
+  while (counted < EVENTS) await new Promise((resolve) => setTimeout(resolve, 5));
+  const seconds = (performance.now() - start) / 1000;
+  const cpuUs = cpuPerEvent(cpu);
+  await consumer.disconnect();
+  return { consume_events_per_s: EVENTS / seconds, peak_rss_mib: peak(), cpu_us_per_event: cpuUs };
+}
+
 export default async function run() {
   console.log(`events: ${EVENTS} events of ~1 KiB per subject and round, broker ${kafkaBrokers.join(',')}.`);
   const result = await runBench({
@@ -304,7 +391,9 @@ export default async function run() {
       p99_ack_ms: 'p99 emit-to-ack latency, ms (lower is better)',
       peak_rss_mib: 'peak process RSS during the round, MiB (lower is better)',
       replay_events_per_s: 'events/s replayed from the spool to the broker (higher is better)',
-      cpu_us_per_event: 'µs of this process CPU (all threads) per event sent (lower is better)',
+      cpu_us_per_event: 'µs of this process CPU (all threads) per event sent, or consumed (lower is better)',
+      consume_events_per_s:
+        'events/s consumed from a topic of gzip events: a pipeline decoding and validating each, or a raw kafkajs consumer parsing each (higher is better)',
     },
     subjects: {
       backlot,
@@ -314,10 +403,13 @@ export default async function run() {
       'backlot-platformatic': backlotPlatformatic,
       platformatic: rawPlatformatic,
       'backlot-spool': backlotSpool,
+      'backlot-pipeline': backlotPipeline,
+      'kafkajs-consumer': rawKafkajsConsumer,
     },
     rounds: 3,
     warmup: 1,
     reference: 'kafkajs',
   });
+  if (consumeTopic) await dropTopic(await consumeTopic);
   return result;
 }
