@@ -34,7 +34,7 @@ const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
  * commits no further than that open window's first event, which lies before
  * the last event of the emitted window.
  */
-async function runTwice(transport: Transport, topic: string) {
+async function runTwice(transport: Transport, topic: string, secondSizeMs = 10 * SECOND) {
   const producer = createEventProducer({ catalog: events, source: 'test', transport, topic, spool: false });
   const emit = (seconds: number, seq: number) =>
     producer.emit(
@@ -49,12 +49,12 @@ async function runTwice(transport: Transport, topic: string) {
   await producer.flush();
 
   const groupId = `trending-${randomUUID()}`;
-  const pipelineWith = (sink: ReturnType<typeof collect<WindowResult<number>>>) => {
+  const pipelineWith = (sink: ReturnType<typeof collect<WindowResult<number>>>, sizeMs = 10 * SECOND) => {
     const pipeline = createPipeline({ catalog: events, transport, groupId, topics: [topic], commitIntervalMs: 50 });
     pipeline
       .events('play.started')
       .window({
-        sizeMs: 10 * SECOND,
+        sizeMs,
         allowedLatenessMs: 10 * SECOND,
         key: (e) => e.payload.titleId,
         init: () => 0,
@@ -74,7 +74,7 @@ async function runTwice(transport: Transport, topic: string) {
   await producer.close();
 
   const second = collect<WindowResult<number>>();
-  const after = pipelineWith(second);
+  const after = pipelineWith(second, secondSizeMs);
   await after.start();
   // Replayed from the open window's first event: 3 events again, then the new one.
   await until(() => after.metrics().processed === 4, 'the second run processed 4 events');
@@ -98,6 +98,14 @@ describe('windows across a restart', () => {
   it('on the embedded log: the commit keeps the watermark, so an emitted window is not emitted again in part', async () => {
     const transport = embeddedLogTransport({ dir: tempDir(), pollIntervalMs: 10 });
     expectNoPartialWindow(await runTwice(transport, 'plays'));
+  });
+
+  it('restores nothing into a window of another shape (the pipeline changed between runs)', async () => {
+    const transport = embeddedLogTransport({ dir: tempDir(), pollIntervalMs: 10 });
+    // 20 s windows after the restart: the saved watermark was for 10 s windows, so no event is skipped.
+    const result = await runTwice(transport, 'plays', 20 * SECOND);
+    expect(result.metrics.alreadyEmitted).toBe(0);
+    expect(result.second).toEqual([{ start: 0, count: 2 }]);
   });
 
   it('on Kafka: the watermark travels in the offset-commit metadata', async () => {

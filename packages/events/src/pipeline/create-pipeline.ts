@@ -130,7 +130,7 @@ export function createPipeline<const Defs extends EventDefinitions>(options: Pip
 }
 
 /** Marks Backlot's offset-commit metadata (window watermarks), so others' is left alone. */
-const METADATA_PREFIX = 'backlot.windows/v1 ';
+const METADATA_PREFIX = 'backlot.windows/v2 ';
 
 class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   readonly #options: PipelineOptions<Defs>;
@@ -321,8 +321,12 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   #windowMetadata(): string | undefined {
     const windows = this.#graph.windows;
     if (windows.length === 0) return undefined;
-    const marks = windows.map((window) => (Number.isFinite(window.watermark) ? window.watermark : null));
-    return `${METADATA_PREFIX}${JSON.stringify({ watermarks: marks })}`;
+    // Each with its shape, so a restart with windows added, removed or reordered restores none it should not.
+    const windowsState = windows.map((window) => [
+      window.shape,
+      Number.isFinite(window.watermark) ? window.watermark : null,
+    ]);
+    return `${METADATA_PREFIX}${JSON.stringify({ windows: windowsState })}`;
   }
 
   /** Tells each window operator, per newly assigned partition, up to where it emitted before a restart. */
@@ -333,11 +337,11 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     try {
       for (const { topic, partition, metadata } of await committed.call(this.#consumer, partitions)) {
         if (!metadata?.startsWith(METADATA_PREFIX)) continue;
-        const { watermarks } = JSON.parse(metadata.slice(METADATA_PREFIX.length)) as { watermarks?: unknown };
-        if (!Array.isArray(watermarks) || watermarks.length !== windows.length) continue;
+        const { windows: saved } = JSON.parse(metadata.slice(METADATA_PREFIX.length)) as { windows?: unknown };
+        if (!Array.isArray(saved) || saved.length !== windows.length) continue;
         for (const [i, window] of windows.entries()) {
-          const mark = watermarks[i];
-          if (typeof mark === 'number') window.restoreEmitted(topic, partition, mark);
+          const [shape, mark] = (Array.isArray(saved[i]) ? saved[i] : []) as unknown[];
+          if (shape === window.shape && typeof mark === 'number') window.restoreEmitted(topic, partition, mark);
         }
       }
     } catch (error) {

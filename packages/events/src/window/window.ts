@@ -100,6 +100,11 @@ export class WindowAggregator<T, A> {
   /** Events skipped because their window was emitted before a restart. */
   alreadyEmitted = 0;
 
+  /** The window's shape (size, advance, lateness): what a restored watermark must match to apply. */
+  get shape(): string {
+    return `${this.#size}/${this.#advance}/${this.#lateness}`;
+  }
+
   /** The watermark: windows whose end plus allowed lateness is at or before it have been emitted. */
   get watermark(): number {
     return this.#watermark;
