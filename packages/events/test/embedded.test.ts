@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createKeyValueStore, createMemoryStore } from '@backlot/storage';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,36 +10,11 @@ import {
   isInvalidEventError,
   keyValueSink,
   objectStoreSink,
-  type Sink,
 } from '../src/index.js';
 import { byProfile, events } from './fixtures/catalog.js';
+import { collect, removeTempDirs, tempDir } from './helpers.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'backlot-events-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A sink that keeps what it flushed, for assertions. */
-function collect<T>(): Sink<T> & { flushed: T[] } {
-  let buffer: T[] = [];
-  const flushed: T[] = [];
-  return {
-    name: 'collect',
-    flushed,
-    write(value) {
-      buffer.push(value);
-    },
-    async flush() {
-      flushed.push(...buffer);
-      buffer = [];
-    },
-  };
-}
+afterEach(removeTempDirs);
 
 async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -47,8 +47,7 @@ function keysByPartition(partitions: number): string[] {
 function sender(lanes: ReturnType<typeof fakeLanes>['lanes'], partitions: (topic: string) => number | undefined) {
   return createLaneSender<{ value: string; partition: number | undefined }>({
     lanes,
-    partitionsOf: async (topic) => partitions(topic),
-    forget: () => {},
+    fetchPartitions: async (topic) => partitions(topic) ?? 0,
     encode: (_topic, m, partition) => ({ value: m.value.toString(), partition }),
     sizeOf: (m) => m.value.length,
     maxRequestBytes: 1024,

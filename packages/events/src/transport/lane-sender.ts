@@ -10,10 +10,8 @@ export interface Lane<M> {
 /** What {@link createLaneSender} needs from a Kafka client. @internal */
 export interface LaneSenderOptions<M> {
   readonly lanes: readonly Lane<M>[];
-  /** The topic's partition count, or `undefined` when the broker does not know it yet (never rejects). */
-  partitionsOf(topic: string): Promise<number | undefined>;
-  /** Forgets the topic's partition count (after a failure: it may have changed). */
-  forget(topic: string): void;
+  /** Asks the broker for the topic's partition count (0 or a rejection: not known yet). Cached by the sender. */
+  fetchPartitions(topic: string): Promise<number>;
   /** The client's message for `message`, on `partition` (`undefined`: the client's own partitioner). */
   encode(topic: string, message: OutgoingMessage, partition: number | undefined): M;
   /** Bytes of a message (key and value) as `maxRequestBytes` counts them. */
@@ -31,6 +29,9 @@ export interface LaneSender {
 }
 
 const noop = () => {};
+
+/** How long a topic's partition count is trusted before it is fetched again, in ms. */
+const METADATA_MAX_AGE_MS = 60_000;
 
 /** The parts of one lane, run one after the other in the order they were queued. */
 class LaneQueue {
@@ -59,6 +60,21 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
   const { lanes, maxRequestBytes } = options;
   const queues = lanes.map(() => new LaneQueue());
   const roundRobin = { next: 0 };
+  const partitionCounts = new Map<string, { count: number; at: number }>();
+
+  /** The topic's partition count, or `undefined` when the broker does not know the topic yet. */
+  const partitionsOf = async (topic: string): Promise<number | undefined> => {
+    const cached = partitionCounts.get(topic);
+    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
+    try {
+      const count = await options.fetchPartitions(topic);
+      if (count === 0) return undefined;
+      partitionCounts.set(topic, { count, at: Date.now() });
+      return count;
+    } catch {
+      return undefined;
+    }
+  };
   // Partition lookups resolve in the order sends were issued, so parts reach the lanes in that order.
   let intake: Promise<void> = Promise.resolve();
 
@@ -135,10 +151,11 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
     send(topic, messages) {
       let done: Promise<void> = Promise.resolve();
       const placed = intake
-        .then(() => options.partitionsOf(topic))
+        .then(() => partitionsOf(topic))
         .then((partitions) => {
           done = place(topic, messages, partitions).catch((error: unknown) => {
-            options.forget(topic);
+            // The partition count may have changed: fetch it again next time.
+            partitionCounts.delete(topic);
             throw error;
           });
         });

@@ -261,7 +261,7 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       return hasRequestBody(req) ? proxyWithBody(origin) : startExchange(origin, null, true);
     };
 
-    runRequestPhases(chains, ctx, () => finishLocal(), proxy, fail);
+    runRequestPhases(chains, ctx, finishLocal, proxy, fail);
   };
 }
 

@@ -216,11 +216,15 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
       },
       async committed(partitions) {
         const result: PartitionOffset[] = [];
-        for (const { topic, partition } of partitions) {
-          const offset = readOffsets(topic)[String(partition)];
-          if (offset === undefined) continue;
-          const metadata = readJson<Record<string, string>>(metadataFile(topic))[String(partition)];
-          result.push({ topic, partition, offset: String(offset), metadata });
+        for (const topic of new Set(partitions.map((p) => p.topic))) {
+          const offsets = readOffsets(topic);
+          const metadata = readJson<Record<string, string>>(metadataFile(topic));
+          for (const { partition } of partitions.filter((p) => p.topic === topic)) {
+            const offset = offsets[String(partition)];
+            if (offset !== undefined) {
+              result.push({ topic, partition, offset: String(offset), metadata: metadata[String(partition)] });
+            }
+          }
         }
         return result;
       },

@@ -1,5 +1,6 @@
 import {
   type Admin,
+  type AdminConfig,
   CompressionTypes,
   type Consumer,
   Kafka,
@@ -153,9 +154,6 @@ function createLane(kafka: Kafka, retries: number) {
   };
 }
 
-/** How long a topic's partition count is trusted before it is fetched again, in ms. */
-const METADATA_MAX_AGE_MS = 60_000;
-
 const messageBytes = (m: Message): number =>
   (m.value as Buffer).length + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0));
 
@@ -168,40 +166,19 @@ function createKafkaProducer(
   pipelining: number,
 ): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(kafka, retries));
-  const partitionCounts = new Map<string, { count: number; at: number }>();
   let admin: Admin | undefined;
 
-  /** The topic's partition count, or undefined when the broker does not know the topic yet. */
-  const partitionsOf = async (topic: string): Promise<number | undefined> => {
-    const cached = partitionCounts.get(topic);
-    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
-    try {
-      if (!admin) {
-        const created = kafka.admin({ retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 } });
-        try {
-          await created.connect();
-        } catch (error) {
-          await created.disconnect().catch(() => {});
-          throw error;
-        }
-        admin = created;
-      }
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-      const count = topics[0]?.partitions.length ?? 0;
-      if (count === 0) return undefined;
-      partitionCounts.set(topic, { count, at: Date.now() });
-      return count;
-    } catch {
-      return undefined;
-    }
+  const fetchPartitions = async (topic: string): Promise<number> => {
+    admin ??= await connectedAdmin(kafka, { retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
   };
 
   const sender = createLaneSender<Message>({
     lanes: lanes.map((lane) => ({
       send: (topic: string, messages: Message[]) => lane.send(topic, compression, messages),
     })),
-    partitionsOf,
-    forget: (topic) => partitionCounts.delete(topic),
+    fetchPartitions,
     encode: (_topic, m, partition) =>
       partition === undefined
         ? { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) }
@@ -223,6 +200,18 @@ function createKafkaProducer(
       await Promise.all([...lanes.map((lane) => lane.close()), current?.disconnect()]);
     },
   };
+}
+
+/** A connected kafkajs admin client (released again when connecting fails). */
+async function connectedAdmin(kafka: Kafka, config?: AdminConfig): Promise<Admin> {
+  const admin = kafka.admin(config);
+  try {
+    await admin.connect();
+  } catch (error) {
+    await admin.disconnect().catch(() => {});
+    throw error;
+  }
+  return admin;
 }
 
 function createKafkaConsumer(
@@ -287,9 +276,8 @@ function createKafkaConsumer(
     },
     async committed(partitions) {
       if (partitions.length === 0) return [];
-      admin ??= kafka.admin();
+      admin ??= await connectedAdmin(kafka);
       const current = admin;
-      await current.connect();
       const topics = [...new Set(partitions.map((p) => p.topic))];
       const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
       const result: PartitionOffset[] = [];

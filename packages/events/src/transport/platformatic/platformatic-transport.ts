@@ -165,9 +165,6 @@ function createLane(settings: Settings) {
   };
 }
 
-/** How long a topic's partition count is trusted before it is fetched again, in ms. */
-const METADATA_MAX_AGE_MS = 60_000;
-
 const messageBytes = (m: Outgoing): number => (m.value?.length ?? 0) + (m.key?.length ?? 0);
 
 function createProducer(
@@ -177,27 +174,10 @@ function createProducer(
   pipelining: number,
 ): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(settings));
-  const partitionCounts = new Map<string, { count: number; at: number }>();
-
-  /** The topic's partition count, or undefined when the broker does not know the topic yet. */
-  const partitionsOf = async (topic: string): Promise<number | undefined> => {
-    const cached = partitionCounts.get(topic);
-    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
-    try {
-      const metadata = await (lanes[0] as Lane).metadata(topic);
-      const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-      if (count === 0) return undefined;
-      partitionCounts.set(topic, { count, at: Date.now() });
-      return count;
-    } catch {
-      return undefined;
-    }
-  };
-
   const sender = createLaneSender<Outgoing>({
     lanes: lanes.map((lane) => ({ send: (_topic: string, messages: Outgoing[]) => lane.send(messages) })),
-    partitionsOf,
-    forget: (topic) => partitionCounts.delete(topic),
+    fetchPartitions: async (topic) =>
+      (await (lanes[0] as Lane).metadata(topic)).topics.get(topic)?.partitionsCount ?? 0,
     encode: (topic, m, partition) => {
       const message: Outgoing = { topic, value: m.value, timestamp: BigInt(Math.floor(m.timestamp)) };
       if (m.key !== null) message.key = Buffer.from(m.key);
