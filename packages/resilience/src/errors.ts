@@ -31,11 +31,18 @@ export class ResilienceError extends Error {
 export class TimeoutError extends ResilienceError {
   /** The budget that was exceeded, in milliseconds. */
   readonly timeoutMs: number;
+  /**
+   * `true` when the call never started: its deadline passed while it waited
+   * for a bulkhead slot (the budget covers the queue, as in Hystrix).
+   */
+  readonly queued: boolean;
 
-  constructor(timeoutMs: number, options?: ErrorOptions & { command?: string }) {
+  constructor(timeoutMs: number, options?: ErrorOptions & { command?: string; queued?: boolean }) {
     const what = options?.command ? `command '${options.command}'` : 'operation';
-    super('BACKLOT_TIMEOUT', `${what} timed out after ${timeoutMs} ms`, options);
+    const where = options?.queued ? ' waiting for a bulkhead slot' : '';
+    super('BACKLOT_TIMEOUT', `${what} timed out after ${timeoutMs} ms${where}`, options);
     this.timeoutMs = timeoutMs;
+    this.queued = options?.queued ?? false;
   }
 }
 

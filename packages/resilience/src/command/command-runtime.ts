@@ -55,6 +55,8 @@ export interface RuntimeSettings<Args extends unknown[], Result> {
 
 const now = performance.now.bind(performance);
 const HEDGE_DELAY_REFRESH_MS = 1000;
+/** Abort reason of a queued call whose deadline passed before it got a slot. */
+const QUEUE_TIMEOUT = Symbol('backlot.queue-timeout');
 
 /**
  * The execution engine behind `defineCommand`: admission (circuit, then the
@@ -170,18 +172,70 @@ export class CommandRuntime<Args extends unknown[], Result> {
       this.#rejected(settle, 'its bulkhead is full');
       return undefined;
     }
-    this.#isolation.acquire(callerSignal).then(
-      (queued) => {
-        if (queued) this.#run(queued, now(), attempt, hedge, callerSignal, args, settle);
-        else this.#rejected(settle, 'its bulkhead and queue are full');
-      },
-      (cause: unknown) => {
+    this.#queue(at, attempt, callerSignal, args, settle);
+    return undefined;
+  }
+
+  /**
+   * Waits for a slot in the group's queue. The attempt's deadline starts now,
+   * before the queue (as in Hystrix): one timer covers the wait and then the
+   * run, so a call stuck behind a dependency that never settles still times
+   * out and falls back (`TimeoutError` with `queued: true`). The timer is
+   * referenced, so a process whose only work is this call stays alive for it.
+   */
+  #queue(at: number, attempt: number, callerSignal: AbortSignal | undefined, args: Args, settle: Settle): void {
+    const { timeoutMs } = this.settings;
+    const leave = new AbortController();
+    let call: InflightCall | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== false) {
+      timer = setTimeout(() => {
+        if (call) call.onTimeout();
+        else leave.abort(QUEUE_TIMEOUT);
+      }, timeoutMs);
+    }
+    const onCallerAbort = callerSignal && (() => leave.abort(callerSignal.reason));
+    if (onCallerAbort) callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const stopWaiting = () => {
+      if (onCallerAbort) callerSignal?.removeEventListener('abort', onCallerAbort);
+    };
+    const gaveUp = (reason: unknown) => {
+      clearTimeout(timer);
+      if (reason === QUEUE_TIMEOUT) this.#queueTimedOut(settle, at);
+      else {
         this.breaker.onNeutral();
         this.#counts.add('cancelled');
-        settle('aborted', new AbortedError({ cause }));
+        settle('aborted', new AbortedError({ cause: reason }), at);
+      }
+    };
+    this.#isolation.acquire(leave.signal).then(
+      (permit) => {
+        stopWaiting();
+        if (!permit) {
+          clearTimeout(timer);
+          this.#rejected(settle, 'its bulkhead and queue are full');
+        } else if (leave.signal.aborted) {
+          // The deadline or the caller won the race with the slot: give the slot back.
+          permit.onIgnore();
+          gaveUp(leave.signal.reason);
+        } else {
+          call = this.#run(permit, now(), attempt, false, callerSignal, args, settle, timer);
+        }
+      },
+      (reason: unknown) => {
+        stopWaiting();
+        gaveUp(reason);
       },
     );
-    return undefined;
+  }
+
+  #queueTimedOut(settle: Settle, queuedAt: number): void {
+    const { key, group, timeoutMs } = this.settings;
+    const error = new TimeoutError(timeoutMs as number, { command: key, queued: true });
+    this.#counts.add('timeout');
+    this.settings.logger?.warn({ command: key, group, reason: 'timeout', queued: true }, 'command timed out in queue');
+    this.breaker.onError('timeout');
+    settle('timeout', error, queuedAt);
   }
 
   #rejected(settle: Settle, why: string): void {
@@ -199,6 +253,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     callerSignal: AbortSignal | undefined,
     args: Args,
     settle: Settle,
+    deadlineTimer?: NodeJS.Timeout,
   ): InflightCall {
     const call = new InflightCall(
       this.settings.key,
@@ -212,7 +267,8 @@ export class CommandRuntime<Args extends unknown[], Result> {
     );
     const concurrency = ++this.#concurrency;
     this.#counts.observeConcurrency(concurrency, start);
-    this.#timeouts?.add(call, start);
+    if (deadlineTimer !== undefined) call.timer = deadlineTimer;
+    else this.#timeouts?.add(call, start);
     if (callerSignal) {
       call.onCallerAbort = () => this.#onCallerAbort(call);
       callerSignal.addEventListener('abort', call.onCallerAbort, { once: true });
@@ -236,6 +292,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     if (call.verdict) return false;
     call.verdict = verdict;
     if (call.linked) this.#timeouts?.remove(call);
+    else if (call.timer !== undefined) clearTimeout(call.timer);
     if (call.onCallerAbort) call.callerSignal?.removeEventListener('abort', call.onCallerAbort);
     return true;
   }

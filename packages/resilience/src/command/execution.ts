@@ -39,6 +39,8 @@ export class InflightCall implements Execution, TimedEntry {
   readonly #onTimeout: (call: InflightCall) => void;
   verdict: Verdict | undefined = undefined;
   onCallerAbort: (() => void) | undefined = undefined;
+  /** The call's own deadline timer, when it was queued (its deadline started before the queue). */
+  timer: NodeJS.Timeout | undefined = undefined;
   // TimedEntry
   deadline = 0;
   prev: TimedEntry | undefined = undefined;

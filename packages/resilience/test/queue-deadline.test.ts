@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandRegistry, type DefineCommandOptions, defineCommand, isTimeoutError } from '../src/index.js';
+
+let registry = new CommandRegistry();
+afterEach(() => {
+  registry.clear();
+  registry = new CommandRegistry();
+});
+
+const define = <A extends unknown[], R>(options: DefineCommandOptions<A, R>) => defineCommand({ registry, ...options });
+/** Resolves with `'still pending'` if `promise` has not settled after `ms` (a hang detector, not a timing check). */
+const orPending = <T>(promise: Promise<T>, ms = 3000) =>
+  Promise.race([promise, sleep(ms, 'still pending' as const, { ref: false })]);
+
+describe('the caller deadline covers the bulkhead queue (Hystrix: the timeout starts before the queue)', () => {
+  it('times out a call queued behind a dependency that never settles, and falls back with reason "timeout"', async () => {
+    let runs = 0;
+    const command = define({
+      key: 'queued-behind-hang',
+      timeoutMs: 50,
+      bulkhead: { maxConcurrent: 1, maxQueue: 5 },
+      run: () => {
+        runs++;
+        return new Promise<string>(() => {}); // never settles, ignores its signal
+      },
+      fallback: ({ reason, error }) => `${reason}:${isTimeoutError(error)}`,
+    });
+    const first = command();
+    const queued = command();
+    await expect(orPending(first)).resolves.toBe('timeout:true');
+    await expect(orPending(queued)).resolves.toBe('timeout:true');
+    expect(runs).toBe(1); // the queued call never got a slot, and never ran
+    const { counts } = command.metrics();
+    expect(counts.timeout).toBe(2);
+    expect(counts.fallbackSuccess).toBe(2);
+    expect(registry.groupMetrics()[0]).toMatchObject({ active: 1, queued: 0 });
+  });
+
+  it('rejects with TimeoutError when a queued call has no fallback', async () => {
+    const command = define({
+      key: 'queued-no-fallback',
+      timeoutMs: 20,
+      bulkhead: { maxConcurrent: 1, maxQueue: 1 },
+      run: () => new Promise<string>(() => {}),
+    });
+    void command().catch(() => {});
+    const error = await orPending(command().catch((e: unknown) => e));
+    expect(isTimeoutError(error)).toBe(true);
+    expect((error as Error).message).toContain('queued-no-fallback');
+  });
+
+  it('answers a queued call with its fallback, not the late result, when the running work ignores its signal', async () => {
+    const started: number[] = [];
+    const command = define({
+      key: 'queued-behind-slow',
+      timeoutMs: 30,
+      bulkhead: { maxConcurrent: 1, maxQueue: 5 },
+      run: (_e, n: number) => {
+        started.push(n);
+        return sleep(300, `ran ${n}`); // ignores the signal, outlives both deadlines
+      },
+      fallback: ({ reason }, n) => `${reason} ${n}`,
+    });
+    const results = await Promise.all([command(1), command(2), command(3)]);
+    expect(results).toEqual(['timeout 1', 'timeout 2', 'timeout 3']);
+    expect(started).toEqual([1]); // 2 and 3 ran out of time in the queue
+    await expect.poll(() => registry.groupMetrics()[0]?.active, { timeout: 2000 }).toBe(0);
+  });
+
+  it('runs a queued call that gets its slot in time, and times it out against the deadline set before the queue', async () => {
+    let release: () => void = () => {};
+    const outcomes: string[] = [];
+    const command = define({
+      key: 'queued-then-runs',
+      timeoutMs: 200,
+      bulkhead: { maxConcurrent: 1, maxQueue: 1 },
+      run: (_e, n: number) =>
+        n === 1
+          ? new Promise<string>((resolve) => {
+              release = () => resolve('first');
+            })
+          : new Promise<string>(() => {}), // the second never settles
+      fallback: ({ reason }, n) => `${reason} ${n}`,
+    });
+    const first = command(1).then((r) => outcomes.push(r));
+    const second = command(2).then((r) => outcomes.push(r));
+    release();
+    await orPending(Promise.all([first, second]));
+    expect(outcomes).toEqual(['first', 'timeout 2']);
+    expect(command.metrics().counts).toMatchObject({ success: 1, timeout: 1 });
+  });
+
+  it('leaves the queue when the caller aborts, before the deadline', async () => {
+    const command = define({
+      key: 'queued-abort',
+      timeoutMs: 5000,
+      bulkhead: { maxConcurrent: 1, maxQueue: 1 },
+      run: () => new Promise<string>(() => {}),
+      fallback: () => 'fallback',
+    });
+    void command();
+    const caller = new AbortController();
+    const waiting = command.execute({ signal: caller.signal });
+    caller.abort(new Error('client went away'));
+    const error = await orPending(waiting.catch((e: unknown) => e));
+    expect((error as { code?: string }).code).toBe('BACKLOT_ABORTED');
+    expect(registry.groupMetrics()[0]?.queued).toBe(0);
+    expect(command.metrics().counts.timeout).toBe(0);
+  });
+});
