@@ -1,5 +1,6 @@
 import OpossumBreaker from 'opossum';
-import { RollingCounts } from '../metrics/rolling-counts.js';
+import type { HealthCounts } from '../metrics/rolling-counts.js';
+import { HealthWindow } from './health-window.js';
 
 /** States of a circuit. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -45,7 +46,7 @@ export interface ResolvedCircuitBreakerOptions {
  */
 export class CircuitBreaker {
   readonly options: ResolvedCircuitBreakerOptions;
-  readonly #health: RollingCounts;
+  readonly #health: HealthWindow;
   readonly #state: OpossumBreaker;
   #trialAvailable = false;
   #onChange: ((state: CircuitState) => void) | undefined;
@@ -57,7 +58,7 @@ export class CircuitBreaker {
     now: () => number,
   ) {
     this.options = options;
-    this.#health = new RollingCounts(window.windowMs, window.buckets, now);
+    this.#health = new HealthWindow(window.windowMs, window.buckets, now);
     this.#state = new OpossumBreaker(async () => undefined, {
       name,
       resetTimeout: options.sleepWindowMs,
@@ -107,15 +108,28 @@ export class CircuitBreaker {
     return false;
   }
 
-  /** An allowed call succeeded (`at`: the caller's clock reading). */
+  /**
+   * An allowed call succeeded (`at`: the caller's clock reading). The window
+   * is evaluated on successes too, so the order of events does not matter:
+   * 10 failures then 10 successes open the circuit as surely as the reverse.
+   */
   onSuccess(at?: number): void {
-    this.#health.add('success', at);
-    if (this.#state.halfOpen) this.#state.close();
+    this.#health.success(at);
+    const state = this.#state;
+    if (state.halfOpen) state.close();
+    else if (state.closed) this.#evaluate();
+  }
+
+  /** Opens a closed circuit when the window meets Hystrix's rule. */
+  #evaluate(): void {
+    const { options } = this;
+    if (!options.enabled || options.forceClosed || options.forceOpen) return;
+    if (this.#health.exceeds(options.requestVolumeThreshold, options.errorThresholdPercentage)) this.#state.open();
   }
 
   /** An allowed call failed or timed out, or a call was rejected by the bulkhead. */
   onError(kind: 'failure' | 'timeout' | 'rejected', at?: number): void {
-    this.#health.add(kind, at);
+    this.#health.error(at);
     const { options } = this;
     if (!options.enabled || options.forceClosed || options.forceOpen) return;
     if (this.#state.halfOpen) {
@@ -124,14 +138,7 @@ export class CircuitBreaker {
       else this.#state.open(); // the trial failed: sleep again
       return;
     }
-    if (!this.#state.closed) return;
-    const health = this.#health.health(at);
-    if (
-      health.totalRequests >= options.requestVolumeThreshold &&
-      health.errorPercentage >= options.errorThresholdPercentage
-    ) {
-      this.#state.open();
-    }
+    if (this.#state.closed) this.#evaluate();
   }
 
   /** An allowed call ended without a verdict (bad request, caller gave up): a trial slot is given back. */
@@ -140,7 +147,7 @@ export class CircuitBreaker {
   }
 
   /** Hystrix's health counts over the window. */
-  health(): ReturnType<RollingCounts['health']> {
+  health(): HealthCounts {
     return this.#health.health();
   }
 
