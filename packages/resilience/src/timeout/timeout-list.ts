@@ -20,8 +20,12 @@ export interface TimedEntry {
  * with the oldest first. Starting a call links it at the tail, finishing
  * unlinks it (both O(1), no allocation), and one timer, armed for the
  * head's deadline, times out what is due and re-arms for the next. Nothing is
- * retained once a call ends, and the timer is `unref`'d: it never keeps a
- * process alive.
+ * retained once a call ends.
+ *
+ * The timer is referenced while calls are in flight — a batch job whose only
+ * pending work is a hung call stays alive until the call times out and falls
+ * back, instead of exiting with code 13 — and unreferenced as soon as none is,
+ * so an idle command never keeps a process alive.
  */
 export class TimeoutList {
   readonly durationMs: number;
@@ -30,6 +34,7 @@ export class TimeoutList {
   #tail: TimedEntry | undefined;
   #size = 0;
   #timer: NodeJS.Timeout | undefined;
+  #refed = false;
 
   constructor(durationMs: number, now: () => number = performance.now.bind(performance)) {
     this.durationMs = durationMs;
@@ -52,6 +57,10 @@ export class TimeoutList {
     this.#tail = entry;
     this.#size++;
     if (this.#timer === undefined) this.#schedule(entry.deadline);
+    else if (!this.#refed) {
+      this.#timer.ref();
+      this.#refed = true;
+    }
   }
 
   /** Unlinks `entry` (its call finished in time). */
@@ -65,16 +74,20 @@ export class TimeoutList {
     else this.#tail = prev;
     entry.prev = undefined;
     entry.next = undefined;
-    this.#size--;
+    if (--this.#size === 0 && this.#refed) {
+      this.#timer?.unref();
+      this.#refed = false;
+    }
   }
 
   #schedule(at: number): void {
     this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(at - this.#now())));
-    this.#timer.unref();
+    this.#refed = true;
   }
 
   readonly #onTimer = (): void => {
     this.#timer = undefined;
+    this.#refed = false;
     const now = this.#now();
     let head = this.#head;
     while (head && head.deadline <= now) {
@@ -82,13 +95,14 @@ export class TimeoutList {
       head.onTimeout();
       head = this.#head;
     }
-    if (head) this.#schedule(head.deadline);
+    if (head && this.#timer === undefined) this.#schedule(head.deadline);
   };
 
   /** Cancels the timer and unlinks everything; nothing times out. */
   clear(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#refed = false;
     while (this.#head) this.remove(this.#head);
   }
 }
