@@ -59,11 +59,14 @@ export {
   type WindowedLimitOptions,
   windowedLimit,
 } from './limit/index.js';
+export type { CollapserMetricsSnapshot } from './metrics/collapser-metrics.js';
 export { COMMAND_EVENTS, type CommandEvent } from './metrics/events.js';
 export {
+  type HystrixCollapserJson,
   type HystrixCommandJson,
   type HystrixLatency,
   type HystrixThreadPoolJson,
+  toHystrixCollapser,
   toHystrixCommand,
   toHystrixThreadPool,
 } from './metrics/hystrix-json.js';

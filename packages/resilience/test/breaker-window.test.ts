@@ -108,3 +108,43 @@ describe('the breaker evaluates its window on every completion, whatever the ord
     );
   });
 });
+
+describe('half-open: a trial that ends in a bad request', () => {
+  it('gives the trial back (a bad request says nothing of the dependency): exactly one next trial among 50 callers', async () => {
+    let mode: 'down' | 'bad' | 'slow-ok' = 'down';
+    let trials = 0;
+    let release: () => void = () => {};
+    const command = defineCommand<[], string>({
+      key: 'bad-trial',
+      registry,
+      run: () => {
+        if (mode === 'down') return Promise.reject(new Error('down'));
+        trials++;
+        if (mode === 'bad') return Promise.reject(Object.assign(new Error('no such title'), { status: 404 }));
+        return new Promise<string>((resolve) => {
+          release = () => resolve('ok');
+        });
+      },
+      isBadRequest: (error) => (error as { status?: number }).status === 404,
+      fallback: ({ reason }) => reason,
+      circuitBreaker: { requestVolumeThreshold: 2, sleepWindowMs: 30 },
+    });
+    await command();
+    await command();
+    expect(command.circuitState).toBe('open');
+    await expect.poll(() => command.circuitState, { timeout: 2000 }).toBe('half-open');
+
+    mode = 'bad';
+    await expect(command()).rejects.toThrow('no such title'); // the trial: passed through, no fallback
+    expect(command.circuitState).toBe('half-open'); // neither closed nor re-opened
+
+    mode = 'slow-ok';
+    const callers = Array.from({ length: 50 }, () => command());
+    release();
+    const answers = await Promise.all(callers);
+    expect(answers.filter((a) => a === 'ok')).toHaveLength(1);
+    expect(answers.filter((a) => a === 'short-circuited')).toHaveLength(49);
+    expect(trials).toBe(2); // the bad-request trial, then exactly one more
+    expect(command.circuitState).toBe('closed');
+  });
+});

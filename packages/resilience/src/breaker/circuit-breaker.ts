@@ -141,7 +141,11 @@ export class CircuitBreaker {
     if (this.#state.closed) this.#evaluate();
   }
 
-  /** An allowed call ended without a verdict (bad request, caller gave up): a trial slot is given back. */
+  /**
+   * An allowed call ended without a verdict (bad request, caller gave up): in
+   * half-open, the trial is given back and the next caller is the trial
+   * (Hystrix re-opens instead; a bad request says nothing of the dependency).
+   */
   onNeutral(): void {
     if (this.#state.halfOpen) this.#trialAvailable = true;
   }

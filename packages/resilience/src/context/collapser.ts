@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CollapserMetrics, type CollapserMetricsSnapshot } from '../metrics/collapser-metrics.js';
+import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { CollapserBatchMismatchError, CollapserMissingKeyError } from './errors.js';
 import { currentRequestContext, type RequestContext, runOutsideRequestContext } from './request-context.js';
 
@@ -28,10 +30,25 @@ export interface CollapserOptions<K, V> {
    * (`Map` equality).
    */
   key?: ((key: K) => string) | undefined;
+  /**
+   * Registry whose metrics exporters show the collapser (a `HystrixCollapser`
+   * sample on the Hystrix stream); default: `defaultRegistry`. A collapser
+   * defined again under the same name takes the earlier one's place.
+   */
+  registry?: CommandRegistry | undefined;
 }
 
 /** Loads one key through its collapser's next batch. */
-export type Collapser<K, V> = (key: K) => Promise<V>;
+export interface Collapser<K, V> {
+  /** Loads `key` through the next batch. */
+  (key: K): Promise<V>;
+  /** The collapser's name. */
+  readonly name: string;
+  /** Calls, batches, duplicates and batch sizes over the rolling window. */
+  metrics(): CollapserMetricsSnapshot;
+  /** Removes the collapser from its registry (batches in flight still complete). */
+  dispose(): void;
+}
 
 const optionsSchema = z.object({
   name: z.string({ error: 'name must be a string' }).min(1, 'name must not be empty'),
@@ -54,6 +71,7 @@ const optionsSchema = z.object({
       error: 'key must be a function (key) => string',
     })
     .optional(),
+  registry: z.instanceof(CommandRegistry, { error: 'registry must be a CommandRegistry' }).optional(),
 });
 
 interface Caller<V> {
@@ -115,6 +133,13 @@ export function defineCollapser<K, V>(options: CollapserOptions<K, V>): Collapse
   const { name, windowMs, maxBatchSize, scope } = parsed.data;
   const batchFn = options.batch;
   const identity = options.key;
+  const registry = parsed.data.registry ?? defaultRegistry;
+  const metrics = new CollapserMetrics(
+    name,
+    { maxBatchSize, delayMs: windowMs, scope },
+    performance.now.bind(performance),
+  );
+  const source = { metrics: () => metrics.snapshot() };
 
   let globalBatch: Batch<K, V> | undefined;
   const requestBatches = new WeakMap<RequestContext, Batch<K, V>>();
@@ -139,6 +164,7 @@ export function defineCollapser<K, V>(options: CollapserOptions<K, V>): Collapse
 
   const dispatch = async (batch: Batch<K, V>): Promise<void> => {
     const entries = [...batch.entries.values()];
+    metrics.batch(entries.length);
     const keys = entries.map((entry) => entry.key);
     let result: CollapserBatchResult<K, V>;
     try {
@@ -188,7 +214,7 @@ export function defineCollapser<K, V>(options: CollapserOptions<K, V>): Collapse
     else for (const caller of entry.callers) caller.resolve(value);
   };
 
-  return (key: K): Promise<V> => {
+  const collapser = (key: K): Promise<V> => {
     let id: unknown;
     try {
       id = identity === undefined ? key : identity(key);
@@ -211,6 +237,7 @@ export function defineCollapser<K, V>(options: CollapserOptions<K, V>): Collapse
     const target = batch;
     return new Promise<V>((resolve, reject) => {
       const existing = target.entries.get(id);
+      metrics.call(existing !== undefined);
       if (existing !== undefined) {
         existing.callers.push({ resolve, reject });
       } else {
@@ -219,4 +246,11 @@ export function defineCollapser<K, V>(options: CollapserOptions<K, V>): Collapse
       }
     });
   };
+  Object.defineProperties(collapser, {
+    name: { value: name, enumerable: true },
+    metrics: { value: source.metrics },
+    dispose: { value: () => registry.unregisterCollapser(name, source) },
+  });
+  registry.registerCollapser(name, source);
+  return collapser as Collapser<K, V>;
 }

@@ -1,3 +1,4 @@
+import type { CollapserMetricsSnapshot } from './collapser-metrics.js';
 import type { LatencySnapshot } from './rolling-latency.js';
 import type { CommandMetricsSnapshot, GroupMetricsSnapshot } from './snapshot.js';
 
@@ -177,6 +178,52 @@ export function toHystrixThreadPool(g: GroupMetricsSnapshot, currentTime: number
     rollingCountCommandRejections: g.rollingRejected,
     propertyValue_queueSizeRejectionThreshold: g.maxQueue,
     propertyValue_metricsRollingStatisticalWindowInMilliseconds: g.windowMs,
+    reportingHosts: 1,
+  };
+}
+
+/** The batch-size percentiles of Hystrix's `HystrixCollapser` sample, in its key order. */
+const BATCH_PERCENTILES = ['25', '50', '75', '90', '95', '99', '99.5', '100'] as const;
+
+/**
+ * One `HystrixCollapser` sample, field for field as Hystrix's
+ * `SerialHystrixDashboardData.writeCollapserMetrics` writes it.
+ */
+export interface HystrixCollapserJson {
+  type: 'HystrixCollapser';
+  name: string;
+  currentTime: number;
+  rollingCountRequestsBatched: number;
+  rollingCountBatches: number;
+  rollingCountResponsesFromCache: number;
+  batchSize_mean: number;
+  batchSize: Record<(typeof BATCH_PERCENTILES)[number], number>;
+  propertyValue_requestCacheEnabled: boolean;
+  propertyValue_maxRequestsInBatch: number;
+  propertyValue_timerDelayInMilliseconds: number;
+  reportingHosts: number;
+}
+
+/** A collapser's metrics as a Hystrix dashboard `HystrixCollapser` sample. */
+export function toHystrixCollapser(
+  m: CollapserMetricsSnapshot,
+  currentTime: number = Date.now(),
+): HystrixCollapserJson {
+  const batchSize = {} as HystrixCollapserJson['batchSize'];
+  for (const key of BATCH_PERCENTILES) batchSize[key] = Math.round(m.batchSize.percentiles[key]);
+  return {
+    type: 'HystrixCollapser',
+    name: m.name,
+    currentTime,
+    rollingCountRequestsBatched: m.requestsBatched,
+    rollingCountBatches: m.batches,
+    rollingCountResponsesFromCache: m.responsesFromCache,
+    batchSize_mean: Math.round(m.batchSize.mean),
+    batchSize,
+    // Duplicate keys in one batch are sent once and answered from it: the collapser's request cache.
+    propertyValue_requestCacheEnabled: true,
+    propertyValue_maxRequestsInBatch: m.settings.maxBatchSize,
+    propertyValue_timerDelayInMilliseconds: m.settings.delayMs,
     reportingHosts: 1,
   };
 }

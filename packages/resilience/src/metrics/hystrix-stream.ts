@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { toHystrixCommand, toHystrixThreadPool } from './hystrix-json.js';
+import { toHystrixCollapser, toHystrixCommand, toHystrixThreadPool } from './hystrix-json.js';
 import type { MetricsSource } from './prometheus.js';
 
 /** Options of {@link createHystrixStream}. */
@@ -39,8 +39,8 @@ const optionsSchema = z.object({
 /**
  * Serves the registry's metrics as Hystrix's metrics event stream, so that a
  * Hystrix dashboard or a Turbine-style aggregator can read a Backlot service:
- * every `intervalMs`, one `data: <json>` line per command (`HystrixCommand`)
- * and per group (`HystrixThreadPool`), then a `ping:` line; no `event:` lines.
+ * every `intervalMs`, one `data: <json>` line per command (`HystrixCommand`),
+ * per group (`HystrixThreadPool`) and per collapser (`HystrixCollapser`), then a `ping:` line; no `event:` lines.
  * One timer serves every client, and only while there is one; a client that
  * goes away is simply dropped.
  *
@@ -69,6 +69,9 @@ export function createHystrixStream(source: MetricsSource, options: HystrixStrea
       out += `data: ${JSON.stringify(toHystrixCommand(m, byGroup.get(m.group), now))}\n\n`;
     }
     for (const g of groups) out += `data: ${JSON.stringify(toHystrixThreadPool(g, now))}\n\n`;
+    for (const c of source.collapserMetrics?.() ?? []) {
+      out += `data: ${JSON.stringify(toHystrixCollapser(c, now))}\n\n`;
+    }
     return `${out}ping: \n\n`;
   };
 

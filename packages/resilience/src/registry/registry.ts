@@ -1,4 +1,5 @@
 import type { BulkheadOptions } from '../bulkhead/bulkhead.js';
+import type { CollapserMetricsSnapshot } from '../metrics/collapser-metrics.js';
 import type { CommandMetricsSnapshot, GroupMetricsSnapshot } from '../metrics/snapshot.js';
 import { type AdaptiveLimiterLike, GroupIsolation } from './group-isolation.js';
 
@@ -19,6 +20,7 @@ export class CommandRegistry {
   readonly #commands = new Map<string, RegisteredCommand>();
   readonly #groups = new Map<string, GroupIsolation>();
   readonly #groupSettings = new Map<string, string>();
+  readonly #collapsers = new Map<string, { metrics(): CollapserMetricsSnapshot }>();
 
   /**
    * Declares a group's isolation before (or instead of in) its commands: a
@@ -76,6 +78,24 @@ export class CommandRegistry {
     this.#commands.delete(key);
   }
 
+  /**
+   * @internal a collapser's metrics, shown on the Hystrix stream. A collapser
+   * defined again under the same name takes the place of the earlier one.
+   */
+  registerCollapser(name: string, source: { metrics(): CollapserMetricsSnapshot }): void {
+    this.#collapsers.set(name, source);
+  }
+
+  /** @internal forgets a collapser, if `source` is still the one registered under `name`. */
+  unregisterCollapser(name: string, source: { metrics(): CollapserMetricsSnapshot }): void {
+    if (this.#collapsers.get(name) === source) this.#collapsers.delete(name);
+  }
+
+  /** Metrics of every collapser. */
+  collapserMetrics(): CollapserMetricsSnapshot[] {
+    return [...this.#collapsers.values()].map((collapser) => collapser.metrics());
+  }
+
   /** Metrics of every command. */
   commandMetrics(): CommandMetricsSnapshot[] {
     return [...this.#commands.values()].map((command) => command.metrics());
@@ -86,12 +106,13 @@ export class CommandRegistry {
     return [...this.#groups.values()].map((group) => group.snapshot());
   }
 
-  /** Disposes every command (stops their timers) and forgets the groups. */
+  /** Disposes every command (stops their timers) and forgets the groups and collapsers. */
   clear(): void {
     for (const command of [...this.#commands.values()]) command.dispose();
     this.#commands.clear();
     this.#groups.clear();
     this.#groupSettings.clear();
+    this.#collapsers.clear();
   }
 }
 
