@@ -1,4 +1,5 @@
 export type { CircuitBreakerOptions, CircuitState, ResolvedCircuitBreakerOptions } from './breaker/circuit-breaker.js';
+export type { CircuitJson, CircuitJsonInput } from './breaker/circuit-json.js';
 export { Bulkhead, type BulkheadOptions } from './bulkhead/bulkhead.js';
 export { type CallOptions, type Command, type DefineCommandOptions, defineCommand } from './command/define-command.js';
 export type { Execution } from './command/execution.js';
@@ -11,6 +12,7 @@ export type {
   RetryOptions,
   SameArgs,
 } from './command/options.js';
+export { type WrapCommandOptions, wrapCommand } from './command/wrap-command.js';
 export {
   type Collapser,
   CollapserBatchMismatchError,
@@ -44,6 +46,14 @@ export {
   type ResilienceErrorCode,
   TimeoutError,
 } from './errors.js';
+export {
+  COMMAND_CHANNELS,
+  COMMAND_EVENT_NAMES,
+  COMMAND_TRACING_CHANNEL,
+  type CommandEventMap,
+  type CommandEventName,
+  type EventSubscription,
+} from './events/command-events.js';
 export {
   AdaptiveLimiter,
   type AdaptiveLimiterOptions,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreaker, type CircuitState } from '../breaker/circuit-breaker.js';
+import type { RestoredCircuit } from '../breaker/circuit-json.js';
 import { cachedInRequest } from '../context/request-cache.js';
 import { currentRequestContext } from '../context/request-context.js';
 import {
@@ -10,6 +11,7 @@ import {
   RejectedError,
   TimeoutError,
 } from '../errors.js';
+import { CommandEvents } from '../events/command-events.js';
 import type { CommandEvent } from '../metrics/events.js';
 import { RollingCounts } from '../metrics/rolling-counts.js';
 import { RollingLatency } from '../metrics/rolling-latency.js';
@@ -68,6 +70,8 @@ const QUEUE_TIMEOUT = Symbol('backlot.queue-timeout');
 export class CommandRuntime<Args extends unknown[], Result> {
   readonly settings: RuntimeSettings<Args, Result>;
   readonly breaker: CircuitBreaker;
+  /** The command's listeners (`command.on()`), and its diagnostics channels. */
+  readonly events = new CommandEvents<Result>();
   readonly #isolation: GroupIsolation;
   readonly #counts: RollingCounts;
   // Latency in three disjoint parts: a first-attempt success is both an execute
@@ -82,7 +86,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
   #hedgeDelay: number | undefined;
   #hedgeDelayAt = Number.NEGATIVE_INFINITY;
 
-  constructor(settings: RuntimeSettings<Args, Result>, isolation: GroupIsolation) {
+  constructor(settings: RuntimeSettings<Args, Result>, isolation: GroupIsolation, restored?: RestoredCircuit) {
     this.settings = settings;
     this.#isolation = isolation;
     const { windowMs, buckets } = settings.window;
@@ -93,7 +97,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.#latencyTotalOnly = new RollingLatency(windowMs, latencyBuckets);
     this.#timeouts = settings.timeoutMs === false ? undefined : new TimeoutList(settings.timeoutMs, now);
     this.#simpleSuccess = settings.hedge === undefined;
-    this.breaker = new CircuitBreaker(settings.key, settings.breaker, settings.window, now);
+    this.breaker = new CircuitBreaker(settings.key, settings.breaker, settings.window, now, restored);
     this.breaker.onStateChange((state) => this.#onCircuitChange(state));
   }
 
@@ -162,7 +166,9 @@ export class CommandRuntime<Args extends unknown[], Result> {
   ): InflightCall | undefined {
     if (!this.breaker.allowRequest()) {
       this.#counts.add('shortCircuited');
-      settle('short-circuited', new CircuitOpenError(this.settings.key));
+      const error = new CircuitOpenError(this.settings.key);
+      if (this.events.wants('shortCircuit')) this.events.emit('shortCircuit', { command: this.settings.key, error });
+      settle('short-circuited', error);
       return undefined;
     }
     const at = now();
@@ -201,7 +207,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     };
     const gaveUp = (reason: unknown) => {
       clearTimeout(timer);
-      if (reason === QUEUE_TIMEOUT) this.#queueTimedOut(settle, at);
+      if (reason === QUEUE_TIMEOUT) this.#queueTimedOut(settle, at, attempt);
       else {
         this.breaker.onNeutral();
         this.#counts.add('cancelled');
@@ -229,12 +235,15 @@ export class CommandRuntime<Args extends unknown[], Result> {
     );
   }
 
-  #queueTimedOut(settle: Settle, queuedAt: number): void {
+  #queueTimedOut(settle: Settle, queuedAt: number, attempt: number): void {
     const { key, group, timeoutMs } = this.settings;
     const error = new TimeoutError(timeoutMs as number, { command: key, queued: true });
     this.#counts.add('timeout');
     this.settings.logger?.warn({ command: key, group, reason: 'timeout', queued: true }, 'command timed out in queue');
     this.breaker.onError('timeout');
+    if (this.events.wants('timeout')) {
+      this.events.emit('timeout', { command: key, error, latencyMs: now() - queuedAt, attempt, queued: true });
+    }
     settle('timeout', error, queuedAt);
   }
 
@@ -242,7 +251,9 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.#isolation.countRejection();
     this.#counts.add('rejected');
     this.breaker.onError('rejected');
-    settle('rejected', new RejectedError(this.settings.key, why));
+    const error = new RejectedError(this.settings.key, why);
+    if (this.events.wants('reject')) this.events.emit('reject', { command: this.settings.key, error });
+    settle('rejected', error);
   }
 
   #run(
@@ -317,6 +328,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
     const slow = this.settings.slowCallThresholdMs;
     if (slow !== undefined && ms >= slow) this.breaker.onError('failure', end);
     else this.breaker.onSuccess(end);
+    const events = this.events;
+    if (events.wants('success')) {
+      events.emit('success', { command: this.settings.key, result: value, latencyMs: ms, attempt: call.attempt });
+    }
     call.permit.onSuccess();
     call.settle('success', value, call.startedAt);
   }
@@ -340,6 +355,9 @@ export class CommandRuntime<Args extends unknown[], Result> {
     const { key, group } = this.settings;
     this.settings.logger?.warn({ command: key, group, reason: 'failure', err: error }, 'command failed');
     this.breaker.onError('failure', end);
+    if (this.events.wants('failure')) {
+      this.events.emit('failure', { command: key, error, latencyMs: end - call.startedAt, attempt: call.attempt });
+    }
     call.settle('failure', error, call.startedAt);
   }
 
@@ -353,6 +371,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.#counts.add('timeout', end);
     this.settings.logger?.warn({ command: key, group, reason: 'timeout' }, 'command timed out');
     this.breaker.onError('timeout');
+    if (this.events.wants('timeout')) {
+      const latencyMs = end - call.startedAt;
+      this.events.emit('timeout', { command: key, error, latencyMs, attempt: call.attempt, queued: false });
+    }
     call.settle('timeout', error, call.startedAt);
   };
 
@@ -488,6 +510,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     return Promise.resolve(result).then(
       (value) => {
         done('fallbackSuccess');
+        if (this.events.wants('fallback')) this.events.emit('fallback', { command: key, reason, error, result: value });
         return value;
       },
       (fallbackError: unknown) => {
@@ -507,6 +530,15 @@ export class CommandRuntime<Args extends unknown[], Result> {
       { command: this.settings.key, group: this.settings.group, circuit: state },
       `circuit ${state}`,
     );
+    const { events } = this;
+    const command = this.settings.key;
+    if (state === 'open') {
+      if (events.wants('open')) events.emit('open', { command, health: this.breaker.health() });
+    } else if (state === 'closed') {
+      if (events.wants('close')) events.emit('close', { command });
+    } else if (events.wants('halfOpen')) {
+      events.emit('halfOpen', { command, sleepWindowMs: this.settings.breaker.sleepWindowMs });
+    }
   }
 
   /** Metrics over the rolling window now. */
@@ -525,7 +557,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
       latencyTotal: RollingLatency.snapshotOf([this.#latencyBoth, this.#latencyTotalOnly], t),
       settings: {
         timeoutMs: this.settings.timeoutMs,
-        circuitBreaker: this.settings.breaker,
+        circuitBreaker: { ...this.settings.breaker },
         requestCacheEnabled: this.settings.requestCacheEnabled,
       },
     };

@@ -1,11 +1,18 @@
 import { z } from 'zod';
-import type { CircuitState } from '../breaker/circuit-breaker.js';
+import type { CircuitBreakerOptions, CircuitState } from '../breaker/circuit-breaker.js';
+import { type CircuitJson, type CircuitJsonInput, circuitJsonSchema } from '../breaker/circuit-json.js';
+import {
+  type CommandEventMap,
+  type CommandEventName,
+  callTracing,
+  type EventSubscription,
+} from '../events/command-events.js';
 import { AdaptiveLimiter } from '../limit/limiter.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
 import { CommandRuntime, defaultIsBadRequest, defaultRetryOn, type RuntimeSettings } from './command-runtime.js';
-import { type CommandOptions, commandOptionsSchema } from './options.js';
+import { type CommandOptions, circuitBreakerSchema, commandOptionsSchema } from './options.js';
 
 /** Options of one call made through {@link Command.execute}. */
 export interface CallOptions {
@@ -31,6 +38,27 @@ export interface Command<Args extends unknown[], Result> {
   readonly circuitState: CircuitState;
   /** Metrics over the rolling window. */
   metrics(): CommandMetricsSnapshot;
+  /**
+   * Listens to one of the command's events (opossum's names: `success`,
+   * `failure`, `timeout`, `reject`, `shortCircuit`, `fallback`, `open`,
+   * `close`, `halfOpen`). Returns a subscription: `dispose()` it to stop.
+   * An event nobody listens to (and no diagnostics channel subscriber) is never built.
+   */
+  on<E extends CommandEventName>(event: E, listener: (event: CommandEventMap<Result>[E]) => void): EventSubscription;
+  /** Opens the circuit now; after `sleepWindowMs` it goes half-open as usual (opossum's `open()`). */
+  open(): void;
+  /** Closes the circuit now and resets its health counts (opossum's `close()`). */
+  close(): void;
+  /**
+   * Changes circuit-breaker settings at run time (Hystrix's dynamic
+   * properties): `{ forceOpen: true }` pins it open, `{ forceClosed: true }`
+   * closed, `{ enabled: false }` disables it; `false` releases a pin. Only the
+   * given fields change; a closed circuit whose window meets the new rule opens at once.
+   * @throws {TypeError} naming the bad field.
+   */
+  configureCircuit(changes: CircuitBreakerOptions): void;
+  /** The circuit's state and health counts, to save and pass back as the `state` option (opossum's `toJSON()`). */
+  toJSON(): CircuitJson;
   /** Stops the command's timers and removes it from its registry. */
   dispose(): void;
 }
@@ -39,10 +67,26 @@ export interface Command<Args extends unknown[], Result> {
 export interface DefineCommandOptions<Args extends unknown[], Result> extends CommandOptions<Args, Result> {
   /** Registry for metrics and group bulkheads (default: {@link defaultRegistry}). */
   registry?: CommandRegistry | undefined;
+  /**
+   * Take the place of a command already defined with this key in the
+   * registry, instead of throwing (tests, hot reload). The replaced command
+   * keeps working for whoever still holds it, and its calls in flight finish
+   * normally, but it leaves the registry and its metrics exporters.
+   */
+  replace?: boolean | undefined;
+  /**
+   * A circuit state saved with `command.toJSON()` (or opossum's `toJSON()`):
+   * the circuit starts in that state, with those health counts. An open
+   * circuit whose sleep window has passed since it opened starts half-open;
+   * one still inside it sleeps a full `sleepWindowMs` from now (opossum's rule).
+   */
+  state?: CircuitJsonInput | undefined;
 }
 
 const schema = commandOptionsSchema.extend({
   registry: z.instanceof(CommandRegistry, { error: 'registry must be a CommandRegistry' }).optional(),
+  replace: z.boolean({ error: 'replace must be a boolean' }).optional(),
+  state: circuitJsonSchema.optional(),
 });
 
 /**
@@ -137,21 +181,41 @@ export function defineCommand<Args extends unknown[], Result>(
     window,
     performance.now.bind(performance),
   );
-  const runtime = new CommandRuntime<Args, Result>(settings, isolation);
+  const runtime = new CommandRuntime<Args, Result>(settings, isolation, o.state);
+  const key = o.key;
 
-  const command = ((...args: Args) => runtime.execute(undefined, args)) as Command<Args, Result>;
+  const traced = (signal: AbortSignal | undefined, args: Args) =>
+    callTracing.tracePromise(() => runtime.execute(signal, args), { command: key, args });
+  const command = ((...args: Args) =>
+    callTracing.hasSubscribers ? traced(undefined, args) : runtime.execute(undefined, args)) as Command<Args, Result>;
+  const execute = (call: CallOptions, ...args: Args) =>
+    callTracing.hasSubscribers ? traced(call?.signal, args) : runtime.execute(call?.signal, args);
+  const configureCircuit = (changes: CircuitBreakerOptions) => {
+    const checked = circuitBreakerSchema.safeParse(changes);
+    if (!checked.success) {
+      throw new TypeError(`command '${key}' configureCircuit: ${z.prettifyError(checked.error)}`);
+    }
+    runtime.breaker.configure(checked.data);
+  };
+  const entry = { key, group, metrics: () => runtime.metrics(), dispose: () => {} };
   const dispose = () => {
     runtime.dispose();
-    registry.unregister(o.key);
+    registry.unregister(key, entry);
   };
+  entry.dispose = dispose;
   Object.defineProperties(command, {
-    key: { value: o.key, enumerable: true },
+    key: { value: key, enumerable: true },
     group: { value: group, enumerable: true },
     circuitState: { get: () => runtime.breaker.state, enumerable: true },
-    execute: { value: (call: CallOptions, ...args: Args) => runtime.execute(call?.signal, args) },
-    metrics: { value: () => runtime.metrics() },
+    execute: { value: execute },
+    metrics: { value: entry.metrics },
+    on: { value: runtime.events.on.bind(runtime.events) },
+    open: { value: () => runtime.breaker.open() },
+    close: { value: () => runtime.breaker.close() },
+    configureCircuit: { value: configureCircuit },
+    toJSON: { value: () => runtime.breaker.toJSON() },
     dispose: { value: dispose },
   });
-  registry.register({ key: o.key, group, metrics: () => runtime.metrics(), dispose });
+  registry.register(entry, o.replace ?? false);
   return command;
 }

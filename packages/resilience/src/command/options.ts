@@ -107,6 +107,22 @@ const positiveInt = (name: string, max: number) =>
 const fn = (name: string) =>
   z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
 
+/** Circuit-breaker settings, at definition and at run time (`configureCircuit`). @internal */
+export const circuitBreakerSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    requestVolumeThreshold: positiveInt('circuitBreaker.requestVolumeThreshold', 1_000_000).optional(),
+    errorThresholdPercentage: z
+      .number()
+      .min(1, 'circuitBreaker.errorThresholdPercentage must be between 1 and 100')
+      .max(100, 'circuitBreaker.errorThresholdPercentage must be between 1 and 100')
+      .optional(),
+    sleepWindowMs: positiveInt('circuitBreaker.sleepWindowMs', 3_600_000).optional(),
+    forceOpen: z.boolean().optional(),
+    forceClosed: z.boolean().optional(),
+  })
+  .strict();
+
 /** @internal */
 export const commandOptionsSchema = z.object({
   key: z
@@ -117,21 +133,7 @@ export const commandOptionsSchema = z.object({
   fallback: fn('fallback').optional(),
   timeoutMs: z.union([positiveInt('timeoutMs', 3_600_000), z.literal(false)]).optional(),
   slowCallThresholdMs: positiveInt('slowCallThresholdMs', 3_600_000).optional(),
-  circuitBreaker: z
-    .object({
-      enabled: z.boolean().optional(),
-      requestVolumeThreshold: positiveInt('circuitBreaker.requestVolumeThreshold', 1_000_000).optional(),
-      errorThresholdPercentage: z
-        .number()
-        .min(1, 'circuitBreaker.errorThresholdPercentage must be between 1 and 100')
-        .max(100, 'circuitBreaker.errorThresholdPercentage must be between 1 and 100')
-        .optional(),
-      sleepWindowMs: positiveInt('circuitBreaker.sleepWindowMs', 3_600_000).optional(),
-      forceOpen: z.boolean().optional(),
-      forceClosed: z.boolean().optional(),
-    })
-    .strict()
-    .optional(),
+  circuitBreaker: circuitBreakerSchema.optional(),
   bulkhead: z
     .object({
       maxConcurrent: positiveInt('bulkhead.maxConcurrent', 1_000_000).optional(),

@@ -63,19 +63,24 @@ export class CommandRegistry {
     return created;
   }
 
-  /** @internal */
-  register(command: RegisteredCommand): void {
-    if (this.#commands.has(command.key)) {
+  /** @internal `replace`: take the place of a command with the same key instead of throwing. */
+  register(command: RegisteredCommand, replace = false): void {
+    if (!replace && this.#commands.has(command.key)) {
       throw new TypeError(
-        `a command with key '${command.key}' is already defined in this registry; keys are unique — dispose() the old one, or pass { registry: new CommandRegistry() }`,
+        `a command with key '${command.key}' is already defined in this registry; keys are unique — dispose() the old one, pass { replace: true } to take its place (tests, hot reload), or pass { registry: new CommandRegistry() }`,
       );
     }
     this.#commands.set(command.key, command);
   }
 
-  /** @internal */
-  unregister(key: string): void {
-    this.#commands.delete(key);
+  /** @internal forgets `key`, if `command` (when given) is still the one registered under it. */
+  unregister(key: string, command?: RegisteredCommand): void {
+    if (command === undefined || this.#commands.get(key) === command) this.#commands.delete(key);
+  }
+
+  /** Whether a command with `key` is defined in this registry. */
+  has(key: string): boolean {
+    return this.#commands.has(key);
   }
 
   /**
