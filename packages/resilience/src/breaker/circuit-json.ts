@@ -48,7 +48,6 @@ export interface CircuitJsonInput {
     lastTimerAt?: number | undefined;
     forceOpen?: boolean | undefined;
     forceClosed?: boolean | undefined;
-    [field: string]: unknown;
   };
   status?:
     | {
@@ -56,7 +55,6 @@ export interface CircuitJsonInput {
         errors?: number | undefined;
         failures?: number | undefined;
         timeouts?: number | undefined;
-        [field: string]: unknown;
       }
     | undefined;
 }

@@ -240,19 +240,19 @@ export class CommandRuntime<Args extends unknown[], Result> {
     const error = new TimeoutError(timeoutMs as number, { command: key, queued: true });
     this.#counts.add('timeout');
     this.settings.logger?.warn({ command: key, group, reason: 'timeout', queued: true }, 'command timed out in queue');
-    this.breaker.onError('timeout');
     if (this.events.wants('timeout')) {
       this.events.emit('timeout', { command: key, error, latencyMs: now() - queuedAt, attempt, queued: true });
     }
+    this.breaker.onError('timeout');
     settle('timeout', error, queuedAt);
   }
 
   #rejected(settle: Settle, why: string): void {
     this.#isolation.countRejection();
     this.#counts.add('rejected');
-    this.breaker.onError('rejected');
     const error = new RejectedError(this.settings.key, why);
     if (this.events.wants('reject')) this.events.emit('reject', { command: this.settings.key, error });
+    this.breaker.onError('rejected');
     settle('rejected', error);
   }
 
@@ -326,12 +326,12 @@ export class CommandRuntime<Args extends unknown[], Result> {
     else this.#latencyExecuteOnly.record(ms, end);
     this.#counts.add('success', end);
     const slow = this.settings.slowCallThresholdMs;
-    if (slow !== undefined && ms >= slow) this.breaker.onError('failure', end);
-    else this.breaker.onSuccess(end);
     const events = this.events;
     if (events.wants('success')) {
       events.emit('success', { command: this.settings.key, result: value, latencyMs: ms, attempt: call.attempt });
     }
+    if (slow !== undefined && ms >= slow) this.breaker.onError('failure', end);
+    else this.breaker.onSuccess(end);
     call.permit.onSuccess();
     call.settle('success', value, call.startedAt);
   }
@@ -354,10 +354,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.#counts.add('failure', end);
     const { key, group } = this.settings;
     this.settings.logger?.warn({ command: key, group, reason: 'failure', err: error }, 'command failed');
-    this.breaker.onError('failure', end);
     if (this.events.wants('failure')) {
       this.events.emit('failure', { command: key, error, latencyMs: end - call.startedAt, attempt: call.attempt });
     }
+    this.breaker.onError('failure', end);
     call.settle('failure', error, call.startedAt);
   }
 
@@ -370,11 +370,11 @@ export class CommandRuntime<Args extends unknown[], Result> {
     this.#latencyExecuteOnly.record(end - call.startedAt, end);
     this.#counts.add('timeout', end);
     this.settings.logger?.warn({ command: key, group, reason: 'timeout' }, 'command timed out');
-    this.breaker.onError('timeout');
     if (this.events.wants('timeout')) {
       const latencyMs = end - call.startedAt;
       this.events.emit('timeout', { command: key, error, latencyMs, attempt: call.attempt, queued: false });
     }
+    this.breaker.onError('timeout');
     call.settle('timeout', error, call.startedAt);
   };
 
