@@ -9,9 +9,15 @@
  * - failure_overhead_ns: cost of one failing call (with fallback) over a bare
  *   failing call, after 100,000 successful calls in the rolling window.
  * - heap_per_command_kib: heap per defined (registered, idle) command.
+ *
+ * `backlot_listener` and `opossum_listener` are the same with a listener on
+ * every event of each command (Backlot: `command.on()` for its nine events;
+ * opossum: `breaker.on()` for the same nine, `semaphoreLocked` for `reject`),
+ * so the cost of events when someone listens is measured too.
  */
 
-import { CommandRegistry, defineCommand } from '@backlot/resilience';
+import type { EventEmitter } from 'node:events';
+import { COMMAND_EVENT_NAMES, CommandRegistry, defineCommand } from '@backlot/resilience';
 import {
   bulkhead,
   ConsecutiveBreaker,
@@ -46,30 +52,55 @@ interface Wrapper {
   dispose(): void;
 }
 
-function backlot(): Wrapper {
-  const registry = new CommandRegistry();
-  return {
-    make: (fn, id) => {
-      const command = defineCommand({
-        key: `bench-${id}`,
-        registry,
-        timeoutMs: 1000,
-        bulkhead: { maxConcurrent: IN_FLIGHT },
-        run: (_execution, n: number) => fn(n),
-        fallback: () => -1,
-      });
-      return command;
-    },
-    dispose: () => registry.clear(),
+/** What the listener subjects do with each event: count it, so that it is not optimised away. */
+let eventsSeen = 0;
+const onEvent = () => {
+  eventsSeen++;
+};
+const OPOSSUM_EVENTS = [
+  'success',
+  'failure',
+  'timeout',
+  'semaphoreLocked',
+  'reject',
+  'fallback',
+  'open',
+  'close',
+  'halfOpen',
+] as const;
+
+function backlot(listen: boolean): () => Wrapper {
+  return () => {
+    const registry = new CommandRegistry();
+    return {
+      make: (fn, id) => {
+        const command = defineCommand({
+          key: `bench-${id}`,
+          registry,
+          timeoutMs: 1000,
+          bulkhead: { maxConcurrent: IN_FLIGHT },
+          run: (_execution, n: number) => fn(n),
+          fallback: () => -1,
+        });
+        if (listen) for (const event of COMMAND_EVENT_NAMES) command.on(event, onEvent);
+        return command;
+      },
+      dispose: () => registry.clear(),
+    };
   };
 }
 
-function opossum(): Wrapper {
+function opossum(listen: boolean): () => Wrapper {
+  return () => opossumWrapper(listen);
+}
+
+function opossumWrapper(listen: boolean): Wrapper {
   const breakers: OpossumBreaker[] = [];
   return {
     make: (fn) => {
       const breaker = new OpossumBreaker(fn, { timeout: 1000 });
       breaker.fallback(() => -1);
+      if (listen) for (const event of OPOSSUM_EVENTS) (breaker as EventEmitter).on(event, onEvent);
       breakers.push(breaker);
       return (n: number) => breaker.fire(n) as Promise<number>;
     },
@@ -151,8 +182,8 @@ function subject(factory: () => Wrapper): () => Promise<Figures> {
   };
 }
 
-export default function run() {
-  return runBench({
+export default async function run() {
+  const result = await runBench({
     name: 'resilience',
     unit: {
       overhead_ns: 'ns per call over a bare async call (lower is better)',
@@ -160,8 +191,16 @@ export default function run() {
       failure_overhead_ns: 'ns per failing call over a bare failing call, 100k calls in the window (lower is better)',
       heap_per_command_kib: 'KiB of heap per defined, idle command (lower is better)',
     },
-    subjects: { backlot: subject(backlot), opossum: subject(opossum), cockatiel: subject(cockatiel) },
+    subjects: {
+      backlot: subject(backlot(false)),
+      opossum: subject(opossum(false)),
+      cockatiel: subject(cockatiel),
+      backlot_listener: subject(backlot(true)),
+      opossum_listener: subject(opossum(true)),
+    },
     rounds: 5,
     warmup: 1,
   });
+  if (eventsSeen === 0) throw new Error('the listener subjects saw no event');
+  return result;
 }

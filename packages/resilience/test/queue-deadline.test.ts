@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRegistry, type DefineCommandOptions, defineCommand, isTimeoutError } from '../src/index.js';
 
@@ -107,5 +108,58 @@ describe('the caller deadline covers the bulkhead queue (Hystrix: the timeout st
     expect((error as { code?: string }).code).toBe('BACKLOT_ABORTED');
     expect(registry.groupMetrics()[0]?.queued).toBe(0);
     expect(command.metrics().counts.timeout).toBe(0);
+  });
+});
+
+describe('bulkhead with a queue under adversarial work (property)', () => {
+  it('never runs more than maxConcurrent at once, and every call answers, whatever the work does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.array(fc.constantFrom('hang', 'ok', 'fail', 'deaf-slow', 'obedient-slow'), { minLength: 1, maxLength: 20 }),
+        async (maxConcurrent, maxQueue, works) => {
+          const local = new CommandRegistry();
+          let active = 0;
+          let peak = 0;
+          const command = defineCommand({
+            key: 'adversarial',
+            registry: local,
+            timeoutMs: 20,
+            bulkhead: { maxConcurrent, maxQueue },
+            run: ({ signal }, work: string) => {
+              active++;
+              peak = Math.max(peak, active);
+              const done = <T>(value: T) => {
+                active--;
+                return value;
+              };
+              switch (work) {
+                case 'hang':
+                  return new Promise<string>(() => {}); // holds its slot forever
+                case 'ok':
+                  return Promise.resolve(done('ok'));
+                case 'fail':
+                  return Promise.reject(done(new Error('down')));
+                case 'deaf-slow':
+                  return sleep(40, 'late').then(done); // ignores its signal
+                default:
+                  return sleep(40, 'late', { signal }).then(done, (error: unknown) => Promise.reject(done(error)));
+              }
+            },
+            fallback: ({ reason }) => reason,
+          });
+          const answers = await orPending(Promise.all(works.map((work) => command(work))), 5000);
+          expect(answers).not.toBe('still pending');
+          for (const answer of answers as string[]) expect(['ok', 'failure', 'timeout', 'rejected']).toContain(answer);
+          expect(peak).toBeLessThanOrEqual(maxConcurrent);
+          const group = local.groupMetrics()[0];
+          expect(group?.queued).toBe(0);
+          expect(group?.largestActive).toBeLessThanOrEqual(maxConcurrent);
+          local.clear();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -7,13 +7,17 @@ import { z } from 'zod';
  * health window's counts.
  */
 export interface CircuitJson {
+  /** opossum's state fields, plus Backlot's runtime overrides. */
   state: {
     /** The command's key. */
     name: string;
     /** Whether the breaker may open at all (`circuitBreaker.enabled`). */
     enabled: boolean;
+    /** The circuit lets calls through. */
     closed: boolean;
+    /** The circuit short-circuits calls until its sleep window passes. */
     open: boolean;
+    /** The sleep window passed: the next call is the one trial. */
     halfOpen: boolean;
     /** Always `false`: Backlot has no warm-up (kept for opossum compatibility). */
     warmUp: boolean;
@@ -26,6 +30,7 @@ export interface CircuitJson {
     /** Runtime override: pinned closed. */
     forceClosed: boolean;
   };
+  /** The health window's counts. */
   status: {
     /** Successes in the health window. */
     successes: number;
@@ -40,6 +45,7 @@ export interface CircuitJson {
  * errors; its other fields are ignored).
  */
 export interface CircuitJsonInput {
+  /** The circuit's state; only `closed` is required (a closed circuit). */
   state: {
     closed: boolean;
     open?: boolean | undefined;
@@ -49,6 +55,7 @@ export interface CircuitJsonInput {
     forceOpen?: boolean | undefined;
     forceClosed?: boolean | undefined;
   };
+  /** Health counts to start the window with. */
   status?:
     | {
         successes?: number | undefined;
