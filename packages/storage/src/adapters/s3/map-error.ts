@@ -10,6 +10,7 @@ import {
 interface ServiceErrorShape {
   name?: string;
   message?: string;
+  code?: string;
   Code?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
@@ -63,6 +64,14 @@ export function mapS3Error(error: unknown, context: ErrorContext): unknown {
   }
   if (status === 416 || name === 'InvalidRange') {
     return new InvalidRangeError(context.key, 'the range does not fit the object (S3 416)', options);
+  }
+  if (status === undefined) {
+    // No answer from the server: a timeout, a refused or reset connection, a body cut short.
+    const what = name === 'TimeoutError' ? 'timed out' : `failed (${e.code ?? name})`;
+    return new BackendError(
+      `S3 request on key '${context.key}' ${what} before the server answered in full: ${e.message ?? ''}`,
+      { ...options, retryable: true, status: e.code ?? name },
+    );
   }
   const retryable =
     status === undefined || status >= 500 || status === 429 || RETRYABLE_NAMES.has(name) || Boolean(e.$retryable);

@@ -19,6 +19,7 @@ import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js'
 import { objectStream } from '../../core/object-stream.js';
 import { assertRangeShape, rangeHeader } from '../../core/range.js';
 import { throwIfAborted } from '../../core/signal.js';
+import { withTypedErrors } from '../../core/typed-stream.js';
 import type {
   CallOptions,
   CopyOptions,
@@ -285,7 +286,9 @@ export function createS3Store(options: S3StoreOptions): S3Store {
 
     async getStream(key: string, options?: GetOptions): Promise<ObjectStream> {
       const { info, out, range } = await getObject(key, options);
-      const body = out.Body instanceof Readable ? out.Body : Readable.from([]);
+      const raw = out.Body instanceof Readable ? out.Body : Readable.from([]);
+      // A connection reset or a silent server mid-body fails the stream with a typed, retryable error.
+      const body = withTypedErrors(raw, (error) => mapS3Error(error, { key, signal: options?.signal }));
       return objectStream(info, body, range);
     },
 
