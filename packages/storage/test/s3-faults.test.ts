@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createS3Store, isBackendError, isStorageError, type S3Store } from '../src/index.js';
 import { drain, rejection } from '../src/testing/index.js';
-import { hungServer, midBodyServer, type RawServer } from './fixtures/raw-servers.js';
+import { answeringServer, hungServer, midBodyServer, type RawServer } from './fixtures/raw-servers.js';
 
 // The S3 adapter against raw TCP servers this test starts on 127.0.0.1: one that
 // accepts and never answers, one that closes mid-body, one that stalls mid-body.
@@ -117,5 +117,22 @@ describe('s3 store: timeout options are validated', () => {
     expect(() => createS3Store({ bucket: 'ok-bucket', socketTimeoutMs: -1 })).toThrow(/socketTimeoutMs/);
     expect(() => createS3Store({ bucket: 'ok-bucket', connectionTimeoutMs: 1.5 })).toThrow(/connectionTimeoutMs/);
     expect(() => createS3Store({ bucket: 'ok-bucket', timeout: 5 } as never)).toThrow(/timeout/);
+  });
+});
+
+describe('s3 store: messages name the real cause', () => {
+  const storeOn = (server: RawServer) => storeAt(server, { requestTimeoutMs: 2_000 });
+
+  it('bad credentials: the message says so, on GET (error document) and on HEAD (no body)', async () => {
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>';
+    const store = storeOn(await answeringServer(403, xml));
+    for (const call of [() => store.get('k'), () => store.head('k')]) {
+      const error = await rejection(call());
+      expect(isBackendError(error), String(error)).toBe(true);
+      expect(String(error)).not.toMatch(/UnknownError/);
+      expect(String(error)).toMatch(/credentials/);
+      expect(error).toMatchObject({ retryable: false, status: 403 });
+    }
   });
 });

@@ -10,7 +10,6 @@ import { bytesOf, discard, toReadable } from '../../core/body.js';
 import { deleteOneByOne } from '../../core/delete-many.js';
 import { compareKeys } from '../../core/keys.js';
 import { buildPage, type KeySourceStart, listAll, parseListOptions } from '../../core/list.js';
-import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js';
 import { objectStream } from '../../core/object-stream.js';
 import { assertRangeShape, resolveRange } from '../../core/range.js';
 import { abortReasonOr, throwIfAborted } from '../../core/signal.js';
@@ -33,6 +32,14 @@ import type {
   StoreCapabilities,
   StoredObject,
 } from '../../core/types.js';
+import {
+  assertCopyOptions,
+  assertPutOptions,
+  copyAttributes,
+  headerAttributes,
+  type ObjectAttributes,
+  putAttributes,
+} from '../../core/write-options.js';
 import { BackendError, NotFoundError, PreconditionFailedError } from '../../errors.js';
 import { mapFsError } from './errors.js';
 import { type LockTiming, withKeyLock } from './lock.js';
@@ -81,6 +88,9 @@ interface MetaRecord {
   lastModified: number;
   contentType: string;
   metadata: Record<string, string>;
+  cacheControl?: string | undefined;
+  contentDisposition?: string | undefined;
+  contentEncoding?: string | undefined;
   /** Name of the body file, beside this one. */
   body: string;
 }
@@ -102,6 +112,7 @@ const toInfo = (meta: MetaRecord): ObjectInfo => ({
   lastModified: new Date(meta.lastModified),
   contentType: meta.contentType,
   metadata: { ...meta.metadata },
+  ...headerAttributes(meta),
 });
 
 /**
@@ -245,7 +256,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
   const write = async (
     key: string,
     source: Buffer | Readable,
-    attrs: { contentType: string; metadata: Record<string, string> },
+    attrs: ObjectAttributes,
     conditions: { ifMatch?: string | undefined; ifNoneMatch?: '*' | undefined },
     signal: AbortSignal | undefined,
   ): Promise<ObjectInfo> => {
@@ -260,8 +271,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       size: temp.size,
       etag: `"${etagHex}"`,
       lastModified: Date.now(),
-      contentType: attrs.contentType,
-      metadata: attrs.metadata,
+      ...attrs,
       body: bodyName,
     };
     let previous: MetaRecord | undefined;
@@ -389,18 +399,13 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       try {
         throwIfAborted(options?.signal);
         objectPaths(root, key);
+        assertPutOptions(key, options);
       } catch (error) {
         discard(body, error);
         throw error;
       }
       return guarded(key, options?.signal, () =>
-        write(
-          key,
-          bytesOf(body) ?? toReadable(body),
-          { contentType: options?.contentType ?? DEFAULT_CONTENT_TYPE, metadata: normalizeMetadata(options?.metadata) },
-          options ?? {},
-          options?.signal,
-        ),
+        write(key, bytesOf(body) ?? toReadable(body), putAttributes(options), options ?? {}, options?.signal),
       ).catch((error: unknown) => {
         discard(body, error);
         throw error;
@@ -491,6 +496,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     async copy(source: string, destination: string, options?: CopyOptions): Promise<ObjectInfo> {
       throwIfAborted(options?.signal);
       objectPaths(root, destination);
+      assertCopyOptions(destination, options);
       return guarded(destination, options?.signal, async () => {
         const { meta, handle } = await openObject(source);
         let body: Buffer | Readable;
@@ -508,10 +514,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
           throw error;
         }
         if (Buffer.isBuffer(body)) await handle.close();
-        const attrs = {
-          contentType: options?.contentType ?? meta.contentType,
-          metadata: options?.metadata !== undefined ? normalizeMetadata(options.metadata) : { ...meta.metadata },
-        };
+        const attrs = copyAttributes(toInfo(meta), options);
         try {
           return await write(destination, body, attrs, options ?? {}, options?.signal);
         } finally {

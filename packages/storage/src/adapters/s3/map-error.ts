@@ -16,6 +16,17 @@ interface ServiceErrorShape {
   $retryable?: unknown;
 }
 
+/** S3 error codes of a refused identity or signature. */
+const CREDENTIAL_NAMES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AccessDenied',
+  'AllAccessDisabled',
+]);
+
 const RETRYABLE_NAMES = new Set([
   'SlowDown',
   'ThrottlingException',
@@ -75,9 +86,18 @@ export function mapS3Error(error: unknown, context: ErrorContext): unknown {
   }
   const retryable =
     status === undefined || status >= 500 || status === 429 || RETRYABLE_NAMES.has(name) || Boolean(e.$retryable);
-  const hint = name === 'NoSuchBucket' ? ' (create the bucket first, or check the bucket option)' : '';
+  const denied = status === 401 || status === 403 || CREDENTIAL_NAMES.has(name);
+  const hint =
+    name === 'NoSuchBucket'
+      ? ' (create the bucket first, or check the bucket option)'
+      : denied
+        ? ' (access denied: check the credentials (access key, secret, session token), the region, and the bucket policy)'
+        : '';
+  // A HEAD answer has no error document: the SDK names it `UnknownError` or by its status.
+  const shown =
+    denied && (name === 'UnknownError' || /^\d+$/.test(name) || name === 'Forbidden') ? 'AccessDenied' : name;
   return new BackendError(
-    `S3 ${name}${status ? ` (${status})` : ''} on key '${context.key}': ${e.message ?? ''}${hint}`,
+    `S3 ${shown}${status ? ` (${status})` : ''} on key '${context.key}': ${e.message && e.message !== 'UnknownError' ? e.message : 'no error document'}${hint}`,
     {
       ...options,
       retryable,
