@@ -15,7 +15,15 @@ export interface ObjectAttributes {
   contentEncoding?: string | undefined;
 }
 
-const signal = z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'signal must be an AbortSignal');
+/** An `AbortSignal`, from this realm or another (checked by shape, not by class). */
+const signal = z.custom<AbortSignal>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function',
+  'signal must be an AbortSignal',
+);
 const etag = (field: string) =>
   z.string({ error: `${field} must be an etag string` }).min(1, `${field} must be an etag such as '"abc"'`);
 const text = (field: string) => z.string({ error: `${field} must be a string` });
