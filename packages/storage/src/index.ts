@@ -28,6 +28,7 @@ export {
   type ListPage,
   type ListPageOptions,
   type ObjectBody,
+  type ObjectHeaders,
   type ObjectInfo,
   type ObjectStore,
   type ObjectStream,
@@ -38,6 +39,7 @@ export {
   type StoreCapabilities,
   type StoredObject,
 } from './core/types.js';
+export { MAX_METADATA_BYTES } from './core/write-options.js';
 export {
   BackendError,
   ConflictError,

@@ -7,6 +7,7 @@ import {
   createS3Store,
   isBackendError,
   isConflictError,
+  isNotFoundError,
   isPreconditionFailedError,
   S3_COMMAND_CHANNEL,
   type S3CommandMessage,
@@ -176,5 +177,19 @@ describe('s3 store: presigned URLs', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
     await expect(store.presign('p.txt', { expiresIn: 0 })).rejects.toThrow(/expiresIn/);
     await dropBucket(store);
+  });
+});
+
+describe('s3 store: a missing bucket is named as such', () => {
+  it('head on a missing bucket is a BackendError NoSuchBucket, not "no object at key"', async () => {
+    const store = createS3Store({ bucket: 'no-such-bucket-here', client });
+    const error = await rejection(store.head('k'));
+    expect(isBackendError(error), String(error)).toBe(true);
+    expect(String(error)).toMatch(/NoSuchBucket.*create the bucket first/);
+    // With the bucket there, a missing key is still a NotFoundError.
+    const present = createS3Store({ bucket: await freshBucket(), client });
+    expect(isNotFoundError(await rejection(present.head('missing')))).toBe(true);
+    expect(isNotFoundError(await rejection(present.head('missing-too')))).toBe(true);
+    await dropBucket(present);
   });
 });

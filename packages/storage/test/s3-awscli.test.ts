@@ -116,4 +116,55 @@ describe('s3 store ⇄ AWS CLI', () => {
       /404|Not Found/,
     );
   });
+
+  it('the CLI reads Cache-Control, Content-Disposition and Content-Encoding the adapter wrote, on single and multipart puts', async () => {
+    const headers = {
+      cacheControl: 'public, max-age=31536000, immutable',
+      contentDisposition: 'attachment; filename="trailer.mp4"',
+      contentEncoding: 'identity',
+    };
+    await store.put('cross/cached.mp4', 'small', { contentType: 'video/mp4', ...headers });
+    await store.put('cross/cached-large.mp4', generatedBody(6 * 1024 * 1024), { contentType: 'video/mp4', ...headers });
+    for (const key of ['cross/cached.mp4', 'cross/cached-large.mp4']) {
+      const head = JSON.parse(await aws('head-object', '--bucket', store.bucket, '--key', key)) as Record<
+        string,
+        string
+      >;
+      expect(head).toMatchObject({
+        ContentType: 'video/mp4',
+        CacheControl: headers.cacheControl,
+        ContentDisposition: headers.contentDisposition,
+        ContentEncoding: 'identity',
+      });
+    }
+  });
+
+  it('a copy with a new content type keeps the Cache-Control another client set', async () => {
+    const file = join(dir, 'poster.bin');
+    await writeFile(file, 'poster bytes');
+    await aws(
+      'put-object',
+      '--bucket',
+      store.bucket,
+      '--key',
+      'cross/poster',
+      '--body',
+      file,
+      '--cache-control',
+      'max-age=600',
+      '--metadata',
+      'origin=cli',
+    );
+    expect(await store.head('cross/poster')).toMatchObject({
+      cacheControl: 'max-age=600',
+      metadata: { origin: 'cli' },
+    });
+    await store.copy('cross/poster', 'cross/poster.jpg', { contentType: 'image/jpeg' });
+    const head = JSON.parse(await aws('head-object', '--bucket', store.bucket, '--key', 'cross/poster.jpg')) as {
+      ContentType: string;
+      CacheControl?: string;
+      Metadata: Record<string, string>;
+    };
+    expect(head).toMatchObject({ ContentType: 'image/jpeg', CacheControl: 'max-age=600', Metadata: { origin: 'cli' } });
+  });
 });

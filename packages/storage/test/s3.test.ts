@@ -1,4 +1,4 @@
-import { describeObjectStoreConformance } from '@backlot/storage/testing';
+import { describeObjectStoreConformance, describeObjectStoreFaults } from '@backlot/storage/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createS3Store, type ObjectStore, type S3Store } from '../src/index.js';
 import { client, dropBucket, freshBucket, serverOptions } from './s3-env.js';
@@ -10,6 +10,24 @@ describeObjectStoreConformance({
   name: 's3',
   createStore: async () => createS3Store({ bucket: await freshBucket(), client, partSize: 5 * 1024 * 1024 }),
   disposeStore: (store: ObjectStore) => dropBucket(store as S3Store),
+});
+
+describeObjectStoreFaults({
+  name: 's3',
+  storeAt: (endpoint) =>
+    createS3Store({
+      bucket: 'fault-bucket',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 2,
+      requestTimeoutMs: 300,
+      socketTimeoutMs: 300,
+    }),
+  unusableStore: () => createS3Store({ bucket: 'no-such-bucket-here', client }),
+  disposeStore: (store) => {
+    if ((store as S3Store).client !== client) (store as S3Store).destroy();
+  },
 });
 
 describe('s3 store: options', () => {

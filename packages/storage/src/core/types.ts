@@ -13,11 +13,28 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Options of {@link ObjectStore.put}. */
-export interface PutOptions extends CallOptions {
+/**
+ * HTTP attributes stored with an object and returned by reads, beside its
+ * content type: what a CDN or a browser serving it needs. Printable ASCII.
+ */
+export interface ObjectHeaders {
+  /** `Cache-Control`, e.g. `public, max-age=31536000, immutable`. */
+  cacheControl?: string | undefined;
+  /** `Content-Disposition`, e.g. `attachment; filename="trailer.mp4"`. */
+  contentDisposition?: string | undefined;
+  /** `Content-Encoding` of the stored bytes, e.g. `gzip` (the store does not decode them). */
+  contentEncoding?: string | undefined;
+}
+
+/**
+ * Options of {@link ObjectStore.put}. Unknown options are a `TypeError`;
+ * values S3 could not store as given (non-ASCII metadata, metadata over 2 KiB)
+ * are a `ValidationError`, on every adapter.
+ */
+export interface PutOptions extends CallOptions, ObjectHeaders {
   /** MIME type stored with the object (default `application/octet-stream`). */
   contentType?: string | undefined;
-  /** User metadata stored with the object (names are lower-cased; ASCII values). */
+  /** User metadata stored with the object: names are HTTP header names (stored lower-cased), values printable ASCII, 2 KiB in all. */
   metadata?: Record<string, string> | undefined;
   /** `'*'`: create only: fail with `PreconditionFailedError` when the key already exists. */
   ifNoneMatch?: '*' | undefined;
@@ -44,7 +61,7 @@ export interface GetOptions extends CallOptions {
 }
 
 /** What a store knows about an object without reading its body. */
-export interface ObjectInfo {
+export interface ObjectInfo extends ObjectHeaders {
   /** The object's key. */
   key: string;
   /** Size of the whole object in bytes (also for ranged reads). */
@@ -152,8 +169,11 @@ export interface ListPage {
   cursor?: string | undefined;
 }
 
-/** Options of {@link ObjectStore.copy}. */
-export interface CopyOptions extends CallOptions {
+/**
+ * Options of {@link ObjectStore.copy}. Each attribute given replaces the
+ * source's; the others (cache control, disposition, encoding included) are kept.
+ */
+export interface CopyOptions extends CallOptions, ObjectHeaders {
   /** Copy only if the source's etag is this one (`PreconditionFailedError` otherwise). */
   sourceIfMatch?: string | undefined;
   /** `'*'`: fail if the destination exists. */

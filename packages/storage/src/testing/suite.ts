@@ -1,5 +1,6 @@
 import { afterEach, describe } from 'vitest';
 import type { ObjectStore, StoreCapabilities } from '../core/types.js';
+import { attributeCases } from './cases/attributes.js';
 import { conditionalCases } from './cases/conditional.js';
 import { copyCases } from './cases/copy.js';
 import { coreCases } from './cases/core.js';
@@ -57,6 +58,7 @@ export function describeObjectStoreConformance(options: ConformanceOptions): voi
     describe('ranges', () => rangeCases(ctx));
     describe('listing', () => listingCases(ctx));
     describe('copy', () => copyCases(ctx));
+    describe('attributes and validation', () => attributeCases(ctx));
     describe('conditional writes', () => conditionalCases(ctx));
     describe('large bodies', () => largeBodyCases(ctx));
     describe('multipart', () => multipartCases(ctx));

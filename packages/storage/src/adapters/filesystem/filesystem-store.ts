@@ -1,7 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,10 +10,10 @@ import { bytesOf, discard, toReadable } from '../../core/body.js';
 import { deleteOneByOne } from '../../core/delete-many.js';
 import { compareKeys } from '../../core/keys.js';
 import { buildPage, type KeySourceStart, listAll, parseListOptions } from '../../core/list.js';
-import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js';
 import { objectStream } from '../../core/object-stream.js';
 import { assertRangeShape, resolveRange } from '../../core/range.js';
 import { abortReasonOr, throwIfAborted } from '../../core/signal.js';
+import { withTypedErrors } from '../../core/typed-stream.js';
 import type {
   CallOptions,
   CopyOptions,
@@ -32,9 +32,20 @@ import type {
   StoreCapabilities,
   StoredObject,
 } from '../../core/types.js';
-import { NotFoundError, PreconditionFailedError } from '../../errors.js';
+import {
+  assertCopyOptions,
+  assertPutOptions,
+  copyAttributes,
+  headerAttributes,
+  type ObjectAttributes,
+  putAttributes,
+} from '../../core/write-options.js';
+import { BackendError, NotFoundError, PreconditionFailedError } from '../../errors.js';
+import { mapFsError } from './errors.js';
 import { type LockTiming, withKeyLock } from './lock.js';
+import { ownedName } from './owner.js';
 import { BODY_SUFFIX, DIR_SUFFIX, decodeSegment, dirOf, META_SUFFIX, objectPaths, TMP_DIR } from './paths.js';
+import { sweepTempFiles } from './sweep.js';
 
 /** Options of {@link createFilesystemStore}. */
 export interface FilesystemStoreOptions {
@@ -50,15 +61,22 @@ export interface FilesystemStoreOptions {
   lockTimeoutMs?: number | undefined;
   /** A lock file older than this is stale and broken (its holder died), ms (default 30000). Same-host locks of dead processes are broken at once. */
   staleLockMs?: number | undefined;
+  /**
+   * How often temporary files left by crashed writers are looked for and
+   * removed, ms (default 3600000). The first call on a store sweeps; later
+   * writes sweep again once this long has passed. Files of live writers are never removed.
+   */
+  sweepIntervalMs?: number | undefined;
 }
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   root: z
     .string({ error: 'root is required: the folder that holds the objects, e.g. ./data/objects' })
     .min(1, 'root must not be empty: the folder that holds the objects'),
   fsync: z.boolean({ error: 'fsync must be true or false' }).optional(),
   lockTimeoutMs: z.number().int().min(1, 'lockTimeoutMs must be a positive number of ms').optional(),
   staleLockMs: z.number().int().min(100, 'staleLockMs must be at least 100 ms').optional(),
+  sweepIntervalMs: z.number().int().min(1000, 'sweepIntervalMs must be at least 1000 ms').optional(),
 });
 
 /** What the metadata file holds: the object's description and its body file. */
@@ -70,6 +88,9 @@ interface MetaRecord {
   lastModified: number;
   contentType: string;
   metadata: Record<string, string>;
+  cacheControl?: string | undefined;
+  contentDisposition?: string | undefined;
+  contentEncoding?: string | undefined;
   /** Name of the body file, beside this one. */
   body: string;
 }
@@ -91,6 +112,7 @@ const toInfo = (meta: MetaRecord): ObjectInfo => ({
   lastModified: new Date(meta.lastModified),
   contentType: meta.contentType,
   metadata: { ...meta.metadata },
+  ...headerAttributes(meta),
 });
 
 /**
@@ -112,11 +134,39 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     staleMs: parsed.data.staleLockMs ?? 30_000,
   };
   const tmpDir = join(root, TMP_DIR);
+  const sweepIntervalMs = parsed.data.sweepIntervalMs ?? 60 * 60 * 1000;
+  let lastSweep = 0;
+  let sweeping: Promise<unknown> | undefined;
+  /** Removes crashed writers' temp files, at most once per interval (the first time before the first call). */
+  const sweep = () => {
+    if (sweeping || Date.now() - lastSweep < sweepIntervalMs) return sweeping;
+    lastSweep = Date.now();
+    sweeping = sweepTempFiles(tmpDir).finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
+  };
+
+  /** Checks that the root is a folder (creating it), and sweeps once; rejects with a `BackendError` naming the cause. */
   let ready: Promise<unknown> | undefined;
-  const ensureRoot = () => {
-    ready ??= mkdir(tmpDir, { recursive: true }).catch((error: unknown) => {
+  const ensureRoot = (key: string) => {
+    ready ??= (async () => {
+      try {
+        await mkdir(tmpDir, { recursive: true });
+      } catch (error) {
+        const info = await stat(root).catch(() => undefined);
+        if (info && !info.isDirectory()) {
+          throw new BackendError(
+            `filesystem store root '${root}' is not a folder: it is a file. Point root at a folder (it is created when missing)`,
+            { cause: error, status: (error as NodeJS.ErrnoException).code ?? 'ENOTDIR' },
+          );
+        }
+        throw error;
+      }
+      await sweep();
+    })().catch((error: unknown) => {
       ready = undefined;
-      throw error;
+      throw mapFsError(error, { key, root });
     });
     return ready;
   };
@@ -142,8 +192,9 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
 
   /** Writes `source` to a new temporary file, fsynced; returns its path and size. */
   const writeTemp = async (source: Buffer | Readable, signal: AbortSignal | undefined) => {
-    await ensureRoot();
-    const path = join(tmpDir, randomUUID());
+    void sweep();
+    // Named after this process: a sweep removes it only once this process is gone.
+    const path = join(tmpDir, ownedName());
     let size = 0;
     try {
       if (Buffer.isBuffer(source)) {
@@ -188,6 +239,16 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     }
   };
 
+  /** Runs an operation with the root checked, mapping raw `node:fs` errors to typed ones. */
+  const guarded = async <T>(key: string, signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> => {
+    try {
+      await ensureRoot(key);
+      return await operation();
+    } catch (error) {
+      throw mapFsError(error, { key, root, signal });
+    }
+  };
+
   /**
    * The write path shared by put and copy: body to a temp file, into place
    * under a new name, then the commit under the key's lock.
@@ -195,7 +256,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
   const write = async (
     key: string,
     source: Buffer | Readable,
-    attrs: { contentType: string; metadata: Record<string, string> },
+    attrs: ObjectAttributes,
     conditions: { ifMatch?: string | undefined; ifNoneMatch?: '*' | undefined },
     signal: AbortSignal | undefined,
   ): Promise<ObjectInfo> => {
@@ -204,25 +265,20 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     const etagHex = randomBytes(16).toString('hex');
     const bodyName = `${paths.base}${BODY_SUFFIX}${etagHex}`;
     const bodyPath = join(paths.dir, bodyName);
-    try {
-      await moveInto(temp.path, paths.dir, bodyPath);
-    } catch (error) {
-      await unlink(temp.path).catch(() => {});
-      throw error;
-    }
     const meta: MetaRecord = {
       v: 1,
       key,
       size: temp.size,
       etag: `"${etagHex}"`,
       lastModified: Date.now(),
-      contentType: attrs.contentType,
-      metadata: attrs.metadata,
+      ...attrs,
       body: bodyName,
     };
     let previous: MetaRecord | undefined;
     try {
-      await withKeyLock(paths.lock, key, timing, signal, async () => {
+      // The key's folder must exist for its lock.
+      await mkdir(paths.dir, { recursive: true });
+      await withKeyLock(paths.lock, tmpDir, key, timing, signal, async () => {
         previous = await readMeta(paths.meta);
         if (conditions.ifNoneMatch === '*' && previous) throw new PreconditionFailedError(key, 'If-None-Match: *');
         if (conditions.ifMatch !== undefined) {
@@ -231,13 +287,22 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
             throw new PreconditionFailedError(key, `If-Match: ${conditions.ifMatch}`);
           }
         }
-        const metaTemp = join(tmpDir, randomUUID());
-        await writeFile(metaTemp, JSON.stringify(meta), { flag: 'wx', flush: durable });
-        await rename(metaTemp, paths.meta); // the commit point
+        const metaTemp = join(tmpDir, ownedName());
+        try {
+          await writeFile(metaTemp, JSON.stringify(meta), { flag: 'wx', flush: durable });
+          // The body stays in the temp folder (swept if this process dies) until just before the commit.
+          await moveInto(temp.path, paths.dir, bodyPath);
+          await rename(metaTemp, paths.meta); // the commit point
+        } catch (error) {
+          await unlink(metaTemp).catch(() => {});
+          throw error;
+        }
         await syncDir(paths.dir);
       });
     } catch (error) {
+      await unlink(temp.path).catch(() => {});
       await unlink(bodyPath).catch(() => {});
+      if (!previous) await pruneDirs(paths.dir);
       throw error;
     }
     if (previous && previous.body !== bodyName) await unlink(join(paths.dir, previous.body)).catch(() => {});
@@ -334,72 +399,83 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       try {
         throwIfAborted(options?.signal);
         objectPaths(root, key);
+        assertPutOptions(key, options);
       } catch (error) {
         discard(body, error);
         throw error;
       }
-      return write(
-        key,
-        bytesOf(body) ?? toReadable(body),
-        { contentType: options?.contentType ?? DEFAULT_CONTENT_TYPE, metadata: normalizeMetadata(options?.metadata) },
-        options ?? {},
-        options?.signal,
-      );
+      return guarded(key, options?.signal, () =>
+        write(key, bytesOf(body) ?? toReadable(body), putAttributes(options), options ?? {}, options?.signal),
+      ).catch((error: unknown) => {
+        discard(body, error);
+        throw error;
+      });
     },
 
     async get(key: string, options?: GetOptions): Promise<StoredObject> {
-      const { meta, handle, range } = await openForRead(key, options);
-      try {
-        const length = range ? range.length : meta.size;
-        const body = Buffer.alloc(length);
-        let read = 0;
-        while (read < length) {
-          const { bytesRead } = await handle.read(body, read, length - read, (range?.offset ?? 0) + read);
-          if (bytesRead === 0) break;
-          read += bytesRead;
+      return guarded(key, options?.signal, async () => {
+        const { meta, handle, range } = await openForRead(key, options);
+        try {
+          const length = range ? range.length : meta.size;
+          const body = Buffer.alloc(length);
+          let read = 0;
+          while (read < length) {
+            const { bytesRead } = await handle.read(body, read, length - read, (range?.offset ?? 0) + read);
+            if (bytesRead === 0) break;
+            read += bytesRead;
+          }
+          return { ...toInfo(meta), body: body.subarray(0, read), ...(range ? { range } : {}) };
+        } finally {
+          await handle.close();
         }
-        return { ...toInfo(meta), body: body.subarray(0, read), ...(range ? { range } : {}) };
-      } finally {
-        await handle.close();
-      }
+      });
     },
 
     async getStream(key: string, options?: GetOptions): Promise<ObjectStream> {
-      const { meta, handle, range } = await openForRead(key, options);
-      const body = handle.createReadStream({
-        highWaterMark: 1024 * 1024,
-        ...(range ? { start: range.offset, end: range.offset + range.length - 1 } : {}),
+      const signal = options?.signal;
+      return guarded(key, signal, async () => {
+        const { meta, handle, range } = await openForRead(key, options);
+        const raw = handle.createReadStream({
+          highWaterMark: 1024 * 1024,
+          ...(range ? { start: range.offset, end: range.offset + range.length - 1 } : {}),
+        });
+        // A read error mid-stream is a typed BackendError too.
+        const body = withTypedErrors(raw, (error) => mapFsError(error, { key, root, signal }));
+        if (signal) {
+          const onAbort = () => body.destroy(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+          body.once('close', () => signal.removeEventListener('abort', onAbort));
+        }
+        return objectStream(toInfo(meta), body, range);
       });
-      if (options?.signal) {
-        const signal = options.signal;
-        const onAbort = () => body.destroy(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        body.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
-      return objectStream(toInfo(meta), body, range);
     },
 
     async head(key: string, options?: CallOptions): Promise<ObjectInfo> {
       throwIfAborted(options?.signal);
-      const meta = await readMeta(objectPaths(root, key).meta);
-      if (!meta) throw new NotFoundError(key);
-      return toInfo(meta);
+      const paths = objectPaths(root, key);
+      return guarded(key, options?.signal, async () => {
+        const meta = await readMeta(paths.meta);
+        if (!meta) throw new NotFoundError(key);
+        return toInfo(meta);
+      });
     },
 
     async delete(key: string, options?: CallOptions): Promise<void> {
       throwIfAborted(options?.signal);
       const paths = objectPaths(root, key);
-      const exists = await readMeta(paths.meta);
-      if (!exists) return;
-      await withKeyLock(paths.lock, key, timing, options?.signal, async () => {
-        const meta = await readMeta(paths.meta);
-        if (!meta) return;
-        await unlink(paths.meta).catch((error: unknown) => {
-          if (!isCode(error, 'ENOENT')) throw error;
+      return guarded(key, options?.signal, async () => {
+        const exists = await readMeta(paths.meta);
+        if (!exists) return;
+        await withKeyLock(paths.lock, tmpDir, key, timing, options?.signal, async () => {
+          const meta = await readMeta(paths.meta);
+          if (!meta) return;
+          await unlink(paths.meta).catch((error: unknown) => {
+            if (!isCode(error, 'ENOENT')) throw error;
+          });
+          await unlink(join(paths.dir, meta.body)).catch(() => {});
         });
-        await unlink(join(paths.dir, meta.body)).catch(() => {});
+        await pruneDirs(paths.dir);
       });
-      await pruneDirs(paths.dir);
     },
 
     deleteMany(keys: Iterable<string> | AsyncIterable<string>, options?: CallOptions): Promise<DeleteManyResult> {
@@ -413,35 +489,38 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
 
     async listPage(options?: ListPageOptions): Promise<ListPage> {
       throwIfAborted(options?.signal);
-      return buildPage(parseListOptions(options), keysFrom, describeListed);
+      const parsedList = parseListOptions(options);
+      return guarded(parsedList.prefix ?? '', options?.signal, () => buildPage(parsedList, keysFrom, describeListed));
     },
 
     async copy(source: string, destination: string, options?: CopyOptions): Promise<ObjectInfo> {
       throwIfAborted(options?.signal);
       objectPaths(root, destination);
-      const { meta, handle } = await openObject(source);
-      let body: Buffer | Readable;
-      try {
-        if (options?.sourceIfMatch !== undefined && options.sourceIfMatch !== meta.etag) {
-          throw new PreconditionFailedError(source, `x-amz-copy-source-if-match: ${options.sourceIfMatch}`);
+      assertCopyOptions(destination, options);
+      return guarded(destination, options?.signal, async () => {
+        const { meta, handle } = await openObject(source);
+        let body: Buffer | Readable;
+        try {
+          if (options?.sourceIfMatch !== undefined && options.sourceIfMatch !== meta.etag) {
+            throw new PreconditionFailedError(source, `x-amz-copy-source-if-match: ${options.sourceIfMatch}`);
+          }
+          // The open handle keeps the source's bytes readable even if it is replaced meanwhile.
+          body =
+            meta.size <= 1024 * 1024
+              ? await handle.readFile()
+              : handle.createReadStream({ highWaterMark: 1024 * 1024 });
+        } catch (error) {
+          await handle.close();
+          throw error;
         }
-        // The open handle keeps the source's bytes readable even if it is replaced meanwhile.
-        body =
-          meta.size <= 1024 * 1024 ? await handle.readFile() : handle.createReadStream({ highWaterMark: 1024 * 1024 });
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-      if (Buffer.isBuffer(body)) await handle.close();
-      const attrs = {
-        contentType: options?.contentType ?? meta.contentType,
-        metadata: options?.metadata !== undefined ? normalizeMetadata(options.metadata) : { ...meta.metadata },
-      };
-      try {
-        return await write(destination, body, attrs, options ?? {}, options?.signal);
-      } finally {
-        if (!Buffer.isBuffer(body)) body.destroy();
-      }
+        if (Buffer.isBuffer(body)) await handle.close();
+        const attrs = copyAttributes(toInfo(meta), options);
+        try {
+          return await write(destination, body, attrs, options ?? {}, options?.signal);
+        } finally {
+          if (!Buffer.isBuffer(body)) body.destroy();
+        }
+      });
     },
   };
   return store;

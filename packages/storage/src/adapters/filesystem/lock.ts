@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../../errors.js';
+import { ownedName, ownerState, self } from './owner.js';
 
 /** Timing of the cross-process key lock. */
 export interface LockTiming {
@@ -12,36 +14,48 @@ export interface LockTiming {
   staleMs: number;
 }
 
+/**
+ * A lock file whose holder cannot be read (empty or cut short: left by a
+ * writer of an older version killed while creating it) is stale once older
+ * than this, ms. Locks of this version are never unreadable: they are written
+ * whole, then linked into place.
+ */
+export const UNATTRIBUTED_LOCK_GRACE_MS = 2_000;
+
 interface LockContent {
   pid: number;
   host: string;
   token: string;
+  /** The holder's start time (see `Owner.start`), to tell a reused pid apart. */
+  start?: string | undefined;
 }
 
 const host = hostname();
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function readLock(path: string): Promise<LockContent | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockContent;
+    const content = JSON.parse(await readFile(path, 'utf8')) as Partial<LockContent> | null;
+    if (typeof content?.pid !== 'number' || typeof content.host !== 'string' || typeof content.token !== 'string') {
+      return undefined;
+    }
+    return content as LockContent;
   } catch {
-    return undefined; // gone, or being written
+    return undefined; // gone, or not a lock this version can attribute
   }
 }
 
-/** True when the lock at `path` belongs to a dead process of this host, or is older than `staleMs`. */
+/**
+ * True when the lock at `path` belongs to a dead process of this host, cannot
+ * be attributed and is older than a short grace, or is older than `staleMs`.
+ */
 async function isStale(path: string, content: LockContent | undefined, staleMs: number): Promise<boolean> {
-  if (content && content.host === host && !isAlive(content.pid)) return true;
+  if (content && content.host === host) {
+    const state = ownerState({ host: self.host, pid: content.pid, start: content.start ?? '' });
+    if (state === 'dead') return true;
+  }
   try {
-    return Date.now() - (await stat(path)).mtimeMs > staleMs;
+    const age = Date.now() - (await stat(path)).mtimeMs;
+    return age > (content ? staleMs : Math.min(UNATTRIBUTED_LOCK_GRACE_MS, staleMs));
   } catch {
     return false;
   }
@@ -61,7 +75,8 @@ async function breakLock(path: string, judged: LockContent | undefined): Promise
     return; // someone else broke or released it
   }
   const taken = await readLock(aside);
-  if (judged && taken && taken.token !== judged.token) await link(aside, path).catch(() => {});
+  // Not the lock that was judged (a fresh one linked in meanwhile): put it back.
+  if (taken && taken.token !== judged?.token) await link(aside, path).catch(() => {});
   await unlink(aside).catch(() => {});
 }
 
@@ -70,11 +85,14 @@ const queues = new Map<string, Promise<void>>();
 
 /**
  * Runs `task` holding the key's lock, across the writers of this process (a
- * promise queue) and across processes (a lock file created with `open(…, 'wx')`,
- * which only one process can do; stale locks of dead holders are broken).
+ * promise queue) and across processes (a lock file written whole under a temp
+ * name in `tmpDir`, then hard-linked into place: `link` fails if the lock
+ * exists, so only one process takes it, and a lock never exists without its
+ * holder; stale locks of dead holders are broken).
  */
 export async function withKeyLock<T>(
   path: string,
+  tmpDir: string,
   key: string,
   timing: LockTiming,
   signal: AbortSignal | undefined,
@@ -89,46 +107,67 @@ export async function withKeyLock<T>(
   queues.set(path, tail);
   try {
     await previous;
-    return await withFileLock(path, key, timing, signal, task);
+    return await withFileLock(path, tmpDir, key, timing, signal, task);
   } finally {
     release();
     if (queues.get(path) === tail) queues.delete(path);
   }
 }
 
+/** Links the whole lock file `temp` into place at `path`; false when a lock is already there. */
+async function tryLink(temp: string, path: string): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await link(temp, path);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // The key's folder was removed by a concurrent delete: re-create it.
+      if (code !== 'ENOENT' || attempt === 5) throw error;
+      await mkdir(dirname(path), { recursive: true });
+    }
+  }
+}
+
 async function withFileLock<T>(
   path: string,
+  tmpDir: string,
   key: string,
   timing: LockTiming,
   signal: AbortSignal | undefined,
   task: () => Promise<T>,
 ): Promise<T> {
-  const content: LockContent = { pid: process.pid, host, token: randomBytes(12).toString('hex') };
+  const content: LockContent = { pid: process.pid, host, token: randomBytes(12).toString('hex'), start: self.start };
+  const temp = join(tmpDir, ownedName());
+  await writeFile(temp, JSON.stringify(content), { flag: 'wx' });
   const deadline = Date.now() + timing.timeoutMs;
   let delay = 1;
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(JSON.stringify(content));
-      } finally {
-        await handle.close();
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      if (await tryLink(temp, path)) {
+        // Its age counts from now, not from when the temp file was written.
+        const now = new Date();
+        await utimes(path, now, now).catch(() => {});
+        break;
       }
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = await readLock(path);
+      if (await isStale(path, holder, timing.staleMs)) {
+        await breakLock(path, holder);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new ConflictError(
+          key,
+          `another writer held the key's lock for more than ${timing.timeoutMs} ms (${path})`,
+        );
+      }
+      await sleep(delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 25);
     }
-    const holder = await readLock(path);
-    if (await isStale(path, holder, timing.staleMs)) {
-      await breakLock(path, holder);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      throw new ConflictError(key, `another writer held the key's lock for more than ${timing.timeoutMs} ms (${path})`);
-    }
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 25);
+  } finally {
+    await unlink(temp).catch(() => {});
   }
   try {
     return await task();

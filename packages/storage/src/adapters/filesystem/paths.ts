@@ -15,6 +15,13 @@ export const TMP_DIR = '.backlot-tmp';
 
 /** Longest encoded file name we produce, leaving room for suffixes under the usual 255-byte limit. */
 const MAX_NAME_BYTES = 200;
+/**
+ * Longest path, in bytes, of any file the adapter creates: the operating
+ * system's limit (`PATH_MAX` less its NUL: 1023 on macOS, 4095 elsewhere).
+ */
+export const MAX_PATH_BYTES = process.platform === 'darwin' ? 1023 : 4095;
+/** Bytes the longest file of a key adds to `<dir>/<base>`: `~b` and a 32-digit etag. */
+const LONGEST_SUFFIX_BYTES = 2 + 32;
 const EMPTY_SEGMENT = '%00';
 
 /**
@@ -94,6 +101,13 @@ export function objectPaths(root: string, key: string): ObjectPaths {
   }
   const base = encoded.pop() as string;
   const dir = join(root, ...encoded.map((name) => name + DIR_SUFFIX));
+  const pathBytes = Buffer.byteLength(dir) + 1 + Buffer.byteLength(base) + LONGEST_SUFFIX_BYTES;
+  if (pathBytes > MAX_PATH_BYTES) {
+    throw new InvalidKeyError(
+      key,
+      `its path under the root is too long for the filesystem adapter (${pathBytes} bytes once encoded, with the root '${root}'; at most ${MAX_PATH_BYTES}): each '/' adds a folder (2 bytes, 5 for an empty segment), upper-case and non-ASCII characters take 3 bytes each; use a shorter key or root`,
+    );
+  }
   return { dir, base, meta: join(dir, base + META_SUFFIX), lock: join(dir, base + LOCK_SUFFIX) };
 }
 

@@ -4,7 +4,6 @@ import { bytesOf, collect, discard, toReadable } from '../../core/body.js';
 import { deleteOneByOne } from '../../core/delete-many.js';
 import { assertValidKey, compareKeys } from '../../core/keys.js';
 import { buildPage, type KeySourceStart, listAll, parseListOptions } from '../../core/list.js';
-import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js';
 import { objectStream } from '../../core/object-stream.js';
 import { assertRangeShape, resolveRange } from '../../core/range.js';
 import { throwIfAborted } from '../../core/signal.js';
@@ -26,6 +25,13 @@ import type {
   StoreCapabilities,
   StoredObject,
 } from '../../core/types.js';
+import {
+  assertCopyOptions,
+  assertPutOptions,
+  copyAttributes,
+  type ObjectAttributes,
+  putAttributes,
+} from '../../core/write-options.js';
 import { NotFoundError, PreconditionFailedError } from '../../errors.js';
 
 interface Entry {
@@ -92,15 +98,14 @@ export function createMemoryStore(): ObjectStore {
     metadata: { ...info.metadata },
   });
 
-  const commit = (key: string, body: Buffer, contentType: string, metadata: Record<string, string>): ObjectInfo => {
+  const commit = (key: string, body: Buffer, attributes: ObjectAttributes): ObjectInfo => {
     const info: ObjectInfo = {
       key,
       size: body.byteLength,
       // Quoted MD5 of the body, the form S3 uses for single-part objects.
       etag: `"${createHash('md5').update(body).digest('hex')}"`,
       lastModified: new Date(),
-      contentType,
-      metadata,
+      ...attributes,
     };
     if (!objects.has(key)) sorted.splice(indexOf(key), 0, key);
     objects.set(key, { info, body });
@@ -150,6 +155,7 @@ export function createMemoryStore(): ObjectStore {
       try {
         throwIfAborted(options?.signal);
         assertValidKey(key);
+        assertPutOptions(key, options);
       } catch (error) {
         discard(body, error);
         throw error;
@@ -159,7 +165,7 @@ export function createMemoryStore(): ObjectStore {
       throwIfAborted(options?.signal);
       // Check and commit in the same synchronous turn: atomic against other writers.
       checkConditions(key, objects.get(key), options ?? {});
-      return commit(key, bytes, options?.contentType ?? DEFAULT_CONTENT_TYPE, normalizeMetadata(options?.metadata));
+      return commit(key, bytes, putAttributes(options));
     },
 
     async get(key: string, options?: GetOptions): Promise<StoredObject> {
@@ -202,17 +208,13 @@ export function createMemoryStore(): ObjectStore {
 
     async copy(source: string, destination: string, options?: CopyOptions): Promise<ObjectInfo> {
       assertValidKey(destination);
+      assertCopyOptions(destination, options);
       const entry = find(source, options);
       if (options?.sourceIfMatch !== undefined && options.sourceIfMatch !== entry.info.etag) {
         throw new PreconditionFailedError(source, `x-amz-copy-source-if-match: ${options.sourceIfMatch}`);
       }
       checkConditions(destination, objects.get(destination), options ?? {});
-      return commit(
-        destination,
-        entry.body,
-        options?.contentType ?? entry.info.contentType,
-        options?.metadata !== undefined ? normalizeMetadata(options.metadata) : { ...entry.info.metadata },
-      );
+      return commit(destination, entry.body, copyAttributes(entry.info, options));
     },
   };
   return store;

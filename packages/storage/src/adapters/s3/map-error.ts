@@ -10,10 +10,22 @@ import {
 interface ServiceErrorShape {
   name?: string;
   message?: string;
+  code?: string;
   Code?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
 }
+
+/** S3 error codes of a refused identity or signature. */
+const CREDENTIAL_NAMES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AccessDenied',
+  'AllAccessDisabled',
+]);
 
 const RETRYABLE_NAMES = new Set([
   'SlowDown',
@@ -64,11 +76,28 @@ export function mapS3Error(error: unknown, context: ErrorContext): unknown {
   if (status === 416 || name === 'InvalidRange') {
     return new InvalidRangeError(context.key, 'the range does not fit the object (S3 416)', options);
   }
+  if (status === undefined) {
+    // No answer from the server: a timeout, a refused or reset connection, a body cut short.
+    const what = name === 'TimeoutError' ? 'timed out' : `failed (${e.code ?? name})`;
+    return new BackendError(
+      `S3 request on key '${context.key}' ${what} before the server answered in full: ${e.message ?? ''}`,
+      { ...options, retryable: true, status: e.code ?? name },
+    );
+  }
   const retryable =
     status === undefined || status >= 500 || status === 429 || RETRYABLE_NAMES.has(name) || Boolean(e.$retryable);
-  const hint = name === 'NoSuchBucket' ? ' (create the bucket first, or check the bucket option)' : '';
+  const denied = status === 401 || status === 403 || CREDENTIAL_NAMES.has(name);
+  const hint =
+    name === 'NoSuchBucket'
+      ? ' (create the bucket first, or check the bucket option)'
+      : denied
+        ? ' (access denied: check the credentials (access key, secret, session token), the region, and the bucket policy)'
+        : '';
+  // A HEAD answer has no error document: the SDK names it `UnknownError` or by its status.
+  const shown =
+    denied && (name === 'UnknownError' || /^\d+$/.test(name) || name === 'Forbidden') ? 'AccessDenied' : name;
   return new BackendError(
-    `S3 ${name}${status ? ` (${status})` : ''} on key '${context.key}': ${e.message ?? ''}${hint}`,
+    `S3 ${shown}${status ? ` (${status})` : ''} on key '${context.key}': ${e.message && e.message !== 'UnknownError' ? e.message : 'no error document'}${hint}`,
     {
       ...options,
       retryable,

@@ -37,9 +37,41 @@ export interface S3StoreOptions {
   queueSize?: number | undefined;
   /** In-memory bodies larger than this go up as multipart uploads (default: `partSize`). Streams always use lib-storage. */
   multipartThreshold?: number | undefined;
+  /**
+   * Most time to open a connection to the server, ms (default 5000). A timeout
+   * is a retryable `BackendError` (after the SDK's `maxAttempts`). Ignored with `client`.
+   */
+  connectionTimeoutMs?: number | undefined;
+  /**
+   * Most time from sending a request (its body included) to the response's
+   * headers, ms (default 120000). Bounds a server that accepts a request and
+   * never answers it. Ignored with `client`.
+   */
+  requestTimeoutMs?: number | undefined;
+  /**
+   * Most time a connection may stay silent while a request or a response body
+   * is under way, ms (default 30000): a server that stops sending mid-body fails
+   * the stream with a retryable `BackendError` instead of stalling it. Ignored with `client`.
+   */
+  socketTimeoutMs?: number | undefined;
 }
 
-const optionsSchema = z.object({
+/** Default of {@link S3StoreOptions.connectionTimeoutMs}. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+/** Default of {@link S3StoreOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+/** Default of {@link S3StoreOptions.socketTimeoutMs}. */
+export const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
+
+const timeout = (field: string) =>
+  z
+    .number({ error: `${field} must be a number of milliseconds` })
+    .int(`${field} must be a whole number of milliseconds`)
+    .min(1, `${field} must be at least 1 ms (timeouts cannot be turned off)`)
+    .max(2_147_483_647, `${field} must be at most 2147483647 ms`)
+    .optional();
+
+const optionsSchema = z.strictObject({
   bucket: z
     .string({ error: 'bucket is required: the name of the bucket that holds the objects' })
     .min(3, 'bucket names are 3 to 63 characters long')
@@ -74,6 +106,9 @@ const optionsSchema = z.object({
     .int('multipartThreshold must be an integer number of bytes')
     .min(1, 'multipartThreshold must be positive')
     .optional(),
+  connectionTimeoutMs: timeout('connectionTimeoutMs'),
+  requestTimeoutMs: timeout('requestTimeoutMs'),
+  socketTimeoutMs: timeout('socketTimeoutMs'),
 });
 
 /** The options with defaults applied. */
@@ -118,6 +153,13 @@ export function resolveS3Options(options: S3StoreOptions): ResolvedS3Options {
     ...(endpoint ? { endpoint } : {}),
     ...(forcePathStyle !== undefined ? { forcePathStyle } : {}),
     ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+    // The SDK's node handler, with deadlines: its own defaults wait forever.
+    requestHandler: {
+      connectionTimeout: parsed.data.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      requestTimeout: parsed.data.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      socketTimeout: parsed.data.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS,
+    },
     ...(credentials
       ? {
           credentials: {

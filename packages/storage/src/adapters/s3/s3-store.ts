@@ -5,6 +5,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -19,6 +20,7 @@ import { DEFAULT_CONTENT_TYPE, normalizeMetadata } from '../../core/metadata.js'
 import { objectStream } from '../../core/object-stream.js';
 import { assertRangeShape, rangeHeader } from '../../core/range.js';
 import { throwIfAborted } from '../../core/signal.js';
+import { withTypedErrors } from '../../core/typed-stream.js';
 import type {
   CallOptions,
   CopyOptions,
@@ -38,7 +40,16 @@ import type {
   StoreCapabilities,
   StoredObject,
 } from '../../core/types.js';
-import { PreconditionFailedError } from '../../errors.js';
+import {
+  assertCopyOptions,
+  assertPutOptions,
+  copyAttributes,
+  copyReplacesAttributes,
+  headerAttributes,
+  type ObjectAttributes,
+  putAttributes,
+} from '../../core/write-options.js';
+import { BackendError, isNotFoundError, PreconditionFailedError } from '../../errors.js';
 import { mapS3Error } from './map-error.js';
 import { instrumentClient, type S3StoreMetrics } from './metrics.js';
 import { resolveS3Options, type S3StoreOptions } from './options.js';
@@ -63,13 +74,6 @@ const capabilities: StoreCapabilities = Object.freeze({
   streaming: true,
 });
 
-const putOptionsSchema = z.object({
-  contentType: z.string().min(1, 'contentType must not be empty').optional(),
-  ifMatch: z.string().min(1, 'ifMatch must be an etag such as \'"abc"\'').optional(),
-  ifNoneMatch: z.literal('*', { error: "ifNoneMatch must be '*' (create only)" }).optional(),
-  contentLength: z.number().int().min(0, 'contentLength must be a non-negative integer').optional(),
-});
-
 const presignSchema = z.object({
   method: z.enum(['GET', 'PUT'], { error: "method must be 'GET' or 'PUT'" }).optional(),
   expiresIn: z
@@ -80,6 +84,17 @@ const presignSchema = z.object({
     .optional(),
   contentType: z.string().optional(),
 });
+
+/** The S3 request fields of an object's attributes. */
+function attributeParams(attributes: ObjectAttributes) {
+  return {
+    ContentType: attributes.contentType,
+    ...(Object.keys(attributes.metadata).length > 0 ? { Metadata: attributes.metadata } : {}),
+    ...(attributes.cacheControl !== undefined ? { CacheControl: attributes.cacheControl } : {}),
+    ...(attributes.contentDisposition !== undefined ? { ContentDisposition: attributes.contentDisposition } : {}),
+    ...(attributes.contentEncoding !== undefined ? { ContentEncoding: attributes.contentEncoding } : {}),
+  };
+}
 
 function conditionOf(options: { ifMatch?: string | undefined; ifNoneMatch?: '*' | undefined }): string | undefined {
   if (options.ifNoneMatch) return 'If-None-Match: *';
@@ -133,6 +148,28 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     resolveS3Options(options);
   const metrics = instrumentClient(client);
   let presignerUsed = false;
+  /** Set once a HEAD 404 was checked against the bucket: the bucket exists. */
+  let bucketSeen = false;
+
+  /**
+   * A HEAD 404 has no error document, so a missing bucket looks like a missing
+   * key: check the bucket once (then remember it exists) to name the real cause.
+   */
+  const explainNotFound = async (error: unknown, signal: AbortSignal | undefined): Promise<unknown> => {
+    if (bucketSeen || !isNotFoundError(error)) return error;
+    try {
+      await send(new HeadBucketCommand({ Bucket: bucket }), signal);
+      bucketSeen = true;
+      return error;
+    } catch (cause) {
+      const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) return error;
+      return new BackendError(
+        `S3 NoSuchBucket (404) on key '${(error as { key: string }).key}': the bucket '${bucket}' does not exist (create the bucket first, or check the bucket option)`,
+        { cause, retryable: false, status: 'NoSuchBucket' },
+      );
+    }
+  };
 
   const rawSend = client.send as unknown as (
     command: object,
@@ -149,6 +186,9 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       LastModified?: Date | undefined;
       ContentType?: string | undefined;
       Metadata?: Record<string, string> | undefined;
+      CacheControl?: string | undefined;
+      ContentDisposition?: string | undefined;
+      ContentEncoding?: string | undefined;
     },
   ): ObjectInfo => ({
     key,
@@ -157,6 +197,11 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     lastModified: out.LastModified ?? new Date(0),
     contentType: out.ContentType ?? DEFAULT_CONTENT_TYPE,
     metadata: normalizeMetadata(out.Metadata),
+    ...headerAttributes({
+      cacheControl: out.CacheControl,
+      contentDisposition: out.ContentDisposition,
+      contentEncoding: out.ContentEncoding,
+    }),
   });
 
   const getObject = async (
@@ -236,21 +281,16 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       try {
         throwIfAborted(options?.signal);
         assertValidKey(key);
-        if (options) {
-          const parsed = putOptionsSchema.safeParse({ ...options, signal: undefined, metadata: undefined });
-          if (!parsed.success) throw new TypeError(`put: ${z.prettifyError(parsed.error)}`);
-        }
+        assertPutOptions(key, options);
       } catch (error) {
         discard(body, error);
         throw error;
       }
-      const contentType = options?.contentType ?? DEFAULT_CONTENT_TYPE;
-      const metadata = normalizeMetadata(options?.metadata);
+      const attributes = putAttributes(options);
       const params = {
         Bucket: bucket,
         Key: key,
-        ContentType: contentType,
-        ...(Object.keys(metadata).length > 0 ? { Metadata: metadata } : {}),
+        ...attributeParams(attributes),
         ...(options?.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
         ...(options?.ifMatch ? { IfMatch: options.ifMatch } : {}),
       };
@@ -267,7 +307,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
           written = await upload(toReadable(body), params, options);
         }
         // PutObject does not echo the object back: describe it from what was sent.
-        return { key, size: written.size, etag: written.etag, lastModified: new Date(), contentType, metadata };
+        return { key, size: written.size, etag: written.etag, lastModified: new Date(), ...attributes };
       } catch (error) {
         throw mapS3Error(error, { key, condition: conditionOf(options ?? {}), signal: options?.signal });
       }
@@ -285,7 +325,9 @@ export function createS3Store(options: S3StoreOptions): S3Store {
 
     async getStream(key: string, options?: GetOptions): Promise<ObjectStream> {
       const { info, out, range } = await getObject(key, options);
-      const body = out.Body instanceof Readable ? out.Body : Readable.from([]);
+      const raw = out.Body instanceof Readable ? out.Body : Readable.from([]);
+      // A connection reset or a silent server mid-body fails the stream with a typed, retryable error.
+      const body = withTypedErrors(raw, (error) => mapS3Error(error, { key, signal: options?.signal }));
       return objectStream(info, body, range);
     },
 
@@ -295,7 +337,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       try {
         return describe(key, await send(new HeadObjectCommand({ Bucket: bucket, Key: key }), options?.signal));
       } catch (error) {
-        throw mapS3Error(error, { key, signal: options?.signal });
+        throw await explainNotFound(mapS3Error(error, { key, signal: options?.signal }), options?.signal);
       }
     },
 
@@ -391,14 +433,15 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       throwIfAborted(options?.signal);
       assertValidKey(source);
       assertValidKey(destination);
+      assertCopyOptions(destination, options);
       // The source's description gives the copy's size, content type and metadata.
       const from = await store.head(source, options);
       if (options?.sourceIfMatch !== undefined && options.sourceIfMatch !== from.etag) {
         throw new PreconditionFailedError(source, `x-amz-copy-source-if-match: ${options.sourceIfMatch}`);
       }
-      const contentType = options?.contentType ?? from.contentType;
-      const metadata = options?.metadata !== undefined ? normalizeMetadata(options.metadata) : from.metadata;
-      const replace = options?.contentType !== undefined || options?.metadata !== undefined;
+      // Replacing any attribute replaces them all on S3: send the source's for those not given.
+      const attributes = copyAttributes(from, options);
+      const replace = copyReplacesAttributes(options);
       try {
         const out = await send<{ CopyObjectResult?: { ETag?: string; LastModified?: Date } }>(
           new CopyObjectCommand({
@@ -409,7 +452,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
             ...(options?.ifMatch ? { IfMatch: options.ifMatch } : {}),
             ...(options?.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
             ...(replace
-              ? { MetadataDirective: 'REPLACE' as const, ContentType: contentType, Metadata: metadata }
+              ? { MetadataDirective: 'REPLACE' as const, ...attributeParams(attributes), Metadata: attributes.metadata }
               : { MetadataDirective: 'COPY' as const }),
           }),
           options?.signal,
@@ -419,8 +462,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
           size: from.size,
           etag: out.CopyObjectResult?.ETag ?? '',
           lastModified: out.CopyObjectResult?.LastModified ?? new Date(),
-          contentType,
-          metadata,
+          ...attributes,
         };
       } catch (error) {
         throw mapS3Error(error, { key: destination, condition: conditionOf(options ?? {}), signal: options?.signal });
