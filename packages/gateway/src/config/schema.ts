@@ -272,6 +272,21 @@ export const routeSchema = z
     idleTimeoutMs: ms('idleTimeoutMs', 0).optional(),
     retry: z.boolean().default(true),
     bufferResponse: z.strictObject({ maxBytes: positiveInt('maxBytes') }).optional(),
+    /**
+     * `Upgrade:` tokens this route tunnels (lower-case). `h2c` is never
+     * tunnelled: HTTP/2 inside the tunnel would skip routing and filters.
+     */
+    upgrades: z
+      .array(
+        z
+          .string()
+          .regex(/^[!#$%&'*+\-.^_`|~0-9a-z]+$/, "upgrades lists lower-case protocol tokens, e.g. ['websocket']")
+          .refine(
+            (token) => token !== 'h2c' && token !== 'h2',
+            'h2c is never tunnelled (HTTP/2 inside the tunnel would skip routing and filters); remove it',
+          ),
+      )
+      .default(['websocket']),
   })
   .superRefine((route, ctx) => {
     if (route.pathPrefix !== undefined && route.path !== undefined) {
@@ -300,7 +315,12 @@ export const gatewayConfigSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(8080),
         headersTimeoutMs: ms('headersTimeoutMs').default(10_000),
-        requestTimeoutMs: ms('requestTimeoutMs', 0).default(0),
+        requestTimeoutMs: ms('requestTimeoutMs', 0).default(300_000),
+        bodyIdleTimeoutMs: ms('bodyIdleTimeoutMs', 0).default(30_000),
+        allowTrace: z.boolean({ error: 'allowTrace must be true or false' }).default(false),
+        underscoreHeaders: z
+          .enum(['drop', 'forward'], { error: "underscoreHeaders must be 'drop' or 'forward'" })
+          .default('drop'),
         keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(5_000),
         maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
         maxBodyBytes: z.number().int().min(0).optional(),
