@@ -318,6 +318,9 @@ export const gatewayConfigSchema = z
         requestTimeoutMs: ms('requestTimeoutMs', 0).default(300_000),
         bodyIdleTimeoutMs: ms('bodyIdleTimeoutMs', 0).default(30_000),
         allowTrace: z.boolean({ error: 'allowTrace must be true or false' }).default(false),
+        strictPaths: z
+          .enum(['protected', 'all', 'off'], { error: "strictPaths must be 'protected', 'all' or 'off'" })
+          .default('protected'),
         underscoreHeaders: z
           .enum(['drop', 'forward'], { error: "underscoreHeaders must be 'drop' or 'forward'" })
           .default('drop'),

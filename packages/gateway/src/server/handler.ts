@@ -13,8 +13,9 @@ import { Exchange, type ExchangeBody } from '../proxy/exchange.js';
 import { setForwarded, withoutHopByHop } from '../proxy/headers.js';
 import { clientBody, hasRequestBody, readBody } from '../proxy/request-body.js';
 import { errorBody, writeError } from '../proxy/respond.js';
-import { normalizeTarget } from '../routing/normalize-path.js';
 import { joinPath, pickOrigin, type Route, rewritePath } from '../routing/route-table.js';
+import { normalizeTarget } from '../security/normalize-path.js';
+import { decideRoute } from '../security/path-policy.js';
 import { requestHeadProblem, TRACE_REFUSED } from '../security/request-head.js';
 
 const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -206,9 +207,13 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     });
 
     let chains = runtime.globalChains;
-    const routed = routeContext(state, runtime, ctx, headers);
-    if (!routed) {
-      fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+    const routed = routeContext(state, runtime, ctx, target.raw, headers);
+    if (!routed || 'refused' in routed) {
+      fail(
+        routed
+          ? new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', routed.refused)
+          : new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`),
+      );
       return;
     }
     routeStats = routed.stats;
@@ -314,22 +319,29 @@ export const ERROR_NAME: Record<string, string> = Object.fromEntries(
 );
 
 /**
- * Matches the request's route and fills the context from it (params, origin,
- * upstream path, span), counting it in the route's in-flight requests; or
- * counts a request without a route and returns `undefined`. Shared by
- * requests and upgrades. @internal
+ * Matches the request's route (with the strict-path policy) and fills the
+ * context from it (params, origin, upstream path, span), counting it in the
+ * route's in-flight requests; or counts a request without a route and
+ * returns `undefined`, or a refused one and returns why. Shared by requests
+ * and upgrades. @internal
  */
 export function routeContext(
   state: HandlerState,
   runtime: Runtime,
   ctx: RequestContext,
+  raw: string,
   headers: IncomingMessage['headers'],
-): { route: Route; stats: TrafficStats; chains: FilterChains } | undefined {
-  const match = runtime.table.match(ctx.path, ctx.method, headers);
-  if (!match) {
+): { route: Route; stats: TrafficStats; chains: FilterChains } | { refused: string } | undefined {
+  const decision = decideRoute(runtime.table, runtime.pathPolicy, { path: ctx.path, raw }, ctx.method, headers);
+  if (!decision) {
     state.metrics.noRoute++;
     return undefined;
   }
+  if ('refused' in decision) {
+    state.metrics.rejected++;
+    return decision;
+  }
+  const match = decision.match;
   const route = match.route;
   ctx.route = route;
   ctx.params = match.params;

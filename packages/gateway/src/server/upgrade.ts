@@ -12,7 +12,7 @@ import type { OriginServer } from '../origins/server.js';
 import { clientClosed, isOriginFault } from '../proxy/fault.js';
 import { responseHeaders } from '../proxy/headers.js';
 import { errorBody, isRetryableFailure, originFailure } from '../proxy/respond.js';
-import { normalizeTarget } from '../routing/normalize-path.js';
+import { normalizeTarget } from '../security/normalize-path.js';
 import { requestHeadProblem } from '../security/request-head.js';
 import {
   checkSwitchingResponse,
@@ -436,9 +436,13 @@ function runUpgrade(
     answer(true);
   }
 
-  const routed = routeContext(state, runtime, ctx, req.headers);
-  if (!routed) {
-    fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+  const routed = routeContext(state, runtime, ctx, target.raw, req.headers);
+  if (!routed || 'refused' in routed) {
+    fail(
+      routed
+        ? new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', routed.refused)
+        : new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`),
+    );
     return;
   }
   routeStats = routed.stats;
