@@ -129,7 +129,9 @@ export class Exchange {
   /** @internal the origin's response head. */
   onHead(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     const ctx = this.ctx;
-    ctx.response = { status, headers: responseHeaders(headers) };
+    const clean = responseHeaders(headers);
+    if (status === 204) delete clean['content-length']; // RFC 9110 §8.6: never on a 204
+    ctx.response = { status, headers: clean };
     if (this.#bufferMax !== undefined) {
       this.#buffer = [];
       return;

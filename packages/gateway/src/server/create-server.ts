@@ -54,17 +54,25 @@ export function onClientError(error: Error & { code?: string }, socket: Duplex):
       `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
     );
   };
-  // node:http sets the response being written on its socket as `_httpMessage`.
+  afterInFlight(socket, answer);
+}
+
+/**
+ * Runs `then` once the responses in flight on `socket` are finished
+ * (node:http sets the one being written as `_httpMessage`, and assigns the
+ * next pipelined one when it finishes), or destroys the socket when one of
+ * them is cut short.
+ */
+function afterInFlight(socket: Duplex, then: () => void): void {
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (inFlight && !inFlight.writableFinished && !inFlight.destroyed) {
-    inFlight.shouldKeepAlive = false;
-    inFlight.once('finish', answer);
-    inFlight.once('close', () => {
-      if (!inFlight.writableFinished) socket.destroy();
-    });
+  if (!inFlight || inFlight.writableFinished || inFlight.destroyed) {
+    then();
     return;
   }
-  answer();
+  inFlight.once('finish', () => afterInFlight(socket, then));
+  inFlight.once('close', () => {
+    if (!inFlight.writableFinished) socket.destroy();
+  });
 }
 
 /** Reads the TLS certificate and key named in config. */
