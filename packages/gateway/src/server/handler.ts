@@ -197,7 +197,8 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       }
       if (exchange) exchange.originStats.record(status, seconds);
       if (token) {
-        if (aborted) token.onIgnore();
+        // what the client caused (a slow or oversized body, a refused request) is no sample for the limit
+        if (aborted || ctx.failure?.fault === 'client') token.onIgnore();
         else if (status === 503 || status === 504) token.onDropped();
         else token.onSuccess();
       }

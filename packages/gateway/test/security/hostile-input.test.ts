@@ -88,6 +88,16 @@ const ROWS: Record<string, readonly Row[]> = {
       request: `GET /admin/ws HTTP/1.1\r\n${host}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
       statuses: [401],
     },
+    {
+      name: 'websocket to a protected route in upper case',
+      request: `GET /ADMIN/ws HTTP/1.1\r\n${host}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      statuses: [400],
+    },
+    {
+      name: 'websocket to an encoded protected path',
+      request: `GET /%61dmin/ws HTTP/1.1\r\n${host}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      statuses: [401],
+    },
   ],
   pipelining: [
     {
