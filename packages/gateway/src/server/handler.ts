@@ -6,7 +6,7 @@ import { ERROR_STATUS, GatewayError, isGatewayError, publicMessage } from '../er
 import type { FilterChains } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
 import { runPhase, runRequestPhases } from '../filters/run-phase.js';
-import type { AccessLog } from '../logging/access-log.js';
+import type { AccessLog, AccessLogEntry } from '../logging/access-log.js';
 import type { GatewayMetrics, TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin } from '../origins/origin.js';
 import { Exchange, type ExchangeBody } from '../proxy/exchange.js';
@@ -17,11 +17,11 @@ import { joinPath, pickOrigin, type Route, rewritePath } from '../routing/route-
 import { normalizeTarget } from '../security/normalize-path.js';
 import { decideRoute } from '../security/path-policy.js';
 import { requestHeadProblem, TRACE_REFUSED } from '../security/request-head.js';
-
-const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
-
 import { startRequestSpans } from '../tracing/spans.js';
 import type { Runtime } from './runtime.js';
+
+/** The `Allow` header of a refused `TRACE`. */
+const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** Mutable state the request handler reads on every request. @internal */
 export interface HandlerState {
@@ -62,7 +62,7 @@ export function logAccess(
 }
 
 /** What the log (never the client) learns about a failure: its code, fault, message and cause. */
-function failureDetail(error: GatewayError): NonNullable<import('../logging/access-log.js').AccessLogEntry['error']> {
+function failureDetail(error: GatewayError): NonNullable<AccessLogEntry['error']> {
   const cause = error.cause as { message?: unknown; code?: unknown } | undefined;
   return {
     code: error.code,
