@@ -41,6 +41,7 @@ describe('admin listener and metrics', () => {
     const [, base] = await startGateway(
       {
         accessLog: { sampleRate: 0 },
+        trustedProxies: { cidrs: ['127.0.0.1'] }, // the request id of a trusted hop is kept
         routes: [
           { id: 'api', pathPrefix: '/api', origin: api },
           { id: 'down', pathPrefix: '/down', origin: 'http://127.0.0.1:9' },
@@ -49,9 +50,18 @@ describe('admin listener and metrics', () => {
       { logger },
     );
     await get(`${base}/api`);
-    await get(`${base}/down`, { headers: { 'x-request-id': 'log-me' } });
+    await get(`${base}/down`, { headers: { 'x-request-id': 'log-me', 'x-forwarded-for': '10.0.0.1' } });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ requestId: 'log-me', status: 502, route: 'down', method: 'GET', path: '/down' });
+    expect(lines[0]).toMatchObject({
+      requestId: 'log-me',
+      status: 502,
+      route: 'down',
+      method: 'GET',
+      path: '/down',
+      error: { code: 'BACKLOT_GATEWAY_ORIGIN_ERROR', fault: 'origin' },
+    });
+    // The detail clients never see is in the log.
+    expect(JSON.stringify(lines[0])).toMatch(/ECONNREFUSED 127\.0\.0\.1:9/);
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createGateway, isInvalidConfigError, parseConfig } from '../src/index.js';
+import { websocketAccept } from '../src/security/upgrade-policy.js';
 import { selfSigned } from './certs.js';
 import { httpRequest, onCleanup, rawRequest, rawStatus, startGateway } from './helpers.js';
 
@@ -75,7 +76,10 @@ async function startH2Origin(tls: { certFile: string; keyFile: string }, h1 = fa
     upgrades.push(req.headers);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    const accept = websocketAccept(String(req.headers['sec-websocket-key']));
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`,
+    );
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -195,33 +199,41 @@ describe('HTTP/2 to origins', () => {
     const tls = selfSigned(dir, 'origin.internal', ['origin.internal']);
     const origin = await startH2Origin(tls);
     const once = { retry: { maxAttempts: 1 }, allowH2: true } as const;
-    const [, base] = await startGateway({
-      origins: {
-        named: {
-          servers: [origin.url],
-          ...once,
-          tls: { ca: readFileSync(tls.certFile, 'utf8'), servername: 'origin.internal' },
+    const lines: { route?: string; error?: unknown }[] = [];
+    const logger = { info: (o: object) => lines.push(o), warn() {}, error() {} };
+    const logged = (route: string) => lines.find((line) => line.route === route)?.error;
+    const [, base] = await startGateway(
+      {
+        origins: {
+          named: {
+            servers: [origin.url],
+            ...once,
+            tls: { ca: readFileSync(tls.certFile, 'utf8'), servername: 'origin.internal' },
+          },
+          unnamed: { servers: [origin.url], ...once, tls: { caFile: tls.certFile } },
+          untrusted: { servers: [origin.url], ...once },
+          unchecked: { servers: [origin.url], ...once, tls: { rejectUnauthorized: false } },
         },
-        unnamed: { servers: [origin.url], ...once, tls: { caFile: tls.certFile } },
-        untrusted: { servers: [origin.url], ...once },
-        unchecked: { servers: [origin.url], ...once, tls: { rejectUnauthorized: false } },
+        routes: ['named', 'unnamed', 'untrusted', 'unchecked'].map((name) => ({
+          id: name,
+          pathPrefix: `/${name}`,
+          origin: name,
+        })),
       },
-      routes: ['named', 'unnamed', 'untrusted', 'unchecked'].map((name) => ({
-        id: name,
-        pathPrefix: `/${name}`,
-        origin: name,
-      })),
-    });
+      { logger },
+    );
     const named = await httpRequest(base, '/named', { headers: { host: 'public.example' } });
     expect(named.status).toBe(200);
     expect(JSON.parse(named.text).httpVersion).toBe('2.0');
 
+    // The client gets a fixed message; the cause goes to the access log.
     const unnamed = await httpRequest(base, '/unnamed');
     expect(unnamed.status).toBe(502);
-    expect(JSON.parse(unnamed.text).message).toMatch(/origin 'unnamed' failed: .*(IP|altnames|127\.0\.0\.1)/);
+    expect(JSON.parse(unnamed.text).message).toBe('the origin could not be reached or did not answer properly');
+    expect(JSON.stringify(logged('unnamed'))).toMatch(/(IP|altnames|127\.0\.0\.1)/);
     const untrusted = await httpRequest(base, '/untrusted');
     expect(untrusted.status).toBe(502);
-    expect(JSON.parse(untrusted.text).message).toMatch(/origin 'untrusted' failed: .*self[- ]signed/);
+    expect(JSON.stringify(logged('untrusted'))).toMatch(/self[- ]signed/);
 
     expect((await httpRequest(base, '/unchecked')).status).toBe(200);
     expect(origin.seen).toHaveLength(2);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { websocketAccept } from '../src/security/upgrade-policy.js';
 import { selfSigned } from './certs.js';
 import { echo, onCleanup, startGateway, startOrigin } from './helpers.js';
 
@@ -88,8 +89,11 @@ describe('TLS and HTTP/2 at the edge', () => {
     onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
     // An origin that accepts any upgrade and echoes the raw bytes that follow.
     const origin = createServer((_req, res) => res.end());
-    origin.on('upgrade', (_req, socket) => {
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    origin.on('upgrade', (req, socket) => {
+      const accept = websocketAccept(String(req.headers['sec-websocket-key']));
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`,
+      );
       socket.pipe(socket);
     });
     await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));

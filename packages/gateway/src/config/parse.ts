@@ -5,7 +5,12 @@ function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
+    else {
+      const name = String(key);
+      // a key with control characters or spaces (a bad header name) is quoted, so the message stays on one line
+      const shown = /^[\w$-]+$/.test(name) ? name : JSON.stringify(name);
+      out += out ? `.${shown}` : shown;
+    }
   }
   return out || '(root)';
 }

@@ -16,6 +16,35 @@ const httpUrl = (name: string) =>
     .url({ protocol: /^https?$/, error: `${name} must be an http(s) URL, e.g. 'http://127.0.0.1:8081'` })
     .refine((url) => !new URL(url).search && !new URL(url).hash, `${name} must not have a query string or fragment`);
 
+/** An HTTP header name (RFC 9110 token): no spaces, CR, LF or other separators. */
+const headerName = (name: string) =>
+  z
+    .string({ error: `${name} must be a header name` })
+    .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, `${name} must be a header name (RFC 9110 token: no spaces, CR or LF)`);
+/** Text written into a header or a path: CR, LF and NUL would split it (response splitting, smuggling). */
+const noCrLf = (name: string) =>
+  z
+    .string({ error: `${name} must be a string` })
+    .refine(
+      (value) => !/[\r\n\0]/.test(value),
+      `${name} must not contain CR, LF or NUL (they would split the message)`,
+    );
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A record of header names (checked, each named in the error) to values. */
+const headerRecord = <V extends z.ZodType>(name: string, value: V) =>
+  z.record(z.string(), value).superRefine((record, ctx) => {
+    for (const key of Object.keys(record)) {
+      if (!HEADER_NAME.test(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${name} must be header names (RFC 9110 token: no spaces, CR or LF)`,
+        });
+      }
+    }
+  });
+
 const cidr = z.string().refine((value) => {
   const [address, bits, extra] = value.split('/');
   if (extra !== undefined || !address) return false;
@@ -162,7 +191,9 @@ const splitSchema = z.strictObject({
 
 const surgicalSchema = z
   .strictObject({
-    header: z.strictObject({ name: z.string().min(1), value: z.string() }).optional(),
+    header: z
+      .strictObject({ name: headerName('surgical header.name'), value: noCrLf('surgical header.value') })
+      .optional(),
     cookie: z.strictObject({ name: z.string().min(1), value: z.string() }).optional(),
     origin: z.string().min(1, 'origin must name an origin'),
   })
@@ -170,10 +201,10 @@ const surgicalSchema = z
 
 const corsSchema = z.strictObject({
   type: z.literal('cors'),
-  origins: z.array(z.string()).min(1, "origins must list allowed origins, or ['*']"),
-  methods: z.array(z.string()).default(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']),
-  headers: z.array(z.string()).default([]),
-  exposeHeaders: z.array(z.string()).default([]),
+  origins: z.array(noCrLf('cors.origins[]')).min(1, "origins must list allowed origins, or ['*']"),
+  methods: z.array(headerName('cors.methods[]')).default(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']),
+  headers: z.array(headerName('cors.headers[]')).default([]),
+  exposeHeaders: z.array(headerName('cors.exposeHeaders[]')).default([]),
   credentials: z.boolean().default(false),
   maxAgeSeconds: z.number().int().min(0).default(600),
 });
@@ -197,21 +228,27 @@ const jwtSchema = z
 const filterSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('requestId'), header: z.string().default('x-request-id') }),
+    z.strictObject({ type: z.literal('requestId'), header: headerName('header').default('x-request-id') }),
     z.strictObject({
       type: z.literal('headers'),
       request: z
-        .strictObject({ set: z.record(z.string(), z.string()).default({}), remove: z.array(z.string()).default([]) })
+        .strictObject({
+          set: headerRecord('request.set keys', noCrLf('request.set values')).default({}),
+          remove: z.array(headerName('request.remove[]')).default([]),
+        })
         .prefault({}),
       response: z
-        .strictObject({ set: z.record(z.string(), z.string()).default({}), remove: z.array(z.string()).default([]) })
+        .strictObject({
+          set: headerRecord('response.set keys', noCrLf('response.set values')).default({}),
+          remove: z.array(headerName('response.remove[]')).default([]),
+        })
         .prefault({}),
     }),
     corsSchema,
     jwtSchema,
     z.strictObject({
       type: z.literal('apiKey'),
-      header: z.string().default('x-api-key'),
+      header: headerName('header').default('x-api-key'),
       keys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).min(1, 'keys must not be empty'),
     }),
     z.strictObject({
@@ -221,14 +258,14 @@ const filterSchema = z.discriminatedUnion(
         .default('ip'),
       capacity: positiveInt('capacity'),
       refillPerSecond: z.number().positive('refillPerSecond must be > 0'),
-      apiKeyHeader: z.string().default('x-api-key'),
+      apiKeyHeader: headerName('apiKeyHeader').default('x-api-key'),
       maxKeys: positiveInt('maxKeys').default(100_000),
     }),
     z.strictObject({ type: z.literal('bodyLimit'), maxBytes: z.number().int().min(0) }),
     z.strictObject({
       type: z.literal('static'),
       status: z.number().int().min(200).max(599).default(200),
-      headers: z.record(z.string(), z.string()).default({}),
+      headers: headerRecord('headers keys', noCrLf('headers values')).default({}),
       body: z.string().default(''),
     }),
   ],
@@ -253,7 +290,7 @@ export const routeSchema = z
       .optional(),
     host: z.string().min(1).optional(),
     methods: z.array(z.string().regex(/^[A-Z]+$/, 'methods must be upper-case, e.g. GET')).optional(),
-    headers: z.record(z.string(), headerMatcher).optional(),
+    headers: headerRecord('headers keys', headerMatcher).optional(),
     priority: z.number().int().default(0),
     origin: z.string().min(1, 'origin must name an origin or be an http(s) URL').optional(),
     splits: z.array(splitSchema).min(1, 'splits must not be empty').optional(),
@@ -261,9 +298,11 @@ export const routeSchema = z
     stripPrefix: z.boolean().default(false),
     rewrite: z
       .strictObject({
-        prefix: z.string().startsWith('/', "rewrite.prefix must start with '/'").optional(),
+        prefix: noCrLf('rewrite.prefix')
+          .pipe(z.string().startsWith('/', "rewrite.prefix must start with '/'"))
+          .optional(),
         regex: z.string().optional(),
-        replacement: z.string().optional(),
+        replacement: noCrLf('rewrite.replacement').optional(),
       })
       .refine((r) => (r.regex === undefined) === (r.replacement === undefined), 'rewrite.regex needs a replacement')
       .optional(),
@@ -272,6 +311,21 @@ export const routeSchema = z
     idleTimeoutMs: ms('idleTimeoutMs', 0).optional(),
     retry: z.boolean().default(true),
     bufferResponse: z.strictObject({ maxBytes: positiveInt('maxBytes') }).optional(),
+    /**
+     * `Upgrade:` tokens this route tunnels (lower-case). `h2c` is never
+     * tunnelled: HTTP/2 inside the tunnel would skip routing and filters.
+     */
+    upgrades: z
+      .array(
+        z
+          .string()
+          .regex(/^[!#$%&'*+\-.^_`|~0-9a-z]+$/, "upgrades lists lower-case protocol tokens, e.g. ['websocket']")
+          .refine(
+            (token) => token !== 'h2c' && token !== 'h2',
+            'h2c is never tunnelled (HTTP/2 inside the tunnel would skip routing and filters); remove it',
+          ),
+      )
+      .default(['websocket']),
   })
   .superRefine((route, ctx) => {
     if (route.pathPrefix !== undefined && route.path !== undefined) {
@@ -300,7 +354,15 @@ export const gatewayConfigSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(8080),
         headersTimeoutMs: ms('headersTimeoutMs').default(10_000),
-        requestTimeoutMs: ms('requestTimeoutMs', 0).default(0),
+        requestTimeoutMs: ms('requestTimeoutMs', 0).default(300_000),
+        bodyIdleTimeoutMs: ms('bodyIdleTimeoutMs', 0).default(30_000),
+        allowTrace: z.boolean({ error: 'allowTrace must be true or false' }).default(false),
+        strictPaths: z
+          .enum(['protected', 'all', 'off'], { error: "strictPaths must be 'protected', 'all' or 'off'" })
+          .default('protected'),
+        underscoreHeaders: z
+          .enum(['drop', 'forward'], { error: "underscoreHeaders must be 'drop' or 'forward'" })
+          .default('drop'),
         keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(5_000),
         maxHeaderSize: z.number().int().min(1024).max(1_048_576).default(16_384),
         maxBodyBytes: z.number().int().min(0).optional(),

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { GatewayError } from '../errors.js';
 import type { Route } from '../routing/route-table.js';
 import type { RequestSpans } from '../tracing/spans.js';
 import type { AuthInfo, GatewayContext, ResponseHead, ResponseHeaders } from './context.js';
@@ -24,6 +25,8 @@ export class RequestContext implements GatewayContext {
   #state: Map<string | symbol, unknown> | undefined;
   responded = false;
   /** @internal */ localBody: string | Buffer | undefined = undefined;
+  /** @internal the error answered, for the access log */
+  failure: GatewayError | undefined = undefined;
   readonly startTime: number;
   /** @internal the request's spans, when a tracer provider is registered */
   spans: RequestSpans | undefined = undefined;

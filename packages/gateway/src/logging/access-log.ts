@@ -16,6 +16,8 @@ export interface AccessLogEntry {
   durationMs: number;
   clientIp: string;
   aborted: boolean;
+  /** For an error answer: its code, whose fault it was, and the detail clients never see (origin address, cause). */
+  error?: { code: string; fault: 'client' | 'origin' | 'gateway'; message: string; cause?: string } | undefined;
 }
 
 /** A sampled access log. @internal */

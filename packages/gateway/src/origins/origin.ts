@@ -11,6 +11,7 @@ import {
 } from '@backlot/resilience';
 import { buildConnector, type Dispatcher, Pool } from 'undici';
 import type { OriginConfig } from '../config/schema.js';
+import { isOriginFault } from '../proxy/fault.js';
 import { type Balancer, createBalancer } from './balancers/index.js';
 import { startHealthChecks } from './health/health-checker.js';
 import { OutlierDetector } from './outlier/outlier-detector.js';
@@ -224,7 +225,8 @@ export class Origin {
       ...(config.concurrencyLimit === false
         ? { bulkhead: { maxConcurrent: 1_000_000 } }
         : { concurrencyLimit: limitAlgorithm(config.concurrencyLimit) }),
-      isBadRequest: () => false,
+      // Whose fault (one place: proxy/fault.ts): only the origin's failures trip its breaker and adaptive limit.
+      isBadRequest: (error: unknown) => !isOriginFault(error),
       run: (_execution, attempt: OriginAttempt) => attempt.start(),
     });
     this.#stopHealth = config.healthCheck ? startHealthChecks(this.servers, config.healthCheck) : undefined;

@@ -10,6 +10,7 @@ import type { TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin, OriginAttempt } from '../origins/origin.js';
 import type { OriginServer } from '../origins/server.js';
 import { endOriginSpan, startOriginSpan } from '../tracing/spans.js';
+import { clientClosed, isOriginFault } from './fault.js';
 import { responseHeaders } from './headers.js';
 import { isRetryableFailure, originFailure } from './respond.js';
 
@@ -128,7 +129,9 @@ export class Exchange {
   /** @internal the origin's response head. */
   onHead(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     const ctx = this.ctx;
-    ctx.response = { status, headers: responseHeaders(headers) };
+    const clean = responseHeaders(headers);
+    if (status === 204) delete clean['content-length']; // RFC 9110 §8.6: never on a 204
+    ctx.response = { status, headers: clean };
     if (this.#bufferMax !== undefined) {
       this.#buffer = [];
       return;
@@ -259,7 +262,7 @@ export class Exchange {
   /** @internal the client went away: abort the origin request, queued or in flight. */
   abort(): void {
     this.clientGone = true;
-    this.current?.cancel(new Error('client aborted the request'));
+    this.current?.cancel(clientClosed());
   }
 }
 
@@ -334,7 +337,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#cancelled) controller.abort(this.#cancelled);
-    else if (this.#exchange.clientGone) controller.abort(new Error('client aborted the request'));
+    else if (this.#exchange.clientGone) controller.abort(clientClosed());
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -362,13 +365,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler, OriginAttempt {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.#finish(error);
     if (!this.#started) {
-      if (!this.#cancelled && !this.#exchange.clientGone) {
+      // Only what the origin did counts toward its health (a body the client aborted or sent too slowly does not).
+      if (!this.#cancelled && !this.#exchange.clientGone && isOriginFault(error)) {
         this.#exchange.origin.outlier.record(this.server as OriginServer, true);
       }
       this.#reject?.(error);
       return;
     }
-    if (!this.#cancelled || this.#exchange.clientGone) this.#exchange.onBodyError(error);
-    else this.#exchange.onBodyError(error);
+    this.#exchange.onBodyError(error);
   }
 }

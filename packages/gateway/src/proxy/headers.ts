@@ -39,14 +39,20 @@ function connectionTokens(connection: HeaderValue): Set<string> | undefined {
  * Copies `headers` without hop-by-hop ones, those named in `Connection`, and
  * HTTP/2 pseudo-headers (`:path`…). Done before any user filter runs, so a
  * client cannot use `Connection: x-forwarded-for` to strip a header the
- * gateway adds.
+ * gateway adds. With `dropUnderscores`, names with `_` are dropped too
+ * (nginx's `underscores_in_headers off`): `X_Forwarded_For` is read as
+ * `X-Forwarded-For` by some origin frameworks (CGI-style environments).
  */
-export function withoutHopByHop(headers: Readonly<Record<string, HeaderValue>>): Record<string, string | string[]> {
+export function withoutHopByHop(
+  headers: Readonly<Record<string, HeaderValue>>,
+  dropUnderscores = false,
+): Record<string, string | string[]> {
   const named = connectionTokens(headers.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
+    if (dropUnderscores && name.includes('_')) continue;
     if (named?.has(name)) continue;
     out[name] = typeof value === 'number' ? String(value) : value;
   }

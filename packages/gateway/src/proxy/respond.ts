@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { isCircuitOpenError, isRejectedError, isTimeoutError } from '@backlot/resilience';
 import { errors as undiciErrors } from 'undici';
-import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
+import { ERROR_STATUS, GatewayError, isGatewayError, publicMessage } from '../errors.js';
+import { clientFailure, faultOf } from './fault.js';
 
 /** The JSON body of every error the gateway answers: `{ error, message, requestId }`. */
 export function errorBody(error: string, message: string, requestId: string): string {
@@ -11,6 +12,7 @@ export function errorBody(error: string, message: string, requestId: string): st
 /** Maps an origin failure (before any response byte) to the gateway error answered to the client. */
 export function originFailure(error: unknown, origin: string, sleepWindowMs: number): GatewayError {
   if (isGatewayError(error)) return error;
+  if (faultOf(error) === 'client') return clientFailure(error);
   if (isTimeoutError(error) || error instanceof undiciErrors.HeadersTimeoutError) {
     return new GatewayError('BACKLOT_GATEWAY_ORIGIN_TIMEOUT', `origin '${origin}' did not answer in time`, {
       cause: error,
@@ -76,7 +78,7 @@ export function writeError(
     return;
   }
   const [, name] = errorName(error);
-  const body = errorBody(name, error.message, requestId);
+  const body = errorBody(name, publicMessage(error), requestId);
   res.writeHead(error.status, {
     ...headers,
     ...error.headers,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
@@ -25,20 +26,53 @@ const STATUS_TEXT: Record<number, string> = {
   431: 'Request Header Fields Too Large',
 };
 
-/** Answers a request the HTTP parser refused (malformed, smuggling patterns, oversized headers, too slow). */
+/**
+ * Answers a request the HTTP parser refused (malformed, smuggling patterns,
+ * oversized headers, too slow) with a request id, like every error. When a
+ * response to an earlier request of the same connection is still in flight
+ * (a malformed request pipelined behind a valid one), that response is
+ * finished first: the client must learn that its first request ran.
+ */
 export function onClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const requestId = randomUUID();
   const body = JSON.stringify({
     error: status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request',
     message: status === 400 ? `malformed request (${error.code ?? 'parse error'})` : (STATUS_TEXT[status] as string),
+    requestId,
   });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  const answer = () => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
+  afterInFlight(socket, answer);
+}
+
+/**
+ * Runs `then` once the responses in flight on `socket` are finished
+ * (node:http sets the one being written as `_httpMessage`, and assigns the
+ * next pipelined one when it finishes), or destroys the socket when one of
+ * them is cut short.
+ */
+function afterInFlight(socket: Duplex, then: () => void): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!inFlight || inFlight.writableFinished || inFlight.destroyed) {
+    then();
+    return;
+  }
+  inFlight.once('finish', () => afterInFlight(socket, then));
+  inFlight.once('close', () => {
+    if (!inFlight.writableFinished) socket.destroy();
+  });
 }
 
 /** Reads the TLS certificate and key named in config. */

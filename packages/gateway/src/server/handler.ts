@@ -2,21 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { LimiterToken } from '@backlot/resilience';
-import { ERROR_STATUS, GatewayError, isGatewayError } from '../errors.js';
+import { ERROR_STATUS, GatewayError, isGatewayError, publicMessage } from '../errors.js';
 import type { FilterChains } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
 import { runPhase, runRequestPhases } from '../filters/run-phase.js';
-import type { AccessLog } from '../logging/access-log.js';
+import type { AccessLog, AccessLogEntry } from '../logging/access-log.js';
 import type { GatewayMetrics, TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin } from '../origins/origin.js';
 import { Exchange, type ExchangeBody } from '../proxy/exchange.js';
 import { setForwarded, withoutHopByHop } from '../proxy/headers.js';
-import { hasRequestBody, limitedBody, readBody } from '../proxy/request-body.js';
+import { clientBody, hasRequestBody, readBody } from '../proxy/request-body.js';
 import { errorBody, writeError } from '../proxy/respond.js';
-import { normalizeTarget } from '../routing/normalize-path.js';
 import { joinPath, pickOrigin, type Route, rewritePath } from '../routing/route-table.js';
+import { normalizeTarget } from '../security/normalize-path.js';
+import { decideRoute } from '../security/path-policy.js';
+import { requestHeadProblem, TRACE_REFUSED } from '../security/request-head.js';
 import { startRequestSpans } from '../tracing/spans.js';
 import type { Runtime } from './runtime.js';
+
+/** The `Allow` header of a refused `TRACE`. */
+const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /** Mutable state the request handler reads on every request. @internal */
 export interface HandlerState {
@@ -32,11 +37,10 @@ export interface HandlerState {
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
-/** @internal */
-/** Writes the access-log line of one exchange, when the log is on and samples it (built only then). */
+/** Writes the access-log line of one exchange, when the log is on and samples it (built only then). @internal */
 export function logAccess(
   accessLog: AccessLog | undefined,
-  ctx: Pick<RequestContext, 'method' | 'path' | 'route' | 'origin' | 'clientIp'>,
+  ctx: Pick<RequestContext, 'method' | 'path' | 'route' | 'origin' | 'clientIp' | 'failure'>,
   requestId: string,
   status: number,
   seconds: number,
@@ -53,12 +57,39 @@ export function logAccess(
     durationMs: seconds * 1000,
     clientIp: ctx.clientIp,
     aborted,
+    ...(ctx.failure ? { error: failureDetail(ctx.failure) } : {}),
   });
 }
 
-export function failureContext(req: IncomingMessage): { requestId: string } {
-  const incoming = req.headers['x-request-id'];
-  return { requestId: typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID() };
+/** What the log (never the client) learns about a failure: its code, fault, message and cause. */
+function failureDetail(error: GatewayError): NonNullable<AccessLogEntry['error']> {
+  const cause = error.cause as { message?: unknown; code?: unknown } | undefined;
+  return {
+    code: error.code,
+    fault: error.fault,
+    message: error.message,
+    ...(cause === undefined
+      ? {}
+      : { cause: `${typeof cause.code === 'string' ? `${cause.code}: ` : ''}${String(cause.message ?? cause)}` }),
+  };
+}
+
+/**
+ * The request id of a request: the incoming `x-request-id` when a trusted
+ * proxy sent it (Envoy's rule), a new UUID otherwise. @internal
+ */
+export function requestIdOf(req: IncomingMessage, trustedPeer: boolean): string {
+  if (trustedPeer) {
+    const incoming = req.headers['x-request-id'];
+    if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
+  }
+  return randomUUID();
+}
+
+/** The request id of a request answered before its context exists. @internal */
+export function failureContext(req: IncomingMessage, runtime: Runtime): { requestId: string } {
+  const trusted = runtime.trusted.resolve(req.socket?.remoteAddress, req.headers['x-forwarded-for']).trustedPeer;
+  return { requestId: requestIdOf(req, trusted) };
 }
 
 /** Answers before a context exists (bad target, draining, shed). */
@@ -81,9 +112,8 @@ export function newContext(
 ): RequestContext {
   const headers = req.headers;
   const client = runtime.trusted.resolve(req.socket.remoteAddress, headers['x-forwarded-for']);
-  const incomingId = headers['x-request-id'];
-  const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-  const upstream = withoutHopByHop(headers);
+  const requestId = requestIdOf(req, client.trustedPeer);
+  const upstream = withoutHopByHop(headers, runtime.config.server.underscoreHeaders === 'drop');
   setForwarded(
     upstream,
     client.chain,
@@ -130,17 +160,22 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
           new GatewayError('BACKLOT_GATEWAY_SHED', 'the gateway is at its concurrency limit', {
             headers: { 'retry-after': '1' },
           }),
-          failureContext(req).requestId,
+          failureContext(req, runtime).requestId,
         );
         return;
       }
     }
     const target = normalizeTarget(req.url ?? '/');
-    if (!target.ok) {
+    const refusal = target.ok ? requestHeadProblem(req, runtime.config.server) : target.reason;
+    if (!target.ok || refusal !== undefined) {
       token?.onIgnore();
       state.metrics.rejected++;
       if (h1) res.setHeader('connection', 'close');
-      answerEarly(res, new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', target.reason), failureContext(req).requestId);
+      answerEarly(
+        res,
+        refusalError(target.ok ? (refusal as string) : target.reason),
+        failureContext(req, runtime).requestId,
+      );
       return;
     }
 
@@ -162,7 +197,8 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       }
       if (exchange) exchange.originStats.record(status, seconds);
       if (token) {
-        if (aborted) token.onIgnore();
+        // what the client caused (a slow or oversized body, a refused request) is no sample for the limit
+        if (aborted || ctx.failure?.fault === 'client') token.onIgnore();
         else if (status === 503 || status === 504) token.onDropped();
         else token.onSuccess();
       }
@@ -172,9 +208,13 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
     });
 
     let chains = runtime.globalChains;
-    const routed = routeContext(state, runtime, ctx, headers);
-    if (!routed) {
-      fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+    const routed = routeContext(state, runtime, ctx, target.raw, headers);
+    if (!routed || 'refused' in routed) {
+      fail(
+        routed
+          ? new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', routed.refused)
+          : new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`),
+      );
       return;
     }
     routeStats = routed.stats;
@@ -191,8 +231,9 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
         res.destroy();
         return;
       }
+      ctx.failure = gatewayError;
       if (h1 && hasRequestBody(req) && !req.readableEnded) res.setHeader('connection', 'close');
-      const body = errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId);
+      const body = errorBody(ERROR_NAME[gatewayError.code] ?? 'error', publicMessage(gatewayError), requestId);
       const errorHeaders: Record<string, string> = { ...gatewayError.headers, 'content-type': 'application/json' };
       if (!h1) delete errorHeaders.connection;
       ctx.respond(gatewayError.status, body, errorHeaders);
@@ -238,15 +279,16 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       if (typeof expect === 'string' && expect.toLowerCase() === '100-continue') res.writeContinue();
       const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
       const bufferLimit = route.config.retry ? origin.config.retry.bufferBodyBytes : 0;
-      const limit = ctx.maxBodyBytes;
-      if (limit !== undefined && declared !== undefined && declared > limit) {
+      const limit = ctx.maxBodyBytes ?? Number.POSITIVE_INFINITY;
+      const idle = runtime.config.server.bodyIdleTimeoutMs;
+      if (declared !== undefined && declared > limit) {
         fail(new GatewayError('BACKLOT_GATEWAY_BODY_TOO_LARGE', `request body over ${limit} bytes`));
         return;
       }
       if (declared !== undefined && declared <= bufferLimit) {
-        await startExchange(origin, await readBody(req, limit ?? Number.POSITIVE_INFINITY), true);
+        await startExchange(origin, await readBody(req, limit, idle), true);
       } else {
-        await startExchange(origin, limit === undefined ? req : limitedBody(req, limit), false);
+        await startExchange(origin, clientBody(req, limit, idle), false);
       }
     };
 
@@ -265,28 +307,42 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
   };
 }
 
+/** The error for a request refused at the edge: `TRACE` (405) or a malformed target or head (400). @internal */
+export function refusalError(reason: string): GatewayError {
+  return reason === TRACE_REFUSED
+    ? new GatewayError('BACKLOT_GATEWAY_METHOD_NOT_ALLOWED', reason, { headers: { allow: ALLOW } })
+    : new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', reason);
+}
+
 /** @internal */
 export const ERROR_NAME: Record<string, string> = Object.fromEntries(
   Object.entries(ERROR_STATUS).map(([code, [, name]]) => [code, name]),
 );
 
 /**
- * Matches the request's route and fills the context from it (params, origin,
- * upstream path, span), counting it in the route's in-flight requests; or
- * counts a request without a route and returns `undefined`. Shared by
- * requests and upgrades. @internal
+ * Matches the request's route (with the strict-path policy) and fills the
+ * context from it (params, origin, upstream path, span), counting it in the
+ * route's in-flight requests; or counts a request without a route and
+ * returns `undefined`, or a refused one and returns why. Shared by requests
+ * and upgrades. @internal
  */
 export function routeContext(
   state: HandlerState,
   runtime: Runtime,
   ctx: RequestContext,
+  raw: string,
   headers: IncomingMessage['headers'],
-): { route: Route; stats: TrafficStats; chains: FilterChains } | undefined {
-  const match = runtime.table.match(ctx.path, ctx.method, headers);
-  if (!match) {
+): { route: Route; stats: TrafficStats; chains: FilterChains } | { refused: string } | undefined {
+  const decision = decideRoute(runtime.table, runtime.pathPolicy, { path: ctx.path, raw }, ctx.method, headers);
+  if (!decision) {
     state.metrics.noRoute++;
     return undefined;
   }
+  if ('refused' in decision) {
+    state.metrics.rejected++;
+    return decision;
+  }
+  const match = decision.match;
   const route = match.route;
   ctx.route = route;
   ctx.params = match.params;

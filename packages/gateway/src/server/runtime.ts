@@ -5,6 +5,7 @@ import { buildChains, type Filter, type FilterChains } from '../filters/filter.j
 import { limitAlgorithm, Origin } from '../origins/origin.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
 import { RouteTable } from '../routing/route-table.js';
+import { PathPolicy } from '../security/path-policy.js';
 
 /** Everything a request needs, built from one config and swapped as a whole on reload. @internal */
 export interface Runtime {
@@ -15,6 +16,8 @@ export interface Runtime {
   readonly globalChains: FilterChains;
   readonly trusted: TrustedProxies;
   readonly limiter: AdaptiveLimiter | undefined;
+  /** The strict-path check (`server.strictPaths`), when it can refuse anything. */
+  readonly pathPolicy: PathPolicy | undefined;
   /** Origin identity (name + config) → origin, to reuse pools across reloads. */
   readonly originKeys: ReadonlyMap<string, Origin>;
 }
@@ -91,6 +94,7 @@ export function buildRuntime(
       origins,
       chains,
       globalChains: buildChains(globalFilters),
+      pathPolicy: PathPolicy.for(config.server.strictPaths, table),
       trusted: new TrustedProxies(config.trustedProxies.cidrs, config.trustedProxies.hops),
       limiter:
         config.concurrencyLimit === false

@@ -1,19 +1,36 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES, validateHeaderValue } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { GatewayError, isGatewayError } from '../errors.js';
+import { GatewayError, isGatewayError, publicMessage } from '../errors.js';
 import { runPhase, runRequestPhases } from '../filters/run-phase.js';
 import type { TrafficStats } from '../metrics/gateway-metrics.js';
 import type { Origin, OriginAttempt } from '../origins/origin.js';
 import type { OriginServer } from '../origins/server.js';
+import { clientClosed, isOriginFault } from '../proxy/fault.js';
 import { responseHeaders } from '../proxy/headers.js';
 import { errorBody, isRetryableFailure, originFailure } from '../proxy/respond.js';
-import { normalizeTarget } from '../routing/normalize-path.js';
+import { normalizeTarget } from '../security/normalize-path.js';
+import { requestHeadProblem } from '../security/request-head.js';
+import {
+  checkSwitchingResponse,
+  checkUpgradeRequest,
+  type UpgradeVerdict,
+  upgradeAllowed,
+  WEBSOCKET,
+} from '../security/upgrade-policy.js';
 import { endOriginSpan, type RequestSpans, startOriginSpan } from '../tracing/spans.js';
-import { ERROR_NAME, failureContext, type HandlerState, logAccess, newContext, routeContext } from './handler.js';
+import {
+  ERROR_NAME,
+  failureContext,
+  type HandlerState,
+  logAccess,
+  newContext,
+  refusalError,
+  routeContext,
+} from './handler.js';
 
 const NO_CALL_OPTIONS = {};
 /** A refused upgrade's answer from the origin is relayed up to this size (it is an error page, not a stream). */
@@ -43,16 +60,15 @@ function writeRaw(socket: Duplex, status: number, headers: RawHeaders, body: str
   socket.end(Buffer.concat([Buffer.from(head, 'latin1'), typeof body === 'string' ? Buffer.from(body) : body]));
 }
 
-/** The `101 Switching Protocols` head relayed to the client. */
-function switchingHead(headers: IncomingHttpHeaders): string {
-  const upgrade = headers.upgrade;
+/** The `101 Switching Protocols` head relayed to the client (its token was checked against the request's). */
+function switchingHead(headers: IncomingHttpHeaders, token: string): string {
   let head = 'HTTP/1.1 101 Switching Protocols\r\n';
   const clean = responseHeaders(headers);
   for (const name in clean) {
     const value = clean[name] as string | string[];
     for (const one of Array.isArray(value) ? value : [value]) head += `${name}: ${one}\r\n`;
   }
-  return `${head}connection: Upgrade\r\nupgrade: ${Array.isArray(upgrade) ? upgrade[0] : (upgrade ?? 'websocket')}\r\n\r\n`;
+  return `${head}connection: Upgrade\r\nupgrade: ${token}\r\n\r\n`;
 }
 
 /**
@@ -197,7 +213,9 @@ class UpgradeAttempt implements Dispatcher.DispatchHandler, OriginAttempt {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (!this.refused && !this.#cancelled) this.#origin.outlier.record(this.server as OriginServer, true);
+    if (!this.refused && !this.#cancelled && isOriginFault(error)) {
+      this.#origin.outlier.record(this.server as OriginServer, true);
+    }
     this.#settle(error);
   }
 }
@@ -213,15 +231,18 @@ interface UpgradeClient {
   readonly head: Buffer;
   /** The status an open tunnel is recorded with (`101`, or `200` on HTTP/2). */
   readonly openStatus: number;
+  /** The `Sec-WebSocket-Key` the origin gets (the client's on HTTP/1.1, the gateway's on HTTP/2). */
+  readonly key: string | undefined;
+  /** Checks the upgrade request itself (token, WebSocket handshake headers) before routing. */
+  verdict(req: IncomingMessage): UpgradeVerdict;
   /** Adds what the origin's HTTP/1.1 handshake needs to the upstream headers. */
   prepare(headers: Record<string, string | string[]>): void;
   /** Writes a whole answer (no tunnel) and ends the exchange. */
   answer(status: number, headers: RawHeaders, body: string | Buffer): void;
-  /** Confirms the tunnel to the client with the origin's head; a message when the head is not acceptable. */
-  open(headers: IncomingHttpHeaders): string | undefined;
+  /** Confirms the tunnel to the client with the origin's (checked) head. */
+  open(headers: IncomingHttpHeaders, token: string): void;
 }
 
-const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Headers an HTTP/2 response must not carry (RFC 9113 §8.2.2), or that the gateway sets itself. */
 const NOT_ON_H2 = new Set([
   'connection',
@@ -236,16 +257,18 @@ const NOT_ON_H2 = new Set([
 ]);
 
 /** The client side of an HTTP/1.1 upgrade. */
-function http1Client(socket: Duplex, head: Buffer): UpgradeClient {
+function http1Client(req: IncomingMessage, socket: Duplex, head: Buffer): UpgradeClient {
+  const key = req.headers['sec-websocket-key'];
   return {
     stream: socket,
     head,
     openStatus: 101,
+    key: typeof key === 'string' ? key : undefined,
+    verdict: (request) => checkUpgradeRequest(request.method ?? 'GET', request.headers),
     prepare() {},
     answer: (status, headers, body) => writeRaw(socket, status, headers, body),
-    open(headers) {
-      socket.write(switchingHead(headers));
-      return undefined;
+    open(headers, token) {
+      socket.write(switchingHead(headers, token));
     },
   };
 }
@@ -279,6 +302,8 @@ function http2Client(req: Http2ServerRequest, res: Http2ServerResponse): Upgrade
     stream,
     head: Buffer.alloc(0),
     openStatus: 200,
+    key,
+    verdict: () => ({ ok: true, token: WEBSOCKET }), // extendedConnect admits `:protocol: websocket` only
     prepare(headers) {
       headers['sec-websocket-key'] = key;
       headers['sec-websocket-version'] ??= '13';
@@ -293,12 +318,7 @@ function http2Client(req: Http2ServerRequest, res: Http2ServerResponse): Upgrade
       }
     },
     open(headers) {
-      const expected = createHash('sha1')
-        .update(key + WEBSOCKET_GUID)
-        .digest('base64');
-      if (headers['sec-websocket-accept'] !== expected) return 'its 101 has no matching Sec-WebSocket-Accept';
       res.writeHead(200, h2Headers(responseHeaders(headers)));
-      return undefined;
     },
   };
 }
@@ -321,7 +341,7 @@ function runUpgrade(
   socket.on('error', () => socket.destroy());
   if (state.draining) {
     const error = new GatewayError('BACKLOT_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
-    const { requestId } = failureContext(req);
+    const { requestId } = failureContext(req, runtime);
     client.answer(
       error.status,
       { 'content-type': 'application/json', 'x-request-id': requestId },
@@ -332,7 +352,7 @@ function runUpgrade(
   const target = normalizeTarget(req.url ?? '/');
   if (!target.ok) {
     state.metrics.rejected++;
-    const { requestId } = failureContext(req);
+    const { requestId } = failureContext(req, runtime);
     client.answer(
       400,
       { 'content-type': 'application/json', 'x-request-id': requestId },
@@ -340,6 +360,20 @@ function runUpgrade(
     );
     return;
   }
+  const verdict = client.verdict(req);
+  const refusal = verdict.ok ? requestHeadProblem(req, runtime.config.server) : verdict.reason;
+  if (!verdict.ok || refusal !== undefined) {
+    state.metrics.rejected++;
+    const { requestId } = failureContext(req, runtime);
+    const error = refusalError(verdict.ok ? (refusal as string) : verdict.reason);
+    client.answer(
+      error.status,
+      { ...error.headers, 'content-type': 'application/json', 'x-request-id': requestId },
+      errorBody(ERROR_NAME[error.code] ?? 'error', error.message, requestId),
+    );
+    return;
+  }
+  const token = verdict.token;
   const ctx = newContext(runtime, req, target.path, target.query, protocol, start);
   const requestId = ctx.requestId;
   let routeStats: TrafficStats | undefined;
@@ -362,7 +396,7 @@ function runUpgrade(
   };
   // A client that goes away before the tunnel opens cancels the origin's attempt.
   const onEarlyClose = () => {
-    attempt?.cancel(new Error('client went away before the upgrade'));
+    attempt?.cancel(clientClosed());
     finish(true);
   };
   socket.once('close', onEarlyClose);
@@ -393,21 +427,31 @@ function runUpgrade(
       : new GatewayError('BACKLOT_GATEWAY_FILTER_FAILED', `filter failed: ${(error as Error)?.message}`, {
           cause: error,
         });
+    ctx.failure = gatewayError;
     ctx.respond(
       gatewayError.status,
-      errorBody(ERROR_NAME[gatewayError.code] ?? 'error', gatewayError.message, requestId),
+      errorBody(ERROR_NAME[gatewayError.code] ?? 'error', publicMessage(gatewayError), requestId),
       { ...gatewayError.headers, 'content-type': 'application/json' },
     );
     answer(true);
   }
 
-  const routed = routeContext(state, runtime, ctx, req.headers);
-  if (!routed) {
-    fail(new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`));
+  const routed = routeContext(state, runtime, ctx, target.raw, req.headers);
+  if (!routed || 'refused' in routed) {
+    fail(
+      routed
+        ? new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', routed.refused)
+        : new GatewayError('BACKLOT_GATEWAY_NO_ROUTE', `no route for ${ctx.method} ${ctx.path}`),
+    );
     return;
   }
   routeStats = routed.stats;
   const { route, chains } = routed;
+  if (!upgradeAllowed(route.config.upgrades, token)) {
+    state.metrics.rejected++;
+    fail(new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', `route '${route.id}' does not tunnel '${token}' upgrades`));
+    return;
+  }
 
   /** The origin answered `101`: open the tunnel and splice. */
   const tunnel = (origin: Origin, upgraded: { socket: Duplex; headers: IncomingHttpHeaders }) => {
@@ -416,12 +460,13 @@ function runUpgrade(
       upstream.destroy();
       return;
     }
-    const refused = client.open(upgraded.headers);
+    const refused = checkSwitchingResponse(token, client.key, upgraded.headers);
     if (refused !== undefined) {
       upstream.destroy();
       fail(new GatewayError('BACKLOT_GATEWAY_ORIGIN_ERROR', `origin '${origin.name}' failed: ${refused}`));
       return;
     }
+    client.open(upgraded.headers, token);
     status = client.openStatus;
     socket.off('close', onEarlyClose);
     state.tunnels.add(socket);
@@ -450,7 +495,7 @@ function runUpgrade(
       path: ctx.upstreamPath,
       method: ctx.method as Dispatcher.HttpMethod,
       headers: ctx.upstreamHeaders,
-      upgrade: req.headers.upgrade ?? 'websocket',
+      upgrade: token,
     };
     // As for requests (Zuul's rule): another server after a connect error or
     // a reset before any answer, within the origin's retry budget.
@@ -524,11 +569,11 @@ export interface UpgradeHandler {
  */
 export function createUpgradeHandler(state: HandlerState, protocol: 'http' | 'https'): UpgradeHandler {
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void =>
-    runUpgrade(state, protocol, req, http1Client(socket, head));
+    runUpgrade(state, protocol, req, http1Client(req, socket, head));
   const extendedConnect = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
     const wanted = req.headers[':protocol'];
     if (wanted !== 'websocket') {
-      const { requestId } = failureContext(req as unknown as IncomingMessage);
+      const { requestId } = failureContext(req as unknown as IncomingMessage, state.runtime);
       const [status, name, message] =
         wanted === undefined
           ? [405, 'method_not_allowed', 'the gateway is not a CONNECT proxy']
