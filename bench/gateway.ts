@@ -22,7 +22,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -338,7 +338,18 @@ async function fixedRate(url: string, rate: number, seconds: number): Promise<Fi
   return { fixed_p50_ms: at(0.5), fixed_p99_ms: at(0.99), fixed_p999_ms: at(0.999) };
 }
 
+/** The Debian tools this bench drives, checked before anything starts so a missing one is one clear line. */
+function requireTools(): void {
+  const missing = ['/usr/bin/wrk', '/usr/sbin/nginx'].filter((path) => !existsSync(path));
+  if (missing.length > 0) {
+    throw new Error(
+      `the gateway bench needs ${missing.join(' and ')}: install them with 'apt-get install -y wrk nginx'`,
+    );
+  }
+}
+
 export default async function run() {
+  requireTools();
   const origin = await startRole('origin');
   const running: Record<string, Running> = {
     backlot: await startRole('backlot', origin.url),
