@@ -293,7 +293,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#flushing++;
     this.#kick();
     try {
-      await this.#untilDrained(timeoutMs);
+      // With a spool, an outage is not waited out: what is left goes to the spool at once.
+      await this.#untilDrained(timeoutMs, () => this.#degraded && this.#spool !== undefined);
     } catch {
       // Not everything could be delivered in time: it goes to the spool below.
     }
@@ -304,9 +305,17 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
     this.#spillOnClose();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
-    await this.#transport.close().catch((error: unknown) => {
-      this.#logger.warn({ err: error }, 'event producer: transport close failed');
-    });
+    // Bounded: a broker that does not answer must not hold the shutdown.
+    let closeTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#transport.close().catch((error: unknown) => {
+        this.#logger.warn({ err: error }, 'event producer: transport close failed');
+      }),
+      new Promise<void>((resolve) => {
+        closeTimer = setTimeout(resolve, Math.max(1000, Math.min(timeoutMs, 5000)));
+      }),
+    ]);
+    clearTimeout(closeTimer);
     this.#spool?.close();
   }
 
@@ -426,8 +435,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         return 'memory';
       }
       if (spool?.hasRoom(record.size)) {
-        spool.append([record]);
-        this.#counts.spooled++;
+        this.#toSpool(spool, record);
         return 'spool';
       }
     }
@@ -448,12 +456,18 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
         this.#memory.push(this.#held.shift() as Pending);
       } else if (spool?.hasRoom(record.size)) {
-        spool.append([this.#held.shift() as Pending]);
-        this.#counts.spooled++;
+        this.#toSpool(spool, this.#held.shift() as Pending);
       } else {
         return;
       }
     }
+  }
+
+  /** Write-through: on disk before `emit` returns. Otherwise group commit: on disk after this turn of the event loop. */
+  #toSpool(spool: Spool, record: Pending): void {
+    if (this.#writeThrough) spool.append([record]);
+    else spool.appendSoon([record]);
+    this.#counts.spooled++;
   }
 
   #drop(count: number, reason: string): void {
@@ -686,6 +700,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         );
       }
       this.#degraded = true;
+      // Crash-safe while the broker is away: what is only in memory goes to the spool now.
+      this.#spillAfterFailure();
       this.#settleWaiters();
       const initial = this.#options.retry?.initialDelayMs ?? 100;
       const max = this.#options.retry?.maxDelayMs ?? 5000;
@@ -797,8 +813,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     });
   }
 
-  async #untilDrained(timeoutMs: number | undefined): Promise<void> {
-    const drained = this.#until(() => !this.#hasWork() || this.#stopped);
+  async #untilDrained(timeoutMs: number | undefined, giveUp?: () => boolean): Promise<void> {
+    const drained = this.#until(() => !this.#hasWork() || this.#stopped || giveUp?.() === true);
     if (timeoutMs === undefined) return drained;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -819,6 +835,46 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     let count = 0;
     for (const batch of this.#inflight) if (batch.from === 'memory') count += batch.records.length;
     return count;
+  }
+
+  /**
+   * After a failed send (every send in flight has settled): batches still to send and the memory
+   * buffer go to the front of the spool, so a crash during the outage loses nothing accepted;
+   * later events follow them into the spool (group commit) until it drains.
+   */
+  #spillAfterFailure(): void {
+    const spool = this.#spool;
+    if (!spool) return;
+    const older: Pending[] = [];
+    let fromSpool = false;
+    for (const batch of this.#inflight) {
+      if (batch.from === 'spool') {
+        fromSpool = true;
+      } else if (batch.error !== undefined) {
+        older.push(...batch.records);
+      } else {
+        // Acknowledged while an older batch failed: done.
+        this.#countSent(batch.records, 'memory');
+        this.#counts.batches++;
+      }
+    }
+    older.push(...this.#memory.drain());
+    if (fromSpool) spool.rewind();
+    this.#inflight = [];
+    if (older.length === 0) return;
+    try {
+      spool.prepend(older);
+    } catch (error) {
+      // The disk refuses (full?): keep them in memory, in order, and retry from there.
+      this.#logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
+      for (const record of older) this.#memory.push(record);
+      return;
+    }
+    this.#counts.spooled += older.length;
+    this.#logger.warn(
+      { spooled: older.length, spoolPending: spool.pendingRecords },
+      'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
+    );
   }
 
   /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */

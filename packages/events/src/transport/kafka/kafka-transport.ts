@@ -64,7 +64,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   if (!parsed.success) throw optionsError('kafkaTransport', parsed.error);
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const logger = options.logger ?? silentLogger;
-  const kafka = new Kafka({
+  const config: KafkaConfig = {
     clientId: options.clientId ?? 'backlot-events',
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
@@ -77,8 +77,12 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
         if (level <= logLevel.ERROR) logger.error({ transport: 'kafka', ...rest }, `kafkajs: ${message}`);
         else logger.warn({ transport: 'kafka', ...rest }, `kafkajs: ${message}`);
       },
-    ...(options.kafkaConfig ?? {}),
-  });
+  };
+  const kafka = new Kafka({ ...config, ...(options.kafkaConfig ?? {}) });
+  // Producers own their retry policy in one place, the Backlot producer's backoff: kafkajs's
+  // client-level retry (5 tries, up to 30 s, around every reconnect) would otherwise nest inside
+  // each send and hide an outage for 10 s and more.
+  const producerKafka = new Kafka({ ...config, retry: { retries: 0 }, ...(options.kafkaConfig ?? {}) });
   // zstd for every consumer, a one-round-trip gzip for this transport's producers.
   registerCodecs();
   fixKafkajsRequestQueue();
@@ -88,13 +92,14 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
       : options.compression === 'zstd'
         ? CompressionTypes.ZSTD
         : CompressionTypes.GZIP;
-  const sendRetries = options.sendRetries ?? 2;
+  // kafkajs refuses an idempotent producer without at least one retry of its own.
+  const sendRetries = Math.max(1, options.sendRetries ?? 1);
 
   return {
     name: 'kafka',
     producer: () =>
       createKafkaProducer(
-        kafka,
+        producerKafka,
         compression,
         sendRetries,
         options.producerConnections ?? 4,
