@@ -194,6 +194,8 @@ export class Spool {
       } catch {
         // The segment keeps a torn tail: its checksum fails and it is skipped on read.
       }
+      // Open the file again next time (the disk may have been replaced or freed meanwhile).
+      this.#closeWriter();
       throw error;
     }
     this.#sizes.set(this.#writeId, before + frames.length);
