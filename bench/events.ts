@@ -24,13 +24,15 @@
  *   `JSON.parse` of each value).
  *
  * Figures: events_per_s (emit of the first event to the last acknowledgement),
- * p99_ack_ms (emit-to-ack latency), peak_rss_mib (process RSS sampled during the
+ * p99_ack_ms (emit-to-ack latency), p99_emit_us (one emit() call),
+ * p99_loop_block_ms (event-loop delay: blocking seen by a handler beside the emitter), peak_rss_mib (process RSS sampled during the
  * round), replay_events_per_s (spool only).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   createEventProducer,
   createPipeline,
@@ -128,6 +130,29 @@ async function backlotPlatformatic(): Promise<Figures> {
   return backlotOn(platformaticKafkaTransport({ brokers: kafkaBrokers }), 'backlot-platformatic');
 }
 
+/**
+ * Event-loop blocking during a round: starts sampling; the returned function stops and gives
+ * the p99 of how late the loop ran a 1 ms timer, in ms (what a request handler beside the
+ * emitter waits for).
+ */
+function loopBlocking(): () => number {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  return () => {
+    histogram.disable();
+    return histogram.percentile(99) / 1e6;
+  };
+}
+
+/** Every 16th call's duration, in µs, for a p99 of `emit()` itself (sampled to keep the timer out of the figure). */
+function emitTimer() {
+  const samples: number[] = [];
+  return {
+    samples,
+    p99: () => percentile(samples, 99),
+  };
+}
+
 async function backlotOn(transport: Transport, name: string): Promise<Figures> {
   const topic = await freshTopic();
   const spoolDir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
@@ -144,13 +169,24 @@ async function backlotOn(transport: Transport, name: string): Promise<Figures> {
     bufferBytes: 4 * 1024 * 1024,
   });
   const cpu = process.cpuUsage();
+  const blocking = loopBlocking();
+  const emits = emitTimer();
   const start = performance.now();
   for (let i = 0; i < EVENTS; i++) {
-    if (!producer.emit('play.started', payloadOf(i))) await producer.ready();
+    let keepingUp: boolean;
+    if ((i & 15) === 0) {
+      const before = performance.now();
+      keepingUp = producer.emit('play.started', payloadOf(i));
+      emits.samples.push((performance.now() - before) * 1000);
+    } else {
+      keepingUp = producer.emit('play.started', payloadOf(i));
+    }
+    if (!keepingUp) await producer.ready();
   }
   await producer.flush();
   const seconds = (performance.now() - start) / 1000;
   const cpuUs = cpuPerEvent(cpu);
+  const loopP99 = blocking();
   const metrics = producer.metrics();
   await producer.close();
   const rss = peak();
@@ -160,6 +196,8 @@ async function backlotOn(transport: Transport, name: string): Promise<Figures> {
   return {
     events_per_s: EVENTS / seconds,
     p99_ack_ms: metrics.ackLatencyMs.p99,
+    p99_emit_us: emits.p99(),
+    p99_loop_block_ms: loopP99,
     peak_rss_mib: rss,
     cpu_us_per_event: cpuUs,
   };
@@ -180,6 +218,8 @@ async function rawSubject(
 ): Promise<Omit<Figures, 'peak_rss_mib'>> {
   const latencies: number[] = [];
   const cpu = process.cpuUsage();
+  const blocking = loopBlocking();
+  const emits = emitTimer();
   const start = performance.now();
   let i = 0;
   while (i < EVENTS) {
@@ -187,10 +227,14 @@ async function rawSubject(
     const created: number[] = [];
     let bytes = 0;
     while (i < EVENTS && bytes < BATCH_BYTES) {
+      // The raw caller's "emit": building and queueing one message.
+      const sampled = (i & 15) === 0;
+      const before = sampled ? performance.now() : 0;
       const payload = payloadOf(i++);
       const value = JSON.stringify({ name: 'play.started', payload });
       messages.push({ key: payload.profileId, value });
       created.push(performance.now());
+      if (sampled) emits.samples.push((performance.now() - before) * 1000);
       bytes += value.length;
     }
     await send(messages);
@@ -198,7 +242,13 @@ async function rawSubject(
     for (const t of created) latencies.push(acked - t);
   }
   const seconds = (performance.now() - start) / 1000;
-  return { events_per_s: EVENTS / seconds, p99_ack_ms: percentile(latencies, 99), cpu_us_per_event: cpuPerEvent(cpu) };
+  return {
+    events_per_s: EVENTS / seconds,
+    p99_ack_ms: percentile(latencies, 99),
+    p99_emit_us: emits.p99(),
+    p99_loop_block_ms: blocking(),
+    cpu_us_per_event: cpuPerEvent(cpu),
+  };
 }
 
 async function rawKafkajsWith(compression: CompressionTypes): Promise<Figures> {
@@ -376,6 +426,10 @@ export default async function run() {
     unit: {
       events_per_s: 'events/s acknowledged by the broker (spool: written to disk) (higher is better)',
       p99_ack_ms: 'p99 emit-to-ack latency, ms (lower is better)',
+      p99_emit_us:
+        'p99 duration of one emit() call (raw clients: building and queueing one message), µs, every 16th call timed (lower is better)',
+      p99_loop_block_ms:
+        'p99 event-loop delay during the round (how long a request handler beside the emitter would wait), ms (lower is better)',
       peak_rss_mib: 'peak process RSS during the round, MiB (lower is better)',
       replay_events_per_s: 'events/s replayed from the spool to the broker (higher is better)',
       cpu_us_per_event: 'µs of this process CPU (all threads) per event sent, or consumed (lower is better)',

@@ -1,3 +1,5 @@
+import type { OutgoingMessage, RejectedMessage } from './transport/types.js';
+
 const kBacklotError = Symbol.for('backlot.error');
 
 /** Stable codes carried by every error `@backlot/events` throws. */
@@ -6,7 +8,11 @@ export type EventsErrorCode =
   | 'BACKLOT_EVENT_UNKNOWN'
   | 'BACKLOT_EVENTS_CLOSED'
   | 'BACKLOT_EVENTS_TIMEOUT'
-  | 'BACKLOT_EVENTS_SPOOL_LOCKED';
+  | 'BACKLOT_EVENTS_SPOOL_LOCKED'
+  | 'BACKLOT_EVENT_TOO_LARGE'
+  | 'BACKLOT_EVENT_UNENCODABLE'
+  | 'BACKLOT_EVENTS_CATALOG_INVALID'
+  | 'BACKLOT_EVENTS_SEND_FAILED';
 
 /** Base class of the package's errors; recognise them by `code`. */
 export class EventsError extends Error {
@@ -93,6 +99,85 @@ export class SpoolLockedError extends EventsError {
   }
 }
 
+/** Thrown by `emit` when an encoded event is larger than the broker accepts for its topic. */
+export class EventTooLargeError extends EventsError {
+  /** The event name. */
+  readonly eventName: string;
+  /** The topic it was meant for. */
+  readonly topic: string;
+  /** Its size as a record (encoded value, key and record overhead), in bytes. */
+  readonly bytes: number;
+  /** The largest record the topic accepts (`max.message.bytes`), in bytes. */
+  readonly limit: number;
+
+  constructor(eventName: string, topic: string, bytes: number, limit: number) {
+    super(
+      'BACKLOT_EVENT_TOO_LARGE',
+      `event '${eventName}' is ${bytes} bytes encoded; topic '${topic}' accepts at most ${limit} ` +
+        '(max.message.bytes): make the payload smaller, e.g. store the large part in an object store and send its key',
+    );
+    this.eventName = eventName;
+    this.topic = topic;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** Thrown by `emit` (and the catalogue's `encode`) when a valid payload cannot be encoded for the wire. */
+export class EventEncodeError extends EventsError {
+  /** The event name. */
+  readonly eventName: string;
+
+  constructor(eventName: string, reason: string, options?: ErrorOptions) {
+    super(
+      'BACKLOT_EVENT_UNENCODABLE',
+      `event '${eventName}' passed its schema but cannot be encoded as JSON: ${reason}`,
+      options,
+    );
+    this.eventName = eventName;
+  }
+}
+
+/** Thrown by `defineEventCatalog` for a definition it cannot use, naming the event and field. */
+export class CatalogError extends EventsError {
+  /** The event whose definition is refused, when one is. */
+  readonly eventName: string | undefined;
+
+  constructor(eventName: string | undefined, reason: string, options?: ErrorOptions) {
+    super(
+      'BACKLOT_EVENTS_CATALOG_INVALID',
+      `defineEventCatalog: ${eventName ? `event '${eventName}': ` : ''}${reason}`,
+      options,
+    );
+    this.eventName = eventName;
+  }
+}
+
+/**
+ * How a transport's `send` fails: which messages were not acknowledged (to be
+ * sent again: the broker is unreachable or failing), and which the broker
+ * refused for good (never sent again). Messages in neither list were
+ * acknowledged and must not be sent again. Any other rejection of `send`
+ * means that nothing was acknowledged.
+ */
+export class TransportSendError extends EventsError {
+  /** Messages not acknowledged, in the order given to `send`: send them again after a backoff. */
+  readonly unsent: readonly OutgoingMessage[];
+  /** Messages the broker refused with a non-retriable error: never send them again. */
+  readonly rejected: readonly RejectedMessage[];
+
+  constructor(
+    message: string,
+    unsent: readonly OutgoingMessage[],
+    rejected: readonly RejectedMessage[],
+    options?: ErrorOptions,
+  ) {
+    super('BACKLOT_EVENTS_SEND_FAILED', message, options);
+    this.unsent = unsent;
+    this.rejected = rejected;
+  }
+}
+
 function hasCode(error: unknown, code: EventsErrorCode): boolean {
   return (
     typeof error === 'object' &&
@@ -125,4 +210,24 @@ export function isFlushTimeoutError(error: unknown): error is FlushTimeoutError 
 /** True when `error` is a {@link SpoolLockedError}, from any copy of the package. */
 export function isSpoolLockedError(error: unknown): error is SpoolLockedError {
   return hasCode(error, 'BACKLOT_EVENTS_SPOOL_LOCKED');
+}
+
+/** True when `error` is an {@link EventTooLargeError}, from any copy of the package. */
+export function isEventTooLargeError(error: unknown): error is EventTooLargeError {
+  return hasCode(error, 'BACKLOT_EVENT_TOO_LARGE');
+}
+
+/** True when `error` is an {@link EventEncodeError}, from any copy of the package. */
+export function isEventEncodeError(error: unknown): error is EventEncodeError {
+  return hasCode(error, 'BACKLOT_EVENT_UNENCODABLE');
+}
+
+/** True when `error` is a {@link CatalogError}, from any copy of the package. */
+export function isCatalogError(error: unknown): error is CatalogError {
+  return hasCode(error, 'BACKLOT_EVENTS_CATALOG_INVALID');
+}
+
+/** True when `error` is a {@link TransportSendError}, from any copy of the package. */
+export function isTransportSendError(error: unknown): error is TransportSendError {
+  return hasCode(error, 'BACKLOT_EVENTS_SEND_FAILED');
 }

@@ -10,18 +10,26 @@ export {
   type EventPayloadInput,
 } from './catalog/define-catalog.js';
 export {
+  CatalogError,
   ClosedError,
+  EventEncodeError,
   type EventIssue,
   EventsError,
   type EventsErrorCode,
+  EventTooLargeError,
   FlushTimeoutError,
   InvalidEventError,
+  isCatalogError,
   isClosedError,
+  isEventEncodeError,
+  isEventTooLargeError,
   isFlushTimeoutError,
   isInvalidEventError,
   isSpoolLockedError,
+  isTransportSendError,
   isUnknownEventError,
   SpoolLockedError,
+  TransportSendError,
   UnknownEventError,
 } from './errors.js';
 export {
@@ -43,6 +51,7 @@ export { type TopicSinkOptions, topicSink } from './sinks/kafka/topic-sink.js';
 export { type KeyValueSinkOptions, type KeyValueTarget, keyValueSink } from './sinks/key-value/key-value-sink.js';
 export { type ObjectStoreSinkOptions, objectStoreSink } from './sinks/object-store/object-store-sink.js';
 export type { RecordPosition, Sink } from './sinks/types.js';
+export { type DeadLetter, readDeadLetters } from './spool/dead-letter.js';
 export {
   type EmbeddedLogTransportOptions,
   embeddedLogTransport,
@@ -54,6 +63,8 @@ export type {
   ConsumedMessage,
   OutgoingMessage,
   PartitionOffset,
+  RejectedMessage,
+  SendReport,
   Transport,
   TransportConsumer,
   TransportProducer,

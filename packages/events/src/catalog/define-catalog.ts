@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidEventError, UnknownEventError } from '../errors.js';
+import { CatalogError, EventEncodeError, InvalidEventError, UnknownEventError } from '../errors.js';
 
 /** How one event type is declared: its schema version and payload schema. */
 export interface EventDefinition<Payload extends z.ZodType = z.ZodType> {
@@ -68,7 +68,10 @@ export interface EventCatalog<Defs extends EventDefinitions> {
     payload: EventPayloadInput<Defs, Name>,
     options: EnvelopeOptions,
   ): EventEnvelope<Name, EventPayload<Defs, Name>>;
-  /** Serialises an envelope for the wire (UTF-8 JSON). */
+  /**
+   * Serialises an envelope for the wire (UTF-8 JSON).
+   * @throws {EventEncodeError} when the payload cannot be encoded (a BigInt or a cycle under `z.any()`, say).
+   */
   encode(envelope: AnyEventEnvelope<Defs>): Buffer;
   /**
    * Parses and validates bytes from the wire.
@@ -105,6 +108,30 @@ const optionsSchema = z.object({
   id: z.string().min(1, 'id must not be empty when given').optional(),
 });
 
+/** Why `schema`'s parsed output cannot be written as JSON, or undefined when it can. */
+function unrepresentable(schema: z.ZodType): string | undefined {
+  try {
+    z.toJSONSchema(schema, { io: 'output', unrepresentable: 'throw', cycles: 'ref' });
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** The path of the innermost field of `schema` whose output cannot be written as JSON (for the error message). */
+function unrepresentablePath(schema: z.ZodType, path: string): string {
+  const def = (schema as { _zod?: { def?: { type?: string; shape?: unknown; element?: unknown } } })._zod?.def;
+  if (def?.type === 'object' && def.shape && typeof def.shape === 'object') {
+    for (const [key, field] of Object.entries(def.shape as Record<string, z.ZodType>)) {
+      if (unrepresentable(field) !== undefined) return unrepresentablePath(field, `${path}.${key}`);
+    }
+  }
+  if (def?.type === 'array' && def.element instanceof z.ZodType && unrepresentable(def.element) !== undefined) {
+    return unrepresentablePath(def.element, `${path}[]`);
+  }
+  return path;
+}
+
 const nonEmpty = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 
 /** Whether envelope options are certainly valid per `optionsSchema` (a fast check; `false` means "ask the schema"). */
@@ -128,7 +155,10 @@ function issuesOf(error: z.ZodError, prefix: string): { path: string; message: s
 
 /**
  * Declares the events a service may emit, each with a zod payload schema and
- * a version. The returned catalogue builds, encodes and decodes envelopes with
+ * a version. A schema whose parsed payload cannot be written as JSON and read
+ * back (`z.date()`, `z.bigint()`, `z.map()`, transforms, …) is refused here
+ * with a {@link CatalogError}, rather than every such event failing `decode()`
+ * downstream. The returned catalogue builds, encodes and decodes envelopes with
  * compile-time types and run-time validation.
  *
  * @example
@@ -147,6 +177,17 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
     const checked = definitionSchema.safeParse(definitions[name]);
     if (!checked.success) {
       throw new TypeError(`defineEventCatalog: event '${name}': ${z.prettifyError(checked.error)}`);
+    }
+    // What emit() accepts must survive the wire (JSON) and decode() again: refuse it here, not in production.
+    const payloadSchema = (definitions[name] as EventDefinition).payload;
+    const why = unrepresentable(payloadSchema);
+    if (why !== undefined) {
+      throw new CatalogError(
+        name,
+        `${unrepresentablePath(payloadSchema, 'payload')} cannot round-trip through the JSON wire encoding (${why}); ` +
+          'declare the wire shape instead (z.iso.datetime() for a time, z.string() for a BigInt, plain objects ' +
+          'for a Map, arrays for a Set, no transforms) and convert after decode()',
+      );
     }
   }
 
@@ -183,7 +224,15 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
     },
 
     encode(envelope) {
-      return Buffer.from(JSON.stringify(envelope), 'utf8');
+      let text: string;
+      try {
+        text = JSON.stringify(envelope);
+      } catch (error) {
+        throw new EventEncodeError(envelope.name, error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      }
+      return Buffer.from(text, 'utf8');
     },
 
     decode(bytes) {

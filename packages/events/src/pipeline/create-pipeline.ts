@@ -356,7 +356,14 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   async #commit(): Promise<void> {
     if (this.#deadLetters.length > 0 && this.#deadLetterTopic !== false) {
       this.#dlqProducer ??= this.#transport.producer();
-      await this.#dlqProducer.send(this.#deadLetterTopic, this.#deadLetters);
+      const report = await this.#dlqProducer.send(this.#deadLetterTopic, this.#deadLetters);
+      const first = report?.rejected[0];
+      if (first) {
+        this.#logger.error(
+          { topic: this.#deadLetterTopic, refused: report.rejected.length, code: first.code, reason: first.reason },
+          'pipeline: broker refused dead letter(s) for good; they are only in this log',
+        );
+      }
       this.#deadLetters = [];
     }
     for (const sink of this.#graph.sinks) await sink.flush();

@@ -7,12 +7,22 @@ import type {
   EventPayload,
   EventPayloadInput,
 } from '../catalog/define-catalog.js';
-import { ClosedError, FlushTimeoutError, isInvalidEventError, isUnknownEventError } from '../errors.js';
+import {
+  ClosedError,
+  EventTooLargeError,
+  FlushTimeoutError,
+  isEventEncodeError,
+  isInvalidEventError,
+  isTransportSendError,
+  isUnknownEventError,
+} from '../errors.js';
 import type { LogRecord } from '../log/record.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
+import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool, type SpoolBatch } from '../spool/spool.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
-import type { TransportProducer } from '../transport/types.js';
+import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES } from '../transport/lane-sender.js';
+import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
 import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
 import { RecordQueue } from './record-queue.js';
@@ -21,8 +31,14 @@ import { RecordQueue } from './record-queue.js';
 export interface ProducerMetrics {
   /** Events accepted by `emit` (validated). */
   emitted: number;
-  /** Events rejected by validation (never sent). */
+  /** Events rejected at `emit` (invalid, unencodable or too large for their topic; never sent). */
   invalid: number;
+  /**
+   * Events the broker refused for good (a poison event: too large, invalid, not
+   * authorised), never retried: written to the spool's dead-letter file (see
+   * `readDeadLetters`), or only logged without a spool. Each is logged.
+   */
+  deadLettered: number;
   /** Events acknowledged by the broker. */
   sent: number;
   /** Of `sent`, those that came from the spool (replayed). */
@@ -62,6 +78,8 @@ export interface EventProducer<Defs extends EventDefinitions> {
    * dropping): the event is still accepted unless the `drop` policy dropped it;
    * `await ready()` before emitting more to apply backpressure.
    * @throws {InvalidEventError} when the payload does not match the catalogue (counted in `invalid`).
+   * @throws {EventTooLargeError} when the encoded event is larger than its topic accepts (`max.message.bytes`, counted in `invalid`).
+   * @throws {EventEncodeError} when the payload cannot be encoded (counted in `invalid`).
    * @throws {UnknownEventError} for a name outside the catalogue.
    * @throws {ClosedError} after `close()`.
    */
@@ -102,7 +120,10 @@ interface InFlight {
   records: Pending[];
   from: 'memory' | 'spool';
   spoolBatch?: SpoolBatch | undefined;
-  /** Its send: settles with `undefined` once acknowledged, or with why it failed (never rejects). Unset: not sent (yet, or again). */
+  /**
+   * Its send: settles with `undefined` once acknowledged, or with why it failed (never rejects);
+   * after a failure `records` keeps only what was not acknowledged. Unset: not sent (yet, or again).
+   */
   result?: Promise<unknown> | undefined;
   /** Why its last send failed, once settled. */
   error?: unknown;
@@ -114,6 +135,16 @@ const pending = (record: LogRecord): Pending => ({
 });
 
 const now = () => performance.timeOrigin + performance.now();
+
+/** What one send of a batch came to: the records refused for good, and, when it failed, why and what is left to send. */
+interface Outcome {
+  rejected: RejectedMessage[];
+  error: unknown;
+  unsent: Pending[];
+}
+
+/** How long a topic's size limit is trusted before it is asked again, in ms. */
+const LIMIT_MAX_AGE_MS = 60_000;
 
 /**
  * Creates a typed event producer. `emit` validates against the catalogue and
@@ -160,9 +191,14 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   /** Held beyond the bounds by the `block` policy: newer than everything else. */
   readonly #held = new RecordQueue<Pending>();
   readonly #latency = new LatencyHistogram();
+  readonly #deadLetters: DeadLetterFile | undefined;
+  /** Each topic's largest record (`max.message.bytes`) as the transport reported it, and when. */
+  readonly #limits = new Map<string, { bytes: number; at: number }>();
+  readonly #limitLookups = new Set<string>();
   readonly #counts = {
     emitted: 0,
     invalid: 0,
+    deadLettered: 0,
     sent: 0,
     replayed: 0,
     retried: 0,
@@ -209,6 +245,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
             fsync: spool?.fsync ?? false,
             logger: this.#logger,
           });
+    this.#deadLetters = this.#spool ? new DeadLetterFile(this.#spool.dir) : undefined;
+    // Learn the topic's size limit before the first event is checked against it.
+    if (typeof options.topic === 'string') this.#lookUpLimit(options.topic);
+    else if (options.topic === undefined) this.#lookUpLimit('events');
     // Replay what a previous process left in the spool.
     if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
   }
@@ -253,7 +293,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#flushing++;
     this.#kick();
     try {
-      await this.#untilDrained(timeoutMs);
+      // With a spool, an outage is not waited out: what is left goes to the spool at once.
+      await this.#untilDrained(timeoutMs, () => this.#degraded && this.#spool !== undefined);
     } catch {
       // Not everything could be delivered in time: it goes to the spool below.
     }
@@ -264,9 +305,17 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
     this.#spillOnClose();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
-    await this.#transport.close().catch((error: unknown) => {
-      this.#logger.warn({ err: error }, 'event producer: transport close failed');
-    });
+    // Bounded: a broker that does not answer must not hold the shutdown.
+    let closeTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#transport.close().catch((error: unknown) => {
+        this.#logger.warn({ err: error }, 'event producer: transport close failed');
+      }),
+      new Promise<void>((resolve) => {
+        closeTimer = setTimeout(resolve, Math.max(1000, Math.min(timeoutMs, 5000)));
+      }),
+    ]);
+    clearTimeout(closeTimer);
     this.#spool?.close();
   }
 
@@ -307,19 +356,27 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         ...(options?.time ? { time: options.time } : {}),
       });
     } catch (error) {
-      if (isInvalidEventError(error) || isUnknownEventError(error)) this.#counts.invalid++;
+      if (isInvalidEventError(error) || isUnknownEventError(error) || isEventEncodeError(error)) this.#counts.invalid++;
       throw error;
     }
   }
 
   #accept(envelope: AnyEventEnvelope<Defs>, options: EmitOptions | undefined): boolean {
     const { topic } = this.#options;
+    let value: Buffer;
+    try {
+      value = this.#options.catalog.encode(envelope);
+    } catch (error) {
+      if (isEventEncodeError(error)) this.#counts.invalid++;
+      throw error;
+    }
     const record = pending({
       topic: topic === undefined ? 'events' : typeof topic === 'string' ? topic : topic(envelope),
       key: options?.key ?? this.#options.key?.(envelope) ?? null,
-      value: this.#options.catalog.encode(envelope),
+      value,
       timestamp: now(),
     });
+    this.#checkSize(envelope.name, record);
     this.#counts.emitted++;
     const placed = this.#place(record);
     if (placed === 'memory') {
@@ -329,6 +386,43 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     }
     if (placed === 'spool') this.#kick();
     return false;
+  }
+
+  /** Refuses an event larger than its topic accepts: it could never be delivered (a poison event). */
+  #checkSize(name: string, record: Pending): void {
+    const limit = this.#limitOf(record.topic);
+    // Cheap bound first (a key's UTF-8 is at most 3 bytes per UTF-16 unit): most events are far below it.
+    const keyBound = (record.key?.length ?? 0) * 3;
+    if (record.value.length + keyBound + RECORD_OVERHEAD_BYTES + BATCH_OVERHEAD_BYTES <= limit) return;
+    const bytes =
+      record.value.length +
+      (record.key === null ? 0 : Buffer.byteLength(record.key)) +
+      RECORD_OVERHEAD_BYTES +
+      BATCH_OVERHEAD_BYTES;
+    if (bytes <= limit) return;
+    this.#counts.invalid++;
+    throw new EventTooLargeError(name, record.topic, bytes, limit);
+  }
+
+  /** The topic's limit as last reported by the transport (asked in the background), or Kafka's default. */
+  #limitOf(topic: string): number {
+    const known = this.#limits.get(topic);
+    if ((!known || now() - known.at > LIMIT_MAX_AGE_MS) && this.#transport.maxMessageBytes) this.#lookUpLimit(topic);
+    return known?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  #lookUpLimit(topic: string): void {
+    if (this.#limitLookups.has(topic) || !this.#transport.maxMessageBytes) return;
+    this.#limitLookups.add(topic);
+    this.#transport
+      .maxMessageBytes(topic)
+      .then(
+        (bytes) => {
+          if (bytes !== undefined && bytes > 0) this.#limits.set(topic, { bytes, at: now() });
+        },
+        () => {},
+      )
+      .finally(() => this.#limitLookups.delete(topic));
   }
 
   /** Where a new record goes, keeping global FIFO order: memory < spool < held. */
@@ -341,8 +435,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         return 'memory';
       }
       if (spool?.hasRoom(record.size)) {
-        spool.append([record]);
-        this.#counts.spooled++;
+        this.#toSpool(spool, record);
         return 'spool';
       }
     }
@@ -363,12 +456,18 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
         this.#memory.push(this.#held.shift() as Pending);
       } else if (spool?.hasRoom(record.size)) {
-        spool.append([this.#held.shift() as Pending]);
-        this.#counts.spooled++;
+        this.#toSpool(spool, this.#held.shift() as Pending);
       } else {
         return;
       }
     }
+  }
+
+  /** Write-through: on disk before `emit` returns. Otherwise group commit: on disk after this turn of the event loop. */
+  #toSpool(spool: Spool, record: Pending): void {
+    if (this.#writeThrough) spool.append([record]);
+    else spool.appendSoon([record]);
+    this.#counts.spooled++;
   }
 
   #drop(count: number, reason: string): void {
@@ -480,12 +579,77 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   #start(batch: InFlight): void {
     batch.error = undefined;
-    batch.result = this.#send(batch.records).then(
-      () => undefined,
-      (error: unknown) => {
-        batch.error = error ?? new Error('send failed');
-        return batch.error;
+    batch.result = this.#send(batch.records).then((outcome) => this.#settle(batch, outcome));
+  }
+
+  /** Applies a send's outcome to its batch: dead-letters what was refused, keeps only what is left to send. */
+  #settle(batch: InFlight, outcome: Outcome): unknown {
+    if (outcome.rejected.length > 0) this.#deadLetter(outcome.rejected);
+    if (outcome.error === undefined || outcome.unsent.length === 0) {
+      if (outcome.rejected.length > 0) {
+        const refused = new Set(outcome.rejected.map((r) => r.message));
+        batch.records = batch.records.filter((record) => !refused.has(record));
+      }
+      return undefined;
+    }
+    // Acknowledged parts are done (never sent again); the batch keeps only what is left to send.
+    const left = new Set<Pending>(outcome.unsent);
+    const acknowledged = batch.records.filter((record) => !left.has(record));
+    if (acknowledged.length > 0) {
+      const refused = new Set(outcome.rejected.map((r) => r.message));
+      this.#countSent(
+        acknowledged.filter((record) => !refused.has(record)),
+        batch.from,
+      );
+    }
+    batch.records = outcome.unsent;
+    batch.error = outcome.error ?? new Error('send failed');
+    return batch.error;
+  }
+
+  /** Records refused for good by the broker: into the dead-letter file (or only the log), never retried. */
+  #deadLetter(rejected: readonly RejectedMessage[]): void {
+    this.#counts.deadLettered += rejected.length;
+    // The transport hands back the very records it was given.
+    const entries = rejected.map((r) => ({ record: r.message as Pending, code: r.code, reason: r.reason }));
+    let file: string | undefined;
+    try {
+      this.#deadLetters?.append(entries);
+      file = this.#deadLetters?.path;
+    } catch (error) {
+      this.#logger.error({ err: error }, 'event producer: could not write the dead-letter file');
+    }
+    for (const { record, code } of entries) {
+      if (code !== 'MESSAGE_TOO_LARGE' && code !== 'RECORD_LIST_TOO_LARGE') continue;
+      // The topic accepts less than this record: check later events against that at once, and ask for the exact limit.
+      const size =
+        record.value.length + Buffer.byteLength(record.key ?? '') + RECORD_OVERHEAD_BYTES + BATCH_OVERHEAD_BYTES;
+      const known = this.#limits.get(record.topic)?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+      this.#limits.set(record.topic, { bytes: Math.min(known, size - 1), at: now() });
+      this.#lookUpLimit(record.topic);
+    }
+    const ids: string[] = [];
+    for (const { record } of entries.slice(0, 10)) {
+      try {
+        ids.push(String((JSON.parse(record.value.toString('utf8')) as { id?: unknown }).id));
+      } catch {
+        // Not a JSON envelope: no id to log.
+      }
+    }
+    const first = entries[0] as (typeof entries)[number];
+    this.#logger.error(
+      {
+        deadLettered: entries.length,
+        deadLetteredTotal: this.#counts.deadLettered,
+        topic: first.record.topic,
+        code: first.code,
+        reason: first.reason,
+        ids,
+        file: file ?? null,
       },
+      file
+        ? 'event producer: broker refused event(s) for good (poison); dead-lettered, the rest flows on'
+        : 'event producer: broker refused event(s) for good (poison); no spool, so they are lost; the rest flows on',
     );
   }
 
@@ -536,6 +700,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         );
       }
       this.#degraded = true;
+      // Crash-safe while the broker is away: what is only in memory goes to the spool now.
+      this.#spillAfterFailure();
       this.#settleWaiters();
       const initial = this.#options.retry?.initialDelayMs ?? 100;
       const max = this.#options.retry?.maxDelayMs ?? 5000;
@@ -547,8 +713,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     }
   }
 
-  /** Sends a batch's same-topic runs (a spool batch may span topics). */
-  async #send(records: Pending[]): Promise<void> {
+  /** Sends a batch's same-topic runs (a spool batch may span topics); never rejects. */
+  async #send(records: Pending[]): Promise<Outcome> {
     const runs: [string, Pending[]][] = [];
     let start = 0;
     while (start < records.length) {
@@ -558,24 +724,54 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       runs.push([topic, start === 0 && end === records.length ? records : records.slice(start, end)]);
       start = end;
     }
+    const outcome: Outcome = { rejected: [], error: undefined, unsent: [] };
+    // biome-ignore lint/suspicious/noConfusingVoidType: what TransportProducer.send resolves with.
+    const take = (run: Pending[], result: PromiseSettledResult<void | SendReport>) => {
+      if (result.status === 'fulfilled') {
+        if (result.value?.rejected) outcome.rejected.push(...result.value.rejected);
+        return;
+      }
+      outcome.error ??= result.reason ?? new Error('send failed');
+      if (isTransportSendError(result.reason)) {
+        // The transport hands back the very records it was given.
+        outcome.rejected.push(...result.reason.rejected);
+        outcome.unsent.push(...(result.reason.unsent as Pending[]));
+      } else {
+        outcome.unsent.push(...run);
+      }
+    };
     if (this.#maxInFlight > 1) {
       // Issued together, in order: a pipelining transport keeps each partition in call order.
-      await Promise.all(runs.map(([topic, run]) => this.#transport.send(topic, run)));
-      return;
+      const results = await Promise.allSettled(runs.map(([topic, run]) => this.#transport.send(topic, run)));
+      for (const [index, result] of results.entries()) take((runs[index] as [string, Pending[]])[1], result);
+      return outcome;
     }
-    for (const [topic, run] of runs) await this.#transport.send(topic, run);
+    for (const [topic, run] of runs) {
+      if (outcome.error !== undefined) {
+        outcome.unsent.push(...run);
+        continue;
+      }
+      try {
+        take(run, { status: 'fulfilled', value: await this.#transport.send(topic, run) });
+      } catch (error) {
+        take(run, { status: 'rejected', reason: error });
+      }
+    }
+    return outcome;
   }
 
   /** A batch is acknowledged (and every older one was): count it, and release it from the spool. */
   #acknowledged(batch: InFlight): void {
-    const at = now();
-    for (const record of batch.records) this.#latency.record(at - record.timestamp);
-    this.#counts.sent += batch.records.length;
+    this.#countSent(batch.records, batch.from);
     this.#counts.batches++;
-    if (batch.from === 'spool' && batch.spoolBatch && !this.#stopped) {
-      this.#counts.replayed += batch.records.length;
-      this.#spool?.ack(batch.spoolBatch);
-    }
+    if (batch.from === 'spool' && batch.spoolBatch && !this.#stopped) this.#spool?.ack(batch.spoolBatch);
+  }
+
+  #countSent(records: readonly Pending[], from: InFlight['from']): void {
+    const at = now();
+    for (const record of records) this.#latency.record(at - record.timestamp);
+    this.#counts.sent += records.length;
+    if (from === 'spool') this.#counts.replayed += records.length;
   }
 
   /** Sleeps `ms`, waking early on close or when new work arrives and a flush is asked. */
@@ -617,8 +813,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     });
   }
 
-  async #untilDrained(timeoutMs: number | undefined): Promise<void> {
-    const drained = this.#until(() => !this.#hasWork() || this.#stopped);
+  async #untilDrained(timeoutMs: number | undefined, giveUp?: () => boolean): Promise<void> {
+    const drained = this.#until(() => !this.#hasWork() || this.#stopped || giveUp?.() === true);
     if (timeoutMs === undefined) return drained;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -639,6 +835,46 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     let count = 0;
     for (const batch of this.#inflight) if (batch.from === 'memory') count += batch.records.length;
     return count;
+  }
+
+  /**
+   * After a failed send (every send in flight has settled): batches still to send and the memory
+   * buffer go to the front of the spool, so a crash during the outage loses nothing accepted;
+   * later events follow them into the spool (group commit) until it drains.
+   */
+  #spillAfterFailure(): void {
+    const spool = this.#spool;
+    if (!spool) return;
+    const older: Pending[] = [];
+    let fromSpool = false;
+    for (const batch of this.#inflight) {
+      if (batch.from === 'spool') {
+        fromSpool = true;
+      } else if (batch.error !== undefined) {
+        older.push(...batch.records);
+      } else {
+        // Acknowledged while an older batch failed: done.
+        this.#countSent(batch.records, 'memory');
+        this.#counts.batches++;
+      }
+    }
+    older.push(...this.#memory.drain());
+    if (fromSpool) spool.rewind();
+    this.#inflight = [];
+    if (older.length === 0) return;
+    try {
+      spool.prepend(older);
+    } catch (error) {
+      // The disk refuses (full?): keep them in memory, in order, and retry from there.
+      this.#logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
+      for (const record of older) this.#memory.push(record);
+      return;
+    }
+    this.#counts.spooled += older.length;
+    this.#logger.warn(
+      { spooled: older.length, spoolPending: spool.pendingRecords },
+      'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
+    );
   }
 
   /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */

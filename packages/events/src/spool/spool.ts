@@ -3,6 +3,7 @@ import {
   existsSync,
   fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -73,6 +74,10 @@ export class Spool {
   #pendingBytes = 0;
   #corrupt = 0;
   #closed = false;
+  /** Frames accepted by {@link appendSoon}, written together at the next commit (group commit). */
+  #queued: Buffer[] = [];
+  #commitScheduled = false;
+  #lastCommitError: unknown;
 
   private constructor(config: SpoolConfig) {
     this.dir = config.dir;
@@ -112,14 +117,88 @@ export class Spool {
   /** Appends records (one write call); they survive a process crash once this returns. */
   append(records: readonly LogRecord[]): void {
     if (records.length === 0) return;
+    if (!this.commit()) throw new Error('spool: earlier events could not be written', { cause: this.#lastCommitError });
     const frames = Buffer.concat(records.map((record) => encodeFrame(encodeRecord(record))));
-    const fd = this.#writer(frames.length);
-    let written = 0;
-    while (written < frames.length) written += writeSync(fd, frames, written);
-    if (this.#config.fsync) fsyncSync(fd);
-    this.#sizes.set(this.#writeId, (this.#sizes.get(this.#writeId) ?? 0) + frames.length);
+    this.#write(frames, this.#pendingRecords === 0);
     this.#pendingRecords += records.length;
     this.#pendingBytes += frames.length;
+  }
+
+  /**
+   * Appends records with group commit: they are written, together with every
+   * other record appended in the same turn of the event loop, in one write
+   * call just after the current turn (or at the next `read`, `append` or
+   * `close`). A process crash loses at most the records of the turn it
+   * happened in; a write that fails (a full disk) keeps them queued, logged,
+   * and is tried again.
+   */
+  appendSoon(records: readonly LogRecord[]): void {
+    if (records.length === 0) return;
+    for (const record of records) {
+      const frame = encodeFrame(encodeRecord(record));
+      this.#queued.push(frame);
+      this.#pendingBytes += frame.length;
+    }
+    this.#pendingRecords += records.length;
+    this.#scheduleCommit(0);
+  }
+
+  /** Writes what {@link appendSoon} queued; false when it could not (kept queued, tried again later). */
+  commit(): boolean {
+    if (this.#queued.length === 0) return true;
+    const frames = this.#queued.length === 1 ? (this.#queued[0] as Buffer) : Buffer.concat(this.#queued);
+    const records = this.#queued.length;
+    try {
+      this.#write(frames, this.#pendingRecords === records);
+    } catch (error) {
+      if (this.#lastCommitError === undefined) {
+        this.#logger.error(
+          { err: error, spool: this.dir, records, bytes: frames.length },
+          'spool: could not write events (disk full?); they are kept in memory and written again shortly',
+        );
+      }
+      this.#lastCommitError = error;
+      this.#scheduleCommit(100);
+      return false;
+    }
+    if (this.#lastCommitError !== undefined) {
+      this.#logger.info({ spool: this.dir }, 'spool: writing again');
+      this.#lastCommitError = undefined;
+    }
+    this.#queued = [];
+    return true;
+  }
+
+  #scheduleCommit(delayMs: number): void {
+    if (this.#commitScheduled || this.#closed) return;
+    this.#commitScheduled = true;
+    const run = () => {
+      this.#commitScheduled = false;
+      if (!this.#closed) this.commit();
+    };
+    if (delayMs === 0) setImmediate(run);
+    else setTimeout(run, delayMs).unref();
+  }
+
+  /** Writes whole frames at the end of the current segment; a failed write is cut back off, so no torn frame stays. */
+  #write(frames: Buffer, emptyBefore: boolean): void {
+    const fd = this.#writer(frames.length, emptyBefore);
+    const before = this.#sizes.get(this.#writeId) ?? 0;
+    let written = 0;
+    try {
+      while (written < frames.length) written += writeSync(fd, frames, written);
+      if (this.#config.fsync) fsyncSync(fd);
+    } catch (error) {
+      try {
+        ftruncateSync(fd, before);
+      } catch {
+        // The segment keeps a torn tail: its checksum fails and it is skipped on read.
+      }
+      // Open the file again next time (the disk may have been replaced or freed meanwhile).
+      this.#closeWriter();
+      throw error;
+    }
+    this.#sizes.set(this.#writeId, before + frames.length);
   }
 
   /**
@@ -128,6 +207,7 @@ export class Spool {
    */
   prepend(records: readonly LogRecord[]): void {
     if (records.length === 0) return;
+    this.commit();
     const frames = Buffer.concat(records.map((record) => encodeFrame(encodeRecord(record))));
     const first = this.#segments[0];
     if (first === undefined) {
@@ -152,6 +232,7 @@ export class Spool {
 
   /** The next batch after what was handed out last (at most `maxRecords`/about `maxBytes`), or undefined. */
   read(maxRecords: number, maxBytes: number): SpoolBatch | undefined {
+    this.commit();
     const records: LogRecord[] = [];
     let bytes = 0;
     while (records.length < maxRecords && bytes < maxBytes) {
@@ -233,6 +314,7 @@ export class Spool {
   /** Closes files and releases the lock; pending records stay for the next `open`. */
   close(): void {
     if (this.#closed) return;
+    this.commit();
     this.#closed = true;
     this.#closeWriter();
     rmSync(join(this.dir, 'lock'), { force: true });
@@ -300,7 +382,7 @@ export class Spool {
     }
   }
 
-  #writer(incoming: number): number {
+  #writer(incoming: number, emptyBefore: boolean): number {
     const size = this.#sizes.get(this.#writeId) ?? 0;
     if (this.#writeFd !== undefined && size > 0 && size + incoming > this.#config.segmentBytes) {
       this.#closeWriter();
@@ -313,7 +395,7 @@ export class Spool {
         }
         this.#segments.push(this.#writeId);
         this.#sizes.set(this.#writeId, 0);
-        if (this.#pendingRecords === 0) {
+        if (emptyBefore) {
           this.#acked = { segment: this.#writeId, offset: 0 };
           this.#read = { ...this.#acked };
         }

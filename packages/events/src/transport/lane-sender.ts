@@ -1,9 +1,16 @@
+import { TransportSendError } from '../errors.js';
 import { chunkByBytes, groupByPartition } from './partitioning.js';
-import type { OutgoingMessage } from './types.js';
+import { brokerErrorName, failureKind } from './send-failure.js';
+import type { OutgoingMessage, RejectedMessage, SendReport } from './types.js';
 
 /** One idempotent connection of a Kafka transport: one request in flight, in order. @internal */
 export interface Lane<M> {
-  /** Sends `messages` of `topic` (each given its partition, or none) and resolves once the broker acknowledged them. */
+  /**
+   * Sends `messages` of `topic` (each given its partition, or none) and resolves once the broker
+   * acknowledged them. After a `record` failure (see {@link failureKind}) the lane keeps its
+   * producer id and sequence numbers, so the same messages of a partition sent again as one
+   * batch are de-duplicated by the broker when it had accepted them.
+   */
   send(topic: string, messages: M[]): Promise<void>;
 }
 
@@ -12,6 +19,8 @@ export interface LaneSenderOptions<M> {
   readonly lanes: readonly Lane<M>[];
   /** Asks the broker for the topic's partition count (0 or a rejection: not known yet). Cached by the sender. */
   fetchPartitions(topic: string): Promise<number>;
+  /** Asks the broker for the topic's `max.message.bytes` (undefined or a rejection: not known). Cached by the sender. */
+  fetchMaxMessageBytes?(topic: string): Promise<number | undefined>;
   /** The client's message for `message`, on `partition` (`undefined`: the client's own partitioner). */
   encode(topic: string, message: OutgoingMessage, partition: number | undefined): M;
   /** Bytes of a message (key and value) as `maxRequestBytes` counts them. */
@@ -22,16 +31,52 @@ export interface LaneSenderOptions<M> {
 
 /** The sending half shared by the Kafka transports. @internal */
 export interface LaneSender {
-  /** Sends one batch of `topic`; resolves when every message is acknowledged. Calls may overlap. */
-  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Sends one batch of `topic`; resolves when every message is acknowledged or refused for good
+   * (reported), rejects with a {@link TransportSendError} naming what was not acknowledged. Calls may overlap.
+   */
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<SendReport | undefined>;
   /** Lets the lanes send again after a failure (every earlier send has settled). */
   resume(): void;
+  /** The largest record `topic` accepts (its `max.message.bytes`), cached; Kafka's default when unknown. */
+  maxMessageBytes(topic: string): Promise<number>;
 }
 
 const noop = () => {};
 
-/** How long a topic's partition count is trusted before it is fetched again, in ms. */
+/** How long a topic's partition count and size limit are trusted before they are fetched again, in ms. */
 const METADATA_MAX_AGE_MS = 60_000;
+
+/** Kafka's default `message.max.bytes` / `max.message.bytes` (1 MiB + 12). @internal */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/** Bytes a record adds to its batch beyond key and value (varints, attributes, headers), counted generously. @internal */
+export const RECORD_OVERHEAD_BYTES = 32;
+
+/** Bytes of a record batch's header (and a compression frame), counted generously. @internal */
+export const BATCH_OVERHEAD_BYTES = 256;
+
+/** A message on its way: what the producer gave, and what the client sends. */
+interface Entry<M> {
+  readonly out: OutgoingMessage;
+  readonly msg: M;
+  readonly partition: number | undefined;
+}
+
+/** Why a lane's part was not wholly delivered: what it did not deliver, and what it refused for good. */
+class PartFailure<M> {
+  readonly cause: unknown;
+  readonly unsent: readonly Entry<M>[];
+  readonly rejected: readonly RejectedMessage[];
+
+  constructor(cause: unknown, unsent: readonly Entry<M>[], rejected: readonly RejectedMessage[]) {
+    this.cause = cause;
+    this.unsent = unsent;
+    this.rejected = rejected;
+  }
+}
+
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The parts of one lane, run one after the other in the order they were queued. */
 class LaneQueue {
@@ -39,7 +84,7 @@ class LaneQueue {
   /** Why a part failed here; later parts are refused until `resume()`. */
   failure: unknown;
 
-  enqueue(task: () => Promise<void>): Promise<void> {
+  enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(task);
     this.#tail = run.catch(noop);
     return run;
@@ -61,6 +106,7 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
   const queues = lanes.map(() => new LaneQueue());
   const roundRobin = { next: 0 };
   const partitionCounts = new Map<string, { count: number; at: number }>();
+  const sizeLimits = new Map<string, { bytes: number; at: number }>();
 
   /** The topic's partition count, or `undefined` when the broker does not know the topic yet. */
   const partitionsOf = async (topic: string): Promise<number | undefined> => {
@@ -75,6 +121,29 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
       return undefined;
     }
   };
+
+  /** Lookups under way, shared by concurrent callers (the producer's `emit` check and the sends). */
+  const sizeLookups = new Map<string, Promise<number>>();
+  const maxMessageBytes = (topic: string): Promise<number> => {
+    const cached = sizeLimits.get(topic);
+    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return Promise.resolve(cached.bytes);
+    const running = sizeLookups.get(topic);
+    if (running) return running;
+    const lookup = (async () => {
+      let bytes: number | undefined;
+      try {
+        bytes = await options.fetchMaxMessageBytes?.(topic);
+      } catch {
+        bytes = undefined;
+      }
+      if (bytes === undefined || !(bytes > 0)) return cached?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+      sizeLimits.set(topic, { bytes, at: Date.now() });
+      return bytes;
+    })().finally(() => sizeLookups.delete(topic));
+    sizeLookups.set(topic, lookup);
+    return lookup;
+  };
+
   // Partition lookups resolve in the order sends were issued, so parts reach the lanes in that order.
   let intake: Promise<void> = Promise.resolve();
 
@@ -83,21 +152,93 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
       cause: queue.failure,
     });
 
-  const sendPart = async (index: number, topic: string, part: M[]): Promise<void> => {
+  const entrySize = (entry: Entry<M>) => options.sizeOf(entry.msg) + RECORD_OVERHEAD_BYTES;
+
+  /**
+   * Sends a lane's part, chunk by chunk. A chunk the broker refuses for its records is split:
+   * first into its partitions (each sent again exactly as it was in the refused request, so the
+   * broker de-duplicates a partition it had accepted), then a refused partition in halves, down
+   * to the single records that are refused for good.
+   */
+  const sendPart = async (
+    index: number,
+    topic: string,
+    part: Entry<M>[],
+    requestBytes: number,
+  ): Promise<RejectedMessage[]> => {
     const queue = queues[index] as LaneQueue;
-    if (queue.failure !== undefined) throw refused(queue);
+    const lane = lanes[index] as Lane<M>;
+    if (queue.failure !== undefined) throw new PartFailure(refused(queue), part, []);
+    const settled = new Set<Entry<M>>();
+    const rejected: RejectedMessage[] = [];
+    const send = async (entries: Entry<M>[]) => {
+      await lane.send(
+        topic,
+        entries.map((entry) => entry.msg),
+      );
+      for (const entry of entries) settled.add(entry);
+    };
+    const reject = (entries: readonly Entry<M>[], error: unknown) => {
+      const code = brokerErrorName(error) ?? 'UNKNOWN';
+      for (const entry of entries) {
+        settled.add(entry);
+        rejected.push({ message: entry.out, code, reason: reasonOf(error) });
+      }
+    };
+    /** Sends `entries` (one partition's, or a part of them); on a record failure, halves until the refused ones are alone. */
+    const bisect = async (entries: Entry<M>[]): Promise<void> => {
+      try {
+        await send(entries);
+      } catch (error) {
+        if (failureKind(error) !== 'record') throw error;
+        if (entries.length === 1) {
+          reject(entries, error);
+          return;
+        }
+        const half = Math.ceil(entries.length / 2);
+        await bisect(entries.slice(0, half));
+        await bisect(entries.slice(half));
+      }
+    };
     try {
-      for (const chunk of chunkByBytes(part, maxRequestBytes, options.sizeOf)) {
-        await (lanes[index] as Lane<M>).send(topic, chunk);
+      for (const chunk of chunkByBytes(part, requestBytes, entrySize)) {
+        try {
+          await send(chunk);
+        } catch (error) {
+          const kind = failureKind(error);
+          if (kind === 'topic') {
+            reject(chunk, error);
+            continue;
+          }
+          // Records refused, on known partitions: isolate them. Otherwise (an outage, or a topic the
+          // client partitions itself) the chunk is sent again later as it is.
+          if (kind !== 'record' || chunk.some((entry) => entry.partition === undefined)) throw error;
+          if (chunk.length === 1) {
+            reject(chunk, error);
+            continue;
+          }
+          const byPartition = new Map<number, Entry<M>[]>();
+          for (const entry of chunk) {
+            const group = byPartition.get(entry.partition as number);
+            if (group) group.push(entry);
+            else byPartition.set(entry.partition as number, [entry]);
+          }
+          for (const group of byPartition.values()) await bisect(group);
+        }
       }
     } catch (error) {
       queue.failure ??= error;
-      throw error;
+      throw new PartFailure(
+        error,
+        part.filter((entry) => !settled.has(entry)),
+        rejected,
+      );
     }
+    return rejected;
   };
 
   /** Runs `task` once every lane finished its earlier parts; later parts wait for it (a topic not known yet). */
-  const acrossLanes = (task: () => Promise<void>): Promise<void> => {
+  const acrossLanes = (task: () => Promise<RejectedMessage[]>, all: Entry<M>[]): Promise<RejectedMessage[]> => {
     let arrived = 0;
     let open = noop;
     const everyLaneHere = new Promise<void>((resolve) => {
@@ -105,59 +246,109 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
     });
     const run = everyLaneHere.then(async () => {
       const failed = queues.find((queue) => queue.failure !== undefined);
-      if (failed) throw refused(failed);
+      if (failed) throw new PartFailure(refused(failed), all, []);
       try {
-        await task();
+        return await task();
       } catch (error) {
-        for (const queue of queues) queue.failure ??= error;
+        const cause = error instanceof PartFailure ? error.cause : error;
+        for (const queue of queues) queue.failure ??= cause;
         throw error;
       }
     });
     for (const queue of queues) {
-      queue.enqueue(() => {
+      queue.enqueue(async () => {
         if (++arrived === queues.length) open();
-        return run;
+        await run;
       });
     }
     return run;
   };
 
-  const place = (topic: string, messages: readonly OutgoingMessage[], partitions: number | undefined) => {
+  const place = (
+    topic: string,
+    messages: readonly OutgoingMessage[],
+    partitions: number | undefined,
+    limit: number,
+  ): Promise<SendReport | undefined> => {
+    // A request never carries more than the topic accepts in one record batch.
+    const requestBytes = Math.max(1, Math.min(maxRequestBytes, limit - BATCH_OVERHEAD_BYTES));
     if (partitions === undefined) {
       // Unknown topic: one connection, the client's partitioner (the same murmur2) and its topic auto-creation.
-      const all = messages.map((m) => options.encode(topic, m, undefined));
-      return acrossLanes(() => sendPart(0, topic, all));
+      const all = messages.map((out) => ({ out, msg: options.encode(topic, out, undefined), partition: undefined }));
+      return settle(messages, [acrossLanes(() => sendPart(0, topic, all, requestBytes), all)]);
     }
-    const parts: M[][] = lanes.map(() => []);
+    const parts: Entry<M>[][] = lanes.map(() => []);
     for (const [partition, group] of groupByPartition(messages, partitions, roundRobin)) {
-      const part = parts[partition % lanes.length] as M[];
-      for (const m of group) part.push(options.encode(topic, m, partition));
+      const part = parts[partition % lanes.length] as Entry<M>[];
+      for (const out of group) part.push({ out, msg: options.encode(topic, out, partition), partition });
     }
-    const sent: Promise<void>[] = [];
+    const sent: Promise<RejectedMessage[]>[] = [];
     for (const [index, part] of parts.entries()) {
-      if (part.length > 0) sent.push((queues[index] as LaneQueue).enqueue(() => sendPart(index, topic, part)));
+      if (part.length > 0) {
+        sent.push((queues[index] as LaneQueue).enqueue(() => sendPart(index, topic, part, requestBytes)));
+      }
     }
-    return settle(sent);
+    return settle(messages, sent);
   };
 
-  /** Resolves when every part is acknowledged; rejects (after all settled) with the first failure. */
-  const settle = async (sent: Promise<void>[]): Promise<void> => {
+  /**
+   * Resolves when every part is acknowledged (reporting what was refused for good); rejects,
+   * after all settled, with a {@link TransportSendError} naming every message not acknowledged.
+   */
+  const settle = async (
+    messages: readonly OutgoingMessage[],
+    sent: Promise<RejectedMessage[]>[],
+  ): Promise<SendReport | undefined> => {
     const results = await Promise.allSettled(sent);
-    const failed = results.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    const rejected: RejectedMessage[] = [];
+    const unsent = new Set<OutgoingMessage>();
+    let cause: unknown;
+    for (const result of results) {
+      if (result.status === 'fulfilled') {
+        rejected.push(...result.value);
+        continue;
+      }
+      const failure = result.reason as unknown;
+      if (failure instanceof PartFailure) {
+        cause ??= failure.cause;
+        rejected.push(...failure.rejected);
+        for (const entry of failure.unsent) unsent.add(entry.out);
+      } else {
+        // Not from a lane (a bug): nothing is known to be acknowledged.
+        cause ??= failure;
+        for (const message of messages) unsent.add(message);
+      }
+    }
+    if (cause !== undefined) {
+      throw new TransportSendError(
+        `send failed: ${reasonOf(cause)}`,
+        messages.filter((message) => unsent.has(message)),
+        rejected,
+        { cause },
+      );
+    }
+    return rejected.length > 0 ? { rejected } : undefined;
   };
 
   return {
     send(topic, messages) {
-      let done: Promise<void> = Promise.resolve();
+      let done: Promise<SendReport | undefined> = Promise.resolve(undefined);
       const placed = intake
-        .then(() => partitionsOf(topic))
-        .then((partitions) => {
-          done = place(topic, messages, partitions).catch((error: unknown) => {
-            // The partition count may have changed: fetch it again next time.
-            partitionCounts.delete(topic);
-            throw error;
-          });
+        .then(() => Promise.all([partitionsOf(topic), maxMessageBytes(topic)]))
+        .then(([partitions, limit]) => {
+          done = place(topic, messages, partitions, limit).then(
+            (report) => {
+              // A record refused for its size: the topic's limit may have changed, read it again.
+              if (report) sizeLimits.delete(topic);
+              return report;
+            },
+            (error: unknown) => {
+              // The partition count (or the size limit) may have changed: fetch them again next time.
+              partitionCounts.delete(topic);
+              sizeLimits.delete(topic);
+              throw error;
+            },
+          );
         });
       intake = placed.catch(noop);
       return placed.then(() => done);
@@ -165,5 +356,6 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
     resume() {
       for (const queue of queues) queue.failure = undefined;
     },
+    maxMessageBytes,
   };
 }

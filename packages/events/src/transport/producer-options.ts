@@ -26,7 +26,9 @@ export interface KafkaProducerOptions {
   requestTimeoutMs?: number | undefined;
   /**
    * Retries the Kafka client makes inside one `send` before it fails and the Backlot
-   * producer takes over (its own backoff, buffer and spool) (default 2).
+   * producer takes over (its own backoff, buffer and spool) (default 1, the least an
+   * idempotent kafkajs producer takes; 2 on `@platformatic/kafka`): the producer owns
+   * the retry policy, so an outage shows in `metrics().degraded` and reaches the spool at once.
    */
   sendRetries?: number | undefined;
   /**

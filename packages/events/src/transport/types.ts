@@ -8,6 +8,22 @@ export interface OutgoingMessage {
   timestamp: number;
 }
 
+/** A message the broker refused for good (too large, invalid, not authorised, …). */
+export interface RejectedMessage {
+  /** The message, as given to `send`. */
+  message: OutgoingMessage;
+  /** The broker's error name, e.g. `MESSAGE_TOO_LARGE`, `INVALID_RECORD`, `TOPIC_AUTHORIZATION_FAILED`. */
+  code: string;
+  /** The broker's or client's explanation. */
+  reason: string;
+}
+
+/** What a `send` that resolved reports: the messages refused for good (everything else is acknowledged). */
+export interface SendReport {
+  /** Messages the broker refused with a non-retriable error; never send them again. */
+  rejected: readonly RejectedMessage[];
+}
+
 /**
  * The sending half of a transport. `send` must resolve only once every message
  * is durably acknowledged (Kafka: `acks: all`), and reject otherwise. By
@@ -23,8 +39,21 @@ export interface TransportProducer {
   readonly pipelining?: number | undefined;
   /** Opens connections; may be called again after a failure. */
   connect(): Promise<void>;
-  /** Sends one batch to `topic`; resolves when all of it is acknowledged. */
-  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Sends one batch to `topic`. Resolves once every message is acknowledged,
+   * except those it reports as refused for good (a poison message: too large,
+   * invalid…; the rest of the batch is delivered). Rejects when the broker is
+   * unreachable or failing: with a `TransportSendError` listing the messages
+   * not acknowledged (the acknowledged ones are never sent again), or with any
+   * other error, meaning none was acknowledged.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a transport that never refuses a message resolves with nothing.
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void | SendReport>;
+  /**
+   * The largest record `topic` accepts, in bytes (Kafka: the topic's
+   * `max.message.bytes`), checked against each event at `emit`. Optional.
+   */
+  maxMessageBytes?(topic: string): Promise<number | undefined>;
   /** Accepts sends again after a failed one (see `pipelining`). */
   resume?(): void;
   /** Closes connections. Safe to call twice. */

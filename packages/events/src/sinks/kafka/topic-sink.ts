@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OutgoingMessage, Transport, TransportProducer } from '../../transport/types.js';
-import { optionsError } from '../../util/logger.js';
+import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
 import type { Sink } from '../types.js';
 
 /** Options of {@link topicSink}. */
@@ -15,6 +15,11 @@ export interface TopicSinkOptions<T> {
   serialize?: ((value: T) => Buffer | string) | undefined;
   /** Messages per send (default 5,000). */
   batchSize?: number | undefined;
+  /**
+   * Where records the broker refuses for good (too large, invalid) are logged,
+   * one line per send; they are skipped so the pipeline goes on (default: nowhere).
+   */
+  logger?: EventsLogger | undefined;
 }
 
 const optionsSchema = z.object({
@@ -28,6 +33,7 @@ const optionsSchema = z.object({
     .custom<(value: unknown) => Buffer>((v) => typeof v === 'function', 'serialize must be a function')
     .optional(),
   batchSize: z.number().int().positive('batchSize must be a positive integer').optional(),
+  logger: loggerSchema.optional(),
 });
 
 /**
@@ -64,7 +70,14 @@ export function topicSink<T>(options: TopicSinkOptions<T>): Sink<T> {
       buffered = [];
       try {
         for (let i = 0; i < messages.length; i += batchSize) {
-          await producer.send(options.topic, messages.slice(i, i + batchSize));
+          const report = await producer.send(options.topic, messages.slice(i, i + batchSize));
+          const first = report?.rejected[0];
+          if (first) {
+            (options.logger ?? silentLogger).error(
+              { topic: options.topic, refused: report.rejected.length, code: first.code, reason: first.reason },
+              'topicSink: broker refused record(s) for good; skipped',
+            );
+          }
         }
       } catch (error) {
         buffered = messages.concat(buffered);

@@ -15,9 +15,9 @@ export interface ObjectStoreSinkOptions<T> {
   prefix?: string | undefined;
   /** Folder name under the prefix (default: the source topic). */
   name?: string | undefined;
-  /** Rotate an object after this many records (default 100,000). */
+  /** Most records in one object (default 100,000); kept within a consumer batch too. */
   maxRecords?: number | undefined;
-  /** Rotate an object after this many uncompressed bytes (default 64 MiB). */
+  /** Most uncompressed bytes in one object (default 64 MiB; a single larger record gets an object of its own). */
   maxBytes?: number | undefined;
   /** Rotate an object after its first record has waited this long, in ms (default 60,000). */
   maxAgeMs?: number | undefined;
@@ -89,7 +89,8 @@ export function objectStoreSink<T>(options: ObjectStoreSinkOptions<T>): Sink<T> 
   const serialize = options.serialize ?? ((value: T) => JSON.stringify(value));
   /** Open chunks by `topic/partition/hour`. */
   const open = new Map<string, Chunk>();
-  let full = false;
+  /** Chunks that reached a bound, waiting for the next flush (no record is ever added to them). */
+  let sealed: Chunk[] = [];
 
   return {
     name: 'object-store',
@@ -97,7 +98,16 @@ export function objectStoreSink<T>(options: ObjectStoreSinkOptions<T>): Sink<T> 
       const folder = options.name ?? position.topic;
       const hour = Math.floor(position.eventTime / 3_600_000);
       const id = `${position.topic}/${position.partition}/${hour}`;
+      const line = serialize(value);
+      const bytes = Buffer.byteLength(line) + 1;
       let chunk = open.get(id);
+      // Rotate before the bound is crossed, within a batch too: a chunk never holds more than
+      // `maxRecords` records, nor more than `maxBytes` (unless a single record is larger).
+      if (chunk && (chunk.lines.length >= maxRecords || chunk.bytes + bytes > maxBytes)) {
+        sealed.push(chunk);
+        open.delete(id);
+        chunk = undefined;
+      }
       if (!chunk) {
         chunk = {
           key: objectKeyOf(prefix, folder, position),
@@ -109,20 +119,21 @@ export function objectStoreSink<T>(options: ObjectStoreSinkOptions<T>): Sink<T> 
         };
         open.set(id, chunk);
       }
-      const line = serialize(value);
       chunk.lines.push(line);
-      chunk.bytes += Buffer.byteLength(line) + 1;
+      chunk.bytes += bytes;
       chunk.lastOffset = position.offset;
-      if (chunk.lines.length >= maxRecords || chunk.bytes >= maxBytes) full = true;
     },
     needsFlush() {
-      if (full) return true;
+      if (sealed.length > 0) return true;
       const now = Date.now();
-      for (const chunk of open.values()) if (now - chunk.createdAt >= maxAgeMs) return true;
+      for (const chunk of open.values()) {
+        if (chunk.lines.length >= maxRecords || chunk.bytes >= maxBytes || now - chunk.createdAt >= maxAgeMs)
+          return true;
+      }
       return false;
     },
     async flush() {
-      const chunks = [...open.values()];
+      const chunks = [...sealed, ...open.values()];
       await Promise.all(
         chunks.map(async (chunk) => {
           const body = await gzip(`${chunk.lines.join('\n')}\n`);
@@ -137,8 +148,8 @@ export function objectStoreSink<T>(options: ObjectStoreSinkOptions<T>): Sink<T> 
           });
         }),
       );
+      sealed = sealed.filter((chunk) => !chunks.includes(chunk));
       for (const [id, chunk] of open) if (chunks.includes(chunk)) open.delete(id);
-      full = false;
     },
   };
 }

@@ -2,6 +2,7 @@ import {
   type Admin,
   type AdminConfig,
   CompressionTypes,
+  type ConfigResourceTypes,
   type Consumer,
   Kafka,
   type KafkaConfig,
@@ -18,6 +19,7 @@ import {
   kafkaProducerOptionsSchema,
   positiveMs,
 } from '../producer-options.js';
+import { failureKind } from '../send-failure.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
 import { registerCodecs, withTransportCodecs } from './codecs.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
@@ -62,7 +64,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   if (!parsed.success) throw optionsError('kafkaTransport', parsed.error);
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const logger = options.logger ?? silentLogger;
-  const kafka = new Kafka({
+  const config: KafkaConfig = {
     clientId: options.clientId ?? 'backlot-events',
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
@@ -75,8 +77,12 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
         if (level <= logLevel.ERROR) logger.error({ transport: 'kafka', ...rest }, `kafkajs: ${message}`);
         else logger.warn({ transport: 'kafka', ...rest }, `kafkajs: ${message}`);
       },
-    ...(options.kafkaConfig ?? {}),
-  });
+  };
+  const kafka = new Kafka({ ...config, ...(options.kafkaConfig ?? {}) });
+  // Producers own their retry policy in one place, the Backlot producer's backoff: kafkajs's
+  // client-level retry (5 tries, up to 30 s, around every reconnect) would otherwise nest inside
+  // each send and hide an outage for 10 s and more.
+  const producerKafka = new Kafka({ ...config, retry: { retries: 0 }, ...(options.kafkaConfig ?? {}) });
   // zstd for every consumer, a one-round-trip gzip for this transport's producers.
   registerCodecs();
   fixKafkajsRequestQueue();
@@ -86,13 +92,14 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
       : options.compression === 'zstd'
         ? CompressionTypes.ZSTD
         : CompressionTypes.GZIP;
-  const sendRetries = options.sendRetries ?? 2;
+  // kafkajs refuses an idempotent producer without at least one retry of its own.
+  const sendRetries = Math.max(1, options.sendRetries ?? 1);
 
   return {
     name: 'kafka',
     producer: () =>
       createKafkaProducer(
-        kafka,
+        producerKafka,
         compression,
         sendRetries,
         options.producerConnections ?? 4,
@@ -135,9 +142,11 @@ function createLane(kafka: Kafka, retries: number) {
       try {
         await withTransportCodecs(() => current.send({ topic, acks: -1, compression, messages }));
       } catch (error) {
-        // Start over with a fresh producer (and producer id) next time: after a
-        // failed idempotent send, kafkajs's sequence numbers may no longer match the broker's.
-        if (producer === current) {
+        // Records refused (too large, invalid): kafkajs rolled the sequence numbers back, so the
+        // lane keeps its producer and the same partition batches sent again are de-duplicated.
+        // Otherwise start over with a fresh producer (and producer id) next time: after a failed
+        // idempotent send, kafkajs's sequence numbers may no longer match the broker's.
+        if (failureKind(error) === 'outage' && producer === current) {
           producer = undefined;
           connected = undefined;
           await current.disconnect().catch(() => {});
@@ -154,6 +163,9 @@ function createLane(kafka: Kafka, retries: number) {
   };
 }
 
+/** kafkajs's `ConfigResourceTypes.TOPIC` (not a named export of its CommonJS build under ESM). */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+
 const messageBytes = (m: Message): number =>
   (m.value as Buffer).length + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0));
 
@@ -166,12 +178,32 @@ function createKafkaProducer(
   pipelining: number,
 ): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(kafka, retries));
-  let admin: Admin | undefined;
+  /** One admin client, shared by concurrent lookups (released again when connecting fails). */
+  let admin: Promise<Admin> | undefined;
+  const connected = (): Promise<Admin> => {
+    admin ??= connectedAdmin(kafka, { retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 } }).catch(
+      (error: unknown) => {
+        admin = undefined;
+        throw error;
+      },
+    );
+    return admin;
+  };
 
   const fetchPartitions = async (topic: string): Promise<number> => {
-    admin ??= await connectedAdmin(kafka, { retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 } });
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const { topics } = await (await connected()).fetchTopicMetadata({ topics: [topic] });
     return topics[0]?.partitions.length ?? 0;
+  };
+
+  /** The topic's `max.message.bytes` (its own, or the broker's `message.max.bytes` it inherits). */
+  const fetchMaxMessageBytes = async (topic: string): Promise<number | undefined> => {
+    const { resources } = await (await connected()).describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const value = resources[0]?.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue;
+    const bytes = Number(value);
+    return Number.isInteger(bytes) && bytes > 0 ? bytes : undefined;
   };
 
   const sender = createLaneSender<Message>({
@@ -179,6 +211,7 @@ function createKafkaProducer(
       send: (topic: string, messages: Message[]) => lane.send(topic, compression, messages),
     })),
     fetchPartitions,
+    fetchMaxMessageBytes,
     encode: (_topic, m, partition) =>
       partition === undefined
         ? { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) }
@@ -194,10 +227,17 @@ function createKafkaProducer(
     },
     send: sender.send,
     resume: sender.resume,
+    maxMessageBytes: sender.maxMessageBytes,
     async close() {
       const current = admin;
       admin = undefined;
-      await Promise.all([...lanes.map((lane) => lane.close()), current?.disconnect()]);
+      await Promise.all([
+        ...lanes.map((lane) => lane.close()),
+        current?.then(
+          (client) => client.disconnect(),
+          () => {},
+        ),
+      ]);
     },
   };
 }

@@ -195,6 +195,7 @@ function createProducer(
     },
     send: sender.send,
     resume: sender.resume,
+    maxMessageBytes: sender.maxMessageBytes,
     async close() {
       await Promise.all(lanes.map((lane) => lane.close()));
     },

@@ -1,0 +1,60 @@
+/**
+ * How a failed send is handled, decided in one place for every Kafka client:
+ * - `outage`: the broker is unreachable, slow or failing; the same messages may
+ *   succeed later, so they are kept and sent again after a backoff;
+ * - `record`: the broker refused the records themselves (too large, invalid,
+ *   corrupt); sending them again can never succeed, so the offending ones are
+ *   isolated and dead-lettered, and the rest flows on;
+ * - `topic`: the topic refuses every record (not authorised, invalid name,
+ *   policy); its messages are dead-lettered rather than retried forever.
+ * @internal
+ */
+export type FailureKind = 'outage' | 'record' | 'topic';
+
+/** Kafka error names (the protocol's, as kafkajs and @platformatic/kafka spell them) of each non-retriable kind. */
+const RECORD_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TIMESTAMP',
+  'UNSUPPORTED_COMPRESSION_TYPE',
+]);
+const TOPIC_ERRORS = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_TOPIC_EXCEPTION',
+  'POLICY_VIOLATION',
+  'INVALID_REQUIRED_ACKS',
+]);
+
+/** The Kafka error name carried by `error` or one of its causes (kafkajs: `type`; @platformatic/kafka: `apiId`). */
+export function brokerErrorName(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const current = queue.shift();
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
+    seen.add(current);
+    const candidate = current as {
+      type?: unknown;
+      apiId?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+      errors?: unknown;
+    };
+    for (const name of [candidate.type, candidate.apiId]) {
+      if (typeof name === 'string' && (RECORD_ERRORS.has(name) || TOPIC_ERRORS.has(name))) return name;
+    }
+    queue.push(candidate.cause, candidate.originalError);
+    if (Array.isArray(candidate.errors)) queue.push(...candidate.errors);
+  }
+  return undefined;
+}
+
+/** Classifies a failed send; anything not known to be permanent is an `outage` (kept and retried). @internal */
+export function failureKind(error: unknown): FailureKind {
+  const name = brokerErrorName(error);
+  if (name === undefined) return 'outage';
+  return RECORD_ERRORS.has(name) ? 'record' : 'topic';
+}
