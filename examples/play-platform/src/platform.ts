@@ -21,15 +21,16 @@ import {
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import type { BrokerControl } from './admin/broker-control.ts';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
-import { seedSubscribers, seedTitles } from './data/seed.ts';
+import { allProfiles, seedTitles } from './data/seed.ts';
 import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
 import { type Emit, PLAY_TOPIC, type PlayEvent, playEvents } from './events.ts';
+import { ensureTopics, playTopicSpec } from './kafka/topics.ts';
 import type { HttpService } from './lib/http-service.ts';
 import { createServiceClients, type ServiceUrls } from './play-api/clients.ts';
 import { createPlayApi } from './play-api/server.ts';
 import { createBookmarksService } from './services/bookmarks.ts';
 import { createCatalogService } from './services/catalog.ts';
-import { createLicenseService } from './services/license.ts';
+import { createLicenseService } from './services/license/service.ts';
 import { createPlaybackDecisionService } from './services/playback-decision.ts';
 import { createSteeringService } from './services/steering.ts';
 import { createSubscriberService } from './services/subscriber.ts';
@@ -61,6 +62,8 @@ export interface PlatformOptions {
   rateLimit?: { capacity: number; refillPerSecond: number };
   /** The events topic (default `play-events`). */
   topic?: string | undefined;
+  /** Real mode: partitions of the events topic when the platform creates it (default 1; an existing topic is left as it is). */
+  topicPartitions?: number | undefined;
   /** Trending windows (default: 60 s windows every 10 s, 5 s lateness). */
   trendingWindow?: Partial<TrendingWindow>;
   /** Breaker settings of the Play API's commands (default Hystrix's: 20 calls, 50 %, 5 s sleep window). */
@@ -103,7 +106,7 @@ async function seed(store: ObjectStore): Promise<void> {
   const subscribers = kv.namespace('subscribers', subscriberSchema);
   const titles = kv.namespace('titles', titleSchema);
   await Promise.all([
-    ...seedSubscribers.map((s) => subscribers.put(s.profileId, s)),
+    ...allProfiles.map((s) => subscribers.put(s.profileId, s)),
     ...seedTitles.map((t) => titles.put(t.id, t)),
   ]);
 }
@@ -144,6 +147,12 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
   const kv = createKeyValueStore({ store });
   const eventsDir = options.dataDir ? join(options.dataDir, 'events') : await mkdtemp(join(tmpdir(), 'play-events-'));
   const topic = options.topic ?? PLAY_TOPIC;
+  // Real mode: the topic exists, with its documented partitions and retention, before anyone uses it.
+  if (options.kafkaBrokers) {
+    await ensureTopics(options.kafkaBrokers, [
+      { ...playTopicSpec(topic), ...(options.topicPartitions ? { numPartitions: options.topicPartitions } : {}) },
+    ]);
+  }
   const transport = (clientId: string): Transport =>
     options.kafkaBrokers
       ? kafkaTransport({ brokers: options.kafkaBrokers, clientId })

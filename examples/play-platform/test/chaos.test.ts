@@ -203,7 +203,7 @@ describe('chaos in real mode: the broker stopped under load', () => {
     // with the broker's JVM stopping and starting (the licence, which has no fallback, times out):
     // never a hang or a reset, and most plays succeed.
     for (const [phase, summary] of Object.entries({ before, during, after })) {
-      for (const kind of Object.keys(summary.errors)) expect(kind, phase).toBe('status 503');
+      for (const kind of Object.keys(summary.errors)) expect(kind, phase).toMatch(/^503 /);
       expect(summary.errorRate, `${phase}: ${JSON.stringify(summary.errors)} of ${summary.requests}`).toBeLessThan(0.2);
     }
     expect(platform.events.length).toBeGreaterThan(emittedBeforeRestart);

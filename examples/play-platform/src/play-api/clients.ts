@@ -215,11 +215,13 @@ export function createServiceClients(
   });
 
   // No fallback: playback without a licence is impossible, the caller gets a clear error.
+  // A durable conditional write (fsync on the filesystem store, a PUT on S3): the
+  // longest timeout of the flow, since a slow licence is better than no playback.
   const getLicense = defineCommand({
     ...common,
     key: 'license.issue',
     group: 'license',
-    timeoutMs: 400,
+    timeoutMs: 1000,
     run: (
       { signal },
       _probe: Probe,
