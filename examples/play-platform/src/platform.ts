@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -142,10 +142,6 @@ async function openStore(options: PlatformOptions): Promise<ObjectStore> {
  * producers and the stream processor.
  */
 export async function startCore(options: PlatformOptions = {}): Promise<PlatformCore> {
-  const store = await openStore(options);
-  await seed(store);
-  const kv = createKeyValueStore({ store });
-  const eventsDir = options.dataDir ? join(options.dataDir, 'events') : await mkdtemp(join(tmpdir(), 'play-events-'));
   const topic = options.topic ?? PLAY_TOPIC;
   // Real mode: the topic exists, with its documented partitions and retention, before anyone uses it.
   if (options.kafkaBrokers) {
@@ -153,6 +149,12 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
       { ...playTopicSpec(topic), ...(options.topicPartitions ? { numPartitions: options.topicPartitions } : {}) },
     ]);
   }
+  const store = await openStore(options);
+  await seed(store);
+  const kv = createKeyValueStore({ store });
+  // Without a data folder, events live in a temporary folder that close() removes.
+  const temporaryDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'play-events-'));
+  const eventsDir = temporaryDir ?? join(options.dataDir as string, 'events');
   const transport = (clientId: string): Transport =>
     options.kafkaBrokers
       ? kafkaTransport({ brokers: options.kafkaBrokers, clientId })
@@ -269,6 +271,7 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
       await Promise.all(Object.values(services).map((service) => service.close()));
       registry.clear();
       canaryRegistry.clear();
+      if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
     },
   };
 }

@@ -225,4 +225,17 @@ describe('chaos in real mode: the broker stopped under load', () => {
     const settled = await admin.snapshot();
     expect(settled.events.producers['play-api-v1']).toMatchObject({ degraded: false, spoolPending: 0, dropped: 0 });
   }, 180_000);
+
+  it('refuses to stop a broker that kafka.sh does not run at the platform address, and leaves it running', async () => {
+    // kafka.sh's private broker listens on PORT; a platform on another port or host is not its business.
+    const elsewhere = kafkaScriptBroker({ brokers: [`127.0.0.1:${PORT + 7}`], env: brokerEnv() });
+    await expect(elsewhere.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
+    expect(elsewhere.stopped).toBe(false);
+    const remote = kafkaScriptBroker({ brokers: ['broker.invalid:9092'], env: brokerEnv() });
+    await expect(remote.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
+    const kafkaAdmin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await kafkaAdmin.connect();
+    expect(await kafkaAdmin.listTopics()).toContain('play-events-chaos');
+    await kafkaAdmin.disconnect();
+  }, 60_000);
 });
