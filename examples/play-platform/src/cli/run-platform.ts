@@ -47,6 +47,14 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       playApi: core.playApiUrls.v1,
       playApiCanary: core.playApiUrls.v2,
       canaryPercent: options.canaryPercent,
+      supervise: {
+        onReplace: ({ index, deadPid, exit, pid, error }) =>
+          console.log(
+            error
+              ? `gateway ${index + 1} (pid ${deadPid}, ${exit}): replacement failed (${error.message}); retrying with backoff`
+              : `gateway ${index + 1} (pid ${deadPid}) ended (${exit}); replaced by pid ${pid}`,
+          ),
+      },
     });
   } catch (error) {
     await fleet?.close().catch(() => {});
