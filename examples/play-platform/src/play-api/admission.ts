@@ -6,7 +6,7 @@ export interface AdmissionOptions {
   maxConcurrent?: number;
   /** Requests waiting for a turn; beyond it, 503 `overloaded` at once (default 1024). */
   maxQueue?: number;
-  /** Longest wait for a turn before 503 `overloaded`, ms (default 5000). */
+  /** Longest wait for a turn before 503 `overloaded`, ms (default 2500: below the gateway's 5 s origin timeout). */
   maxWaitMs?: number;
 }
 
@@ -29,7 +29,7 @@ export class Overloaded extends Error {
  */
 export function createAdmission(options: AdmissionOptions = {}) {
   const bulkhead = new Bulkhead({ maxConcurrent: options.maxConcurrent ?? 8, maxQueue: options.maxQueue ?? 1024 });
-  const maxWaitMs = options.maxWaitMs ?? 5000;
+  const maxWaitMs = options.maxWaitMs ?? 2500;
   return {
     /** Runs `work` once admitted. @throws {Overloaded} when the queue is full or the wait times out. */
     async run<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
