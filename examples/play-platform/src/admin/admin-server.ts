@@ -73,8 +73,8 @@ const sameToken = (given: string | string[] | undefined, expected: Buffer) =>
  * The token is embedded in the dashboard page, so what it guards against is
  * other web pages in your browser (a custom header cannot be sent
  * cross-origin without a preflight, which is never granted) and DNS
- * rebinding (the `Host` header must name the loopback address); local
- * processes can reach the services' own `PUT /_chaos` anyway.
+ * rebinding (the `Host` header must name the loopback address). The
+ * services' own HTTP chaos endpoint is off; faults are set in process.
  */
 export async function startAdminServer(sources: SnapshotSources, options: AdminOptions = {}): Promise<AdminServer> {
   const token = options.token ?? randomBytes(16).toString('hex');
