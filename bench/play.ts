@@ -1,8 +1,12 @@
 /**
  * `npm run bench -- play`: Play requests per second through the whole flow
  * (load balancer → gateway → Play API → six microservices → store → events)
- * on embedded defaults, with one and with two gateway processes.
+ * on what `npm start` runs — the filesystem store and the embedded event log
+ * in a data folder — with one and with two gateway processes.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runLoad } from '../examples/play-platform/src/cli/load-generator.ts';
 import { startGatewayFleet } from '../examples/play-platform/src/edge/gateway-fleet.ts';
 import { startCore } from '../examples/play-platform/src/platform.ts';
@@ -13,7 +17,8 @@ const CONNECTIONS = 32;
 
 function subject(gateways: number): () => Promise<Figures> {
   return async () => {
-    const core = await startCore();
+    const dataDir = await mkdtemp(join(tmpdir(), 'bench-play-'));
+    const core = await startCore({ dataDir, admin: false });
     const fleet = await startGatewayFleet({
       count: gateways,
       port: 0,
@@ -28,6 +33,7 @@ function subject(gateways: number): () => Promise<Figures> {
     } finally {
       await fleet.close();
       await core.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -21,15 +21,16 @@ import {
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import type { BrokerControl } from './admin/broker-control.ts';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
-import { seedSubscribers, seedTitles } from './data/seed.ts';
+import { allProfiles, seedTitles } from './data/seed.ts';
 import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
 import { type Emit, PLAY_TOPIC, type PlayEvent, playEvents } from './events.ts';
+import { ensureTopics, playTopicSpec } from './kafka/topics.ts';
 import type { HttpService } from './lib/http-service.ts';
 import { createServiceClients, type ServiceUrls } from './play-api/clients.ts';
 import { createPlayApi } from './play-api/server.ts';
 import { createBookmarksService } from './services/bookmarks.ts';
 import { createCatalogService } from './services/catalog.ts';
-import { createLicenseService } from './services/license.ts';
+import { createLicenseService } from './services/license/service.ts';
 import { createPlaybackDecisionService } from './services/playback-decision.ts';
 import { createSteeringService } from './services/steering.ts';
 import { createSubscriberService } from './services/subscriber.ts';
@@ -61,6 +62,8 @@ export interface PlatformOptions {
   rateLimit?: { capacity: number; refillPerSecond: number };
   /** The events topic (default `play-events`). */
   topic?: string | undefined;
+  /** Real mode: partitions of the events topic when the platform creates it (default 1; an existing topic is left as it is). */
+  topicPartitions?: number | undefined;
   /** Trending windows (default: 60 s windows every 10 s, 5 s lateness). */
   trendingWindow?: Partial<TrendingWindow>;
   /** Breaker settings of the Play API's commands (default Hystrix's: 20 calls, 50 %, 5 s sleep window). */
@@ -103,7 +106,7 @@ async function seed(store: ObjectStore): Promise<void> {
   const subscribers = kv.namespace('subscribers', subscriberSchema);
   const titles = kv.namespace('titles', titleSchema);
   await Promise.all([
-    ...seedSubscribers.map((s) => subscribers.put(s.profileId, s)),
+    ...allProfiles.map((s) => subscribers.put(s.profileId, s)),
     ...seedTitles.map((t) => titles.put(t.id, t)),
   ]);
 }
@@ -139,11 +142,19 @@ async function openStore(options: PlatformOptions): Promise<ObjectStore> {
  * producers and the stream processor.
  */
 export async function startCore(options: PlatformOptions = {}): Promise<PlatformCore> {
+  const topic = options.topic ?? PLAY_TOPIC;
+  // Real mode: the topic exists, with its documented partitions and retention, before anyone uses it.
+  if (options.kafkaBrokers) {
+    await ensureTopics(options.kafkaBrokers, [
+      { ...playTopicSpec(topic), ...(options.topicPartitions ? { numPartitions: options.topicPartitions } : {}) },
+    ]);
+  }
   const store = await openStore(options);
   await seed(store);
   const kv = createKeyValueStore({ store });
-  const eventsDir = options.dataDir ? join(options.dataDir, 'events') : await mkdtemp(join(tmpdir(), 'play-events-'));
-  const topic = options.topic ?? PLAY_TOPIC;
+  // Without a data folder, events live in a temporary folder that close() removes.
+  const temporaryDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'play-events-'));
+  const eventsDir = temporaryDir ?? join(options.dataDir as string, 'events');
   const transport = (clientId: string): Transport =>
     options.kafkaBrokers
       ? kafkaTransport({ brokers: options.kafkaBrokers, clientId })
@@ -260,6 +271,7 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
       await Promise.all(Object.values(services).map((service) => service.close()));
       registry.clear();
       canaryRegistry.clear();
+      if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
     },
   };
 }

@@ -87,8 +87,9 @@ describe('chaos: a slow and a failing service', () => {
     const during = await admin.snapshot();
     const steering = command(during, 'steering.steer');
     const bookmarks = command(during, 'bookmarks.get');
-    expect(steering.circuit).toBe('open');
-    expect(bookmarks.circuit).toBe('open');
+    // Tripped: open, or half-open once the 1 s sleep window passed with no call since (opossum's timer).
+    expect(['open', 'half-open']).toContain(steering.circuit);
+    expect(['open', 'half-open']).toContain(bookmarks.circuit);
     // Shed, not queued: most calls were short-circuited at once; only a few waited for the timeout.
     expect(steering.counts.shortCircuited).toBeGreaterThan(steering.counts.timeout);
     expect(bookmarks.counts.shortCircuited).toBeGreaterThan(bookmarks.counts.failure);
@@ -203,7 +204,7 @@ describe('chaos in real mode: the broker stopped under load', () => {
     // with the broker's JVM stopping and starting (the licence, which has no fallback, times out):
     // never a hang or a reset, and most plays succeed.
     for (const [phase, summary] of Object.entries({ before, during, after })) {
-      for (const kind of Object.keys(summary.errors)) expect(kind, phase).toBe('status 503');
+      for (const kind of Object.keys(summary.errors)) expect(kind, phase).toMatch(/^503 /);
       expect(summary.errorRate, `${phase}: ${JSON.stringify(summary.errors)} of ${summary.requests}`).toBeLessThan(0.2);
     }
     expect(platform.events.length).toBeGreaterThan(emittedBeforeRestart);
@@ -225,4 +226,17 @@ describe('chaos in real mode: the broker stopped under load', () => {
     const settled = await admin.snapshot();
     expect(settled.events.producers['play-api-v1']).toMatchObject({ degraded: false, spoolPending: 0, dropped: 0 });
   }, 180_000);
+
+  it('refuses to stop a broker that kafka.sh does not run at the platform address, and leaves it running', async () => {
+    // kafka.sh's private broker listens on PORT; a platform on another port or host is not its business.
+    const elsewhere = kafkaScriptBroker({ brokers: [`127.0.0.1:${PORT + 7}`], env: brokerEnv() });
+    await expect(elsewhere.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
+    expect(elsewhere.stopped).toBe(false);
+    const remote = kafkaScriptBroker({ brokers: ['broker.invalid:9092'], env: brokerEnv() });
+    await expect(remote.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
+    const kafkaAdmin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await kafkaAdmin.connect();
+    expect(await kafkaAdmin.listTopics()).toContain('play-events-chaos');
+    await kafkaAdmin.disconnect();
+  }, 60_000);
 });

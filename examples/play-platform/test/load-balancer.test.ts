@@ -44,9 +44,15 @@ describe('the load balancer in front of two gateway processes', () => {
     expect(summary.requests - failed).toBeGreaterThan(connections * 10);
     // Every failure is a connection cut mid-request, never an answer from the platform.
     for (const kind of Object.keys(summary.errors)) expect(kind).toMatch(/^network /);
-    // The balancer took the dead instance out; the survivor serves everything after the kill.
-    await expect.poll(() => fleet.backends[0]?.healthy).toBe(false);
+    // The supervisor replaced the dead instance (a new process), and the balancer sends it traffic again.
+    await expect
+      .poll(() => fleet.instances[0]?.pid !== victim?.pid && fleet.backends[0]?.healthy, { timeout: 30_000 })
+      .toBe(true);
+    expect(fleet.replacements).toBe(1);
+    expect(fleet.instances[0]?.process.exitCode).toBeNull();
+    const acceptedBefore = fleet.backends.map((b) => b.accepted);
     const after = await runLoad({ url: fleet.url, durationS: 1, connections: 8 });
     expect(after.errorRate).toBe(0);
+    expect(fleet.backends.map((b, i) => b.accepted - (acceptedBefore[i] ?? 0))).toEqual([4, 4]);
   });
 });

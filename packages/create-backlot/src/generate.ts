@@ -2,6 +2,7 @@ import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/p
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { useLocalPackages } from './local-packages.js';
 import { type CreateOptions, createOptionsSchema } from './options.js';
 
 /** What {@link generate} wrote. */
@@ -104,6 +105,10 @@ export async function generate(options: CreateOptions): Promise<GenerateResult> 
   if ((await stat(join(directory, 'gitignore')).catch(() => undefined))?.isFile()) {
     await rename(join(directory, 'gitignore'), join(directory, '.gitignore'));
     written[written.indexOf('gitignore')] = '.gitignore';
+  }
+  if (parsed.data.localPackages) {
+    for (const tarball of await useLocalPackages(directory, parsed.data.localPackages))
+      written.push(`vendor/${tarball}`);
   }
   const run = packageManager === 'npm' ? 'npm run' : packageManager;
   return {

@@ -10,6 +10,11 @@ export interface CreateOptions {
   force?: boolean | undefined;
   /** Package manager named in the printed next steps (default `npm`). */
   packageManager?: 'npm' | 'pnpm' | 'yarn' | undefined;
+  /**
+   * The root folder of a Backlot clone: depend on its packages, packed into
+   * the service's `vendor/`, instead of the registry's (see `useLocalPackages`).
+   */
+  localPackages?: string | undefined;
 }
 
 // npm's rules for new package names: lower case, at most 214 characters,
@@ -30,4 +35,5 @@ export const createOptionsSchema = z.object({
   directory: z.string().min(1, 'directory must not be empty').optional(),
   force: z.boolean().optional(),
   packageManager: z.enum(['npm', 'pnpm', 'yarn'], { error: 'packageManager must be npm, pnpm or yarn' }).optional(),
+  localPackages: z.string().min(1, 'localPackages must name the Backlot clone folder').optional(),
 });

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DirectoryNotEmptyError, generate, TEMPLATE_DIR } from '../src/index.js';
+import { BACKLOT_PACKAGES, DirectoryNotEmptyError, generate, TEMPLATE_DIR } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -71,28 +71,21 @@ describe('a generated service, against the packed packages', () => {
     'installs from the tarballs and passes its own tests',
     async () => {
       const work = await mkdtemp(join(tmpdir(), 'create-backlot-e2e-'));
-      const tarballs = join(work, 'tarballs');
-      await mkdir(tarballs);
-      // The packages as they would be published: built, then packed.
-      for (const name of ['resilience', 'storage', 'events', 'gateway']) {
-        const dir = join(root, 'packages', name);
-        if (!existsSync(join(dir, 'dist/index.js'))) npm(['run', 'build'], dir);
-        npm(['pack', '--pack-destination', tarballs], dir);
+      // What `npm run scaffold -- ratings-service` does from a clone: the packages packed into vendor/.
+      const { directory, files } = await generate({
+        name: 'ratings-service',
+        directory: join(work, 'ratings-service'),
+        localPackages: root,
+      });
+      const manifest = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8'));
+      for (const name of BACKLOT_PACKAGES) {
+        expect(manifest.dependencies[`@backlot/${name}`]).toMatch(new RegExp(`^file:vendor/backlot-${name}-.+\\.tgz$`));
+        expect(manifest.overrides[`@backlot/${name}`]).toBe(manifest.dependencies[`@backlot/${name}`]);
+        expect(files).toContain(manifest.dependencies[`@backlot/${name}`].slice('file:'.length));
       }
-      const packed = execFileSync('ls', [tarballs], { encoding: 'utf8' }).trim().split('\n');
-      const tarball = (name: string) => join(tarballs, packed.find((f) => f.startsWith(`backlot-${name}-`)) as string);
 
-      const { directory } = await generate({ name: 'ratings-service', directory: join(work, 'ratings-service') });
-      const manifestPath = join(directory, 'package.json');
-      const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
-      const local = Object.fromEntries(
-        ['resilience', 'storage', 'events', 'gateway'].map((n) => [`@backlot/${n}`, `file:${tarball(n)}`]),
-      );
-      manifest.dependencies = { ...manifest.dependencies, ...local };
-      manifest.overrides = local; // events depends on storage: use the tarball there too
-      await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
-
-      npm(['install', '--no-audit', '--no-fund'], directory);
+      // Installs without the @backlot packages on any registry (the rest from the npm cache when there).
+      npm(['install', '--prefer-offline', '--no-audit', '--no-fund'], directory);
       const output = npm(['test'], directory);
       // biome-ignore lint/suspicious/noControlCharactersInRegex: strips colour codes
       expect(output.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+4 passed/);
@@ -100,4 +93,21 @@ describe('a generated service, against the packed packages', () => {
     },
     10 * 60_000,
   );
+});
+
+describe('npm run scaffold, from the repository root', () => {
+  it('generates into the folder asked for, relative to where it was run, with the packed packages', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'create-backlot-scaffold-'));
+    const output = execFileSync('npm', ['--prefix', root, 'run', 'scaffold', '--', 'svc', '--dir', 'svc'], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(output).toContain(`created ${join(work, 'svc')}`);
+    const manifest = JSON.parse(await readFile(join(work, 'svc/package.json'), 'utf8'));
+    for (const name of BACKLOT_PACKAGES) {
+      const tarball = (manifest.dependencies[`@backlot/${name}`] as string).slice('file:'.length);
+      expect(readFileSync(join(work, 'svc', tarball)).length).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });

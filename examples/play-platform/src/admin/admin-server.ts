@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import type { BrokerControl } from './broker-control.ts';
+import { type BrokerControl, BrokerControlError } from './broker-control.ts';
 import { dashboardPage } from './dashboard-page.ts';
 import { createSnapshotter, type EdgeSource, type SnapshotSources } from './snapshot.ts';
 
@@ -73,8 +73,8 @@ const sameToken = (given: string | string[] | undefined, expected: Buffer) =>
  * The token is embedded in the dashboard page, so what it guards against is
  * other web pages in your browser (a custom header cannot be sent
  * cross-origin without a preflight, which is never granted) and DNS
- * rebinding (the `Host` header must name the loopback address); local
- * processes can reach the services' own `PUT /_chaos` anyway.
+ * rebinding (the `Host` header must name the loopback address). The
+ * services' own HTTP chaos endpoint is off; faults are set in process.
  */
 export async function startAdminServer(sources: SnapshotSources, options: AdminOptions = {}): Promise<AdminServer> {
   const token = options.token ?? randomBytes(16).toString('hex');
@@ -120,7 +120,12 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
     const brokerAction = /^\/api\/chaos\/broker\/(stop|start)$/.exec(path);
     if (brokerAction) {
       if (!broker) return [409, { error: 'not_available', message: 'the broker can be stopped in real mode only' }];
-      await (brokerAction[1] === 'stop' ? broker.stop() : broker.start());
+      try {
+        await (brokerAction[1] === 'stop' ? broker.stop() : broker.start());
+      } catch (error) {
+        if (error instanceof BrokerControlError) return [409, { error: error.code, message: error.message }];
+        throw error;
+      }
       return [200, { broker: broker.brokers, stopped: broker.stopped }];
     }
     return [404, { error: 'not_found' }];

@@ -75,73 +75,136 @@ export function parseRouteCounters(text: string): Map<string, RouteCounters> {
   return routes;
 }
 
-/** Sums the counters of several gateways (a fleet), route by route. */
-export function sumRouteCounters(all: Map<string, RouteCounters>[]): Map<string, RouteCounters> {
-  const sum = new Map<string, RouteCounters>();
-  for (const routes of all) {
-    for (const [route, c] of routes) {
-      const into = sum.get(route) ?? {
-        byClass: {},
-        buckets: c.buckets.map(([le]) => [le, 0]),
-        inflight: 0,
-        shed: 0,
-        retries: 0,
-      };
-      for (const [cls, n] of Object.entries(c.byClass)) into.byClass[cls] = (into.byClass[cls] ?? 0) + n;
-      c.buckets.forEach(([, n], i) => {
-        const bucket = into.buckets[i];
-        if (bucket) bucket[1] += n;
-      });
-      into.inflight += c.inflight;
-      into.shed += c.shed;
-      into.retries += c.retries;
-      sum.set(route, into);
-    }
-  }
-  return sum;
+/** Counters of several gateway processes: process (name with its pid) → route → counters. */
+export type CountersBySource = Map<string, Map<string, RouteCounters>>;
+
+/**
+ * How much a counter grew between two scrapes of one process, as Prometheus'
+ * `increase()` counts it: a counter never goes down, so a lower value means
+ * the process restarted and counted from zero again; a process seen for the
+ * first time counted everything it has since it started. Never negative.
+ */
+export function counterIncrease(before: number | undefined, now: number): number {
+  if (!(now >= 0)) return 0;
+  if (before === undefined || now < before) return now;
+  return now - before;
 }
+
+const emptyCounters = (buckets: [number, number][]): RouteCounters => ({
+  byClass: {},
+  buckets: buckets.map(([le]) => [le, 0]),
+  inflight: 0,
+  shed: 0,
+  retries: 0,
+});
 
 const total = (c: RouteCounters | undefined) => Object.values(c?.byClass ?? {}).reduce((a, b) => a + b, 0);
 
-function percentile(now: RouteCounters, before: RouteCounters | undefined, q: number): number | null {
-  const deltas = now.buckets.map(([le, n], i) => [le, n - (before?.buckets[i]?.[1] ?? 0)] as const);
-  const count = deltas.at(-1)?.[1] ?? 0;
+/** The increase of one route's counters of one process; a drop of any of them is a reset of all. */
+function routeIncrease(before: RouteCounters | undefined, now: RouteCounters): RouteCounters {
+  const reset =
+    before !== undefined &&
+    (total(now) < total(before) ||
+      now.shed < before.shed ||
+      now.retries < before.retries ||
+      (now.buckets.at(-1)?.[1] ?? 0) < (before.buckets.at(-1)?.[1] ?? 0));
+  const base = reset ? undefined : before;
+  return {
+    byClass: Object.fromEntries(
+      Object.entries(now.byClass).map(([cls, n]) => [
+        cls,
+        counterIncrease(base ? (base.byClass[cls] ?? 0) : undefined, n),
+      ]),
+    ),
+    buckets: now.buckets.map(([le, n], i) => [le, counterIncrease(base ? (base.buckets[i]?.[1] ?? 0) : undefined, n)]),
+    inflight: now.inflight,
+    shed: counterIncrease(base?.shed, now.shed),
+    retries: counterIncrease(base?.retries, now.retries),
+  };
+}
+
+/** Adds `increase` into `into`, route by route. */
+function addInto(into: Map<string, RouteCounters>, route: string, increase: RouteCounters): void {
+  const sum = into.get(route) ?? emptyCounters(increase.buckets);
+  for (const [cls, n] of Object.entries(increase.byClass)) sum.byClass[cls] = (sum.byClass[cls] ?? 0) + n;
+  increase.buckets.forEach(([, n], i) => {
+    const bucket = sum.buckets[i];
+    if (bucket) bucket[1] += n;
+  });
+  sum.shed += increase.shed;
+  sum.retries += increase.retries;
+  into.set(route, sum);
+}
+
+function percentile(increase: RouteCounters, q: number): number | null {
+  const count = increase.buckets.at(-1)?.[1] ?? 0;
   if (count <= 0) return null;
-  const bucket = deltas.find(([, n]) => n >= q * count);
+  const bucket = increase.buckets.find(([, n]) => n >= q * count);
   if (!bucket) return null;
   return Number.isFinite(bucket[0]) ? bucket[0] * 1000 : Number.POSITIVE_INFINITY;
 }
 
 /**
- * Keeps recent samples of the counters and answers each route's traffic over
- * the last `windowMs` (default 10 s, Hystrix's rolling window).
+ * Keeps recent scrapes of each gateway process and answers each route's
+ * traffic over the last `windowMs` (default 10 s, Hystrix's rolling window).
+ * Counters are differenced per process, never summed first: a process that
+ * was killed stops adding (its past requests stay counted), a restarted or
+ * replacement process counts from zero — rates are never negative and
+ * totals never fall.
  */
 export class TrafficWindow {
-  readonly #samples: { at: number; routes: Map<string, RouteCounters> }[] = [];
+  /** Per scrape: when, and how much each route grew since the previous scrape (all processes). */
+  readonly #samples: { at: number; increase: Map<string, RouteCounters> }[] = [];
+  /** The last counters seen of each process. */
+  readonly #last = new Map<string, Map<string, RouteCounters>>();
+  /** Requests since start by route and status class, over every process that ever answered. */
+  readonly #totals = new Map<string, Record<string, number>>();
   readonly windowMs: number;
   constructor(windowMs = 10_000) {
     this.windowMs = windowMs;
   }
 
-  /** Adds a sample taken at `at` (ms) and answers the traffic over the window ending there. */
-  add(at: number, routes: Map<string, RouteCounters>): RouteTraffic[] {
-    this.#samples.push({ at, routes });
+  /** Adds a scrape taken at `at` (ms) of the processes that answered, and answers the traffic over the window ending there. */
+  add(at: number, sources: CountersBySource): RouteTraffic[] {
+    const increase = new Map<string, RouteCounters>();
+    const inflight = new Map<string, number>();
+    for (const [source, routes] of sources) {
+      const last = this.#last.get(source);
+      for (const [route, now] of routes) {
+        addInto(increase, route, routeIncrease(last?.get(route), now));
+        inflight.set(route, (inflight.get(route) ?? 0) + now.inflight);
+      }
+      this.#last.set(source, routes);
+    }
+    for (const [route, grown] of increase) {
+      const totals = this.#totals.get(route) ?? {};
+      for (const [cls, n] of Object.entries(grown.byClass)) totals[cls] = (totals[cls] ?? 0) + n;
+      this.#totals.set(route, totals);
+    }
+    this.#samples.push({ at, increase });
     while (this.#samples.length > 2 && (this.#samples[1]?.at ?? at) <= at - this.windowMs) this.#samples.shift();
+
+    // The oldest kept scrape is the window's start: the increases after it are the window's traffic.
     const oldest = this.#samples[0];
     const seconds = oldest && oldest.at < at ? (at - oldest.at) / 1000 : 0;
-    return [...routes].map(([route, now]) => {
-      const before = oldest && oldest.at < at ? oldest.routes.get(route) : undefined;
-      const requests = total(now) - total(before);
-      const errors = (now.byClass['5xx'] ?? 0) - (before?.byClass['5xx'] ?? 0);
+    const windowed = new Map<string, RouteCounters>();
+    for (const sample of this.#samples.slice(1)) {
+      for (const [route, grown] of sample.increase) addInto(windowed, route, grown);
+    }
+    const routes = new Set([...this.#totals.keys()]);
+    return [...routes].map((route) => {
+      const grown = windowed.get(route);
+      const requests = total(grown);
+      const errors = grown?.byClass['5xx'] ?? 0;
       return {
         route,
         rps: seconds > 0 ? requests / seconds : 0,
-        total: now.byClass,
+        total: { ...this.#totals.get(route) },
         errorPercent: requests > 0 ? Math.round((errors / requests) * 100) : 0,
-        shedPerSecond: seconds > 0 ? (now.shed - (before?.shed ?? 0)) / seconds : 0,
-        inflight: now.inflight,
-        p50Ms: seconds > 0 ? percentile(now, before, 0.5) : null,
-        p99Ms: seconds > 0 ? percentile(now, before, 0.99) : null,
+        shedPerSecond: seconds > 0 ? (grown?.shed ?? 0) / seconds : 0,
+        inflight: inflight.get(route) ?? 0,
+        p50Ms: seconds > 0 && grown ? percentile(grown, 0.5) : null,
+        p99Ms: seconds > 0 && grown ? percentile(grown, 0.99) : null,
       };
     });
   }

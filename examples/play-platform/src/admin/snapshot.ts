@@ -5,7 +5,7 @@ import { seedSubscribers, seedTitles } from '../data/seed.ts';
 import type { PlayEvent } from '../events.ts';
 import type { Chaos, HttpService } from '../lib/http-service.ts';
 import { continueWatchingSchema, trendingSchema } from '../stream/views.ts';
-import { parseRouteCounters, type RouteTraffic, sumRouteCounters, TrafficWindow } from './gateway-traffic.ts';
+import { type CountersBySource, parseRouteCounters, type RouteTraffic, TrafficWindow } from './gateway-traffic.ts';
 
 /** The edge in front of the core, as the dashboard sees it. */
 export interface EdgeSource {
@@ -144,8 +144,11 @@ export function createSnapshotter(sources: SnapshotSources) {
       });
     }
     const gateways = edge ? await edge.gateways() : [];
-    const perGateway = gateways.map((g) => (g.metrics ? parseRouteCounters(g.metrics) : new Map()));
-    const routes = traffic.add(at, sumRouteCounters(perGateway));
+    // Per process: a gateway that does not answer adds nothing, and keeps what it counted before.
+    const bySource: CountersBySource = new Map(
+      gateways.flatMap((g) => (g.metrics ? [[g.name, parseRouteCounters(g.metrics)] as const] : [])),
+    );
+    const routes = traffic.add(at, bySource);
     await viewsReading;
 
     const commands: CommandCard[] = [];
@@ -203,10 +206,10 @@ export function createSnapshotter(sources: SnapshotSources) {
       mode: { ...sources.mode, edge: edge?.kind ?? 'none' },
       gateway: {
         routes,
-        instances: gateways.map((g, i) => ({
+        instances: gateways.map((g) => ({
           name: g.name,
           up: g.up,
-          requests: [...(perGateway[i]?.values() ?? [])].reduce(
+          requests: [...(bySource.get(g.name)?.values() ?? [])].reduce(
             (sum, r) => sum + Object.values(r.byClass as Record<string, number>).reduce((a, b) => a + b, 0),
             0,
           ),

@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { Agent, request } from 'undici';
-import { seedTitles } from '../data/seed.ts';
+import { loadProfiles, seedTitles } from '../data/seed.ts';
 import { tokenFor } from '../edge/demo-users.ts';
 
 /** Options of {@link runLoad}. */
@@ -11,7 +11,7 @@ export interface LoadOptions {
   durationS: number;
   /** Concurrent connections, each sending one request after another. */
   connections: number;
-  /** Profiles to play as (default: the demo profiles that may watch most titles). */
+  /** Profiles to play as (default: the load profiles `p-load-01` … `p-load-64`). */
   profiles?: string[];
   /** Called about four times a second with progress. */
   onProgress?: (progress: LoadProgress) => void;
@@ -31,7 +31,7 @@ export interface LoadSummary {
   rps: number;
   p50Ms: number;
   p99Ms: number;
-  /** Answers other than 200 and network failures, by kind (`status 503`, `network`). */
+  /** Answers other than 200 by status and error code (`503 license_unavailable`), and network failures (`network …`). */
   errors: Record<string, number>;
   errorRate: number;
   /** Fallbacks seen in the answers' traces, by service and reason. */
@@ -46,7 +46,7 @@ const DEVICES = ['tv', 'web', 'mobile', 'tablet'] as const;
  * the fallbacks the platform used.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
-  const profiles = options.profiles ?? ['p-ada', 'p-bo'];
+  const profiles = options.profiles ?? loadProfiles.map((p) => p.profileId);
   const tokens = new Map(await Promise.all(profiles.map(async (p) => [p, await tokenFor(p)] as const)));
   const titles = seedTitles.filter((t) => t.maturity <= 16 && t.rights.US && t.rights.NL).map((t) => t.id);
   const agent = new Agent({ connections: options.connections, keepAliveTimeout: 10_000 });
@@ -68,12 +68,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }, 250);
 
   const client = async (id: number) => {
+    // Each client is one viewer: its own profile and device (profiles first, then
+    // devices), so a profile's concurrent streams stay within its plan's four.
+    const profileId = profiles[id % profiles.length] as string;
+    const device = DEVICES[Math.floor(id / profiles.length) % DEVICES.length];
     let n = id;
     while (performance.now() < deadline) {
       n++;
-      const profileId = profiles[n % profiles.length] as string;
-      // One device per client, so a profile's concurrent streams stay within its plan.
-      const body = JSON.stringify({ profileId, titleId: titles[n % titles.length], device: DEVICES[id % 2] });
+      const body = JSON.stringify({ profileId, titleId: titles[n % titles.length], device });
       const t0 = performance.now();
       try {
         const response = await request(target, {
@@ -82,11 +84,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
           headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(profileId)}` },
           body,
         });
-        const answer = (await response.body.json()) as { trace?: { service: string; outcome: string }[] };
+        const answer = (await response.body.json().catch(() => ({}))) as {
+          error?: string;
+          trace?: { service: string; outcome: string }[];
+        };
         latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
         if (response.statusCode !== 200) {
           failed++;
-          errors[`status ${response.statusCode}`] = (errors[`status ${response.statusCode}`] ?? 0) + 1;
+          const kind = `${response.statusCode} ${answer.error ?? ''}`.trim();
+          errors[kind] = (errors[kind] ?? 0) + 1;
         }
         for (const step of answer.trace ?? []) {
           if (step.outcome.startsWith('fallback:')) {

@@ -34,11 +34,16 @@ export const bookmarkSchema = z.object({
 });
 export type Bookmark = z.infer<typeof bookmarkSchema>;
 
-/** The streams a profile is playing now: what the `license` service checks against the plan's limit. */
-export const activeStreamsSchema = z.object({
-  streams: z.array(z.object({ sessionId: z.string(), titleId: z.string(), device: z.string(), expiresAt: z.number() })),
+/** One stream a profile plays now: a lease on one of its plan's stream slots, held by the `license` service. */
+export const streamLeaseSchema = z.object({
+  sessionId: z.string().min(1),
+  profileId: z.string().min(1),
+  titleId: z.string().min(1),
+  device: z.string().min(1),
+  /** Epoch ms; a lease at or past it (released leases hold 0) frees its slot. */
+  expiresAt: z.number().int().min(0),
 });
-export type ActiveStreams = z.infer<typeof activeStreamsSchema>;
+export type StreamLease = z.infer<typeof streamLeaseSchema>;
 
 /** One video rendition of a manifest. */
 export const videoTrackSchema = z.object({

@@ -7,6 +7,30 @@ export const seedSubscribers: Subscriber[] = [
   { profileId: 'p-kim', name: 'Kim', plan: 'basic', country: 'DE', streamLimit: 1, maturity: 12 },
 ];
 
+/** How many load profiles there are (`p-load-01` … `p-load-64`). */
+export const LOAD_PROFILE_COUNT = 64;
+
+/**
+ * Profiles the load generator plays as: premium (4 streams), half in NL and
+ * half in the US, so every connection of `npm run load` plays as its own
+ * profile and device, as real viewers do, instead of 32 connections fighting
+ * over one profile's stream slots.
+ */
+export const loadProfiles: Subscriber[] = Array.from({ length: LOAD_PROFILE_COUNT }, (_, i) => {
+  const n = String(i + 1).padStart(2, '0');
+  return {
+    profileId: `p-load-${n}`,
+    name: `Load ${n}`,
+    plan: 'premium',
+    country: i % 2 === 0 ? 'NL' : 'US',
+    streamLimit: 4,
+    maturity: 16,
+  };
+});
+
+/** Every profile the platform knows: the demo profiles and the load profiles. */
+export const allProfiles: Subscriber[] = [...seedSubscribers, ...loadProfiles];
+
 const always = { from: '2020-01-01', to: '2099-12-31' };
 
 /** Demo titles with rights windows. */

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { seedSubscribers } from '../data/seed.ts';
+import { allProfiles, LOAD_PROFILE_COUNT, seedSubscribers } from '../data/seed.ts';
 
 /**
  * The demo's JWT signing secret (HS256). Set `PLAY_JWT_SECRET` to your own;
@@ -12,11 +12,20 @@ export const JWT_SECRET = new TextEncoder().encode(
 export const JWT_ISSUER = 'backlot-play-demo';
 export const JWT_AUDIENCE = 'play-api';
 
-/** A signed token for one of the demo profiles (subject = profile id). */
-export async function tokenFor(profileId: string): Promise<string> {
-  if (!seedSubscribers.some((s) => s.profileId === profileId)) {
-    throw new Error(`no demo profile '${profileId}' (known: ${seedSubscribers.map((s) => s.profileId).join(', ')})`);
+/** Raised for a profile id the demo does not know: its message lists the known ones. */
+export class UnknownProfileError extends Error {
+  readonly code = 'unknown_profile';
+  constructor(profileId: string) {
+    super(
+      `no demo profile '${profileId}' (known: ${seedSubscribers.map((s) => s.profileId).join(', ')}, p-load-01 … p-load-${LOAD_PROFILE_COUNT})`,
+    );
+    this.name = 'UnknownProfileError';
   }
+}
+
+/** A signed token for one of the demo or load profiles (subject = profile id). */
+export async function tokenFor(profileId: string): Promise<string> {
+  if (!allProfiles.some((s) => s.profileId === profileId)) throw new UnknownProfileError(profileId);
   return new SignJWT({ name: profileId })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(profileId)

@@ -25,9 +25,11 @@ export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
   const rateLimit = options.rateLimit ?? { capacity: 5000, refillPerSecond: 2000 };
   return {
     server: { host: '127.0.0.1', port: options.port ?? 0 },
+    // Above the Play API's own budget (admission wait ≤ 2.5 s, then its commands' timeouts), so a
+    // slow play is answered by the Play API (a fallback, or 503 overloaded), not cut by a 504 here.
     origins: {
-      playApi: { servers: [options.playApi], timeoutMs: 3000, healthCheck: { path: '/health', intervalMs: 2000 } },
-      playApiCanary: { servers: [options.playApiCanary], timeoutMs: 3000 },
+      playApi: { servers: [options.playApi], timeoutMs: 5000, healthCheck: { path: '/health', intervalMs: 2000 } },
+      playApiCanary: { servers: [options.playApiCanary], timeoutMs: 5000 },
     },
     filters: [{ type: 'requestId' }],
     routes: [

@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { fullJitterDelay } from '@backlot/resilience';
 import type { EdgeOptions } from './gateway-config.ts';
 import { createLoadBalancer } from './load-balancer.ts';
 
@@ -12,13 +14,28 @@ export interface GatewayInstance {
   process: ChildProcess;
 }
 
+/** How the fleet replaces instances that died, as an auto-scaling group would. */
+export interface SupervisorOptions {
+  /** Backoff before a replacement, with full jitter: first ceiling (default 250 ms) … */
+  baseDelayMs?: number;
+  /** … and the largest one, for an instance that keeps dying (default 30 s). */
+  maxDelayMs?: number;
+  /** An instance that lived this long resets the backoff (default 30 s). */
+  stableAfterMs?: number;
+  /** Told of each replacement (default: nothing). */
+  onReplace?: (event: { index: number; deadPid: number; exit: string; pid?: number; error?: Error }) => void;
+}
+
 /** The edge of `npm start`: gateway processes behind the L4 load balancer. */
 export interface GatewayFleet {
   /** The load balancer's URL: what clients call. */
   url: string;
+  /** The instances now (a replacement takes its predecessor's place). */
   instances: GatewayInstance[];
   /** Backends as the load balancer sees them (health, open connections). */
   backends: ReturnType<typeof createLoadBalancer>['backends'];
+  /** Instances replaced so far. */
+  readonly replacements: number;
   close(): Promise<void>;
 }
 
@@ -41,19 +58,72 @@ function startInstance(options: EdgeOptions): Promise<GatewayInstance> {
   });
 }
 
-/** Starts `count` gateway processes and the load balancer in front of them on `port`. */
-export async function startGatewayFleet(options: EdgeOptions & { count: number; port: number }): Promise<GatewayFleet> {
-  const { count, port, ...edge } = options;
+/**
+ * Starts `count` gateway processes and the load balancer in front of them on
+ * `port`, and supervises them: an instance that exits (crash, SIGKILL) is
+ * replaced after a jittered backoff that grows while replacements keep dying.
+ */
+export async function startGatewayFleet(
+  options: EdgeOptions & { count: number; port: number; supervise?: SupervisorOptions | false },
+): Promise<GatewayFleet> {
+  const { count, port, supervise = {}, ...edge } = options;
   const instances = await Promise.all(Array.from({ length: count }, () => startInstance(edge)));
   const balancer = createLoadBalancer({
     backends: instances.map((instance) => ({ host: '127.0.0.1', port: instance.port, healthPath: '/health' })),
   });
   const address = await balancer.listen(port);
+  let closing = false;
+  let replacements = 0;
+  const stopClosing = new AbortController();
+
+  const watch = (index: number, instance: GatewayInstance, attempt: number) => {
+    if (supervise === false) return;
+    const startedAt = Date.now();
+    instance.process.once('exit', (code, signal) => {
+      if (closing) return;
+      const stable = Date.now() - startedAt >= (supervise.stableAfterMs ?? 30_000);
+      void replace(index, instance, stable ? 1 : attempt, signal ?? `exit ${code}`);
+    });
+  };
+
+  const replace = async (index: number, dead: GatewayInstance, attempt: number, exit: string) => {
+    if (supervise === false) return;
+    for (let tries = attempt; !closing; tries++) {
+      const delay = fullJitterDelay(tries, supervise.baseDelayMs ?? 250, supervise.maxDelayMs ?? 30_000);
+      try {
+        await sleep(delay, undefined, { signal: stopClosing.signal });
+      } catch {
+        return; // the fleet is closing
+      }
+      try {
+        const next = await startInstance(edge);
+        if (closing) {
+          next.process.kill('SIGTERM');
+          return;
+        }
+        instances[index] = next;
+        balancer.replaceBackend(index, { host: '127.0.0.1', port: next.port });
+        replacements++;
+        supervise.onReplace?.({ index, deadPid: dead.pid, exit, pid: next.pid });
+        watch(index, next, tries + 1);
+        return;
+      } catch (error) {
+        supervise.onReplace?.({ index, deadPid: dead.pid, exit, error: error as Error });
+      }
+    }
+  };
+  for (const [index, instance] of instances.entries()) watch(index, instance, 1);
+
   return {
     url: `http://127.0.0.1:${address.port}`,
     instances,
     backends: balancer.backends,
+    get replacements() {
+      return replacements;
+    },
     async close() {
+      closing = true;
+      stopClosing.abort();
       await balancer.close();
       await Promise.all(
         instances.map(

@@ -38,6 +38,8 @@ interface BackendState extends Backend {
 export function createLoadBalancer(options: LoadBalancerOptions): {
   listen(port: number, host?: string): Promise<AddressInfo>;
   readonly backends: readonly Readonly<BackendState>[];
+  /** Points backend `index` at a replacement instance (healthy at once: it answered ready). */
+  replaceBackend(index: number, backend: Pick<Backend, 'host' | 'port'>): void;
   close(): Promise<void>;
 } {
   const backends: BackendState[] = options.backends.map((b) => ({
@@ -121,6 +123,11 @@ export function createLoadBalancer(options: LoadBalancerOptions): {
 
   return {
     backends,
+    replaceBackend(index, { host, port }) {
+      const state = backends[index];
+      if (!state) throw new RangeError(`no backend ${index}`);
+      Object.assign(state, { host, port, healthy: true, failures: 0 });
+    },
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -83,11 +83,13 @@ export function createServiceClients(
     ...(circuitBreaker ? { circuitBreaker } : {}),
   };
 
+  // Subscriber and catalog fall back only to a value seen before: a profile or title not seen
+  // yet has no fallback, so their timeouts leave room for a busy host (500 ms), unlike steering's.
   const getSubscriber = defineCommand({
     ...common,
     key: 'subscriber.get',
     group: 'subscriber',
-    timeoutMs: 250,
+    timeoutMs: 500,
     run: async ({ signal }, _probe: Probe, profileId: string) =>
       recentSubscribers.set(
         profileId,
@@ -113,7 +115,7 @@ export function createServiceClients(
     ...common,
     key: 'catalog.getTitles',
     group: 'catalog',
-    timeoutMs: 300,
+    timeoutMs: 500,
     run: async ({ signal }, ids: readonly string[]) =>
       (
         await callService(
@@ -215,11 +217,13 @@ export function createServiceClients(
   });
 
   // No fallback: playback without a licence is impossible, the caller gets a clear error.
+  // A durable conditional write (fsync on the filesystem store, a PUT on S3): the
+  // longest timeout of the flow, since a slow licence is better than no playback.
   const getLicense = defineCommand({
     ...common,
     key: 'license.issue',
     group: 'license',
-    timeoutMs: 400,
+    timeoutMs: 1000,
     run: (
       { signal },
       _probe: Probe,

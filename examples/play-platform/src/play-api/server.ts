@@ -4,6 +4,7 @@ import { isBadRequestError, runInRequestContext } from '@backlot/resilience';
 import { z } from 'zod';
 import type { Emit } from '../events.ts';
 import { ServiceRejection } from '../lib/service-client.ts';
+import { type AdmissionOptions, createAdmission, Overloaded } from './admission.ts';
 import type { ServiceClients } from './clients.ts';
 import { LicenseUnavailable, PlaybackRefused, play } from './play.ts';
 import { step, withTrace } from './trace.ts';
@@ -29,6 +30,8 @@ export interface PlayApiDeps {
   emit: Emit;
   /** Reported in answers, to tell the canary apart. */
   version: string;
+  /** How many plays and browses run at once, and how long the others wait (see `admission.ts`). */
+  admission?: AdmissionOptions;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -51,6 +54,7 @@ function failure(error: unknown): [number, Record<string, string>] {
     const status = error.status === 409 ? 409 : error.status === 404 ? 404 : 400;
     return [status, { error: `${error.service}_rejected`, message: error.message }];
   }
+  if (error instanceof Overloaded) return [503, { error: error.code, message: error.message }];
   if (error instanceof LicenseUnavailable) return [503, { error: 'license_unavailable', message: error.message }];
   if (isBadRequestError(error)) return [400, { error: 'bad_request', message: (error as Error).message }];
   return [503, { error: 'unavailable', message: (error as Error).message }];
@@ -60,10 +64,11 @@ function failure(error: unknown): [number, Record<string, string>] {
  * The Play API: `POST /play` answers a playback context; `POST /play/heartbeat`
  * and `POST /play/stop` report progress; `GET /browse` answers the rows.
  */
-export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
+export function createPlayApi({ clients, emit, version, admission: admissionOptions }: PlayApiDeps): {
   listen(port?: number): Promise<AddressInfo>;
   close(): Promise<void>;
 } {
+  const admission = createAdmission(admissionOptions);
   const server: Server = createServer(async (req, res) => {
     const gone = new AbortController();
     res.on('close', () => {
@@ -104,9 +109,10 @@ export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
         const request = await parseBody(playRequest);
         if (!request || !checkProfile(request.profileId)) return;
         // Every command below gets the request's signal (a client that leaves stops the work) and its cache.
-        const { result, trace } = await runInRequestContext(() => withTrace(() => play(clients, request)), {
-          signal: gone.signal,
-        });
+        const { result, trace } = await admission.run(
+          () => runInRequestContext(() => withTrace(() => play(clients, request)), { signal: gone.signal }),
+          gone.signal,
+        );
         emit(
           'playback.started',
           {
@@ -144,16 +150,20 @@ export function createPlayApi({ clients, emit, version }: PlayApiDeps): {
         if (!query.success) return reply(res, 400, { error: 'bad_request', message: z.prettifyError(query.error) });
         if (!checkProfile(query.data.profileId)) return;
         const { profileId, country } = query.data;
-        const { result, trace } = await runInRequestContext(
+        const { result, trace } = await admission.run(
           () =>
-            withTrace(async () => {
-              const [trending, continueWatching] = await Promise.all([
-                step('views', (probe) => clients.getTrending(probe, country)),
-                step('views', (probe) => clients.getContinueWatching(probe, profileId)),
-              ]);
-              return { trending: trending.titles, continueWatching: continueWatching.titles };
-            }),
-          { signal: gone.signal },
+            runInRequestContext(
+              () =>
+                withTrace(async () => {
+                  const [trending, continueWatching] = await Promise.all([
+                    step('views', (probe) => clients.getTrending(probe, country)),
+                    step('views', (probe) => clients.getContinueWatching(probe, profileId)),
+                  ]);
+                  return { trending: trending.titles, continueWatching: continueWatching.titles };
+                }),
+              { signal: gone.signal },
+            ),
+          gone.signal,
         );
         const shown = [...result.trending.map((t) => t.titleId), ...result.continueWatching.map((t) => t.titleId)];
         if (shown.length > 0) emit('impression', { profileId, titleIds: shown, row: 'browse' }, { traceId: requestId });

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,8 +28,9 @@ export interface ServiceRoute {
 
 /**
  * Faults a service can be told to inject (the chaos controls): answer slowly,
- * fail a share of requests, or be down altogether. Set at run time through
- * `PUT /_chaos` on the service itself.
+ * fail a share of requests, or be down altogether. Set in process through
+ * `service.chaos`, or over HTTP at `PUT /_chaos` when the service was
+ * created with a `chaosToken` (off otherwise).
  */
 export interface Chaos {
   latencyMs: number;
@@ -99,11 +101,28 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(json);
 }
 
+/** Options of {@link createHttpService}. */
+export interface HttpServiceOptions {
+  /**
+   * Turns on `GET|PUT /_chaos` over HTTP, for callers sending this value in
+   * `x-chaos-token` (401 otherwise). Without it the endpoint does not exist
+   * (404): fault injection is never open by default.
+   */
+  chaosToken?: string | undefined;
+}
+
+const sameToken = (given: string | string[] | undefined, expected: string) => {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
 /**
  * Creates a stateless JSON-over-HTTP microservice. Every service also answers
- * `GET /health` and takes chaos settings at `PUT /_chaos`.
+ * `GET /health`, and with a `chaosToken` takes chaos settings at `PUT /_chaos`.
  */
-export function createHttpService(name: string, routes: ServiceRoute[]): HttpService {
+export function createHttpService(name: string, routes: ServiceRoute[], options: HttpServiceOptions = {}): HttpService {
   const compiled = routes.map((route) => ({ route, ...compile(route.path) }));
   const chaos: Chaos = { latencyMs: 0, failureRate: 0, down: false };
   let url = '';
@@ -118,11 +137,16 @@ export function createHttpService(name: string, routes: ServiceRoute[]): HttpSer
       if (req.method === 'GET' && target.pathname === '/health') {
         return send(res, chaos.down ? 503 : 200, { service: name, status: chaos.down ? 'down' : 'up' });
       }
-      if (req.method === 'PUT' && target.pathname === '/_chaos') {
-        Object.assign(chaos, parse(chaosSchema, await readJson(req)));
-        return send(res, 200, { service: name, chaos });
+      if (target.pathname === '/_chaos' && options.chaosToken !== undefined) {
+        if (!sameToken(req.headers['x-chaos-token'], options.chaosToken)) {
+          return send(res, 401, { error: 'unauthorized', message: 'chaos needs the x-chaos-token header' });
+        }
+        if (req.method === 'PUT') {
+          Object.assign(chaos, parse(chaosSchema, await readJson(req)));
+          return send(res, 200, { service: name, chaos });
+        }
+        if (req.method === 'GET') return send(res, 200, { service: name, chaos });
       }
-      if (req.method === 'GET' && target.pathname === '/_chaos') return send(res, 200, { service: name, chaos });
       if (chaos.down) {
         res.destroy(); // a dead process: the connection just drops
         return;

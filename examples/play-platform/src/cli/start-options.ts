@@ -1,0 +1,126 @@
+/**
+ * `npm start`'s command line: flags and environment, validated with zod at
+ * the boundary. Every problem is one line naming the flag and the fix.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const USAGE = `Usage: npm start -- [options]
+
+Starts the whole Play platform (microservices, Play API and its canary,
+gateway processes behind a load balancer, events, stream processor) until
+Ctrl-C or SIGTERM.
+
+Options:
+  --port <n>             load balancer port, what clients call (default 8080, or PORT)
+  --gateways <n>         gateway processes behind it, 1-16 (default 2)
+  --admin-port <n>       dashboard and chaos controls on 127.0.0.1 (default 9900, or PLAY_ADMIN_PORT)
+  --canary-percent <n>   share of /play for the canary Play API v2, 0-100 (default 10)
+  --data-dir <folder>    filesystem store and event log (default examples/play-platform/.data)
+  --memory               data in memory, events in a temporary folder removed on exit
+  --kafka <host:port,…>  real mode: events on these Kafka brokers (or BACKLOT_KAFKA_BROKERS)
+  --s3-endpoint <url>    real mode: data and outputs in S3 here (or BACKLOT_S3_ENDPOINT)
+  --s3-bucket <name>     the bucket, created if missing (default play-platform, or BACKLOT_S3_BUCKET)
+  -h, --help             this text
+
+Examples:
+  npm start
+  npm start -- --port 8081 --admin-port 9901 --memory
+  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play`;
+
+/** A command line `npm start` cannot run with: one line, exit code 64 (EX_USAGE). */
+export class UsageError extends Error {
+  readonly code = 'usage';
+  readonly exitCode = 64;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const port = (flag: string) =>
+  z.coerce
+    .number({ error: `${flag} must be a port number, e.g. ${flag} 8080` })
+    .int(`${flag} must be a whole port number, e.g. ${flag} 8080`)
+    .min(0, `${flag} must be 0-65535 (0: any free port)`)
+    .max(65535, `${flag} must be 0-65535 (0: any free port)`);
+
+const startOptionsSchema = z.object({
+  port: port('--port'),
+  gateways: z.coerce
+    .number({ error: '--gateways must be a number, e.g. --gateways 2' })
+    .int('--gateways must be a whole number')
+    .min(1, '--gateways must be 1-16')
+    .max(16, '--gateways must be 1-16'),
+  adminPort: port('--admin-port'),
+  canaryPercent: z.coerce
+    .number({ error: '--canary-percent must be a number, e.g. --canary-percent 10' })
+    .min(0, '--canary-percent must be 0-100')
+    .max(100, '--canary-percent must be 0-100'),
+  dataDir: z.string().min(1, '--data-dir must name a folder'),
+  memory: z.boolean(),
+  kafkaBrokers: z
+    .array(
+      z.string().regex(/^[^\s:,]+:\d{1,5}$/, '--kafka must be host:port[,host:port…], e.g. --kafka 127.0.0.1:9092'),
+    )
+    .optional(),
+  s3Endpoint: z.url({ error: '--s3-endpoint must be a URL, e.g. --s3-endpoint http://127.0.0.1:9000' }).optional(),
+  s3Bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be 3-63 lower-case letters, digits, dots or dashes')
+    .optional(),
+});
+
+/** What `npm start` runs with. */
+export type StartOptions = z.infer<typeof startOptionsSchema>;
+
+/** Parses `argv` (after `npm start --`) and the environment; `'help'` when help was asked for. */
+export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): StartOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        port: { type: 'string' },
+        gateways: { type: 'string' },
+        'admin-port': { type: 'string' },
+        'canary-percent': { type: 'string' },
+        'data-dir': { type: 'string' },
+        memory: { type: 'boolean' },
+        kafka: { type: 'string' },
+        's3-endpoint': { type: 'string' },
+        's3-bucket': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    // node:util's messages are one line already ("Unknown option '--x'. To specify a positional …"): keep the first sentence.
+    const first = (error as Error).message.split('. ')[0] ?? String(error);
+    throw new UsageError(`${first}; see npm start -- --help`);
+  }
+  if (values.help) return 'help';
+  const kafka = (values.kafka as string | undefined) ?? env.BACKLOT_KAFKA_BROKERS;
+  const s3Endpoint = (values['s3-endpoint'] as string | undefined) ?? env.BACKLOT_S3_ENDPOINT;
+  const s3Bucket = (values['s3-bucket'] as string | undefined) ?? env.BACKLOT_S3_BUCKET;
+  const parsed = startOptionsSchema.safeParse({
+    port: values.port ?? env.PORT ?? '8080',
+    gateways: values.gateways ?? '2',
+    adminPort: values['admin-port'] ?? env.PLAY_ADMIN_PORT ?? '9900',
+    canaryPercent: values['canary-percent'] ?? '10',
+    dataDir: values['data-dir'] ?? fileURLToPath(new URL('../../.data', import.meta.url)),
+    memory: values.memory ?? false,
+    kafkaBrokers: kafka?.split(',').map((b) => b.trim()),
+    s3Endpoint,
+    s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
+  });
+  if (!parsed.success) {
+    throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);
+  }
+  if (parsed.data.memory && values['data-dir'] !== undefined) {
+    throw new UsageError('--memory and --data-dir exclude each other: pick one; see npm start -- --help');
+  }
+  return parsed.data;
+}

@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Platform, startPlatform } from '../src/platform.ts';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Runs a command to its end: exit code and output. */
+function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A stack trace's frame lines: what a CLI user must never see. */
+const STACK_FRAME = /^\s+at /m;
+
+describe('npm start from the repository root', () => {
+  it('--help prints the usage and exits 0', async () => {
+    const result = await run('npm', ['start', '--', '--help'], { cwd: repo });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: npm start -- [options]');
+    expect(result.stdout).toContain('--memory');
+  }, 240_000);
+
+  it('an unknown flag or a bad value is one line naming the flag, exit 64', async () => {
+    const unknown = await run('npm', ['start', '--', '--bogus'], { cwd: repo });
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toContain("'--bogus'");
+    const bad = await run('npm', ['start', '--', '--port', 'eighty'], { cwd: repo });
+    expect(bad.code).toBe(64);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('--port must be a port number');
+  }, 60_000);
+
+  describe('with a port taken', () => {
+    let holder: Server;
+    let busy: number;
+    beforeAll(async () => {
+      holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      busy = (holder.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+
+    it('says which flag and what to do in one line, starts nothing, exit 1', async () => {
+      const result = await run('npm', ['start', '--', '--memory', '--port', '0', '--admin-port', String(busy)], {
+        cwd: repo,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain(`port ${busy} (--admin-port) is already in use`);
+      expect(result.stderr).not.toMatch(STACK_FRAME);
+    }, 60_000);
+  });
+
+  it('SIGTERM to npm start stops the platform, frees its ports and removes the --memory temp folder', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'play-cli-tmp-'));
+    const child: ChildProcess = spawn('npm', ['start', '--', '--memory', '--port', '0', '--admin-port', '0'], {
+      cwd: repo,
+      env: { ...process.env, TMPDIR: tmp },
+    });
+    let output = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await expect.poll(() => output, { timeout: 120_000, interval: 200 }).toContain('Press Ctrl-C to stop.');
+    const port = (pattern: RegExp) => Number(pattern.exec(output)?.[1]);
+    const balancer = port(/load balancer\s+http:\/\/127\.0\.0\.1:(\d+)/);
+    const dashboard = port(/dashboard\s+http:\/\/127\.0\.0\.1:(\d+)/);
+    const gateways = [...output.matchAll(/\(pid (\d+), admin :\d+\)/g)].map((m) => Number(m[1]));
+    expect(gateways).toHaveLength(2);
+    expect(await accepts(balancer)).toBe(true);
+    expect(await accepts(dashboard)).toBe(true);
+    const eventFolders = async () => (await readdir(tmp)).filter((name) => name.startsWith('play-events-'));
+    expect(await eventFolders()).toHaveLength(1); // the events' temporary folder
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped (');
+    expect(await accepts(balancer)).toBe(false);
+    expect(await accepts(dashboard)).toBe(false);
+    await expect.poll(() => gateways.filter(alive), { timeout: 10_000 }).toEqual([]);
+    expect(await eventFolders()).toEqual([]);
+    await rm(tmp, { recursive: true, force: true });
+  }, 240_000);
+});
+
+describe('npm run play', () => {
+  let platform: Platform;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'play-cli-data-'));
+    platform = await startPlatform({
+      dataDir,
+      admin: false,
+      canaryPercent: 0,
+      trendingWindow: { sizeMs: 1000, advanceMs: 500, allowedLatenessMs: 0 },
+    });
+  });
+  afterAll(async () => {
+    await platform?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('an unknown profile is one line listing the known ones, exit 64', async () => {
+    const result = await run('npm', ['run', 'play', '--', '--url', platform.url, '--profile', 'p-nobody'], {
+      cwd: repo,
+    });
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain("no demo profile 'p-nobody' (known: p-ada, p-bo, p-kim");
+    expect(result.stderr).not.toMatch(STACK_FRAME);
+  }, 60_000);
+
+  it('--watch sends heartbeats, then stops the session: continue watching shows the position', async () => {
+    const result = await run(
+      'npm',
+      [
+        'run',
+        'play',
+        '--',
+        '--url',
+        platform.url,
+        '--profile',
+        'p-bo',
+        '--title',
+        '70264888',
+        '--watch',
+        '2s',
+        '--heartbeat',
+        '500ms',
+      ],
+      { cwd: repo },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.match(/heartbeat at \d+ s → 200/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(result.stdout).toMatch(/stopped at 2 s → 200/);
+    const heartbeats = platform.events.filter((e) => e.name === 'playback.heartbeat' && e.payload.profileId === 'p-bo');
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+    const stopped = platform.events.find((e) => e.name === 'playback.stopped' && e.payload.profileId === 'p-bo');
+    expect(stopped?.payload).toMatchObject({ titleId: '70264888', positionMs: 2000 });
+  }, 60_000);
+});
