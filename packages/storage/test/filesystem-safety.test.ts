@@ -54,7 +54,8 @@ describe('filesystem store: keys never escape the root', () => {
     ['..\\outside', /'\.\.' path segments are not allowed/],
     ['/etc/passwd', /absolute paths are not allowed/],
     ['C:\\Windows\\x', /absolute paths are not allowed/],
-    ['a\0b', /NUL bytes/],
+    ['a\0b', /control characters/],
+    ['a\nb', /control characters/],
   ])('rejects %j with a clear InvalidKeyError', async (key, message) => {
     const root = freshRoot();
     const store = createFilesystemStore({ root });
