@@ -24,8 +24,8 @@ import { subscriberSchema, titleSchema } from './data/schemas.ts';
 import { allProfiles, seedTitles } from './data/seed.ts';
 import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
 import { type Emit, PLAY_TOPIC, type PlayEvent, playEvents } from './events.ts';
+import type { Service, ServiceConfig } from './http/service.ts';
 import { ensureTopics, playTopicSpec } from './kafka/topics.ts';
-import type { HttpService } from './lib/http-service.ts';
 import { createServiceClients, type ServiceUrls } from './play-api/clients.ts';
 import { createPlayApi } from './play-api/server.ts';
 import { createBookmarksService } from './services/bookmarks.ts';
@@ -74,6 +74,12 @@ export interface PlatformOptions {
    * real mode the broker it may stop and start. `false`: none.
    */
   admin?: false | { port?: number; token?: string; broker?: BrokerControl | undefined };
+  /**
+   * Settings of every microservice and Play API (log level, drain deadline,
+   * body limit, chaos token; see `http/config.ts`). Each listens on a free
+   * port of 127.0.0.1. Default: quiet logs (`silent`), chaos over HTTP off.
+   */
+  http?: Partial<Omit<ServiceConfig, 'port' | 'host'>>;
 }
 
 /** The platform behind the edge: microservices, data store, Play APIs, events, stream processor. */
@@ -81,7 +87,7 @@ export interface PlatformCore {
   /** The Play APIs' own URLs (behind the gateway): v1 and its canary v2. */
   playApiUrls: { v1: string; v2: string };
   /** Each microservice by name, with its URL and chaos switch. */
-  services: Record<keyof ServiceUrls, HttpService>;
+  services: Record<keyof ServiceUrls, Service>;
   /** The Play API's commands: metrics, circuit states. */
   registry: CommandRegistry;
   /** Where data, raw events and outputs are stored. */
@@ -179,20 +185,24 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
   };
 
   const bookmarksEmit = emitterFor('bookmarks');
+  const http: Partial<ServiceConfig> = { logLevel: 'silent', ...options.http, port: 0, host: '127.0.0.1' };
   const services = {
-    subscriber: createSubscriberService(kv),
-    catalog: createCatalogService(kv),
-    bookmarks: createBookmarksService(kv, (bookmark) =>
-      bookmarksEmit('bookmark.updated', {
-        profileId: bookmark.profileId,
-        titleId: bookmark.titleId,
-        positionMs: bookmark.positionMs,
-      }),
+    subscriber: createSubscriberService(kv, http),
+    catalog: createCatalogService(kv, http),
+    bookmarks: createBookmarksService(
+      kv,
+      (bookmark) =>
+        bookmarksEmit('bookmark.updated', {
+          profileId: bookmark.profileId,
+          titleId: bookmark.titleId,
+          positionMs: bookmark.positionMs,
+        }),
+      http,
     ),
-    playbackDecision: createPlaybackDecisionService(),
-    steering: createSteeringService(),
-    license: createLicenseService(kv),
-    views: createViewsService(kv),
+    playbackDecision: createPlaybackDecisionService(http),
+    steering: createSteeringService(http),
+    license: createLicenseService(kv, {}, http),
+    views: createViewsService(kv, http),
   };
   const urls = Object.fromEntries(
     await Promise.all(Object.entries(services).map(async ([name, service]) => [name, await service.listen()])),
@@ -212,15 +222,17 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     clients: createServiceClients(urls, registry, undefined, options.circuitBreaker),
     emit: emitterFor('play-api-v1'),
     version: 'v1',
+    config: http,
   });
   const playApiCanary = createPlayApi({
     clients: createServiceClients(urls, canaryRegistry, undefined, options.circuitBreaker),
     emit: emitterFor('play-api-v2'),
     version: 'v2',
+    config: http,
   });
   const playApiUrls = {
-    v1: `http://127.0.0.1:${(await playApi.listen()).port}`,
-    v2: `http://127.0.0.1:${(await playApiCanary.listen()).port}`,
+    v1: await playApi.listen(),
+    v2: await playApiCanary.listen(),
   };
 
   const eventMetrics = () => ({

@@ -105,12 +105,16 @@ describe('Play flow through the gateway', () => {
     expect((await play({ profileId: 'p-ada', titleId: 'nope', device: 'tv' })).status).toBe(404);
     const unknown = await fetch(`${platform.playApiUrls.v1}/play`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ profileId: 'nobody', titleId: '80100172', device: 'tv' }),
     });
     expect(unknown.status).toBe(404);
     const missing = await play({ profileId: 'p-ada', device: 'tv' });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toContain('titleId');
+    expect((missing.body as unknown as { issues: unknown[] }).issues).toEqual([
+      { field: 'body.titleId', message: 'titleId is required' },
+    ]);
   });
 });
 

@@ -3,7 +3,8 @@ import type { CircuitState, CommandRegistry } from '@backlot/resilience';
 import { createKeyValueStore, type ObjectStore } from '@backlot/storage';
 import { seedSubscribers, seedTitles } from '../data/seed.ts';
 import type { PlayEvent } from '../events.ts';
-import type { Chaos, HttpService } from '../lib/http-service.ts';
+import type { Chaos } from '../http/chaos.ts';
+import type { Service } from '../http/service.ts';
 import { continueWatchingSchema, trendingSchema } from '../stream/views.ts';
 import { type CountersBySource, parseRouteCounters, type RouteTraffic, TrafficWindow } from './gateway-traffic.ts';
 
@@ -22,7 +23,7 @@ export interface EdgeSource {
 /** What the dashboard reads in the core. */
 export interface SnapshotSources {
   registries: { api: string; registry: CommandRegistry }[];
-  services: Record<string, HttpService>;
+  services: Record<string, Service>;
   eventMetrics(): { producers: Record<string, ProducerMetrics>; pipeline: unknown };
   events: PlayEvent[];
   store: ObjectStore;

@@ -28,7 +28,7 @@ export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
     // Above the Play API's own budget (admission wait ≤ 2.5 s, then its commands' timeouts), so a
     // slow play is answered by the Play API (a fallback, or 503 overloaded), not cut by a 504 here.
     origins: {
-      playApi: { servers: [options.playApi], timeoutMs: 5000, healthCheck: { path: '/health', intervalMs: 2000 } },
+      playApi: { servers: [options.playApi], timeoutMs: 5000, healthCheck: { path: '/ready', intervalMs: 2000 } },
       playApiCanary: { servers: [options.playApiCanary], timeoutMs: 5000 },
     },
     filters: [{ type: 'requestId' }],

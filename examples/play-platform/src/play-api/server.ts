@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isBadRequestError, runInRequestContext } from '@backlot/resilience';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Emit } from '../events.ts';
+import { createService, type ReadinessCheck, type Service, type ServiceConfig } from '../http/service.ts';
 import { ServiceRejection } from '../lib/service-client.ts';
 import { type AdmissionOptions, createAdmission, Overloaded } from './admission.ts';
 import type { ServiceClients } from './clients.ts';
@@ -21,7 +21,7 @@ const progressRequest = z.object({
   sessionId: z.string({ error: 'sessionId is required (from the play answer)' }).min(1),
   positionMs: z.number({ error: 'positionMs is required' }).int().min(0),
 });
-const browseQuery = z.object({ profileId: z.string().min(1), country: z.string().length(2).default('US') });
+const browseQuery = z.object({ profileId: z.string().min(1).optional(), country: z.string().length(2).default('US') });
 
 /** Dependencies of the Play API. */
 export interface PlayApiDeps {
@@ -32,19 +32,14 @@ export interface PlayApiDeps {
   version: string;
   /** How many plays and browses run at once, and how long the others wait (see `admission.ts`). */
   admission?: AdmissionOptions;
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return;
-  const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-  res.end(json);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  /** Port, log level, drain deadline, chaos token (see `http/config.ts`). */
+  config?: Partial<ServiceConfig>;
+  /**
+   * What `/ready` checks besides draining (default none: the microservices are
+   * behind commands with fallbacks, so one of them down must not take every
+   * Play API out of the gateway's rotation).
+   */
+  readiness?: ReadinessCheck[];
 }
 
 /** Maps a failed request to what the client sees. */
@@ -60,130 +55,112 @@ function failure(error: unknown): [number, Record<string, string>] {
   return [503, { error: 'unavailable', message: (error as Error).message }];
 }
 
+/** Behind the gateway, the verified token names the profile (`x-profile-id`): nobody acts as someone else. */
+function authenticatedProfile(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-profile-id'];
+  return typeof header === 'string' ? header : undefined;
+}
+
+function wrongProfile(request: FastifyRequest, reply: FastifyReply, profileId: string): boolean {
+  const authenticated = authenticatedProfile(request);
+  if (authenticated === undefined || authenticated === profileId) return false;
+  reply.code(403).send({ error: 'wrong_profile', message: `the token is for ${authenticated}, not ${profileId}` });
+  return true;
+}
+
 /**
  * The Play API: `POST /play` answers a playback context; `POST /play/heartbeat`
  * and `POST /play/stop` report progress; `GET /browse` answers the rows.
+ * Built on `createService` (validation, logs, health, readiness, metrics, drain).
  */
-export function createPlayApi({ clients, emit, version, admission: admissionOptions }: PlayApiDeps): {
-  listen(port?: number): Promise<AddressInfo>;
-  close(): Promise<void>;
-} {
-  const admission = createAdmission(admissionOptions);
-  const server: Server = createServer(async (req, res) => {
-    const gone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
-    const url = new URL(req.url ?? '/', 'http://play-api');
-    const route = `${req.method} ${url.pathname}`;
-    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
-    // Behind the gateway, the verified token names the profile: nobody acts as someone else.
-    const authenticated = typeof req.headers['x-profile-id'] === 'string' ? req.headers['x-profile-id'] : undefined;
-    const checkProfile = (profileId: string) => {
-      if (authenticated !== undefined && authenticated !== profileId) {
-        reply(res, 403, { error: 'wrong_profile', message: `the token is for ${authenticated}, not ${profileId}` });
-        return false;
-      }
-      return true;
-    };
-    const parseBody = async <T>(schema: z.ZodType<T>): Promise<T | undefined> => {
-      let body: unknown;
-      try {
-        body = await readJson(req);
-      } catch {
-        reply(res, 400, { error: 'bad_request', message: 'body must be JSON' });
-        return undefined;
-      }
-      const parsed = schema.safeParse(body);
-      if (!parsed.success) {
-        reply(res, 400, { error: 'bad_request', message: z.prettifyError(parsed.error) });
-        return undefined;
-      }
-      return parsed.data;
-    };
-
-    try {
-      if (route === 'GET /health') return reply(res, 200, { status: 'up', version });
-
-      if (route === 'POST /play') {
-        const request = await parseBody(playRequest);
-        if (!request || !checkProfile(request.profileId)) return;
-        // Every command below gets the request's signal (a client that leaves stops the work) and its cache.
-        const { result, trace } = await admission.run(
-          () => runInRequestContext(() => withTrace(() => play(clients, request)), { signal: gone.signal }),
-          gone.signal,
-        );
-        emit(
-          'playback.started',
-          {
-            profileId: request.profileId,
-            titleId: request.titleId,
-            device: request.device,
-            country: result.country,
-            sessionId: result.license.sessionId,
-            resumePositionMs: result.resumePositionMs,
-          },
-          { traceId: requestId },
-        );
-        return reply(res, 200, { ...result, version, trace });
-      }
-
-      if (route === 'POST /play/heartbeat' || route === 'POST /play/stop') {
-        const progress = await parseBody(progressRequest);
-        if (!progress || !checkProfile(progress.profileId)) return;
-        const stop = route === 'POST /play/stop';
-        emit(stop ? 'playback.stopped' : 'playback.heartbeat', progress, { traceId: requestId });
-        if (stop) {
-          await Promise.all([
-            clients.releaseSession(progress.profileId, progress.sessionId),
-            clients.saveBookmark(progress.profileId, progress.titleId, progress.positionMs),
-          ]);
-        }
-        return reply(res, 200, { ok: true });
-      }
-
-      if (route === 'GET /browse') {
-        const query = browseQuery.safeParse({
-          profileId: url.searchParams.get('profileId') ?? authenticated,
-          country: url.searchParams.get('country') ?? undefined,
-        });
-        if (!query.success) return reply(res, 400, { error: 'bad_request', message: z.prettifyError(query.error) });
-        if (!checkProfile(query.data.profileId)) return;
-        const { profileId, country } = query.data;
-        const { result, trace } = await admission.run(
-          () =>
-            runInRequestContext(
-              () =>
-                withTrace(async () => {
-                  const [trending, continueWatching] = await Promise.all([
-                    step('views', (probe) => clients.getTrending(probe, country)),
-                    step('views', (probe) => clients.getContinueWatching(probe, profileId)),
-                  ]);
-                  return { trending: trending.titles, continueWatching: continueWatching.titles };
-                }),
-              { signal: gone.signal },
-            ),
-          gone.signal,
-        );
-        const shown = [...result.trending.map((t) => t.titleId), ...result.continueWatching.map((t) => t.titleId)];
-        if (shown.length > 0) emit('impression', { profileId, titleIds: shown, row: 'browse' }, { traceId: requestId });
-        return reply(res, 200, { ...result, country, version, trace });
-      }
-
-      reply(res, 404, { error: 'not_found' });
-    } catch (error) {
-      const [status, answer] = failure(error);
-      reply(res, status, { ...answer, version, ...(requestId ? { requestId } : {}) });
-    }
-  });
-
-  return {
-    listen: (port = 0) =>
-      new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server.address() as AddressInfo))),
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+export function createPlayApi(deps: PlayApiDeps): Service {
+  const { clients, emit, version } = deps;
+  const admission = createAdmission(deps.admission);
+  // Every command below gets the request's signal (a client that leaves stops the work) and its cache.
+  const inRequest = <T>(request: FastifyRequest, work: () => Promise<T>) =>
+    admission.run(() => runInRequestContext(() => withTrace(work), { signal: request.clientGone }), request.clientGone);
+  const failed = (request: FastifyRequest, reply: FastifyReply, error: unknown) => {
+    const [status, answer] = failure(error);
+    return reply.code(status).send({ ...answer, version, requestId: request.id });
   };
+
+  return createService({
+    name: `play-api-${version}`,
+    ...(deps.config ? { config: deps.config } : {}),
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    routes(app) {
+      app.post('/play', { schema: { body: playRequest } }, async (request, reply) => {
+        const body = request.body;
+        if (wrongProfile(request, reply, body.profileId)) return reply;
+        try {
+          const { result, trace } = await inRequest(request, () => play(clients, body));
+          emit(
+            'playback.started',
+            {
+              profileId: body.profileId,
+              titleId: body.titleId,
+              device: body.device,
+              country: result.country,
+              sessionId: result.license.sessionId,
+              resumePositionMs: result.resumePositionMs,
+            },
+            { traceId: request.id },
+          );
+          return { ...result, version, trace };
+        } catch (error) {
+          return failed(request, reply, error);
+        }
+      });
+
+      for (const stop of [false, true]) {
+        app.post(
+          stop ? '/play/stop' : '/play/heartbeat',
+          { schema: { body: progressRequest } },
+          async (request, reply) => {
+            const progress = request.body;
+            if (wrongProfile(request, reply, progress.profileId)) return reply;
+            emit(stop ? 'playback.stopped' : 'playback.heartbeat', progress, { traceId: request.id });
+            if (!stop) return { ok: true };
+            try {
+              await Promise.all([
+                clients.releaseSession(progress.profileId, progress.sessionId),
+                clients.saveBookmark(progress.profileId, progress.titleId, progress.positionMs),
+              ]);
+              return { ok: true };
+            } catch (error) {
+              return failed(request, reply, error);
+            }
+          },
+        );
+      }
+
+      app.get('/browse', { schema: { querystring: browseQuery } }, async (request, reply) => {
+        const profileId = request.query.profileId ?? authenticatedProfile(request);
+        if (profileId === undefined) {
+          return reply.code(400).send({
+            error: 'bad_request',
+            message: 'querystring.profileId: profileId is required',
+            issues: [{ field: 'querystring.profileId', message: 'profileId is required' }],
+          });
+        }
+        if (wrongProfile(request, reply, profileId)) return reply;
+        const { country } = request.query;
+        try {
+          const { result, trace } = await inRequest(request, async () => {
+            const [trending, continueWatching] = await Promise.all([
+              step('views', (probe) => clients.getTrending(probe, country)),
+              step('views', (probe) => clients.getContinueWatching(probe, profileId)),
+            ]);
+            return { trending: trending.titles, continueWatching: continueWatching.titles };
+          });
+          const shown = [...result.trending.map((t) => t.titleId), ...result.continueWatching.map((t) => t.titleId)];
+          if (shown.length > 0)
+            emit('impression', { profileId, titleIds: shown, row: 'browse' }, { traceId: request.id });
+          return { ...result, country, version, trace };
+        } catch (error) {
+          return failed(request, reply, error);
+        }
+      });
+    },
+  });
 }

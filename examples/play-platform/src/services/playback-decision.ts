@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Manifest, Subscriber, Title } from '../data/schemas.ts';
 import { subscriberSchema, titleSchema } from '../data/schemas.ts';
-import { createHttpService, type HttpService, parse } from '../lib/http-service.ts';
+import { createService, type Service, type ServiceConfig } from '../http/service.ts';
 
 const RESOLUTIONS = ['480p', '720p', '1080p', '2160p'] as const;
 type Resolution = (typeof RESOLUTIONS)[number];
@@ -43,15 +43,15 @@ export function decideManifest(title: Title, subscriber: Subscriber, device: str
 }
 
 /** `playback-decision`: what to stream — tracks, bitrates, audio and subtitles for the device. */
-export function createPlaybackDecisionService(): HttpService {
-  return createHttpService('playback-decision', [
-    {
-      method: 'POST',
-      path: '/manifests',
-      handle({ body }) {
-        const { title, subscriber, device } = parse(requestSchema, body);
-        return { status: 200, body: decideManifest(title, subscriber, device) };
-      },
+export function createPlaybackDecisionService(config?: Partial<ServiceConfig>): Service {
+  return createService({
+    name: 'playback-decision',
+    ...(config ? { config } : {}),
+    routes(app) {
+      app.post('/manifests', { schema: { body: requestSchema } }, async (request) => {
+        const { title, subscriber, device } = request.body;
+        return decideManifest(title, subscriber, device);
+      });
     },
-  ]);
+  });
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { KeyValueStore } from '@backlot/storage';
 import { z } from 'zod';
 import type { License } from '../../data/schemas.ts';
-import { createHttpService, type HttpService, parse } from '../../lib/http-service.ts';
+import { createService, type Service, type ServiceConfig } from '../../http/service.ts';
+import { storeReadiness } from '../readiness.ts';
 import { createStreamLeases, LeaseContention, type StreamLeasesOptions } from './stream-leases.ts';
 
 const requestSchema = z.object({
@@ -17,23 +18,29 @@ const requestSchema = z.object({
  * slots (one per device, up to its plan's limit; see `stream-leases.ts`), so
  * two devices racing for the last slot cannot both get it.
  */
-export function createLicenseService(kv: KeyValueStore, options: StreamLeasesOptions = {}): HttpService {
+export function createLicenseService(
+  kv: KeyValueStore,
+  options: StreamLeasesOptions = {},
+  config?: Partial<ServiceConfig>,
+): Service {
   const leases = createStreamLeases(kv, options);
-  const contended = (error: unknown) =>
-    error instanceof LeaseContention ? { status: 503, body: { error: error.code, message: error.message } } : undefined;
-  return createHttpService('license', [
-    {
-      method: 'POST',
-      path: '/licenses',
-      async handle({ body, signal }) {
-        const { profileId, titleId, device, streamLimit } = parse(requestSchema, body);
+  const contended = (error: unknown) => {
+    if (error instanceof LeaseContention) return { error: error.code, message: error.message };
+    throw error;
+  };
+  return createService({
+    name: 'license',
+    ...(config ? { config } : {}),
+    readiness: [storeReadiness(kv)],
+    routes(app) {
+      app.post('/licenses', { schema: { body: requestSchema } }, async (request, reply) => {
+        const { profileId, titleId, device, streamLimit } = request.body;
         try {
-          const result = await leases.acquire({ profileId, titleId, device, limit: streamLimit }, signal);
+          const result = await leases.acquire({ profileId, titleId, device, limit: streamLimit }, request.clientGone);
           if (!result.granted) {
-            return {
-              status: 409,
-              body: { error: 'stream_limit', message: `profile plays ${streamLimit} stream(s) already` },
-            };
+            return reply
+              .code(409)
+              .send({ error: 'stream_limit', message: `profile plays ${streamLimit} stream(s) already` });
           }
           const license: License = {
             licenseId: randomUUID(),
@@ -43,27 +50,24 @@ export function createLicenseService(kv: KeyValueStore, options: StreamLeasesOpt
             expiresAt: result.lease.expiresAt,
             drm: 'widevine',
           };
-          return { status: 200, body: license };
+          return license;
         } catch (error) {
-          const answer = contended(error);
-          if (answer) return answer;
-          throw error;
+          return reply.code(503).send(contended(error));
         }
-      },
+      });
+      app.delete(
+        '/sessions/:profileId/:sessionId',
+        { schema: { params: z.object({ profileId: z.string().min(1), sessionId: z.string().min(1) }) } },
+        async (request, reply) => {
+          const { profileId, sessionId } = request.params;
+          try {
+            await leases.release(profileId, sessionId, request.clientGone);
+          } catch (error) {
+            return reply.code(503).send(contended(error));
+          }
+          return { stopped: sessionId };
+        },
+      );
     },
-    {
-      method: 'DELETE',
-      path: '/sessions/:profileId/:sessionId',
-      async handle({ params, signal }) {
-        try {
-          await leases.release(params.profileId as string, params.sessionId as string, signal);
-        } catch (error) {
-          const answer = contended(error);
-          if (answer) return answer;
-          throw error;
-        }
-        return { status: 200, body: { stopped: params.sessionId } };
-      },
-    },
-  ]);
+  });
 }
