@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFor } from '../src/edge/demo-users.ts';
 import { type Platform, startPlatform } from '../src/platform.ts';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -65,6 +66,22 @@ describe('npm start from the repository root', () => {
     expect(bad.code).toBe(64);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('--port must be a port number');
+    const level = await run('npm', ['start', '--', '--log-level', 'loud'], { cwd: repo });
+    expect(level.code).toBe(64);
+    expect(level.stderr.trim().split('\n')).toHaveLength(1);
+    expect(level.stderr).toContain('--log-level must be one of trace, debug, info');
+  }, 60_000);
+
+  it('a bad service variable in the environment is one line naming it and the fix, exit 78', async () => {
+    const result = await run('npm', ['start', '--', '--memory'], {
+      cwd: repo,
+      env: { ...process.env, CHAOS_TOKEN: 'short', DRAIN_TIMEOUT_MS: 'soon' },
+    });
+    expect(result.code).toBe(78);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('CONFIG_INVALID: CHAOS_TOKEN="short" is invalid');
+    expect(result.stderr).toContain('DRAIN_TIMEOUT_MS="soon" is invalid: DRAIN_TIMEOUT_MS must be a number');
+    expect(result.stderr).not.toMatch(STACK_FRAME);
   }, 60_000);
 
   describe('with a port taken', () => {
@@ -90,10 +107,14 @@ describe('npm start from the repository root', () => {
 
   it('SIGTERM to npm start stops the platform, frees its ports and removes the --memory temp folder', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'play-cli-tmp-'));
-    const child: ChildProcess = spawn('npm', ['start', '--', '--memory', '--port', '0', '--admin-port', '0'], {
-      cwd: repo,
-      env: { ...process.env, TMPDIR: tmp },
-    });
+    const child: ChildProcess = spawn(
+      'npm',
+      ['start', '--', '--memory', '--port', '0', '--admin-port', '0', '--log-level', 'info'],
+      {
+        cwd: repo,
+        env: { ...process.env, TMPDIR: tmp },
+      },
+    );
     let output = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
@@ -112,6 +133,25 @@ describe('npm start from the repository root', () => {
     expect(await accepts(dashboard)).toBe(true);
     const eventFolders = async () => (await readdir(tmp)).filter((name) => name.startsWith('play-events-'));
     expect(await eventFolders()).toHaveLength(1); // the events' temporary folder
+
+    // --log-level info: pino JSON lines, one request id from the gateway through the Play API to the services.
+    const played = await fetch(`http://127.0.0.1:${balancer}/play`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor('p-ada')}` },
+      body: JSON.stringify({ profileId: 'p-ada', titleId: '80100172', device: 'tv' }),
+    });
+    expect(played.status).toBe(200);
+    const requestId = played.headers.get('x-request-id');
+    const logged = () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{') && line.includes(`"requestId":"${requestId}"`))
+        .map((line) => (JSON.parse(line) as { service: string }).service);
+    await expect
+      .poll(() => new Set(logged()))
+      .toEqual(
+        new Set(['play-api-v1', 'subscriber', 'catalog', 'bookmarks', 'playback-decision', 'steering', 'license']),
+      );
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -28,6 +28,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
         ...(kafkaBrokers ? { broker: kafkaScriptBroker({ brokers: kafkaBrokers }) } : {}),
       },
       ...(options.memory ? {} : { dataDir: options.dataDir }),
+      http: options.http,
       ...(kafkaBrokers ? { kafkaBrokers } : {}),
       ...(s3Bucket
         ? {

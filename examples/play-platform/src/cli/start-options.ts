@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { LOG_LEVELS, loadEnv, type ServiceConfig, serviceEnvSchema } from '../http/config.ts';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -22,10 +23,17 @@ Options:
   --kafka <host:port,…>  real mode: events on these Kafka brokers (or BACKLOT_KAFKA_BROKERS)
   --s3-endpoint <url>    real mode: data and outputs in S3 here (or BACKLOT_S3_ENDPOINT)
   --s3-bucket <name>     the bucket, created if missing (default play-platform, or BACKLOT_S3_BUCKET)
+  --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
+                         request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
   -h, --help             this text
+
+Environment of the services (see src/http/config.ts): CHAOS_TOKEN turns each
+service's own /_chaos endpoint on (off when unset), DRAIN_DELAY_MS,
+DRAIN_TIMEOUT_MS and BODY_LIMIT_BYTES.
 
 Examples:
   npm start
+  npm start -- --log-level info
   npm start -- --port 8081 --admin-port 9901 --memory
   npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play`;
 
@@ -70,10 +78,22 @@ const startOptionsSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be 3-63 lower-case letters, digits, dots or dashes')
     .optional(),
+  logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+});
+
+/** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
+const httpEnvSchema = serviceEnvSchema.pick({
+  CHAOS_TOKEN: true,
+  DRAIN_DELAY_MS: true,
+  DRAIN_TIMEOUT_MS: true,
+  BODY_LIMIT_BYTES: true,
 });
 
 /** What `npm start` runs with. */
-export type StartOptions = z.infer<typeof startOptionsSchema>;
+export type StartOptions = z.infer<typeof startOptionsSchema> & {
+  /** Settings of every microservice and Play API. */
+  http: Partial<Omit<ServiceConfig, 'port' | 'host'>>;
+};
 
 /** Parses `argv` (after `npm start --`) and the environment; `'help'` when help was asked for. */
 export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): StartOptions | 'help' {
@@ -94,6 +114,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         kafka: { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-bucket': { type: 'string' },
+        'log-level': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -115,6 +136,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     kafkaBrokers: kafka?.split(',').map((b) => b.trim()),
     s3Endpoint,
     s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
+    logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
   });
   if (!parsed.success) {
     throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);
@@ -122,5 +144,15 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (parsed.data.memory && values['data-dir'] !== undefined) {
     throw new UsageError('--memory and --data-dir exclude each other: pick one; see npm start -- --help');
   }
-  return parsed.data;
+  const http = loadEnv(httpEnvSchema, env);
+  return {
+    ...parsed.data,
+    http: {
+      logLevel: parsed.data.logLevel,
+      chaosToken: http.CHAOS_TOKEN,
+      drainDelayMs: http.DRAIN_DELAY_MS,
+      drainTimeoutMs: http.DRAIN_TIMEOUT_MS,
+      bodyLimitBytes: http.BODY_LIMIT_BYTES,
+    },
+  };
 }

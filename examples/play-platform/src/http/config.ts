@@ -20,7 +20,8 @@ const integer = (name: string, min: number, max: number, unit = '') =>
  * | `HOST` | 127.0.0.1 | listening address |
  * | `LOG_LEVEL` | warn | pino level; `info` logs every request as JSON |
  * | `CHAOS_TOKEN` | unset | turns fault injection at `/_chaos` on for callers sending it (off when unset) |
- * | `DRAIN_TIMEOUT_MS` | 10000 | on SIGTERM, how long in-flight requests may take before their connections are cut |
+ * | `DRAIN_DELAY_MS` | 0 | on SIGTERM, how long `/ready` answers 503 before the listener closes (let the load balancer notice) |
+ * | `DRAIN_TIMEOUT_MS` | 10000 | then how long in-flight requests may take before their connections are cut |
  * | `BODY_LIMIT_BYTES` | 1048576 | largest request body (413 above) |
  */
 export const serviceEnvSchema = z.object({
@@ -35,6 +36,9 @@ export const serviceEnvSchema = z.object({
     .min(16, 'CHAOS_TOKEN must be at least 16 characters')
     .optional()
     .describe('a secret of 16 characters or more, or unset it to turn fault injection off'),
+  DRAIN_DELAY_MS: integer('DRAIN_DELAY_MS', 0, 600_000, ' (milliseconds)')
+    .default(0)
+    .describe('milliseconds, e.g. DRAIN_DELAY_MS=5000'),
   DRAIN_TIMEOUT_MS: integer('DRAIN_TIMEOUT_MS', 0, 600_000, ' (milliseconds)')
     .default(10_000)
     .describe('milliseconds, e.g. DRAIN_TIMEOUT_MS=10000'),
@@ -49,6 +53,7 @@ export interface ServiceConfig {
   host: string;
   logLevel: (typeof LOG_LEVELS)[number];
   chaosToken: string | undefined;
+  drainDelayMs: number;
   drainTimeoutMs: number;
   bodyLimitBytes: number;
 }
@@ -56,6 +61,8 @@ export interface ServiceConfig {
 /** An environment variable is missing or invalid: `variables` names each, the message says how to fix it. */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
+  /** EX_CONFIG, for a process that exits on it. */
+  readonly exitCode = 78;
   readonly variables: string[];
   constructor(problems: { variable: string; message: string }[]) {
     super(problems.map((p) => p.message).join('; '));
@@ -96,6 +103,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     host: parsed.HOST,
     logLevel: parsed.LOG_LEVEL,
     chaosToken: parsed.CHAOS_TOKEN,
+    drainDelayMs: parsed.DRAIN_DELAY_MS,
     drainTimeoutMs: parsed.DRAIN_TIMEOUT_MS,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -70,8 +71,9 @@ export interface Service {
   /** Listens on `port`/`host` (default: the config's). Resolves with the URL. */
   listen(port?: number, host?: string): Promise<string>;
   /**
-   * Drains: `/ready` turns 503, the listener stops accepting, in-flight
-   * requests finish; connections still busy after `drainTimeoutMs` are cut.
+   * Drains: `/ready` turns 503 (for `drainDelayMs`, while other routes still
+   * answer), then the listener stops accepting, in-flight requests finish,
+   * and connections still busy after `drainTimeoutMs` are cut. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ const DEFAULTS: ServiceConfig = {
   host: '127.0.0.1',
   logLevel: 'warn',
   chaosToken: undefined,
+  drainDelayMs: 0,
   drainTimeoutMs: 10_000,
   bodyLimitBytes: 1024 * 1024,
 };
@@ -212,6 +215,7 @@ export function createService(options: ServiceOptions): Service {
     close() {
       closing ??= (async () => {
         draining = true;
+        if (config.drainDelayMs > 0 && app.server.listening) await sleep(config.drainDelayMs);
         // In-flight requests finish; past the deadline their connections are cut.
         const deadline = setTimeout(() => app.server.closeAllConnections(), config.drainTimeoutMs);
         try {

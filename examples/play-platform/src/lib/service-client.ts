@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { BadRequestError, markRetryable } from '@backlot/resilience';
 import { request } from 'undici';
 import type { z } from 'zod';
@@ -16,6 +17,9 @@ export class ServiceRejection extends BadRequestError {
   }
 }
 
+/** The id of the request being served: calls made under `requestIds.run(id, …)` send it as `x-request-id`. */
+export const requestIds = new AsyncLocalStorage<string>();
+
 /**
  * Calls a microservice and validates its JSON answer. 4xx → `ServiceRejection`
  * (no fallback, never trips a circuit); 503 → a retryable failure; other 5xx
@@ -27,12 +31,15 @@ export async function callService<T>(
   schema: z.ZodType<T>,
   options: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown; signal: AbortSignal },
 ): Promise<T> {
+  const requestId = requestIds.getStore();
   const { statusCode, body } = await request(url, {
     method: options.method ?? 'GET',
     signal: options.signal,
-    ...(options.body === undefined
-      ? {}
-      : { body: JSON.stringify(options.body), headers: { 'content-type': 'application/json' } }),
+    headers: {
+      ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
   });
   const text = await body.text();
   const json: unknown = text ? JSON.parse(text) : undefined;

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Emit } from '../events.ts';
 import { createService, type ReadinessCheck, type Service, type ServiceConfig } from '../http/service.ts';
-import { ServiceRejection } from '../lib/service-client.ts';
+import { requestIds, ServiceRejection } from '../lib/service-client.ts';
 import { type AdmissionOptions, createAdmission, Overloaded } from './admission.ts';
 import type { ServiceClients } from './clients.ts';
 import { LicenseUnavailable, PlaybackRefused, play } from './play.ts';
@@ -76,9 +76,14 @@ function wrongProfile(request: FastifyRequest, reply: FastifyReply, profileId: s
 export function createPlayApi(deps: PlayApiDeps): Service {
   const { clients, emit, version } = deps;
   const admission = createAdmission(deps.admission);
-  // Every command below gets the request's signal (a client that leaves stops the work) and its cache.
+  // Every command below gets the request's signal (a client that leaves stops the work), its cache,
+  // and its id (sent on to the microservices, so one id is in every service's log lines).
   const inRequest = <T>(request: FastifyRequest, work: () => Promise<T>) =>
-    admission.run(() => runInRequestContext(() => withTrace(work), { signal: request.clientGone }), request.clientGone);
+    admission.run(
+      () =>
+        requestIds.run(request.id, () => runInRequestContext(() => withTrace(work), { signal: request.clientGone })),
+      request.clientGone,
+    );
   const failed = (request: FastifyRequest, reply: FastifyReply, error: unknown) => {
     const [status, answer] = failure(error);
     return reply.code(status).send({ ...answer, version, requestId: request.id });
