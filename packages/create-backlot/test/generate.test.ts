@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BACKLOT_PACKAGES, DirectoryNotEmptyError, generate, TEMPLATE_DIR } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,10 +43,20 @@ describe('options', () => {
 });
 
 describe('the template', () => {
-  it("shares the example's service helper byte for byte (run `npm run sync-template -w create-backlot` after changing it)", () => {
-    expect(readFileSync(join(TEMPLATE_DIR, 'src/lib/http-service.ts'), 'utf8')).toBe(
-      readFileSync(join(root, 'examples/play-platform/src/lib/http-service.ts'), 'utf8'),
-    );
+  const shared = join(root, 'examples/play-platform/src/http');
+  it("shares the example's fastify service kernel (src/http) byte for byte (run `npm run sync-template -w create-backlot` after changing it)", () => {
+    const files = readdirSync(shared).filter((file) => file.endsWith('.ts'));
+    expect(files).toEqual(expect.arrayContaining(['service.ts', 'config.ts', 'metrics.ts', 'chaos.ts', 'shutdown.ts']));
+    expect(readdirSync(join(TEMPLATE_DIR, 'src/http')).sort()).toEqual(files.sort());
+    for (const file of files) {
+      expect(readFileSync(join(TEMPLATE_DIR, 'src/http', file), 'utf8'), file).toBe(
+        readFileSync(join(shared, file), 'utf8'),
+      );
+    }
+  });
+
+  it('has no hand-written HTTP framework left', () => {
+    expect(existsSync(join(TEMPLATE_DIR, 'src/lib/http-service.ts'))).toBe(false);
   });
 });
 
@@ -64,6 +75,41 @@ function npm(args: string[], cwd: string): string {
       npm_config_update_notifier: 'false',
     },
   });
+}
+
+/**
+ * `npm start` in a generated service: a bad variable is one line naming it;
+ * with a good environment it serves, logs requests as pino JSON at
+ * LOG_LEVEL=info, and SIGTERM drains it: the process exits 0, no orphan.
+ */
+async function startAndDrain(directory: string): Promise<void> {
+  const env = { ...process.env, PORT: '0', GATEWAY_PORT: '0', BACKLOT_STORAGE: 'memory', NO_COLOR: '1' };
+  const bad = spawnSync('npm', ['start'], { cwd: directory, env: { ...env, PORT: 'http' }, encoding: 'utf8' });
+  expect(bad.status).toBe(78);
+  expect(bad.stderr).toContain('CONFIG_INVALID: PORT="http" is invalid');
+  expect(bad.stderr).not.toMatch(/^\s+at /m);
+
+  const child = spawn('npm', ['start'], { cwd: directory, env: { ...env, LOG_LEVEL: 'info' } });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = once(child, 'exit');
+  await vi.waitFor(() => expect(output).toMatch(/gateway on (http:\S+)/), { timeout: 60_000, interval: 200 });
+  const edge = /gateway on (http:\S+)/.exec(output)?.[1] as string;
+  const service = /service on (http:\S+),/.exec(output)?.[1] as string;
+  const put = await fetch(`${edge}/ratings/p1/t1`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rating: 'down' }),
+  });
+  expect(put.status).toBe(200);
+  const requestId = put.headers.get('x-request-id');
+  await vi.waitFor(() => expect(output).toContain(`"requestId":"${requestId}"`), { timeout: 10_000 });
+  expect((await fetch(`${service}/ready`)).status).toBe(200);
+  child.kill('SIGTERM');
+  expect(await exited).toEqual([0, null]);
+  await expect(fetch(`${service}/health`)).rejects.toThrow();
 }
 
 describe('a generated service, against the packed packages', () => {
@@ -86,10 +132,14 @@ describe('a generated service, against the packed packages', () => {
 
       // Installs without the @backlot packages on any registry (the rest from the npm cache when there).
       npm(['install', '--prefer-offline', '--no-audit', '--no-fund'], directory);
+      expect(JSON.parse(await readFile(join(directory, 'node_modules/fastify/package.json'), 'utf8')).version).toMatch(
+        /^5\./,
+      );
       const output = npm(['test'], directory);
       // biome-ignore lint/suspicious/noControlCharactersInRegex: strips colour codes
-      expect(output.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+4 passed/);
+      expect(output.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+8 passed/);
       npm(['run', 'typecheck'], directory);
+      await startAndDrain(directory);
     },
     10 * 60_000,
   );

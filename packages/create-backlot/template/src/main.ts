@@ -1,7 +1,9 @@
 /**
- * Runs the service and a gateway in front of it.
+ * Runs the service and a gateway in front of it, configured from the
+ * environment (see `config.ts`), until SIGTERM or Ctrl-C, which drain it.
  *
  *   npm start                      filesystem store in ./.backlot-data, events on an embedded log in ./.backlot
+ *   LOG_LEVEL=info npm start       plus pino JSON logs: every request, with its x-request-id
  *   BACKLOT_STORAGE=s3 BACKLOT_S3_BUCKET=… BACKLOT_KAFKA_BROKERS=127.0.0.1:9092 npm start
  */
 import { readFileSync } from 'node:fs';
@@ -10,37 +12,48 @@ import { createGateway } from '@backlot/gateway';
 import { defaultRegistry } from '@backlot/resilience';
 import { createStore, storeConfigFromEnv } from '@backlot/storage';
 import { createCommands } from './commands.ts';
+import { type AppConfig, appConfigFromEnv } from './config.ts';
 import { serviceEvents } from './events.ts';
-import { createService } from './service.ts';
+import { drainOnSignals } from './http/shutdown.ts';
+import { createRatingsService } from './service.ts';
 
-const port = Number(process.env.PORT ?? 8081);
-const brokers = process.env.BACKLOT_KAFKA_BROKERS?.split(',');
+let config: AppConfig;
+let store: ReturnType<typeof createStore>;
+try {
+  config = appConfigFromEnv();
+  store = createStore(storeConfigFromEnv());
+} catch (error) {
+  // A bad environment is one line naming the variable and the fix, not a stack trace.
+  const { code, exitCode } = error as { code?: string; exitCode?: number };
+  console.error(`${code ?? 'error'}: ${(error as Error).message}`);
+  process.exit(exitCode ?? 78);
+}
 
-const store = createStore(storeConfigFromEnv());
 const events = createEventProducer({
   catalog: serviceEvents,
   source: 'ratings',
-  ...(brokers ? { transport: kafkaTransport({ brokers }) } : {}),
+  ...(config.kafkaBrokers ? { transport: kafkaTransport({ brokers: config.kafkaBrokers }) } : {}),
   key: (event) => event.payload.profileId,
 });
-const service = createService({
+const service = createRatingsService({
   store,
   events,
-  commands: createCommands(process.env.CATALOG_URL ?? 'http://127.0.0.1:8082', defaultRegistry),
+  commands: createCommands(config.catalogUrl, defaultRegistry),
+  config: config.http,
 });
-await service.listen(port);
+await service.listen();
 
-const config = JSON.parse(readFileSync(new URL('../gateway.json', import.meta.url), 'utf8'));
-config.origins.service.servers = [service.url];
-const gateway = createGateway(config);
+const gatewayConfig = JSON.parse(readFileSync(new URL('../gateway.json', import.meta.url), 'utf8'));
+gatewayConfig.origins.service.servers = [service.url];
+gatewayConfig.server.port = config.gatewayPort;
+const gateway = createGateway(gatewayConfig);
 const edge = await gateway.listen();
 console.log(`service on ${service.url}, gateway on http://127.0.0.1:${edge.port}`);
 
-const stop = async () => {
-  await gateway.close();
-  await service.close();
-  await events.close();
-  process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+// SIGTERM: /ready turns 503, in-flight requests finish, then the gateway and the event producer close.
+drainOnSignals([service], {
+  afterDrain: async () => {
+    await gateway.close();
+    await events.close();
+  },
+});

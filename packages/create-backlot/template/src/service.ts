@@ -4,7 +4,7 @@ import { createKeyValueStore } from '@backlot/storage';
 import { z } from 'zod';
 import type { createCommands } from './commands.ts';
 import type { ServiceEvents } from './events.ts';
-import { createHttpService, type HttpService, parse } from './lib/http-service.ts';
+import { createService, type Service, type ServiceConfig } from './http/service.ts';
 
 const ratingSchema = z.object({
   profileId: z.string(),
@@ -12,61 +12,69 @@ const ratingSchema = z.object({
   rating: z.enum(['up', 'down']),
   at: z.string(),
 });
+const ids = z.object({ profileId: z.string().min(1).max(128), titleId: z.string().min(1).max(128) });
 
-/** What the service needs: a store (any adapter), an event producer, its commands. */
+/** What the service needs: a store (any adapter), an event producer, its commands, its HTTP settings. */
 export interface ServiceDeps {
   store: ObjectStore;
   events: Pick<EventProducer<ServiceEvents>, 'emit'>;
   commands: ReturnType<typeof createCommands>;
+  config?: Partial<ServiceConfig>;
 }
 
 /**
- * The service: ratings (thumbs up/down) per profile and title.
+ * The service: ratings (thumbs up/down) per profile and title, on fastify
+ * (see `http/service.ts` for validation, logs, `/health`, `/ready`,
+ * `/metrics`, chaos and drain).
  *
  *   PUT /ratings/:profileId/:titleId  { "rating": "up" }   stores it, emits rating.set
  *   GET /ratings/:profileId/:titleId                       the stored rating
  *   GET /titles/:titleId/summary?profileId=…               the title's name (from the catalog) and the rating
  */
-export function createService({ store, events, commands }: ServiceDeps): HttpService {
-  const ratings = createKeyValueStore({ store }).namespace('ratings', ratingSchema);
-  const id = (profileId: string, titleId: string) => `${profileId}--${titleId}`;
-  return createHttpService('ratings', [
-    {
-      method: 'PUT',
-      path: '/ratings/:profileId/:titleId',
-      async handle({ params, body, signal }) {
-        const { rating } = parse(z.object({ rating: z.enum(['up', 'down']) }), body);
-        const record = {
-          profileId: params.profileId as string,
-          titleId: params.titleId as string,
-          rating,
-          at: new Date().toISOString(),
-        };
-        await ratings.put(id(record.profileId, record.titleId), record, { signal });
-        events.emit('rating.set', { profileId: record.profileId, titleId: record.titleId, rating });
-        return { status: 200, body: record };
-      },
+export function createRatingsService({ store, events, commands, config }: ServiceDeps): Service {
+  const kv = createKeyValueStore({ store });
+  const ratings = kv.namespace('ratings', ratingSchema);
+  const key = (profileId: string, titleId: string) => `${profileId}--${titleId}`;
+  return createService({
+    name: 'ratings',
+    ...(config ? { config } : {}),
+    // Ready when the store answers a read (a missing key is an answer).
+    readiness: [{ name: 'store', check: (signal) => ratings.get('readiness-probe', { signal }) }],
+    routes(app) {
+      app.put(
+        '/ratings/:profileId/:titleId',
+        { schema: { params: ids, body: z.object({ rating: z.enum(['up', 'down']) }) } },
+        async (request) => {
+          const { profileId, titleId } = request.params;
+          const record = { profileId, titleId, rating: request.body.rating, at: new Date().toISOString() };
+          await ratings.put(key(profileId, titleId), record, { signal: request.clientGone });
+          events.emit('rating.set', { profileId, titleId, rating: record.rating });
+          return record;
+        },
+      );
+      app.get('/ratings/:profileId/:titleId', { schema: { params: ids } }, async (request, reply) => {
+        const { profileId, titleId } = request.params;
+        const item = await ratings.get(key(profileId, titleId), { signal: request.clientGone });
+        return item ? item.value : reply.code(404).send({ error: 'no_rating', message: 'no rating yet' });
+      });
+      app.get(
+        '/titles/:titleId/summary',
+        {
+          schema: {
+            params: ids.pick({ titleId: true }),
+            querystring: z.object({ profileId: z.string().min(1).max(128).optional() }),
+          },
+        },
+        async (request) => {
+          const { titleId } = request.params;
+          const { profileId } = request.query;
+          const [name, item] = await Promise.all([
+            commands.getTitleName(titleId),
+            profileId ? ratings.get(key(profileId, titleId), { signal: request.clientGone }) : undefined,
+          ]);
+          return { titleId, name, rating: item?.value.rating ?? null };
+        },
+      );
     },
-    {
-      method: 'GET',
-      path: '/ratings/:profileId/:titleId',
-      async handle({ params, signal }) {
-        const item = await ratings.get(id(params.profileId as string, params.titleId as string), { signal });
-        return item ? { status: 200, body: item.value } : { status: 404, body: { error: 'no_rating' } };
-      },
-    },
-    {
-      method: 'GET',
-      path: '/titles/:titleId/summary',
-      async handle({ params, query, signal }) {
-        const titleId = params.titleId as string;
-        const profileId = query.get('profileId');
-        const [name, item] = await Promise.all([
-          commands.getTitleName(titleId),
-          profileId ? ratings.get(id(profileId, titleId), { signal }) : Promise.resolve(undefined),
-        ]);
-        return { status: 200, body: { titleId, name, rating: item?.value.rating ?? null } };
-      },
-    },
-  ]);
+  });
 }
