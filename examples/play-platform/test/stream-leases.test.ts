@@ -77,3 +77,65 @@ describe.each(stores)('stream leases on the %s store', (_, open) => {
     expect(results.every((r) => r.granted)).toBe(true);
   });
 });
+
+describe.each(stores)('two licence instances on one %s store (each with its own memory of the slots)', (_, open) => {
+  it('a stream one instance released is not refused by the other from what it remembered', async () => {
+    const kv = open();
+    const a = createStreamLeases(kv);
+    const b = createStreamLeases(kv);
+    const tv = await b.acquire({ profileId: 'p-two-1', titleId: 't', device: 'tv', limit: 1 });
+    if (!tv.granted) throw new Error('the first stream must be granted');
+    expect(await a.release('p-two-1', tv.lease.sessionId)).toBe(true);
+    // b still remembers the slot as taken by the tv: it reads the store before refusing.
+    expect((await b.acquire({ profileId: 'p-two-1', titleId: 't', device: 'web', limit: 1 })).granted).toBe(true);
+  });
+
+  it('a slot one instance remembers as free but the other took is not granted twice', async () => {
+    const kv = open();
+    const a = createStreamLeases(kv);
+    const b = createStreamLeases(kv);
+    expect(await b.release('p-two-2', 'none')).toBe(false); // b now remembers every slot as free
+    expect((await a.acquire({ profileId: 'p-two-2', titleId: 't', device: 'tv', limit: 1 })).granted).toBe(true);
+    expect(await b.acquire({ profileId: 'p-two-2', titleId: 't', device: 'web', limit: 1 })).toEqual({
+      granted: false,
+      reason: 'stream_limit',
+    });
+  });
+
+  it('two instances racing for the slots still grant exactly the limit', async () => {
+    const kv = open();
+    const instances = [createStreamLeases(kv, { maxAttempts: 20 }), createStreamLeases(kv, { maxAttempts: 20 })];
+    // Both remember the slots as free before the race.
+    await Promise.all(instances.map((leases) => leases.release('p-two-3', 'none')));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        instances[i % 2]?.acquire({ profileId: 'p-two-3', titleId: 't', device: `d-${i}`, limit: 3 }),
+      ),
+    );
+    expect(results.filter((r) => r?.granted)).toHaveLength(3);
+  });
+});
+
+describe('what the licence service reads', () => {
+  it('a play on a device that already has a slot reads nothing from the store; one write claims it', async () => {
+    const store = createMemoryStore();
+    const calls: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== 'get' && property !== 'put') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(property));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const leases = createStreamLeases(createKeyValueStore({ store: counted }));
+    const request = { profileId: 'p-reads', titleId: 't', device: 'tv', limit: 4 };
+    expect((await leases.acquire(request)).granted).toBe(true);
+    expect(calls.filter((c) => c === 'get')).toHaveLength(4); // the first play reads the four slots
+    calls.length = 0;
+    expect((await leases.acquire({ ...request, titleId: 'next' })).granted).toBe(true);
+    expect(calls).toEqual(['put']);
+  });
+});

@@ -114,7 +114,8 @@ export function createService(options: ServiceOptions): Service {
   const config = { ...DEFAULTS, ...options.config };
   const { name } = options;
   const app = Fastify({
-    logger: { level: config.logLevel, base: { service: options.name } },
+    // Silent: no logger at all, so requests do not even create child loggers.
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, base: { service: options.name } },
     requestIdHeader: 'x-request-id',
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fullJitterDelay } from '@backlot/resilience';
-import { isConflictError, isNotFoundError, isPreconditionFailedError, type KeyValueStore } from '@backlot/storage';
+import {
+  type Item,
+  isConflictError,
+  isNotFoundError,
+  isPreconditionFailedError,
+  type KeyValueStore,
+} from '@backlot/storage';
 import { type StreamLease, streamLeaseSchema } from '../../data/schemas.ts';
 
 /** The most concurrent streams any plan allows (the subscriber schema's bound). */
@@ -29,6 +35,8 @@ export interface StreamLeasesOptions {
   backoff?: { baseMs: number; capMs: number };
   /** The clock (tests). */
   now?: () => number;
+  /** Slots whose last known version this instance keeps in memory (default 10 000; 0: read every slot each time). */
+  cacheSlots?: number;
 }
 
 /** The licence service's concurrent-stream bookkeeping. */
@@ -53,6 +61,14 @@ const isLostRace = (error: unknown) =>
  * on an expired one or on this device's own), so two devices racing for the
  * last slot cannot both get it. A lost race tries the next candidate slot,
  * then re-reads after a jittered, bounded backoff.
+ *
+ * Reads come from the versions this instance last read or wrote (a bounded
+ * map), not from the store each time: on the filesystem store a read of the
+ * `limit` slots cost more than the claim itself. The store stays the judge —
+ * every claim is still a conditional write, so a stale version (another
+ * licence instance wrote since) loses the race and the next round reads the
+ * store; and before refusing for `stream_limit` the slots are read fresh, so a
+ * stream another instance released is never refused from memory.
  */
 export function createStreamLeases(kv: KeyValueStore, options: StreamLeasesOptions = {}): StreamLeases {
   const leases = kv.namespace('stream-leases', streamLeaseSchema);
@@ -62,61 +78,95 @@ export function createStreamLeases(kv: KeyValueStore, options: StreamLeasesOptio
   const pause = (attempt: number, signal?: AbortSignal) =>
     sleep(fullJitterDelay(attempt, backoff.baseMs, backoff.capMs), undefined, signal ? { signal } : undefined);
   const slotId = (profileId: string, slot: number) => `${profileId}/${slot}`;
-  const readSlots = (profileId: string, count: number, signal?: AbortSignal) =>
+  const cacheSlots = options.cacheSlots ?? 10_000;
+  // Last known state per slot (undefined: known to be absent); insertion order is the eviction order.
+  const known = new Map<string, Item<StreamLease> | undefined>();
+  const remember = (id: string, item: Item<StreamLease> | undefined) => {
+    if (cacheSlots === 0) return;
+    known.delete(id);
+    known.set(id, item);
+    if (known.size > cacheSlots) known.delete(known.keys().next().value as string);
+  };
+  const readSlots = (profileId: string, count: number, fresh: boolean, signal?: AbortSignal) =>
     Promise.all(
-      Array.from({ length: count }, async (_, slot) => ({
-        slot,
-        item: await leases.get(slotId(profileId, slot), signal ? { signal } : undefined),
-      })),
+      Array.from({ length: count }, async (_, slot) => {
+        const id = slotId(profileId, slot);
+        if (!fresh && known.has(id)) return { slot, item: known.get(id) };
+        const item = await leases.get(id, signal ? { signal } : undefined);
+        remember(id, item);
+        return { slot, item };
+      }),
     );
 
   return {
     async acquire({ profileId, titleId, device, limit }, signal) {
       const slots = Math.min(limit, MAX_STREAM_SLOTS);
+      // The first round trusts what this instance knows; after a lost race, or before a refusal, the store.
+      let fresh = false;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const at = now();
-        const current = await readSlots(profileId, slots, signal);
+        const current = await readSlots(profileId, slots, fresh, signal);
         const live = (lease: StreamLease | undefined) => lease !== undefined && lease.expiresAt > at;
         // This device's own slot first (a new play replaces its stream), then free or expired slots.
         const candidates = [
           ...current.filter(({ item }) => live(item?.value) && item?.value.device === device),
           ...current.filter(({ item }) => !live(item?.value)),
         ];
-        if (candidates.length === 0) return { granted: false, reason: 'stream_limit' };
+        if (candidates.length === 0) {
+          if (fresh) return { granted: false, reason: 'stream_limit' };
+          fresh = true;
+          attempt--; // not a lost race: look at the store before refusing
+          continue;
+        }
         const lease: StreamLease = { sessionId: randomUUID(), profileId, titleId, device, expiresAt: at + SESSION_MS };
         for (const { slot, item } of candidates) {
+          const id = slotId(profileId, slot);
           try {
-            await leases.put(slotId(profileId, slot), lease, {
-              ifVersion: item ? item.version : null,
-              ...(signal ? { signal } : {}),
-            });
+            remember(
+              id,
+              await leases.put(id, lease, { ifVersion: item ? item.version : null, ...(signal ? { signal } : {}) }),
+            );
             return { granted: true, lease };
           } catch (error) {
             if (!isLostRace(error)) throw error;
+            known.delete(id);
           }
         }
+        fresh = true;
         if (attempt < maxAttempts) await pause(attempt, signal);
       }
       throw new LeaseContention(profileId, maxAttempts);
     },
 
     async release(profileId, sessionId, signal) {
+      let fresh = false;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const held = (await readSlots(profileId, MAX_STREAM_SLOTS, signal)).find(
+        const held = (await readSlots(profileId, MAX_STREAM_SLOTS, fresh, signal)).find(
           ({ item }) => item?.value.sessionId === sessionId && item.value.expiresAt > 0,
         );
-        if (!held?.item) return false;
+        if (!held?.item) {
+          if (fresh) return false;
+          fresh = true; // maybe another instance granted it: look at the store
+          attempt--;
+          continue;
+        }
+        const id = slotId(profileId, held.slot);
         try {
           // Expire it with a conditional write: a slot another play claimed meanwhile is left alone.
-          await leases.put(
-            slotId(profileId, held.slot),
-            { ...held.item.value, expiresAt: 0 },
-            { ifVersion: held.item.version, ...(signal ? { signal } : {}) },
+          remember(
+            id,
+            await leases.put(
+              id,
+              { ...held.item.value, expiresAt: 0 },
+              { ifVersion: held.item.version, ...(signal ? { signal } : {}) },
+            ),
           );
           return true;
         } catch (error) {
           if (!isLostRace(error)) throw error;
+          known.delete(id);
         }
+        fresh = true;
         if (attempt < maxAttempts) await pause(attempt, signal);
       }
       throw new LeaseContention(profileId, maxAttempts);
