@@ -11,7 +11,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { type Chaos, registerChaos } from './chaos.ts';
-import type { ServiceConfig } from './config.ts';
+import { type ServiceConfig, serviceConfigFromEnv } from './config.ts';
 
 export type { ServiceConfig };
 
@@ -78,15 +78,8 @@ export interface Service {
   close(): Promise<void>;
 }
 
-const DEFAULTS: ServiceConfig = {
-  port: 8081,
-  host: '127.0.0.1',
-  logLevel: 'warn',
-  chaosToken: undefined,
-  drainDelayMs: 0,
-  drainTimeoutMs: 10_000,
-  bodyLimitBytes: 1024 * 1024,
-};
+/** The defaults: those of `serviceEnvSchema`, stated once there. */
+const DEFAULTS: ServiceConfig = serviceConfigFromEnv({});
 
 const CLIENT_ERRORS: Record<number, string> = {
   404: 'not_found',
