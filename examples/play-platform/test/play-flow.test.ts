@@ -118,6 +118,29 @@ describe('Play flow through the gateway', () => {
   });
 });
 
+describe('hostile input through the gateway to the Play API', () => {
+  const send = async (body: string, contentType = 'application/json') => {
+    const response = await fetch(`${platform.url}/play`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: `Bearer ${await tokenFor('p-ada')}` },
+      body,
+    });
+    return { status: response.status, body: (await response.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+
+  it('refuses prototype keys, a body that is not JSON, a huge body and a wrong type, naming what is wrong', async () => {
+    const poisoned = await send('{"profileId":"p-ada","titleId":"80100172","device":"tv","__proto__":{"admin":true}}');
+    expect(poisoned.status).toBe(400);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    expect((await send('profileId=p-ada', 'application/x-www-form-urlencoded')).status).toBe(415);
+    const huge = await send(JSON.stringify({ profileId: 'p-ada', titleId: 'x'.repeat(2 * 1024 * 1024), device: 'tv' }));
+    expect(huge.status).toBe(413);
+    const wrongType = await send(JSON.stringify({ profileId: 'p-ada', titleId: 80100172, device: 'tv' }));
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.issues).toEqual([expect.objectContaining({ field: 'body.titleId' })]);
+  });
+});
+
 describe('the edge: auth, canary, rate limit', () => {
   it('refuses requests without a valid token (401) and tokens for another profile (403)', async () => {
     const none = await fetch(`${platform.url}/play`, {

@@ -24,7 +24,9 @@ export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
   const canary = options.canaryPercent ?? 10;
   const rateLimit = options.rateLimit ?? { capacity: 5000, refillPerSecond: 2000 };
   return {
-    server: { host: '127.0.0.1', port: options.port ?? 0 },
+    // Play and browse bodies are a few hundred bytes: a large one is refused at the edge (413) instead of
+    // being streamed to a Play API that refuses it once past its own limit and cuts the upload (a 502 here).
+    server: { host: '127.0.0.1', port: options.port ?? 0, maxBodyBytes: 64 * 1024 },
     // Above the Play API's own budget (admission wait ≤ 2.5 s, then its commands' timeouts), so a
     // slow play is answered by the Play API (a fallback, or 503 overloaded), not cut by a 504 here.
     origins: {
