@@ -81,7 +81,27 @@ export {
   toHystrixThreadPool,
 } from './metrics/hystrix-json.js';
 export { createHystrixStream, type HystrixStream, type HystrixStreamOptions } from './metrics/hystrix-stream.js';
-export { type MetricsSource, type PrometheusOptions, prometheusMetrics } from './metrics/prometheus.js';
+export {
+  type HistogramData,
+  LATENCY_BUCKETS_SECONDS,
+  LatencyHistogram,
+} from './metrics/latency-histogram.js';
+export type { MetricsSource } from './metrics/metrics-source.js';
+export {
+  defaultPrometheusRegistry,
+  loadPromClient,
+  type PromClientModule,
+  PrometheusCollector,
+  type PrometheusHistogramSample,
+  type PrometheusLabels,
+  type PrometheusRegistry,
+  type PrometheusSample,
+  prometheusCounter,
+  prometheusGauge,
+  prometheusHistogram,
+  registerCollectors,
+} from './metrics/prometheus/collector.js';
+export { type RegisterPrometheusOptions, registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { EventCounts, HealthCounts } from './metrics/rolling-counts.js';
 export { LATENCY_PERCENTILES, type LatencySnapshot } from './metrics/rolling-latency.js';
 export type { CommandMetricsSnapshot, GroupMetricsSnapshot } from './metrics/snapshot.js';

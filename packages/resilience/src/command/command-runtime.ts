@@ -13,6 +13,7 @@ import {
 } from '../errors.js';
 import { CommandEvents } from '../events/command-events.js';
 import type { CommandEvent } from '../metrics/events.js';
+import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { RollingCounts } from '../metrics/rolling-counts.js';
 import { RollingLatency } from '../metrics/rolling-latency.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
@@ -72,6 +73,8 @@ export class CommandRuntime<Args extends unknown[], Result> {
   readonly breaker: CircuitBreaker;
   /** The command's listeners (`command.on()`), and its diagnostics channels. */
   readonly events = new CommandEvents<Result>();
+  /** Latency seen by callers since the command was defined (Prometheus `backlot_command_duration_seconds`). */
+  readonly duration = new LatencyHistogram();
   readonly #isolation: GroupIsolation;
   readonly #counts: RollingCounts;
   // Latency in three disjoint parts: a first-attempt success is both an execute
@@ -322,8 +325,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
     }
     const end = now();
     const ms = end - call.startedAt;
-    if (call.attempt === 1 && this.#simpleSuccess) this.#latencyBoth.record(ms, end);
-    else this.#latencyExecuteOnly.record(ms, end);
+    if (call.attempt === 1 && this.#simpleSuccess) {
+      this.#latencyBoth.record(ms, end);
+      this.duration.recordMs(ms);
+    } else this.#latencyExecuteOnly.record(ms, end);
     this.#counts.add('success', end);
     const slow = this.settings.slowCallThresholdMs;
     const events = this.events;
@@ -398,6 +403,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
   #recordTotal(started: number): void {
     const end = now();
     this.#latencyTotalOnly.record(end - started, end);
+    this.duration.recordMs(end - started);
   }
 
   /** A primary attempt, and a hedge once it runs longer than the p-th percentile; the first success wins. */

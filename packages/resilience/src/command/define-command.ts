@@ -197,7 +197,7 @@ export function defineCommand<Args extends unknown[], Result>(
     }
     runtime.breaker.configure(checked.data);
   };
-  const entry = { key, group, metrics: () => runtime.metrics(), dispose: () => {} };
+  const entry = { key, group, duration: runtime.duration, metrics: () => runtime.metrics(), dispose: () => {} };
   const dispose = () => {
     runtime.dispose();
     registry.unregister(key, entry);

@@ -50,6 +50,7 @@ import {
   putAttributes,
 } from '../../core/write-options.js';
 import { BackendError, isNotFoundError, PreconditionFailedError } from '../../errors.js';
+import { instrumentStore } from '../../observability/instrument.js';
 import { mapS3Error } from './map-error.js';
 import { instrumentClient, type S3StoreMetrics } from './metrics.js';
 import { resolveS3Options, type S3StoreOptions } from './options.js';
@@ -484,5 +485,5 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       return getSignedUrl(presignClient(), command, { expiresIn });
     },
   };
-  return store;
+  return instrumentStore(store);
 }
