@@ -111,3 +111,5 @@ export { fullJitterDelay } from './retry/backoff.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry/retry-budget.js';
 export { isRetryable, markRetryable } from './retry/retryable.js';
 export { type WithTimeoutOptions, withTimeout } from './timeout/with-timeout.js';
+export { RESILIENCE_TRACER_NAME } from './tracing/command-span.js';
+export { activeTracer } from './tracing/tracer.js';

@@ -22,6 +22,7 @@ import { fullJitterDelay } from '../retry/backoff.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { isRetryable } from '../retry/retryable.js';
 import { TimeoutList } from '../timeout/timeout-list.js';
+import type { CallTrace } from '../tracing/command-span.js';
 import { InflightCall } from './execution.js';
 import type { CommandFailure, CommandLogger, CommandOptions, FailureReason, SameArgs } from './options.js';
 
@@ -109,7 +110,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
    * (`runInRequestContext`), the request's signal is the default caller
    * signal, and calls with the same `cacheKey` share one execution.
    */
-  execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+  execute(callerSignal: AbortSignal | undefined, args: Args, trace?: CallTrace): Promise<Result> {
     const context = currentRequestContext();
     const signal = callerSignal ?? context?.signal;
     const cacheKey = this.settings.cacheKey;
@@ -117,24 +118,31 @@ export class CommandRuntime<Args extends unknown[], Result> {
       let hit = true;
       const shared = cachedInRequest(`backlot.command:${this.settings.key}`, cacheKey(...args), () => {
         hit = false;
-        return this.#execute(signal, args);
+        return this.#execute(signal, args, trace);
       });
       if (hit) this.#counts.add('responseFromCache');
       return shared;
     }
-    return this.#execute(signal, args);
+    return this.#execute(signal, args, trace);
   }
 
-  #execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+  #execute(callerSignal: AbortSignal | undefined, args: Args, trace: CallTrace | undefined): Promise<Result> {
     if (callerSignal?.aborted) {
       return Promise.reject(new AbortedError({ cause: callerSignal.reason }));
     }
     this.settings.retry?.budget?.recordCall();
     // The call's start is the first execution's (one clock reading saved per call).
-    return this.#attempt(1, Number.NaN, callerSignal, args);
+    return this.#attempt(1, Number.NaN, callerSignal, args, trace);
   }
 
-  #attempt(attempt: number, started: number, callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+  #attempt(
+    attempt: number,
+    started: number,
+    callerSignal: AbortSignal | undefined,
+    args: Args,
+    trace: CallTrace | undefined,
+  ): Promise<Result> {
+    if (trace) trace.attempt = attempt;
     return new Promise<Result>((resolve, reject) => {
       const finish: Settle = (outcome, valueOrError, startedAt) => {
         if (outcome === 'success' && attempt === 1 && this.#simpleSuccess) {
@@ -151,7 +159,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
           this.#counts.add('exceptionThrown');
           reject(valueOrError);
         } else {
-          this.#afterFailure(outcome, valueOrError, attempt, origin, callerSignal, args).then(resolve, reject);
+          this.#afterFailure(outcome, valueOrError, attempt, origin, callerSignal, args, trace).then(resolve, reject);
         }
       };
       if (this.settings.hedge) this.#hedged(attempt, callerSignal, args, finish);
@@ -471,6 +479,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     started: number,
     callerSignal: AbortSignal | undefined,
     args: Args,
+    trace: CallTrace | undefined,
   ): Promise<Result> {
     const retry = this.settings.retry;
     if (
@@ -483,7 +492,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
         this.#counts.add('retry');
         const delay = fullJitterDelay(attempt, retry.baseDelayMs, retry.maxDelayMs);
         return sleep(delay, undefined, callerSignal ? { signal: callerSignal } : undefined).then(
-          () => this.#attempt(attempt + 1, started, callerSignal, args),
+          () => this.#attempt(attempt + 1, started, callerSignal, args, trace),
           () => {
             this.#counts.add('cancelled');
             throw new AbortedError({ cause: callerSignal?.reason });
@@ -492,6 +501,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
       }
       this.#counts.add('retryBudgetExhausted');
     }
+    if (trace) trace.fallbackReason = reason;
     return this.#fallback(reason, error, started, args);
   }
 
