@@ -10,6 +10,7 @@ export type {
   RouteConfig,
   RouteConfigInput,
 } from './config/schema.js';
+export { GATEWAY_REQUEST_CHANNEL, type GatewayRequestMessage } from './diagnostics/channels.js';
 export {
   ERROR_FAULT,
   ERROR_STATUS,
