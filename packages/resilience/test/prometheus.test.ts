@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import client, { type OpenMetricsContentType, Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CommandRegistry,
   defineCommand,
@@ -8,13 +8,8 @@ import {
   prometheusCounter,
   registerPrometheusMetrics,
 } from '../src/index.js';
+import { registry as commands } from './helpers.js';
 import { parseExposition } from './prometheus-text.js';
-
-let commands = new CommandRegistry();
-afterEach(() => {
-  commands.clear();
-  commands = new CommandRegistry();
-});
 
 /** Six calls: four successes, two failures that fall back; then a circuit forced open and one short-circuited call. */
 async function exercise(registry: CommandRegistry): Promise<void> {

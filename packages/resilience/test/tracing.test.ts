@@ -1,13 +1,11 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { activeTracer, CommandRegistry, defineCommand, RESILIENCE_TRACER_NAME } from '../src/index.js';
+import { activeTracer, defineCommand, RESILIENCE_TRACER_NAME } from '../src/index.js';
+import { registry } from './helpers.js';
 import { installTracing } from './otel.js';
 
-let registry = new CommandRegistry();
 let tracing: ReturnType<typeof installTracing> | undefined;
 afterEach(async () => {
-  registry.clear();
-  registry = new CommandRegistry();
   await tracing?.stop();
   tracing = undefined;
 });
