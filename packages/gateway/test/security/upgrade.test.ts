@@ -132,7 +132,8 @@ describe('upgrade tunnelling', () => {
     );
     const noAccept = await startTunnelOrigin((token) => `upgrade: ${token}\r\nconnection: Upgrade\r\n`);
     const otherToken = await startTunnelOrigin(
-      (_token, key) => `upgrade: h2c\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept(String(key))}\r\n`,
+      (_token, key) =>
+        `upgrade: h2c\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept(String(key))}\r\n`,
     );
     for (const origin of [wrongAccept, noAccept, otherToken]) {
       const [, base] = await startGateway({ routes: [{ id: 'ws', pathPrefix: '/', origin: origin.url }] });
