@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { parseExposition } from '../../resilience/test/prometheus-text.js';
+import { type ExpectedFamily, expectFamilies, parseExposition } from '../../resilience/test/prometheus-text.js';
 import { createGateway, registerPrometheusMetrics } from '../src/index.js';
 import { get, named, startGateway, startOrigin } from './helpers.js';
 
-const FAMILIES: [name: string, type: string, labels: string[]][] = [
+const FAMILIES: ExpectedFamily[] = [
   ['backlot_gateway_requests_total', 'counter', ['route', 'status_class']],
   ['backlot_gateway_request_duration_seconds', 'histogram', ['route']],
   ['backlot_gateway_inflight', 'gauge', []],
@@ -44,20 +44,7 @@ describe('registerPrometheusMetrics (gateway)', () => {
     expect((await get(`${base}/failing`)).status).toBe(500);
     expect((await get(`${base}/nowhere`)).status).toBe(404);
 
-    const json = await registry.getMetricsAsJSON();
-    for (const [name, type, labels] of FAMILIES) {
-      const family = json.find((m) => m.name === name);
-      expect(family, name).toBeDefined();
-      expect(family?.type, name).toBe(type);
-      for (const value of family?.values ?? []) {
-        expect(
-          Object.keys(value.labels)
-            .filter((l) => l !== 'le')
-            .sort(),
-          name,
-        ).toEqual([...labels].sort());
-      }
-    }
+    await expectFamilies(registry, FAMILIES);
     const { samples } = parseExposition(await registry.metrics());
     const value = (name: string, labels: Record<string, string> = {}) =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;

@@ -2,33 +2,12 @@ import { createServer, get, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CommandRegistry,
-  createHystrixStream,
-  defineCommand,
-  toHystrixCommand,
-  toHystrixThreadPool,
-} from '../src/index.js';
+import { createHystrixStream, toHystrixCommand, toHystrixThreadPool } from '../src/index.js';
 import { RollingCounts } from '../src/metrics/rolling-counts.js';
 import { TimeoutList } from '../src/timeout/timeout-list.js';
+import { exerciseCatalog, registry } from './helpers.js';
 
-let registry = new CommandRegistry();
-afterEach(() => {
-  registry.clear();
-  registry = new CommandRegistry();
-});
-
-async function exercise(): Promise<void> {
-  const getTitle = defineCommand({
-    registry,
-    key: 'catalog.getTitle',
-    group: 'catalog',
-    bulkhead: { maxConcurrent: 5, maxQueue: 2 },
-    run: (_e, ok: boolean) => (ok ? Promise.resolve('title') : Promise.reject(new Error('down'))),
-    fallback: () => 'cached title',
-  });
-  for (let i = 0; i < 6; i++) await getTitle(i % 3 !== 0);
-}
+const exercise = () => exerciseCatalog(registry);
 
 // Field names and JSON types exactly as Hystrix's SerialHystrixDashboardData writes them, in order.
 const HYSTRIX_COMMAND_FIELDS: [string, string][] = [

@@ -1,3 +1,33 @@
+import type { Registry } from 'prom-client';
+import { expect } from 'vitest';
+
+/** A metric family as a test expects it: name, type and label names (without `le`). */
+export type ExpectedFamily = [name: string, type: string, labels: string[]];
+
+/**
+ * Checks that `registry` (a prom-client registry) has every family of
+ * `families`, with its type, and that every series has exactly its label set.
+ */
+export async function expectFamilies(
+  registry: Pick<Registry, 'getMetricsAsJSON'>,
+  families: readonly ExpectedFamily[],
+): Promise<void> {
+  const json = await registry.getMetricsAsJSON();
+  for (const [name, type, labels] of families) {
+    const family = json.find((m) => m.name === name);
+    expect(family, name).toBeDefined();
+    expect(String(family?.type), name).toBe(type);
+    for (const value of family?.values ?? []) {
+      expect(
+        Object.keys(value.labels)
+          .filter((l) => l !== 'le')
+          .sort(),
+        name,
+      ).toEqual([...labels].sort());
+    }
+  }
+}
+
 /** One sample line of a Prometheus text exposition. */
 export interface ParsedSample {
   name: string;

@@ -8,25 +8,17 @@ import {
   prometheusCounter,
   registerPrometheusMetrics,
 } from '../src/index.js';
-import { registry as commands } from './helpers.js';
-import { parseExposition } from './prometheus-text.js';
+import { registry as commands, exerciseCatalog } from './helpers.js';
+import { type ExpectedFamily, expectFamilies, parseExposition } from './prometheus-text.js';
 
-/** Six calls: four successes, two failures that fall back; then a circuit forced open and one short-circuited call. */
+/** Six calls (four successes, two failures that fall back), then a circuit forced open and one short-circuited call. */
 async function exercise(registry: CommandRegistry): Promise<void> {
-  const getTitle = defineCommand({
-    registry,
-    key: 'catalog.getTitle',
-    group: 'catalog',
-    bulkhead: { maxConcurrent: 5, maxQueue: 2 },
-    run: (_e, ok: boolean) => (ok ? Promise.resolve('title') : Promise.reject(new Error('down'))),
-    fallback: () => 'cached title',
-  });
-  for (let i = 0; i < 6; i++) await getTitle(i % 3 !== 0);
+  const getTitle = await exerciseCatalog(registry);
   getTitle.open();
   await getTitle(true);
 }
 
-const FAMILIES: [name: string, type: string, labels: string[]][] = [
+const FAMILIES: ExpectedFamily[] = [
   ['backlot_command_calls_total', 'counter', ['command', 'group', 'outcome']],
   ['backlot_command_fallbacks_total', 'counter', ['command', 'group', 'outcome']],
   ['backlot_command_retries_total', 'counter', ['command', 'group', 'result']],
@@ -45,16 +37,7 @@ describe('registerPrometheusMetrics', () => {
     const registry = new Registry();
     const unregister = registerPrometheusMetrics(registry, { commands });
     await exercise(commands);
-    const json = await registry.getMetricsAsJSON();
-    for (const [name, type, labels] of FAMILIES) {
-      const family = json.find((m) => m.name === name);
-      expect(family, name).toBeDefined();
-      expect(family?.type, name).toBe(type);
-      for (const value of family?.values ?? []) {
-        const names = Object.keys(value.labels).filter((l) => l !== 'le');
-        expect(names.sort(), name).toEqual([...labels].sort());
-      }
-    }
+    await expectFamilies(registry, FAMILIES);
 
     const text = parseExposition(await registry.metrics());
     const sample = (name: string, labels: Record<string, string>) =>

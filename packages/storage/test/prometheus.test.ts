@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import client, { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseExposition } from '../../resilience/test/prometheus-text.js';
+import { expectFamilies, parseExposition } from '../../resilience/test/prometheus-text.js';
 import {
   createFilesystemStore,
   createMemoryStore,
@@ -68,20 +68,10 @@ describe('registerPrometheusMetrics (storage)', () => {
       expect(count(after) - count(before), store).toBe(2);
     }
 
-    const json = await registry.getMetricsAsJSON();
-    const families = new Map(json.map((m) => [m.name, m]));
-    expect(families.get('backlot_storage_operations_total')?.type).toBe('counter');
-    expect(families.get('backlot_storage_operation_duration_seconds')?.type).toBe('histogram');
-    for (const v of families.get('backlot_storage_operations_total')?.values ?? []) {
-      expect(Object.keys(v.labels).sort()).toEqual(['operation', 'outcome', 'store']);
-    }
-    for (const v of families.get('backlot_storage_operation_duration_seconds')?.values ?? []) {
-      expect(
-        Object.keys(v.labels)
-          .filter((l) => l !== 'le')
-          .sort(),
-      ).toEqual(['operation', 'store']);
-    }
+    await expectFamilies(registry, [
+      ['backlot_storage_operations_total', 'counter', ['store', 'operation', 'outcome']],
+      ['backlot_storage_operation_duration_seconds', 'histogram', ['store', 'operation']],
+    ]);
     const text = await registry.metrics();
     expect(text).toContain('# TYPE backlot_storage_operation_duration_seconds histogram');
 
