@@ -87,7 +87,9 @@ function collectors(): StorageCollector[] {
 }
 
 function globalRegistry(): PrometheusRegistry {
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // `require` of this module's location, in both builds: CommonJS has `__filename`; ESM has
+  // `import.meta.url` (a bare `require` would be the bundler's shim, which throws in ESM).
+  const load = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
   try {
     return (load('prom-client') as { register: PrometheusRegistry }).register;
   } catch (error) {

@@ -131,7 +131,9 @@ export interface PromClientModule {
  * @throws {ResilienceError} `BACKLOT_MISSING_PEER` when prom-client is not installed.
  */
 export function loadPromClient(): PromClientModule {
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // `require` of this module's location, in both builds: CommonJS has `__filename`; ESM has
+  // `import.meta.url` (a bare `require` would be the bundler's shim, which throws in ESM).
+  const load = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
   try {
     return load('prom-client') as PromClientModule;
   } catch (error) {

@@ -20,7 +20,9 @@ let loaded: S3Sdk | undefined;
  */
 export function s3Sdk(): S3Sdk {
   if (!loaded) {
-    const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+    // `require` of this module's location, in both builds: CommonJS has `__filename`; ESM has
+    // `import.meta.url` (a bare `require` would be the bundler's shim, which throws in ESM).
+    const load = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
     loaded = {
       s3: load('@aws-sdk/client-s3') as typeof ClientS3,
       storage: load('@aws-sdk/lib-storage') as typeof LibStorage,
