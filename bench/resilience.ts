@@ -220,6 +220,6 @@ export default async function run() {
     rounds: 5,
     warmup: 1,
   });
-  if (eventsSeen === 0) throw new Error('the listener subjects saw no event');
+  if (eventsSeen === 0 && 'backlot_listener' in result.subjects) throw new Error('the listener subjects saw no event');
   return result;
 }

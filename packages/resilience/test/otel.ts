@@ -4,6 +4,7 @@ import {
   BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
+  type Sampler,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 
@@ -12,9 +13,12 @@ import {
  * exporter, AsyncLocalStorage context manager) for one test; `stop()`
  * unregisters both, so later tests run without an SDK again.
  */
-export function installTracing(): { spans: () => ReadableSpan[]; stop: () => Promise<void> } {
+export function installTracing(sampler?: Sampler): { spans: () => ReadableSpan[]; stop: () => Promise<void> } {
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    ...(sampler ? { sampler } : {}),
+  });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   trace.setGlobalTracerProvider(provider);

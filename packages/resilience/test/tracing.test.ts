@@ -1,7 +1,8 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { ParentBasedSampler, type Sampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { activeTracer, defineCommand, RESILIENCE_TRACER_NAME } from '../src/index.js';
-import { registry } from './helpers.js';
+import { define, registry } from './helpers.js';
 import { installTracing } from './otel.js';
 
 let tracing: ReturnType<typeof installTracing> | undefined;
@@ -57,6 +58,30 @@ describe('OpenTelemetry spans of command calls', () => {
     for (const origin of origins) {
       expect(calls.map((c) => c.spanContext().spanId)).toContain(origin.parentSpanContext?.spanId);
     }
+  });
+
+  it('sampled out: no span recorded, the work still runs in the unsampled context, results unchanged', async () => {
+    // Roots are sampled unless they are command spans; children follow their parent.
+    const rootSampler: Sampler = {
+      shouldSample: (_context, _traceId, name) => ({
+        decision: name.startsWith('command ') ? SamplingDecision.NOT_RECORD : SamplingDecision.RECORD_AND_SAMPLED,
+      }),
+      toString: () => 'commands-off',
+    };
+    tracing = installTracing(new ParentBasedSampler({ root: rootSampler }));
+    let childSampled: boolean | undefined;
+    const command = define({
+      key: 'unsampled',
+      run: async () => {
+        const span = trace.getTracer('test').startSpan('origin');
+        childSampled = span.isRecording();
+        span.end();
+        return 'ok';
+      },
+    });
+    expect(await command()).toBe('ok');
+    expect(childSampled).toBe(false); // the command's unsampled span is its parent: not a new root
+    expect(tracing.spans()).toEqual([]);
   });
 
   it('marks failed calls: timeout, short-circuited and bad request are errors with their outcome', async () => {

@@ -13,6 +13,9 @@ export interface CallTrace {
   fallbackReason: FailureReason | undefined;
 }
 
+/** What an unsampled call's runtime writes to: shared, never read. */
+const UNRECORDED: CallTrace = { attempt: 1, fallbackReason: undefined };
+
 const OUTCOME_OF_CODE: Record<string, string> = {
   BACKLOT_TIMEOUT: 'timeout',
   BACKLOT_CIRCUIT_OPEN: 'short_circuited',
@@ -39,6 +42,12 @@ export function traceCall<Result>(
 ): Promise<Result> {
   const attributes: Attributes = { 'backlot.command.key': key, 'backlot.command.group': group };
   const span = tracer.startSpan(`command ${key}`, { kind: SpanKind.INTERNAL, attributes });
+  const active = trace.setSpan(context.active(), span);
+  if (!span.isRecording()) {
+    // Sampled out: the span only carries the (unsampled) context to the work's own spans.
+    span.end();
+    return context.with(active, () => execute(UNRECORDED));
+  }
   const noted: CallTrace = { attempt: 1, fallbackReason: undefined };
   const end = (outcome: string, error?: unknown) => {
     span.setAttribute('backlot.command.outcome', outcome);
@@ -52,7 +61,7 @@ export function traceCall<Result>(
     }
     span.end();
   };
-  const running = context.with(trace.setSpan(context.active(), span), () => execute(noted));
+  const running = context.with(active, () => execute(noted));
   return running.then(
     (value) => {
       end(noted.fallbackReason === undefined ? 'success' : 'fallback_success');
