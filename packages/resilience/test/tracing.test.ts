@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
 import { ParentBasedSampler, type Sampler, SamplingDecision } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { activeTracer, defineCommand, RESILIENCE_TRACER_NAME } from '../src/index.js';
@@ -81,6 +81,16 @@ describe('OpenTelemetry spans of command calls', () => {
     });
     expect(await command()).toBe('ok');
     expect(childSampled).toBe(false); // the command's unsampled span is its parent: not a new root
+    expect(tracing.spans()).toEqual([]);
+    // Inside a trace already sampled out, the call makes no span; the work keeps the unsampled parent.
+    childSampled = undefined;
+    const unsampled = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.NONE,
+    });
+    expect(await context.with(trace.setSpan(context.active(), unsampled), () => command())).toBe('ok');
+    expect(childSampled).toBe(false);
     expect(tracing.spans()).toEqual([]);
   });
 

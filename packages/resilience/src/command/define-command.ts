@@ -11,7 +11,7 @@ import { AdaptiveLimiter } from '../limit/limiter.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
-import { RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
+import { insideUnsampledTrace, RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
 import { activeTracer } from '../tracing/tracer.js';
 import { CommandRuntime, defaultIsBadRequest, defaultRetryOn, type RuntimeSettings } from './command-runtime.js';
 import { type CommandOptions, circuitBreakerSchema, commandOptionsSchema } from './options.js';
@@ -190,7 +190,7 @@ export function defineCommand<Args extends unknown[], Result>(
   // Without an OpenTelemetry SDK, a call costs one check and no closure.
   const call = (signal: AbortSignal | undefined, args: Args) => {
     const tracer = activeTracer(RESILIENCE_TRACER_NAME);
-    if (!tracer) return runtime.execute(signal, args);
+    if (!tracer || insideUnsampledTrace()) return runtime.execute(signal, args);
     return traceCall(tracer, key, group, circuit, (trace) => runtime.execute(signal, args, trace));
   };
   const traced = (signal: AbortSignal | undefined, args: Args) =>

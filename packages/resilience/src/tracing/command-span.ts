@@ -1,4 +1,4 @@
-import { type Attributes, context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { type Attributes, context, SpanKind, SpanStatusCode, TraceFlags, type Tracer, trace } from '@opentelemetry/api';
 import type { CircuitState } from '../breaker/circuit-breaker.js';
 import type { FailureReason } from '../command/options.js';
 
@@ -11,6 +11,18 @@ export interface CallTrace {
   attempt: number;
   /** Why the fallback ran (or would have: a command without one), if it did. */
   fallbackReason: FailureReason | undefined;
+}
+
+/**
+ * Whether the active span belongs to a trace that was sampled out: a call
+ * inside it makes no span at all (the SDK's `startSpan` costs microseconds even
+ * when it samples nothing), as the default parent-based sampler would not
+ * sample the call's span either; the work's own spans see the same parent.
+ * @internal
+ */
+export function insideUnsampledTrace(): boolean {
+  const parent = trace.getSpan(context.active());
+  return parent !== undefined && (parent.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
 /** What an unsampled call's runtime writes to: shared, never read. */
