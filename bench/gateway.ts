@@ -8,7 +8,9 @@
  * breaker + timeout command, 1 % sampled pino access log to /dev/null),
  * `fastify-http-proxy`, `http-proxy` (keep-alive agent), `undici-passthrough`
  * (node:http + Pool.request piped to the response, a dozen lines) and `nginx`
- * (1 worker, keep-alive upstream).
+ * (1 worker, keep-alive upstream). `backlot-observed` is `backlot` with its
+ * metrics registered in a prom-client registry and an OpenTelemetry SDK
+ * installed that samples nothing (`AlwaysOffSampler`).
  *
  * Figures per round: wrk -t2 -c50 (max throughput: rps, p50, p99, and for the
  * Node subjects the process CPU per request, cpu_us_per_req, which shared
@@ -56,8 +58,8 @@ async function role(name: string, target: string): Promise<number> {
     server.keepAliveTimeout = 60_000;
     return listen(server);
   }
-  if (name === 'backlot') {
-    const { createGateway } = await import('@backlot/gateway');
+  if (name === 'backlot' || name === 'backlot-observed') {
+    const { createGateway, registerPrometheusMetrics } = await import('@backlot/gateway');
     const { default: pino } = await import('pino');
     const gateway = createGateway(
       {
@@ -72,6 +74,14 @@ async function role(name: string, target: string): Promise<number> {
       },
       { logger: pino(pino.destination('/dev/null')) },
     );
+    if (name === 'backlot-observed') {
+      // Metrics registered in a prom-client registry, and an OpenTelemetry SDK that samples nothing.
+      const { Registry } = await import('prom-client');
+      const { trace } = await import('@opentelemetry/api');
+      const { AlwaysOffSampler, BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
+      registerPrometheusMetrics(new Registry());
+      trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }));
+    }
     return (await gateway.listen({ port: 0, host: '127.0.0.1' })).port;
   }
   if (name === 'fastify-http-proxy') {
@@ -353,6 +363,7 @@ export default async function run() {
   const origin = await startRole('origin');
   const running: Record<string, Running> = {
     backlot: await startRole('backlot', origin.url),
+    'backlot-observed': await startRole('backlot-observed', origin.url),
     'fastify-http-proxy': await startRole('fastify-http-proxy', origin.url),
     'http-proxy': await startRole('http-proxy', origin.url),
     'undici-passthrough': await startRole('undici-passthrough', origin.url),

@@ -14,10 +14,17 @@
  * every event of each command (Backlot: `command.on()` for its nine events;
  * opossum: `breaker.on()` for the same nine, `semaphoreLocked` for `reject`),
  * so the cost of events when someone listens is measured too.
+ *
+ * `backlot_prom` registers the commands' families in a prom-client registry
+ * (read at scrape time only); `backlot_otel_off` runs with an OpenTelemetry
+ * SDK installed whose sampler records nothing (`AlwaysOffSampler`): what a
+ * service with tracing wired but sampled out pays per call.
  */
 
 import type { EventEmitter } from 'node:events';
-import { COMMAND_EVENT_NAMES, CommandRegistry, defineCommand } from '@backlot/resilience';
+import { COMMAND_EVENT_NAMES, CommandRegistry, defineCommand, registerPrometheusMetrics } from '@backlot/resilience';
+import { trace } from '@opentelemetry/api';
+import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import {
   bulkhead,
   ConsecutiveBreaker,
@@ -29,6 +36,7 @@ import {
   wrap,
 } from 'cockatiel';
 import OpossumBreaker from 'opossum';
+import { Registry } from 'prom-client';
 import { type Figures, runBench } from './lib/harness.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -69,9 +77,15 @@ const OPOSSUM_EVENTS = [
   'halfOpen',
 ] as const;
 
-function backlot(listen: boolean): () => Wrapper {
+function backlot(listen: boolean, observe: 'prom' | 'otel-off' | undefined = undefined): () => Wrapper {
   return () => {
     const registry = new CommandRegistry();
+    let unobserve = () => {};
+    if (observe === 'prom') unobserve = registerPrometheusMetrics(new Registry(), { commands: registry });
+    if (observe === 'otel-off') {
+      trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }));
+      unobserve = () => trace.disable();
+    }
     return {
       make: (fn, id) => {
         const command = defineCommand({
@@ -85,7 +99,10 @@ function backlot(listen: boolean): () => Wrapper {
         if (listen) for (const event of COMMAND_EVENT_NAMES) command.on(event, onEvent);
         return command;
       },
-      dispose: () => registry.clear(),
+      dispose: () => {
+        registry.clear();
+        unobserve();
+      },
     };
   };
 }
@@ -195,12 +212,14 @@ export default async function run() {
       backlot: subject(backlot(false)),
       opossum: subject(opossum(false)),
       cockatiel: subject(cockatiel),
+      backlot_prom: subject(backlot(false, 'prom')),
+      backlot_otel_off: subject(backlot(false, 'otel-off')),
       backlot_listener: subject(backlot(true)),
       opossum_listener: subject(opossum(true)),
     },
     rounds: 5,
     warmup: 1,
   });
-  if (eventsSeen === 0) throw new Error('the listener subjects saw no event');
+  if (eventsSeen === 0 && 'backlot_listener' in result.subjects) throw new Error('the listener subjects saw no event');
   return result;
 }

@@ -4,6 +4,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CommandRegistry } from '@backlot/resilience';
+import { createAdminMetrics } from './admin/admin-metrics.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { parseConfig } from './config/parse.js';
 import {
@@ -18,6 +19,7 @@ import { InvalidConfigError } from './errors.js';
 import { defineFilter, type Filter } from './filters/filter.js';
 import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { liveGateways } from './metrics/prometheus.js';
 import type { Origin } from './origins/origin.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
 import { createHandler, type HandlerState } from './server/handler.js';
@@ -104,7 +106,12 @@ export interface Gateway {
   watchConfigObject(store: ConfigObjectStore, key: string, options?: RemoteConfigOptions): () => void;
   /** Reloads the TLS certificate and key from their files, without a restart. */
   reloadCertificates(): void;
-  /** Prometheus text of the gateway's traffic metrics. */
+  /**
+   * The 0.x Prometheus text of the gateway's traffic (`backlot_gateway_route_*`,
+   * `backlot_gateway_origin_*`), for in-process dashboards that parse it.
+   * @deprecated Register the prom-client families instead
+   * (`registerPrometheusMetrics(registry)`), or scrape the admin `/metrics`.
+   */
   metrics(): string;
   /** The route table, in match order. */
   routes(): RouteSummary[];
@@ -205,6 +212,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
     }
   };
 
+  metrics.inflight = () => state.inflight;
   const gateway: Gateway = {
     handler,
     upgradeHandler,
@@ -227,7 +235,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
         {
           registry,
           ready: () => !state.draining,
-          metricsText: () => metrics.render(),
+          metrics: adminMetrics,
           routes: () => gateway.routes(),
         },
         adminConfig.token,
@@ -363,8 +371,11 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       await closeServer(admin);
       const origins = [...state.runtime.origins.values()];
       await Promise.all([...origins.map((o) => (state.inflight > 0 ? o.destroy() : o.close())), ...retiring]);
+      liveGateways.delete(gateway);
     }
   }
+  liveGateways.set(gateway, { metrics, registry });
+  const adminMetrics = createAdminMetrics(gateway);
   return gateway;
 }
 

@@ -10,6 +10,7 @@ export type {
   RouteConfig,
   RouteConfigInput,
 } from './config/schema.js';
+export { GATEWAY_REQUEST_CHANNEL, type GatewayRequestMessage } from './diagnostics/channels.js';
 export {
   ERROR_FAULT,
   ERROR_STATUS,
@@ -25,6 +26,7 @@ export type { AuthInfo, GatewayContext, ResponseHead, ResponseHeaders } from './
 export { defineFilter, FILTER_PHASES, type Filter, type FilterPhase } from './filters/filter.js';
 export { createGateway, type Gateway, type GatewayOptions, type RouteSummary } from './gateway.js';
 export type { AccessLogEntry, GatewayLogger } from './logging/access-log.js';
+export { type RegisterGatewayPrometheusOptions, registerPrometheusMetrics } from './metrics/prometheus.js';
 export { faultOf } from './proxy/fault.js';
 export { type Route, type RouteMatch, RouteTable } from './routing/route-table.js';
 export type { StrictPaths } from './security/path-policy.js';

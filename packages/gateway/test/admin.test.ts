@@ -17,12 +17,19 @@ describe('admin listener and metrics', () => {
     await get(`${base}/nothing`);
     expect(JSON.parse((await get(`${url}/health`, auth)).text)).toEqual({ status: 'ok' });
     expect((await get(`${url}/ready`, auth)).status).toBe(200);
-    const metrics = (await get(`${url}/metrics`, auth)).text;
-    expect(metrics).toContain('backlot_gateway_route_requests_total{route="api",code="2xx"} 1');
-    expect(metrics).toContain('backlot_gateway_origin_requests_total{origin="api",code="2xx"} 1');
-    expect(metrics).toContain('backlot_gateway_route_request_duration_seconds_count{route="api"} 1');
+    const scraped = await get(`${url}/metrics`, auth);
+    expect(scraped.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const metrics = scraped.text;
+    expect(metrics).toContain('backlot_gateway_requests_total{route="api",status_class="2xx"} 1');
+    expect(metrics).toContain('backlot_gateway_origin_requests_total{origin="api",status_class="2xx"} 1');
+    expect(metrics).toContain('backlot_gateway_request_duration_seconds_count{route="api"} 1');
     expect(metrics).toContain('backlot_gateway_no_route_total 1');
-    expect(metrics).toMatch(/gateway\.origin\.api/); // the origin's resilience command
+    expect(metrics).toContain('backlot_command_calls_total{command="gateway.origin.api"'); // the origin's command
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total \d/m); // Node's default process metrics
+    const open = await get(`${url}/metrics`, { headers: { ...auth.headers, accept: 'application/openmetrics-text' } });
+    expect(open.headers.get('content-type')).toMatch(/^application\/openmetrics-text; version=1\.0\.0/);
+    expect(open.text).toContain('# TYPE backlot_gateway_requests counter');
+    expect(open.text.endsWith('# EOF\n')).toBe(true);
     expect(JSON.parse((await get(`${url}/routes`, auth)).text)).toEqual([
       { id: 'api', priority: 0, path: '/api', origins: ['api'] },
     ]);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   createServer,
   request as httpRequestRaw,
@@ -6,6 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach } from 'vitest';
 import { createGateway, type Gateway, type GatewayConfigInput, type GatewayOptions } from '../src/index.js';
 
@@ -26,6 +28,49 @@ export async function startOrigin(handler: Handler): Promise<string> {
   const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * Origins that answer their name and record every request they receive as
+ * `name url` in `hits` (one shared list: what got past the gateway, in order).
+ */
+export async function startRecordingOrigins<N extends string>(
+  ...names: N[]
+): Promise<{ hits: string[]; urls: Record<N, string> }> {
+  const hits: string[] = [];
+  const urls = {} as Record<N, string>;
+  for (const name of names) {
+    urls[name] = await startOrigin((req, res) => {
+      hits.push(`${name} ${req.url}`);
+      req.resume();
+      res.end(name);
+    });
+  }
+  return { hits, urls };
+}
+
+/** The WebSocket GUID of RFC 6455. */
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The `sec-websocket-accept` an origin answers to a `sec-websocket-key` (RFC 6455 §4.2.2). */
+export function websocketAccept(key: string): string {
+  return createHash('sha1')
+    .update(key + WEBSOCKET_GUID)
+    .digest('base64');
+}
+
+/**
+ * Listens with an origin that takes upgrades on a free loopback port; after
+ * the test, destroys the upgraded `sockets` it tracks and closes. Returns its URL.
+ */
+export async function listenUpgradeOrigin(server: Server, sockets: Set<Duplex>): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });

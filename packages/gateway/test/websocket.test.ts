@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { type ClientHttp2Stream, connect as connectH2, type IncomingHttpHeaders as H2Headers } from 'node:http2';
@@ -8,11 +8,17 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { selfSigned } from './certs.js';
-import { onCleanup, rawRequest, rawStatus, startGateway, until } from './helpers.js';
+import {
+  listenUpgradeOrigin,
+  onCleanup,
+  rawRequest,
+  rawStatus,
+  startGateway,
+  until,
+  websocketAccept,
+} from './helpers.js';
 
 // ───────── a minimal RFC 6455 origin: handshake, unfragmented frames, echo, close ─────────
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 function frame(opcode: number, payload: Buffer): Buffer {
   const length = payload.length;
@@ -101,9 +107,7 @@ async function startWsOrigin(refuse = false): Promise<WsOrigin> {
       return;
     }
     const key = String(req.headers['sec-websocket-key']);
-    const accept = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
+    const accept = websocketAccept(key);
     const protocol = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')[0]
       ?.trim();
@@ -130,13 +134,7 @@ async function startWsOrigin(refuse = false): Promise<WsOrigin> {
       socket.write(frame(1, Buffer.from(`echo:${text}`)));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    for (const socket of sockets) socket.destroy();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  origin.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin.url = await listenUpgradeOrigin(server, sockets);
   return origin;
 }
 

@@ -7,7 +7,8 @@ export type ResilienceErrorCode =
   | 'BACKLOT_CIRCUIT_OPEN'
   | 'BACKLOT_REJECTED'
   | 'BACKLOT_FALLBACK_FAILED'
-  | 'BACKLOT_BAD_REQUEST';
+  | 'BACKLOT_BAD_REQUEST'
+  | 'BACKLOT_MISSING_PEER';
 
 /**
  * Base class of the package's errors. Recognise them by `code` (stable across

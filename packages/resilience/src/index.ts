@@ -81,7 +81,27 @@ export {
   toHystrixThreadPool,
 } from './metrics/hystrix-json.js';
 export { createHystrixStream, type HystrixStream, type HystrixStreamOptions } from './metrics/hystrix-stream.js';
-export { type MetricsSource, type PrometheusOptions, prometheusMetrics } from './metrics/prometheus.js';
+export {
+  type HistogramData,
+  LATENCY_BUCKETS_SECONDS,
+  LatencyHistogram,
+} from './metrics/latency-histogram.js';
+export type { MetricsSource } from './metrics/metrics-source.js';
+export {
+  defaultPrometheusRegistry,
+  loadPromClient,
+  type PromClientModule,
+  PrometheusCollector,
+  type PrometheusHistogramSample,
+  type PrometheusLabels,
+  type PrometheusRegistry,
+  type PrometheusSample,
+  prometheusCounter,
+  prometheusGauge,
+  prometheusHistogram,
+  registerCollectors,
+} from './metrics/prometheus/collector.js';
+export { type RegisterPrometheusOptions, registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { EventCounts, HealthCounts } from './metrics/rolling-counts.js';
 export { LATENCY_PERCENTILES, type LatencySnapshot } from './metrics/rolling-latency.js';
 export type { CommandMetricsSnapshot, GroupMetricsSnapshot } from './metrics/snapshot.js';
@@ -91,3 +111,5 @@ export { fullJitterDelay } from './retry/backoff.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry/retry-budget.js';
 export { isRetryable, markRetryable } from './retry/retryable.js';
 export { type WithTimeoutOptions, withTimeout } from './timeout/with-timeout.js';
+export { RESILIENCE_TRACER_NAME } from './tracing/command-span.js';
+export { activeTracer } from './tracing/tracer.js';

@@ -1,21 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  aimdLimit,
-  CommandRegistry,
-  type DefineCommandOptions,
-  defineCommand,
-  isAbortedError,
-  isRejectedError,
-  runInRequestContext,
-} from '../src/index.js';
-
-let registry = new CommandRegistry();
-afterEach(() => {
-  registry.clear();
-  registry = new CommandRegistry();
-});
-const define = <A extends unknown[], R>(options: DefineCommandOptions<A, R>) => defineCommand({ registry, ...options });
+import { describe, expect, it } from 'vitest';
+import { aimdLimit, isAbortedError, isRejectedError, runInRequestContext } from '../src/index.js';
+import { define, registry } from './helpers.js';
 
 describe('request cache', () => {
   it('shares one execution between identical calls within a request, and only there', async () => {

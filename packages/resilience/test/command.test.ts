@@ -1,11 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BadRequestError,
-  CommandRegistry,
   type DefineCommandOptions,
-  defineCommand,
   type Execution,
   isAbortedError,
   isCircuitOpenError,
@@ -14,14 +12,8 @@ import {
   isTimeoutError,
   markRetryable,
 } from '../src/index.js';
+import { define, registry } from './helpers.js';
 
-let registry = new CommandRegistry();
-afterEach(() => {
-  registry.clear();
-  registry = new CommandRegistry();
-});
-
-const define = <A extends unknown[], R>(options: DefineCommandOptions<A, R>) => defineCommand({ registry, ...options });
 const fail = (message = 'boom') => Promise.reject(new Error(message));
 
 describe('defineCommand: run and result', () => {

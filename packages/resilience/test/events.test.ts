@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BadRequestError,
   COMMAND_CHANNELS,
@@ -7,20 +7,11 @@ import {
   COMMAND_TRACING_CHANNEL,
   type Command,
   type CommandEventMap,
-  CommandRegistry,
-  type DefineCommandOptions,
-  defineCommand,
   isCircuitOpenError,
   isRejectedError,
   isTimeoutError,
 } from '../src/index.js';
-
-let registry = new CommandRegistry();
-afterEach(() => {
-  registry.clear();
-  registry = new CommandRegistry();
-});
-const define = <A extends unknown[], R>(options: DefineCommandOptions<A, R>) => defineCommand({ registry, ...options });
+import { define } from './helpers.js';
 
 /** Records every event of `command` as [name, payload]. */
 function record(command: Pick<Command<[], unknown>, 'on'>) {

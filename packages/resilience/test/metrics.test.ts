@@ -2,34 +2,12 @@ import { createServer, get, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CommandRegistry,
-  createHystrixStream,
-  defineCommand,
-  prometheusMetrics,
-  toHystrixCommand,
-  toHystrixThreadPool,
-} from '../src/index.js';
+import { createHystrixStream, toHystrixCommand, toHystrixThreadPool } from '../src/index.js';
 import { RollingCounts } from '../src/metrics/rolling-counts.js';
 import { TimeoutList } from '../src/timeout/timeout-list.js';
+import { exerciseCatalog, registry } from './helpers.js';
 
-let registry = new CommandRegistry();
-afterEach(() => {
-  registry.clear();
-  registry = new CommandRegistry();
-});
-
-async function exercise(): Promise<void> {
-  const getTitle = defineCommand({
-    registry,
-    key: 'catalog.getTitle',
-    group: 'catalog',
-    bulkhead: { maxConcurrent: 5, maxQueue: 2 },
-    run: (_e, ok: boolean) => (ok ? Promise.resolve('title') : Promise.reject(new Error('down'))),
-    fallback: () => 'cached title',
-  });
-  for (let i = 0; i < 6; i++) await getTitle(i % 3 !== 0);
-}
+const exercise = () => exerciseCatalog(registry);
 
 // Field names and JSON types exactly as Hystrix's SerialHystrixDashboardData writes them, in order.
 const HYSTRIX_COMMAND_FIELDS: [string, string][] = [
@@ -220,42 +198,6 @@ describe('Hystrix metrics stream (text/event-stream)', () => {
     second.destroy();
     await expect.poll(() => stream.clients).toBe(0);
     stream.close();
-  });
-});
-
-describe('Prometheus exposition', () => {
-  it('exposes counters, gauges and latency summaries with escaped labels', async () => {
-    await exercise();
-    const text = prometheusMetrics(registry);
-    expect(text).toContain('# TYPE backlot_command_events_total counter');
-    expect(text).toContain(
-      'backlot_command_events_total{command="catalog.getTitle",group="catalog",event="success"} 4',
-    );
-    expect(text).toContain(
-      'backlot_command_events_total{command="catalog.getTitle",group="catalog",event="fallback_success"} 2',
-    );
-    expect(text).toContain(
-      'backlot_command_circuit_state{command="catalog.getTitle",group="catalog",state="closed"} 1',
-    );
-    expect(text).toContain('backlot_command_error_percentage{command="catalog.getTitle",group="catalog"} 33');
-    expect(text).toMatch(
-      /backlot_command_latency_execute_seconds\{command="catalog.getTitle",group="catalog",quantile="0.99"\} [0-9.e-]+/,
-    );
-    expect(text).toContain(
-      'backlot_command_latency_execute_seconds_count{command="catalog.getTitle",group="catalog"} 6',
-    );
-    expect(text).toContain('backlot_group_limit{group="catalog",kind="bulkhead"} 5');
-    // Every sample line is `name{labels} value`.
-    for (const line of text
-      .trim()
-      .split('\n')
-      .filter((l) => !l.startsWith('#'))) {
-      expect(line).toMatch(/^[a-z_]+\{[^}]*\} -?[0-9.e+-]+$/);
-    }
-    defineCommand({ registry, key: 'we"ird\\key', run: () => 1 });
-    expect(prometheusMetrics(registry, { prefix: 'svc' })).toContain(
-      'svc_command_circuit_open{command="we\\"ird\\\\key"',
-    );
   });
 });
 

@@ -1,19 +1,8 @@
 import OpossumBreaker from 'opossum';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type CircuitJsonInput,
-  CommandRegistry,
-  type DefineCommandOptions,
-  defineCommand,
-  wrapCommand,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type CircuitJsonInput, type DefineCommandOptions, wrapCommand } from '../src/index.js';
+import { define, registry } from './helpers.js';
 
-let registry = new CommandRegistry();
-afterEach(() => {
-  registry.clear();
-  registry = new CommandRegistry();
-});
-const define = <A extends unknown[], R>(options: DefineCommandOptions<A, R>) => defineCommand({ registry, ...options });
 const flaky = (key: string, extra: Partial<DefineCommandOptions<[boolean], string>> = {}) =>
   define<[boolean], string>({
     key,

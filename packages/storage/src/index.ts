@@ -2,7 +2,6 @@ export { createFilesystemStore, type FilesystemStoreOptions } from './adapters/f
 export { createMemoryStore } from './adapters/memory/index.js';
 export {
   createS3Store,
-  S3_COMMAND_CHANNEL,
   type S3CommandMessage,
   type S3OperationMetrics,
   type S3Store,
@@ -41,6 +40,11 @@ export {
 } from './core/types.js';
 export { MAX_METADATA_BYTES } from './core/write-options.js';
 export {
+  S3_COMMAND_CHANNEL,
+  STORAGE_OPERATION_CHANNEL,
+  type StorageOperationMessage,
+} from './diagnostics/channels.js';
+export {
   BackendError,
   ConflictError,
   InvalidKeyError,
@@ -72,3 +76,4 @@ export {
   type KvUpdateOptions,
   type Namespace,
 } from './kv/index.js';
+export { type PrometheusRegistry, registerPrometheusMetrics } from './observability/prometheus.js';

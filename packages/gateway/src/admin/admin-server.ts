@@ -1,12 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type CommandRegistry, createHystrixStream, prometheusMetrics } from '@backlot/resilience';
+import { type CommandRegistry, createHystrixStream } from '@backlot/resilience';
+import type { MetricsExposition } from './admin-metrics.js';
 
 /** What the admin listener shows. @internal */
 export interface AdminSource {
   readonly registry: CommandRegistry;
   ready(): boolean;
-  metricsText(): string;
+  /** The `/metrics` exposition for a scraper's `Accept` header. */
+  metrics(accept: string | undefined): Promise<MetricsExposition>;
   routes(): unknown;
 }
 
@@ -14,7 +16,8 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * The admin listener (its own port): `/health`, `/ready`, `/metrics`
- * (Prometheus: gateway traffic and the origins' resilience commands),
+ * (prom-client: process metrics, gateway traffic and the origins' resilience
+ * commands; OpenMetrics when the `Accept` header asks for it),
  * `/routes`, and `/hystrix.stream`. With a token, every path needs
  * `Authorization: Bearer <token>` (compared in constant time); without one
  * it may only listen on loopback.
@@ -44,12 +47,20 @@ export function createAdminServer(source: AdminSource, token: string | undefined
           return json(res, 200, { status: 'ok' });
         case '/ready':
           return source.ready() ? json(res, 200, { status: 'ready' }) : json(res, 503, { status: 'draining' });
-        case '/metrics': {
-          const text = `${source.metricsText()}${prometheusMetrics(source.registry)}`;
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-          res.end(text);
+        case '/metrics':
+          source.metrics(req.headers.accept).then(
+            ({ contentType, text }) => {
+              res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+              res.end(text);
+            },
+            (error: unknown) => {
+              const code = (error as { code?: unknown })?.code;
+              if (code === 'BACKLOT_MISSING_PEER') {
+                json(res, 501, { error: 'prom_client_missing', message: (error as Error).message });
+              } else json(res, 500, { error: 'metrics_failed', message: String((error as Error)?.message ?? error) });
+            },
+          );
           return;
-        }
         case '/routes':
           return json(res, 200, source.routes());
         case '/hystrix.stream':

@@ -1,13 +1,11 @@
-/** Latency histogram buckets, in seconds. */
-export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+import { LatencyHistogram } from '@backlot/resilience';
 
 /** Counters of one route or origin. */
 export class TrafficStats {
   /** Requests by status class: index 0 = 1xx … 4 = 5xx. */
   readonly byClass = new Float64Array(5);
-  /** Cumulative histogram bucket counts (last = +Inf). */
-  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
-  latencySum = 0;
+  /** Request latency since start (the SDK's one histogram: Prometheus buckets are read from it when scraped). */
+  readonly latency = new LatencyHistogram();
   inflight = 0;
   retries = 0;
   shed = 0;
@@ -16,10 +14,7 @@ export class TrafficStats {
   record(status: number, seconds: number): void {
     const cls = Math.min(Math.max(Math.floor(status / 100) - 1, 0), 4);
     this.byClass[cls] = (this.byClass[cls] as number) + 1;
-    let i = 0;
-    while (i < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[i] as number)) i++;
-    this.buckets[i] = (this.buckets[i] as number) + 1;
-    this.latencySum += seconds;
+    this.latency.recordSeconds(seconds);
   }
 }
 
@@ -42,6 +37,8 @@ export class GatewayMetrics {
   /** Config reloads applied / refused. */
   reloads = 0;
   reloadFailures = 0;
+  /** Requests in flight in the gateway now (set by the gateway to read its own count). */
+  inflight: () => number = () => 0;
 
   /** Stats of a route (created on first use). */
   route(id: string): TrafficStats {
@@ -63,7 +60,23 @@ export class GatewayMetrics {
     return stats;
   }
 
-  /** Prometheus text exposition (format 0.0.4). */
+  /** Routes' stats, by route id. */
+  get routes(): ReadonlyMap<string, TrafficStats> {
+    return this.#routes;
+  }
+
+  /** Origins' stats, by origin name. */
+  get origins(): ReadonlyMap<string, TrafficStats> {
+    return this.#origins;
+  }
+
+  /**
+   * The 0.x text of these counters (`backlot_gateway_route_*`,
+   * `backlot_gateway_origin_*`), kept for `gateway.metrics()` while in-process
+   * dashboards parse it. Scrapers use the prom-client families
+   * (`registerPrometheusMetrics`, admin `/metrics`).
+   * @deprecated
+   */
   render(prefix = 'backlot_gateway'): string {
     const lines: string[] = [];
     const family = (kind: string, label: string, stats: Map<string, TrafficStats>) => {
@@ -82,16 +95,14 @@ export class GatewayMetrics {
         `# TYPE ${n}_request_duration_seconds histogram`,
       );
       for (const [id, s] of stats) {
-        let cumulative = 0;
         const l = `${label}="${escapeLabel(id)}"`;
-        LATENCY_BUCKETS.forEach((le, i) => {
-          cumulative += s.buckets[i] as number;
+        const { buckets, sum, count } = s.latency.data();
+        for (const [le, cumulative] of buckets) {
           lines.push(`${n}_request_duration_seconds_bucket{${l},le="${le}"} ${cumulative}`);
-        });
-        cumulative += s.buckets[LATENCY_BUCKETS.length] as number;
-        lines.push(`${n}_request_duration_seconds_bucket{${l},le="+Inf"} ${cumulative}`);
-        lines.push(`${n}_request_duration_seconds_sum{${l}} ${s.latencySum}`);
-        lines.push(`${n}_request_duration_seconds_count{${l}} ${cumulative}`);
+        }
+        lines.push(`${n}_request_duration_seconds_bucket{${l},le="+Inf"} ${count}`);
+        lines.push(`${n}_request_duration_seconds_sum{${l}} ${sum}`);
+        lines.push(`${n}_request_duration_seconds_count{${l}} ${count}`);
       }
       for (const [metric, help, type, get] of [
         ['inflight', 'Requests in flight.', 'gauge', (s: TrafficStats) => s.inflight],

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { LimiterToken } from '@backlot/resilience';
+import { type GatewayRequestMessage, requestChannel } from '../diagnostics/channels.js';
 import { ERROR_STATUS, GatewayError, isGatewayError, publicMessage } from '../errors.js';
 import type { FilterChains } from '../filters/filter.js';
 import { RequestContext } from '../filters/request-context.js';
@@ -204,6 +205,17 @@ export function createHandler(state: HandlerState, protocol: 'http' | 'https') {
       }
       logAccess(state.accessLog, ctx, requestId, status, seconds, aborted);
       ctx.spans?.end(status, aborted);
+      if (requestChannel.hasSubscribers) {
+        requestChannel.publish({
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          route: ctx.route?.id,
+          status,
+          seconds,
+          aborted,
+        } satisfies GatewayRequestMessage);
+      }
       if (--state.inflight === 0 && state.onIdle) state.onIdle();
     });
 

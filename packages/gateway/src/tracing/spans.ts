@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { activeTracer } from '@backlot/resilience';
 import {
   type Attributes,
   type Context,
   context,
-  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -11,18 +11,11 @@ import {
   SpanStatusCode,
   type TextMapGetter,
   type Tracer,
-  type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 
 /** The instrumentation scope of the gateway's spans. */
 export const TRACER_NAME = '@backlot/gateway';
-
-/** The API's no-op provider: what the global proxy delegates to until an SDK registers one. */
-const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
-
-let cachedFor: TracerProvider | undefined;
-let cachedTracer: Tracer | undefined;
 
 /**
  * The gateway's tracer, or `undefined` while no tracer provider is registered
@@ -30,15 +23,7 @@ let cachedTracer: Tracer | undefined;
  * context or attribute object at all.
  */
 export function currentTracer(): Tracer | undefined {
-  const provider = trace.getTracerProvider();
-  // Another copy of the API (CJS next to ESM) registers its own proxy: not ours to inspect, so traced.
-  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
-  if (delegate === NOOP_PROVIDER) return undefined;
-  if (delegate !== cachedFor) {
-    cachedFor = delegate;
-    cachedTracer = provider.getTracer(TRACER_NAME);
-  }
-  return cachedTracer;
+  return activeTracer(TRACER_NAME);
 }
 
 /** Whether a propagator is registered (`propagation.setGlobalPropagator`): the no-op one has no fields. */

@@ -5,7 +5,7 @@ import type { GatewayConfigInput } from '../../src/index.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { normalizeTarget } from '../../src/security/normalize-path.js';
 import { decideRoute, PathPolicy } from '../../src/security/path-policy.js';
-import { rawRequest, rawStatus, startGateway, startOrigin } from '../helpers.js';
+import { rawRequest, rawStatus, startGateway, startRecordingOrigins } from '../helpers.js';
 
 const ADMIN_KEY = 'admin-key-0123456789';
 const JWT_SECRET = 'a-secret-of-at-least-32-characters-long!';
@@ -96,17 +96,8 @@ describe('routing cannot be walked around', () => {
   });
 
   it('over raw sockets: the bypasses found from outside reach no origin without the key', async () => {
-    const hits: string[] = [];
-    const record =
-      (name: string) => (req: { url?: string | undefined; resume(): void }, res: { end(b: string): void }) => {
-        hits.push(`${name} ${req.url}`);
-        req.resume();
-        res.end(name);
-      };
-    const admin = await startOrigin(record('admin') as never);
-    const account = await startOrigin(record('account') as never);
-    const pub = await startOrigin(record('public') as never);
-    const [, base] = await startGateway({ routes: routes(admin, account, pub) });
+    const { hits, urls } = await startRecordingOrigins('admin', 'account', 'public');
+    const [, base] = await startGateway({ routes: routes(urls.admin, urls.account, urls.public) });
     const send = (target: string) =>
       rawRequest(base, `GET ${target} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n`).then(rawStatus);
     for (const target of [
@@ -139,17 +130,8 @@ describe('routing cannot be walked around', () => {
   });
 
   it("property over raw sockets: a generated target never reaches an origin past a protected route's filters", async () => {
-    const hits: string[] = [];
-    const record =
-      (name: string) => (req: { url?: string | undefined; resume(): void }, res: { end(b: string): void }) => {
-        hits.push(`${name} ${req.url}`);
-        req.resume();
-        res.end(name);
-      };
-    const admin = await startOrigin(record('admin') as never);
-    const account = await startOrigin(record('account') as never);
-    const pub = await startOrigin(record('public') as never);
-    const [, base] = await startGateway({ routes: routes(admin, account, pub) });
+    const { hits, urls } = await startRecordingOrigins('admin', 'account', 'public');
+    const [, base] = await startGateway({ routes: routes(urls.admin, urls.account, urls.public) });
     let checked = 0;
     await fc.assert(
       fc.asyncProperty(targetArb, async (target) => {

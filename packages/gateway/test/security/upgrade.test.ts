@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { onCleanup, rawRequest, rawStatus, startGateway } from '../helpers.js';
+import { listenUpgradeOrigin, rawRequest, rawStatus, startGateway, websocketAccept } from '../helpers.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 interface TunnelOrigin {
@@ -24,13 +21,7 @@ interface TunnelOrigin {
  */
 async function startTunnelOrigin(
   accept: (token: string, key: string | undefined) => string = (token, key) =>
-    `upgrade: ${token}\r\nconnection: Upgrade\r\n${
-      key
-        ? `sec-websocket-accept: ${createHash('sha1')
-            .update(key + GUID)
-            .digest('base64')}\r\n`
-        : ''
-    }`,
+    `upgrade: ${token}\r\nconnection: Upgrade\r\n${key ? `sec-websocket-accept: ${websocketAccept(key)}\r\n` : ''}`,
 ): Promise<TunnelOrigin> {
   const origin: TunnelOrigin = { url: '', upgrades: [], tunnelled: [] };
   const sockets = new Set<Duplex>();
@@ -53,13 +44,7 @@ async function startTunnelOrigin(
     if (head.length) onBytes(head);
     socket.on('data', onBytes);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    for (const socket of sockets) socket.destroy();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  origin.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin.url = await listenUpgradeOrigin(server, sockets);
   return origin;
 }
 
@@ -148,7 +133,7 @@ describe('upgrade tunnelling', () => {
     const noAccept = await startTunnelOrigin((token) => `upgrade: ${token}\r\nconnection: Upgrade\r\n`);
     const otherToken = await startTunnelOrigin(
       (_token, key) =>
-        `upgrade: h2c\r\nconnection: Upgrade\r\nsec-websocket-accept: ${createHash('sha1').update(`${key}${GUID}`).digest('base64')}\r\n`,
+        `upgrade: h2c\r\nconnection: Upgrade\r\nsec-websocket-accept: ${websocketAccept(String(key))}\r\n`,
     );
     for (const origin of [wrongAccept, noAccept, otherToken]) {
       const [, base] = await startGateway({ routes: [{ id: 'ws', pathPrefix: '/', origin: origin.url }] });

@@ -13,6 +13,7 @@ import {
 } from '../errors.js';
 import { CommandEvents } from '../events/command-events.js';
 import type { CommandEvent } from '../metrics/events.js';
+import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { RollingCounts } from '../metrics/rolling-counts.js';
 import { RollingLatency } from '../metrics/rolling-latency.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
@@ -21,6 +22,7 @@ import { fullJitterDelay } from '../retry/backoff.js';
 import type { RetryBudget } from '../retry/retry-budget.js';
 import { isRetryable } from '../retry/retryable.js';
 import { TimeoutList } from '../timeout/timeout-list.js';
+import type { CallTrace } from '../tracing/command-span.js';
 import { InflightCall } from './execution.js';
 import type { CommandFailure, CommandLogger, CommandOptions, FailureReason, SameArgs } from './options.js';
 
@@ -72,6 +74,8 @@ export class CommandRuntime<Args extends unknown[], Result> {
   readonly breaker: CircuitBreaker;
   /** The command's listeners (`command.on()`), and its diagnostics channels. */
   readonly events = new CommandEvents<Result>();
+  /** Latency seen by callers since the command was defined (Prometheus `backlot_command_duration_seconds`). */
+  readonly duration = new LatencyHistogram();
   readonly #isolation: GroupIsolation;
   readonly #counts: RollingCounts;
   // Latency in three disjoint parts: a first-attempt success is both an execute
@@ -106,7 +110,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
    * (`runInRequestContext`), the request's signal is the default caller
    * signal, and calls with the same `cacheKey` share one execution.
    */
-  execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+  execute(callerSignal: AbortSignal | undefined, args: Args, trace?: CallTrace): Promise<Result> {
     const context = currentRequestContext();
     const signal = callerSignal ?? context?.signal;
     const cacheKey = this.settings.cacheKey;
@@ -114,24 +118,31 @@ export class CommandRuntime<Args extends unknown[], Result> {
       let hit = true;
       const shared = cachedInRequest(`backlot.command:${this.settings.key}`, cacheKey(...args), () => {
         hit = false;
-        return this.#execute(signal, args);
+        return this.#execute(signal, args, trace);
       });
       if (hit) this.#counts.add('responseFromCache');
       return shared;
     }
-    return this.#execute(signal, args);
+    return this.#execute(signal, args, trace);
   }
 
-  #execute(callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+  #execute(callerSignal: AbortSignal | undefined, args: Args, trace: CallTrace | undefined): Promise<Result> {
     if (callerSignal?.aborted) {
       return Promise.reject(new AbortedError({ cause: callerSignal.reason }));
     }
     this.settings.retry?.budget?.recordCall();
     // The call's start is the first execution's (one clock reading saved per call).
-    return this.#attempt(1, Number.NaN, callerSignal, args);
+    return this.#attempt(1, Number.NaN, callerSignal, args, trace);
   }
 
-  #attempt(attempt: number, started: number, callerSignal: AbortSignal | undefined, args: Args): Promise<Result> {
+  #attempt(
+    attempt: number,
+    started: number,
+    callerSignal: AbortSignal | undefined,
+    args: Args,
+    trace: CallTrace | undefined,
+  ): Promise<Result> {
+    if (trace) trace.attempt = attempt;
     return new Promise<Result>((resolve, reject) => {
       const finish: Settle = (outcome, valueOrError, startedAt) => {
         if (outcome === 'success' && attempt === 1 && this.#simpleSuccess) {
@@ -148,7 +159,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
           this.#counts.add('exceptionThrown');
           reject(valueOrError);
         } else {
-          this.#afterFailure(outcome, valueOrError, attempt, origin, callerSignal, args).then(resolve, reject);
+          this.#afterFailure(outcome, valueOrError, attempt, origin, callerSignal, args, trace).then(resolve, reject);
         }
       };
       if (this.settings.hedge) this.#hedged(attempt, callerSignal, args, finish);
@@ -322,8 +333,10 @@ export class CommandRuntime<Args extends unknown[], Result> {
     }
     const end = now();
     const ms = end - call.startedAt;
-    if (call.attempt === 1 && this.#simpleSuccess) this.#latencyBoth.record(ms, end);
-    else this.#latencyExecuteOnly.record(ms, end);
+    if (call.attempt === 1 && this.#simpleSuccess) {
+      this.#latencyBoth.record(ms, end);
+      this.duration.recordMs(ms);
+    } else this.#latencyExecuteOnly.record(ms, end);
     this.#counts.add('success', end);
     const slow = this.settings.slowCallThresholdMs;
     const events = this.events;
@@ -398,6 +411,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
   #recordTotal(started: number): void {
     const end = now();
     this.#latencyTotalOnly.record(end - started, end);
+    this.duration.recordMs(end - started);
   }
 
   /** A primary attempt, and a hedge once it runs longer than the p-th percentile; the first success wins. */
@@ -465,6 +479,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
     started: number,
     callerSignal: AbortSignal | undefined,
     args: Args,
+    trace: CallTrace | undefined,
   ): Promise<Result> {
     const retry = this.settings.retry;
     if (
@@ -477,7 +492,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
         this.#counts.add('retry');
         const delay = fullJitterDelay(attempt, retry.baseDelayMs, retry.maxDelayMs);
         return sleep(delay, undefined, callerSignal ? { signal: callerSignal } : undefined).then(
-          () => this.#attempt(attempt + 1, started, callerSignal, args),
+          () => this.#attempt(attempt + 1, started, callerSignal, args, trace),
           () => {
             this.#counts.add('cancelled');
             throw new AbortedError({ cause: callerSignal?.reason });
@@ -486,6 +501,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
       }
       this.#counts.add('retryBudgetExhausted');
     }
+    if (trace) trace.fallbackReason = reason;
     return this.#fallback(reason, error, started, args);
   }
 

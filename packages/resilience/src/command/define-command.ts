@@ -11,6 +11,8 @@ import { AdaptiveLimiter } from '../limit/limiter.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
+import { insideUnsampledTrace, RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
+import { activeTracer } from '../tracing/tracer.js';
 import { CommandRuntime, defaultIsBadRequest, defaultRetryOn, type RuntimeSettings } from './command-runtime.js';
 import { type CommandOptions, circuitBreakerSchema, commandOptionsSchema } from './options.js';
 
@@ -184,12 +186,19 @@ export function defineCommand<Args extends unknown[], Result>(
   const runtime = new CommandRuntime<Args, Result>(settings, isolation, o.state);
   const key = o.key;
 
+  const circuit = () => runtime.breaker.state;
+  // Without an OpenTelemetry SDK, a call costs one check and no closure.
+  const call = (signal: AbortSignal | undefined, args: Args) => {
+    const tracer = activeTracer(RESILIENCE_TRACER_NAME);
+    if (!tracer || insideUnsampledTrace()) return runtime.execute(signal, args);
+    return traceCall(tracer, key, group, circuit, (trace) => runtime.execute(signal, args, trace));
+  };
   const traced = (signal: AbortSignal | undefined, args: Args) =>
-    callTracing.tracePromise(() => runtime.execute(signal, args), { command: key, args });
+    callTracing.tracePromise(() => call(signal, args), { command: key, args });
   const command = ((...args: Args) =>
-    callTracing.hasSubscribers ? traced(undefined, args) : runtime.execute(undefined, args)) as Command<Args, Result>;
-  const execute = (call: CallOptions, ...args: Args) =>
-    callTracing.hasSubscribers ? traced(call?.signal, args) : runtime.execute(call?.signal, args);
+    callTracing.hasSubscribers ? traced(undefined, args) : call(undefined, args)) as Command<Args, Result>;
+  const execute = (options: CallOptions, ...args: Args) =>
+    callTracing.hasSubscribers ? traced(options?.signal, args) : call(options?.signal, args);
   const configureCircuit = (changes: CircuitBreakerOptions) => {
     const checked = circuitBreakerSchema.safeParse(changes);
     if (!checked.success) {
@@ -197,7 +206,7 @@ export function defineCommand<Args extends unknown[], Result>(
     }
     runtime.breaker.configure(checked.data);
   };
-  const entry = { key, group, metrics: () => runtime.metrics(), dispose: () => {} };
+  const entry = { key, group, duration: runtime.duration, metrics: () => runtime.metrics(), dispose: () => {} };
   const dispose = () => {
     runtime.dispose();
     registry.unregister(key, entry);

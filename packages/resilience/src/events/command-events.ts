@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { FailureReason } from '../command/options.js';
+import { COMMAND_CHANNELS, COMMAND_TRACING_CHANNEL } from '../diagnostics/channels.js';
 import type { CircuitOpenError, RejectedError, TimeoutError } from '../errors.js';
 import type { HealthCounts } from '../metrics/rolling-counts.js';
 
@@ -53,36 +54,7 @@ export const COMMAND_EVENT_NAMES = [
   'halfOpen',
 ] as const satisfies readonly CommandEventName[];
 
-/**
- * The `node:diagnostics_channel` channel of each event, for tracers and APMs:
- * every command publishes its events there, with the same message a
- * `command.on()` listener receives. Publishing costs nothing while a channel
- * has no subscriber.
- *
- * @example
- * ```ts
- * import { subscribe } from 'node:diagnostics_channel';
- * subscribe(COMMAND_CHANNELS.open, (message) => console.log('circuit open', message));
- * ```
- */
-export const COMMAND_CHANNELS = {
-  success: 'backlot:resilience:success',
-  failure: 'backlot:resilience:failure',
-  timeout: 'backlot:resilience:timeout',
-  reject: 'backlot:resilience:reject',
-  shortCircuit: 'backlot:resilience:shortCircuit',
-  fallback: 'backlot:resilience:fallback',
-  open: 'backlot:resilience:open',
-  close: 'backlot:resilience:close',
-  halfOpen: 'backlot:resilience:halfOpen',
-} as const satisfies Record<CommandEventName, string>;
-
-/**
- * The tracing channel of command calls (`tracing:backlot:resilience:call:start`,
- * `…:end`, `…:asyncStart`, `…:asyncEnd`, `…:error`): one trace per call, with
- * the context `{ command, args }`. Used only while it has subscribers.
- */
-export const COMMAND_TRACING_CHANNEL = 'backlot:resilience:call';
+export { COMMAND_CHANNELS, COMMAND_TRACING_CHANNEL } from '../diagnostics/channels.js';
 
 /** @internal bit of each event in {@link CommandEvents.mask}. */
 export const EVENT_BIT = {

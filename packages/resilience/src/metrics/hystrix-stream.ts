@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { toHystrixCollapser, toHystrixCommand, toHystrixThreadPool } from './hystrix-json.js';
-import type { MetricsSource } from './prometheus.js';
+import type { MetricsSource } from './metrics-source.js';
 
 /** Options of {@link createHystrixStream}. */
 export interface HystrixStreamOptions {

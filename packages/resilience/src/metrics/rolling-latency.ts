@@ -1,4 +1,5 @@
-import * as hdr from 'hdr-histogram-js';
+import type { RecordableHistogram } from 'node:perf_hooks';
+import { newMicrosecondHistogram, toMicroseconds } from './latency-histogram.js';
 
 /** The percentiles Hystrix reports, as the keys of its `latencyExecute` object. */
 export const LATENCY_PERCENTILES = ['0', '25', '50', '75', '90', '95', '99', '99.5', '99.9', '100'] as const;
@@ -13,36 +14,22 @@ export interface LatencySnapshot {
   percentiles: Record<(typeof LATENCY_PERCENTILES)[number], number>;
 }
 
-const HIGHEST_TRACKABLE_US = 3_600_000_000; // one hour, in microseconds
-
-function newHistogram(): hdr.Histogram {
-  // 2 significant digits: ≤1 % error, ~11 KB per histogram, ~50 ns per record.
-  return hdr.build({
-    bitBucketSize: 32,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: HIGHEST_TRACKABLE_US,
-    numberOfSignificantValueDigits: 2,
-    autoResize: false,
-    useWebAssembly: false,
-  });
-}
-
 /**
- * Latency distribution over a rolling window, in HDR histograms (one per
+ * Latency distribution over a rolling window, in native HDR histograms (one per
  * bucket, allocated on first use and recycled): O(1) per sample, bounded
  * memory, percentiles without sorting samples.
  */
 export class RollingLatency {
   readonly #bucketMs: number;
   readonly #buckets: number;
-  readonly #histograms: (hdr.Histogram | undefined)[];
+  readonly #histograms: (RecordableHistogram | undefined)[];
   readonly #sums: Float64Array;
   readonly #epochs: Float64Array;
 
   constructor(windowMs: number, buckets: number) {
     this.#buckets = buckets;
     this.#bucketMs = windowMs / buckets;
-    this.#histograms = new Array<hdr.Histogram | undefined>(buckets).fill(undefined);
+    this.#histograms = new Array<RecordableHistogram | undefined>(buckets).fill(undefined);
     this.#sums = new Float64Array(buckets);
     this.#epochs = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
   }
@@ -58,16 +45,15 @@ export class RollingLatency {
       if (histogram) histogram.reset();
     }
     if (!histogram) {
-      histogram = newHistogram();
+      histogram = newMicrosecondHistogram();
       this.#histograms[slot] = histogram;
     }
-    const us = Math.min(Math.max(1, Math.round(ms * 1000)), HIGHEST_TRACKABLE_US);
-    histogram.recordValue(us);
+    histogram.record(toMicroseconds(ms));
     this.#sums[slot] = (this.#sums[slot] as number) + ms;
   }
 
   /** Adds this window's live buckets into `into`; returns the sum of their latencies (ms). */
-  #addInto(into: hdr.Histogram, now: number): number {
+  #addInto(into: RecordableHistogram, now: number): number {
     const oldest = Math.floor(now / this.#bucketMs) - this.#buckets + 1;
     let sum = 0;
     for (let slot = 0; slot < this.#buckets; slot++) {
@@ -82,10 +68,10 @@ export class RollingLatency {
 
   /** The latency (ms) at percentile `p` over the windows of `parts` together, and the sample count. */
   static valueAt(parts: readonly RollingLatency[], p: number, now: number): { ms: number; count: number } {
-    const merged = newHistogram();
+    const merged = newMicrosecondHistogram();
     for (const part of parts) part.#addInto(merged, now);
-    const count = merged.totalCount;
-    return { ms: count === 0 ? 0 : merged.getValueAtPercentile(p) / 1000, count };
+    const count = merged.count;
+    return { ms: count === 0 ? 0 : merged.percentile(p) / 1000, count };
   }
 
   /** Percentiles and mean over the window at `now`. */
@@ -95,28 +81,16 @@ export class RollingLatency {
 
   /** Percentiles and mean over the windows of `parts` together (disjoint samples of one distribution). */
   static snapshotOf(parts: readonly RollingLatency[], now: number): LatencySnapshot {
-    const merged = newHistogram();
+    const merged = newMicrosecondHistogram();
     let sum = 0;
     for (const part of parts) sum += part.#addInto(merged, now);
-    const count = merged.totalCount;
+    const count = merged.count;
     const percentiles = {} as LatencySnapshot['percentiles'];
     for (const key of LATENCY_PERCENTILES) {
       const p = Number(key);
-      const us =
-        count === 0
-          ? 0
-          : p === 0
-            ? merged.minNonZeroValue
-            : p === 100
-              ? merged.maxValue
-              : merged.getValueAtPercentile(p);
+      const us = count === 0 ? 0 : p === 0 ? merged.min : p === 100 ? merged.max : merged.percentile(p);
       percentiles[key] = us / 1000;
     }
     return { count, mean: count === 0 ? 0 : sum / count, percentiles };
-  }
-
-  /** Bytes held by the allocated histograms. */
-  get footprintBytes(): number {
-    return this.#histograms.reduce((sum, h) => sum + (h?.estimatedFootprintInBytes ?? 0), 0);
   }
 }

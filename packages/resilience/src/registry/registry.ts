@@ -1,5 +1,6 @@
 import type { BulkheadOptions } from '../bulkhead/bulkhead.js';
 import type { CollapserMetricsSnapshot } from '../metrics/collapser-metrics.js';
+import type { LatencyHistogram } from '../metrics/latency-histogram.js';
 import type { CommandMetricsSnapshot, GroupMetricsSnapshot } from '../metrics/snapshot.js';
 import { type AdaptiveLimiterLike, GroupIsolation } from './group-isolation.js';
 
@@ -7,6 +8,8 @@ import { type AdaptiveLimiterLike, GroupIsolation } from './group-isolation.js';
 export interface RegisteredCommand {
   readonly key: string;
   readonly group: string;
+  /** Latency seen by callers since the command was defined. */
+  readonly duration: LatencyHistogram;
   metrics(): CommandMetricsSnapshot;
   dispose(): void;
 }
@@ -104,6 +107,11 @@ export class CommandRegistry {
   /** Metrics of every command. */
   commandMetrics(): CommandMetricsSnapshot[] {
     return [...this.#commands.values()].map((command) => command.metrics());
+  }
+
+  /** @internal the registered commands (the Prometheus collectors read them at scrape time). */
+  commands(): IterableIterator<RegisteredCommand> {
+    return this.#commands.values();
   }
 
   /** Metrics of every group's isolation. */

@@ -41,6 +41,7 @@ import {
   putAttributes,
 } from '../../core/write-options.js';
 import { BackendError, NotFoundError, PreconditionFailedError } from '../../errors.js';
+import { instrumentStore } from '../../observability/instrument.js';
 import { mapFsError } from './errors.js';
 import { type LockTiming, withKeyLock } from './lock.js';
 import { ownedName } from './owner.js';
@@ -523,5 +524,5 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       });
     },
   };
-  return store;
+  return instrumentStore(store);
 }

@@ -33,6 +33,7 @@ import {
   putAttributes,
 } from '../../core/write-options.js';
 import { NotFoundError, PreconditionFailedError } from '../../errors.js';
+import { instrumentStore } from '../../observability/instrument.js';
 
 interface Entry {
   info: ObjectInfo;
@@ -217,5 +218,5 @@ export function createMemoryStore(): ObjectStore {
       return commit(destination, entry.body, copyAttributes(entry.info, options));
     },
   };
-  return store;
+  return instrumentStore(store);
 }

@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { S3_COMMAND_CHANNEL } from '../../diagnostics/channels.js';
 
 /** Counters of one S3 operation (an SDK command such as `PutObjectCommand`). */
 export interface S3OperationMetrics {
@@ -33,8 +34,6 @@ export interface S3CommandMessage {
   error: unknown;
 }
 
-/** Name of the diagnostics channel on which every S3 command's outcome (attempts, status) is published. */
-export const S3_COMMAND_CHANNEL = 'backlot:storage:s3:command';
 const commandChannel = channel(S3_COMMAND_CHANNEL);
 
 interface MetadataShape {

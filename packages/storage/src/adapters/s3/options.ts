@@ -1,5 +1,6 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { s3Sdk } from './sdk.js';
 
 /** Smallest multipart part S3 accepts (except the last one). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -76,7 +77,11 @@ const optionsSchema = z.strictObject({
     .string({ error: 'bucket is required: the name of the bucket that holds the objects' })
     .min(3, 'bucket names are 3 to 63 characters long')
     .max(63, 'bucket names are 3 to 63 characters long'),
-  client: z.instanceof(S3Client, { error: 'client must be an S3Client from @aws-sdk/client-s3' }).optional(),
+  client: z
+    .custom<S3Client>((value) => value instanceof s3Sdk().s3.S3Client, {
+      error: 'client must be an S3Client from @aws-sdk/client-s3',
+    })
+    .optional(),
   endpoint: z.url({ error: 'endpoint must be a URL such as http://127.0.0.1:9000' }).optional(),
   region: z.string().min(1, 'region must not be empty').optional(),
   forcePathStyle: z.boolean({ error: 'forcePathStyle must be true or false' }).optional(),
@@ -171,6 +176,7 @@ export function resolveS3Options(options: S3StoreOptions): ResolvedS3Options {
       : {}),
   };
   const mode = checksums === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const { S3Client } = s3Sdk().s3;
   const client = given ?? new S3Client({ ...base, requestChecksumCalculation: mode, responseChecksumValidation: mode });
   const whenRequired = {
     requestChecksumCalculation: 'WHEN_REQUIRED',

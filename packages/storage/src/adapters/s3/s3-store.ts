@@ -1,17 +1,6 @@
 import { Readable, Transform } from 'node:stream';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { Upload } from '@aws-sdk/lib-storage';
 import { z } from 'zod';
 import { bytesOf, discard, toReadable } from '../../core/body.js';
 import { assertValidKey } from '../../core/keys.js';
@@ -50,9 +39,11 @@ import {
   putAttributes,
 } from '../../core/write-options.js';
 import { BackendError, isNotFoundError, PreconditionFailedError } from '../../errors.js';
+import { instrumentStore } from '../../observability/instrument.js';
 import { mapS3Error } from './map-error.js';
 import { instrumentClient, type S3StoreMetrics } from './metrics.js';
 import { resolveS3Options, type S3StoreOptions } from './options.js';
+import { s3Sdk } from './sdk.js';
 
 /** An {@link ObjectStore} on S3, with presigned URLs and request metrics. */
 export interface S3Store extends PresigningStore {
@@ -146,6 +137,17 @@ function counter(): Transform & { bytes: number } {
 export function createS3Store(options: S3StoreOptions): S3Store {
   const { bucket, client, presignClient, partSize, queueSize, multipartThreshold, ownsClient } =
     resolveS3Options(options);
+  const {
+    CopyObjectCommand,
+    DeleteObjectCommand,
+    DeleteObjectsCommand,
+    GetObjectCommand,
+    HeadBucketCommand,
+    HeadObjectCommand,
+    ListObjectsV2Command,
+    PutObjectCommand,
+  } = s3Sdk().s3;
+  const { Upload: MultipartUpload } = s3Sdk().storage;
   const metrics = instrumentClient(client);
   let presignerUsed = false;
   /** Set once a HEAD 404 was checked against the bucket: the bucket exists. */
@@ -242,7 +244,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     const onAbort = () => source.destroy(options?.signal?.reason);
     options?.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const task = new Upload({
+      const task = new MultipartUpload({
         client,
         params: {
           ...params,
@@ -484,5 +486,5 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       return getSignedUrl(presignClient(), command, { expiresIn });
     },
   };
-  return store;
+  return instrumentStore(store);
 }

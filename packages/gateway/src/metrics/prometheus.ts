@@ -1,0 +1,213 @@
+import {
+  type CommandRegistry,
+  defaultPrometheusRegistry,
+  type PrometheusCollector,
+  type PrometheusHistogramSample,
+  type PrometheusRegistry,
+  type PrometheusSample,
+  prometheusCounter,
+  prometheusGauge,
+  prometheusHistogram,
+  registerCollectors,
+  registerPrometheusMetrics as registerCommandMetrics,
+} from '@backlot/resilience';
+import type { GatewayMetrics, TrafficStats } from './gateway-metrics.js';
+
+/** What one gateway contributes to the families: its counters and its origins' command registry. */
+export interface GatewayMetricsSource {
+  readonly metrics: GatewayMetrics;
+  readonly registry: CommandRegistry;
+}
+
+/** Gateways created and not yet closed, by gateway: the default source of {@link registerPrometheusMetrics}. @internal */
+export const liveGateways = new Map<object, GatewayMetricsSource>();
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** Sums `value` over every gateway, per key (several gateways in one process share the families). */
+function summed<K extends string>(
+  sources: () => Iterable<GatewayMetricsSource>,
+  read: (metrics: GatewayMetrics, add: (labels: Record<K, string>, value: number) => void) => void,
+): () => Iterable<PrometheusSample> {
+  return () => {
+    const series = new Map<string, [Record<K, string>, number]>();
+    const add = (labels: Record<K, string>, value: number) => {
+      const key = JSON.stringify(labels);
+      const entry = series.get(key);
+      if (entry) entry[1] += value;
+      else series.set(key, [labels, value]);
+    };
+    for (const source of sources()) read(source.metrics, add);
+    return series.values();
+  };
+}
+
+function traffic(
+  kind: 'route' | 'origin',
+  sources: () => Iterable<GatewayMetricsSource>,
+): { requests: () => Iterable<PrometheusSample>; latency: () => Iterable<PrometheusHistogramSample> } {
+  const stats = (metrics: GatewayMetrics) => (kind === 'route' ? metrics.routes : metrics.origins);
+  return {
+    requests: summed<string>(sources, (metrics, add) => {
+      for (const [id, s] of stats(metrics)) {
+        s.byClass.forEach((count, i) => {
+          if (count) add({ [kind]: id, status_class: STATUS_CLASSES[i] as string }, count);
+        });
+      }
+    }),
+    latency: function* () {
+      for (const source of sources()) {
+        for (const [id, s] of stats(source.metrics)) yield [{ [kind]: id }, s.latency.data()];
+      }
+    },
+  };
+}
+
+function perStats(
+  kind: 'route' | 'origin',
+  sources: () => Iterable<GatewayMetricsSource>,
+  read: (stats: TrafficStats) => number,
+): () => Iterable<PrometheusSample> {
+  return summed<string>(sources, (metrics, add) => {
+    for (const [id, s] of kind === 'route' ? metrics.routes : metrics.origins) add({ [kind]: id }, read(s));
+  });
+}
+
+function total(
+  sources: () => Iterable<GatewayMetricsSource>,
+  read: (metrics: GatewayMetrics) => number,
+): () => Iterable<PrometheusSample> {
+  return () => {
+    let sum = 0;
+    for (const source of sources()) sum += read(source.metrics);
+    return [[{}, sum]];
+  };
+}
+
+/** The gateway's metric families over `sources`, read when scraped. @internal */
+export function gatewayCollectors(sources: () => Iterable<GatewayMetricsSource>): PrometheusCollector[] {
+  const routes = traffic('route', sources);
+  const origins = traffic('origin', sources);
+  return [
+    prometheusCounter(
+      'backlot_gateway_requests_total',
+      'Requests answered, by route and status class.',
+      routes.requests,
+    ),
+    prometheusHistogram(
+      'backlot_gateway_request_duration_seconds',
+      'Request latency, by route (until the response is written or the client goes away).',
+      routes.latency,
+    ),
+    prometheusGauge(
+      'backlot_gateway_inflight',
+      'Requests in flight in the gateway now.',
+      total(sources, (m) => m.inflight()),
+    ),
+    prometheusGauge(
+      'backlot_gateway_route_inflight',
+      'Requests in flight now, by route.',
+      perStats('route', sources, (s) => s.inflight),
+    ),
+    prometheusCounter(
+      'backlot_gateway_route_shed_total',
+      "Requests shed (503) by a route's concurrency limit.",
+      perStats('route', sources, (s) => s.shed),
+    ),
+    prometheusCounter(
+      'backlot_gateway_origin_requests_total',
+      'Origin attempts answered, by origin and status class.',
+      origins.requests,
+    ),
+    prometheusHistogram(
+      'backlot_gateway_origin_request_duration_seconds',
+      'Origin attempt latency, by origin.',
+      origins.latency,
+    ),
+    prometheusGauge(
+      'backlot_gateway_origin_inflight',
+      'Origin attempts in flight now, by origin.',
+      perStats('origin', sources, (s) => s.inflight),
+    ),
+    prometheusCounter(
+      'backlot_gateway_origin_retries_total',
+      'Retries sent, by origin.',
+      perStats('origin', sources, (s) => s.retries),
+    ),
+    prometheusCounter(
+      'backlot_gateway_shed_total',
+      'Requests shed (503) by the gateway-wide concurrency limit.',
+      total(sources, (m) => m.shedGateway),
+    ),
+    prometheusCounter(
+      'backlot_gateway_no_route_total',
+      'Requests that matched no route.',
+      total(sources, (m) => m.noRoute),
+    ),
+    prometheusCounter(
+      'backlot_gateway_rejected_total',
+      'Requests refused before routing (bad target or path).',
+      total(sources, (m) => m.rejected),
+    ),
+    prometheusCounter(
+      'backlot_gateway_config_reloads_total',
+      'Config reloads applied.',
+      total(sources, (m) => m.reloads),
+    ),
+    prometheusCounter(
+      'backlot_gateway_config_reload_failures_total',
+      'Config reloads refused (invalid).',
+      total(sources, (m) => m.reloadFailures),
+    ),
+  ];
+}
+
+/** Options of {@link registerPrometheusMetrics}. */
+export interface RegisterGatewayPrometheusOptions {
+  /** The gateways to expose (default: every gateway of the process not yet closed, read at each scrape). */
+  gateways?: readonly object[] | undefined;
+  /** Also register the origins' resilience command families (default `true`). */
+  commands?: boolean | undefined;
+}
+
+/**
+ * Registers the gateway's metric families in a prom-client `Registry`
+ * (default: prom-client's global `register`) as collectors read at scrape
+ * time, and (unless `commands: false`) the resilience families of the
+ * origin commands of those gateways (the ones existing at the call). Returns the function that unregisters them.
+ *
+ * Families: `backlot_gateway_requests_total{route,status_class}`,
+ * `backlot_gateway_request_duration_seconds{route}` (histogram),
+ * `backlot_gateway_inflight`, `backlot_gateway_route_inflight{route}`,
+ * `backlot_gateway_route_shed_total{route}`,
+ * `backlot_gateway_origin_requests_total{origin,status_class}`,
+ * `backlot_gateway_origin_request_duration_seconds{origin}`,
+ * `backlot_gateway_origin_inflight{origin}`,
+ * `backlot_gateway_origin_retries_total{origin}`, `backlot_gateway_shed_total`,
+ * `backlot_gateway_no_route_total`, `backlot_gateway_rejected_total`,
+ * `backlot_gateway_config_reloads_total`, `backlot_gateway_config_reload_failures_total`.
+ *
+ * @throws {Error} `BACKLOT_MISSING_PEER` without `registry` when prom-client is not installed.
+ */
+export function registerPrometheusMetrics(
+  registry?: PrometheusRegistry,
+  options: RegisterGatewayPrometheusOptions = {},
+): () => void {
+  const target = registry ?? defaultPrometheusRegistry();
+  const chosen = options.gateways;
+  const sources = chosen ? () => chosen.flatMap((g) => liveGateways.get(g) ?? []) : () => liveGateways.values();
+  const unregisterGateway = registerCollectors(target, gatewayCollectors(sources));
+  if (options.commands === false) return unregisterGateway;
+  let unregisterCommands: () => void;
+  try {
+    const registries = [...new Set([...(chosen ? sources() : liveGateways.values())].map((g) => g.registry))];
+    unregisterCommands = registerCommandMetrics(target, { commands: registries });
+  } catch (error) {
+    unregisterGateway();
+    throw error;
+  }
+  return () => {
+    unregisterGateway();
+    unregisterCommands();
+  };
+}
