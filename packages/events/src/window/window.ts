@@ -40,7 +40,8 @@ export interface WindowResult<A> {
   value: A;
 }
 
-const optionsSchema = z
+/** @internal the schema of {@link WindowOptions}, shared by every window operator. */
+export const windowOptionsSchema = z
   .object({
     type: z.enum(['tumbling', 'hopping'], { error: "type must be 'tumbling' or 'hopping'" }).optional(),
     sizeMs: z
@@ -130,7 +131,7 @@ export class WindowAggregator<T, A> {
   }
 
   constructor(options: WindowOptions<T, A>, now: () => number = Date.now) {
-    const parsed = optionsSchema.safeParse(options);
+    const parsed = windowOptionsSchema.safeParse(options);
     if (!parsed.success) throw new TypeError(`window: ${z.prettifyError(parsed.error)}`);
     this.#options = options;
     this.#size = options.sizeMs;

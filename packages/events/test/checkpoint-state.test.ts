@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceEnv } from '../../../scripts/test-env.js';
+import {
+  createEventProducer,
+  createPipeline,
+  ensureTopics,
+  isStateError,
+  kafkaCheckpoints,
+  kafkaTransport,
+  type WindowResult,
+} from '../src/index.js';
+import { byProfile, events } from './fixtures/catalog.js';
+import { collect, connectAdmin, until } from './helpers.js';
+
+// Checkpointed window state on the real broker started by scripts/services.sh.
+const { kafkaBrokers } = serviceEnv();
+const run = randomUUID().slice(0, 8);
+const topic = `state-${run}`;
+const topics: string[] = [topic];
+let admin: Admin;
+
+beforeAll(async () => {
+  admin = await connectAdmin(kafkaBrokers);
+  await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic, partitions: 3, retentionMs: 3_600_000 }] });
+});
+
+afterAll(async () => {
+  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.disconnect();
+});
+
+const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
+const N = 3000;
+
+/** Plays `from`–`to` of N over 5 minutes of event time, 10 titles, 13 profiles; at N, one late play per profile closes every window. */
+async function produce(from: number, to: number): Promise<void> {
+  const transport = kafkaTransport({ brokers: kafkaBrokers });
+  const producer = createEventProducer({
+    catalog: events,
+    source: 'test',
+    transport,
+    topic,
+    key: byProfile,
+    spool: false,
+  });
+  for (let seq = from; seq < to; seq++) {
+    producer.emit(
+      'play.started',
+      { profileId: `p${seq % 13}`, titleId: `t${seq % 10}`, country: 'FR', seq },
+      { time: new Date(T0 + seq * 100) },
+    );
+  }
+  for (let p = 0; p < (to === N ? 13 : 0); p++) {
+    producer.emit(
+      'play.started',
+      { profileId: `p${p}`, titleId: 'closing', country: 'FR', seq: N + p },
+      { time: new Date(T0 + N * 100 + 120_000) },
+    );
+  }
+  await producer.close();
+}
+
+function trending(groupId: string, sink: ReturnType<typeof collect<WindowResult<number>>>) {
+  const pipeline = createPipeline({
+    catalog: events,
+    transport: kafkaTransport({ brokers: kafkaBrokers, maxWaitTimeMs: 100 }),
+    groupId,
+    topics: [topic],
+    commitIntervalMs: 100,
+    deadLetterTopic: false,
+    checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
+  });
+  pipeline
+    .events('play.started')
+    .window({
+      type: 'hopping',
+      sizeMs: 60_000,
+      advanceMs: 10_000,
+      key: (e) => e.payload.titleId,
+      init: () => 0,
+      add: (n) => n + 1,
+    })
+    .to(sink);
+  return pipeline;
+}
+
+const canonical = (results: WindowResult<number>[]) => results.map((r) => `${r.key}@${r.start}:${r.count}`).sort();
+
+describe('checkpointed window state (real broker)', () => {
+  it('commits offsets while windows are open, restores them after a restart, and emits each window once', async () => {
+    await produce(0, N / 2);
+    // A first run over the first half, stopped.
+    const groupId = `restart-${run}`;
+    topics.push(`${groupId}-state-changelog`);
+    const results = collect<WindowResult<number>>();
+    const first = trending(groupId, results);
+    await first.start();
+    await until(() => first.metrics().processed === N / 2, 'the first half processed');
+    await first.close();
+    expect(first.metrics().checkpoints).toBeGreaterThan(0);
+    // Offsets are committed although 60 s windows are open: nothing is held back.
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+    expect(committed[0]?.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(N / 2);
+
+    await produce(N / 2, N);
+    // Reference: one uninterrupted run over everything.
+    const reference = collect<WindowResult<number>>();
+    const referenceGroup = `ref-${run}`;
+    topics.push(`${referenceGroup}-state-changelog`);
+    const one = trending(referenceGroup, reference);
+    await one.start();
+    await until(() => one.metrics().processed === N + 13, 'the reference run to process every event');
+    await one.close();
+    expect(reference.flushed.reduce((sum, r) => sum + r.count, 0)).toBe(N * 6);
+
+    // The second run restores the open windows and goes on from the committed offsets.
+    const second = trending(groupId, results);
+    await second.start();
+    await until(() => second.metrics().processed === N / 2 + 13, 'the second run to process the rest');
+    const metrics = second.metrics();
+    await second.close();
+    expect(metrics.partitions.length).toBe(3);
+    expect(metrics.partitions.some((p) => p.restoredEntries > 0)).toBe(true);
+    expect(canonical(results.flushed)).toEqual(canonical(reference.flushed));
+  });
+
+  it('refuses to use a changelog topic that is not compacted, naming it and the fix', async () => {
+    const groupId = `bad-${run}`;
+    const changelogTopic = `${groupId}-not-compacted`;
+    topics.push(changelogTopic);
+    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: changelogTopic, partitions: 3 }] });
+    const pipeline = createPipeline({
+      catalog: events,
+      transport: kafkaTransport({ brokers: kafkaBrokers }),
+      groupId,
+      topics: [topic],
+      checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers, changelogTopic }),
+    });
+    const error = await pipeline.start().catch((e: unknown) => e);
+    expect(isStateError(error, 'BACKLOT_EVENTS_TOPIC_SETUP')).toBe(true);
+    expect(String(error)).toMatch(/must be compacted \(cleanup.policy=compact\)/);
+    await pipeline.close();
+  });
+});
