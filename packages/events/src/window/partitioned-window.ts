@@ -10,10 +10,16 @@ export interface WindowStateChange {
 }
 
 interface Slot<A> {
+  start: number;
+  key: string;
   value: A;
   count: number;
   /** Written to the changelog at least once: closing it must delete it there. */
   stored: boolean;
+  /** Changed since the last checkpoint (and listed in `dirty`). */
+  dirty: boolean;
+  /** Its window closed (it may still be listed in `dirty`, then skipped). */
+  closed: boolean;
 }
 
 /** The open windows of one source partition (a Kafka Streams "task"'s window store). */
@@ -22,18 +28,14 @@ interface PartitionWindows<A> {
   streamTime: number;
   timeDirty: boolean;
   windows: Map<number, Map<string, Slot<A>>>;
-  /** `start\u0000key` of slots changed since the last checkpoint. */
-  dirty: Set<string>;
-  /** `start\u0000key` of stored slots whose window closed since the last checkpoint. */
-  closed: Set<string>;
+  /** The earliest time at which an open window closes (its end plus the lateness). */
+  nextClose: number;
+  /** Slots changed since the last checkpoint. */
+  dirty: Slot<A>[];
+  /** Stored slots whose window closed since the last checkpoint. */
+  closed: Slot<A>[];
   slots: number;
 }
-
-const slotId = (start: number, key: string) => `${start}\u0000${key}`;
-const parseSlotId = (id: string): [number, string] => {
-  const cut = id.indexOf('\u0000');
-  return [Number(id.slice(0, cut)), id.slice(cut + 1)];
-};
 
 const storedSlot = z.object({ v: z.unknown(), c: z.number().int().nonnegative() });
 
@@ -75,8 +77,9 @@ export class PartitionedWindowAggregator<T, A> {
         streamTime: Number.NEGATIVE_INFINITY,
         timeDirty: false,
         windows: new Map(),
-        dirty: new Set(),
-        closed: new Set(),
+        nextClose: Number.POSITIVE_INFINITY,
+        dirty: [],
+        closed: [],
         slots: 0,
       };
       this.#partitions.set(tp, state);
@@ -95,26 +98,35 @@ export class PartitionedWindowAggregator<T, A> {
         this.late++;
         continue;
       }
-      let byKey = state.windows.get(start);
-      if (!byKey) {
-        byKey = new Map();
-        state.windows.set(start, byKey);
-      }
-      let slot = byKey.get(key);
-      if (!slot) {
-        slot = { value: this.#options.init(), count: 0, stored: false };
-        byKey.set(key, slot);
-        state.slots++;
-      }
+      const slot = this.#slot(state, start, key);
       slot.value = this.#options.add(slot.value, value);
       slot.count++;
-      state.dirty.add(slotId(start, key));
+      if (!slot.dirty) {
+        slot.dirty = true;
+        state.dirty.push(slot);
+      }
     }
     if (time > state.streamTime) {
       state.streamTime = time;
       state.timeDirty = true;
     }
-    return this.#close(state);
+    return state.streamTime >= state.nextClose ? this.#close(state) : [];
+  }
+
+  #slot(state: PartitionWindows<A>, start: number, key: string): Slot<A> {
+    let byKey = state.windows.get(start);
+    if (!byKey) {
+      byKey = new Map();
+      state.windows.set(start, byKey);
+      state.nextClose = Math.min(state.nextClose, start + this.#size + this.#lateness);
+    }
+    let slot = byKey.get(key);
+    if (!slot) {
+      slot = { start, key, value: this.#options.init(), count: 0, stored: false, dirty: false, closed: false };
+      byKey.set(key, slot);
+      state.slots++;
+    }
+    return slot;
   }
 
   #close(state: PartitionWindows<A>): WindowResult<A>[] {
@@ -125,12 +137,15 @@ export class PartitionedWindowAggregator<T, A> {
       const byKey = state.windows.get(start) as Map<string, Slot<A>>;
       for (const [key, slot] of byKey) {
         closed.push({ key, start, end: start + this.#size, count: slot.count, value: slot.value });
-        const id = slotId(start, key);
-        state.dirty.delete(id);
-        if (slot.stored) state.closed.add(id);
+        slot.closed = true;
+        if (slot.stored) state.closed.push(slot);
       }
       state.slots -= byKey.size;
       state.windows.delete(start);
+    }
+    state.nextClose = Number.POSITIVE_INFINITY;
+    for (const start of state.windows.keys()) {
+      state.nextClose = Math.min(state.nextClose, start + this.#size + this.#lateness);
     }
     return closed;
   }
@@ -141,15 +156,10 @@ export class PartitionedWindowAggregator<T, A> {
     if (!state) return [];
     const changes: WindowStateChange[] = [];
     if (state.timeDirty) changes.push({ id: ['time'], value: state.streamTime });
-    for (const id of state.dirty) {
-      const [start, key] = parseSlotId(id);
-      const slot = state.windows.get(start)?.get(key) as Slot<A>;
-      changes.push({ id: ['slot', start, key], value: { v: slot.value, c: slot.count } });
+    for (const slot of state.dirty) {
+      if (!slot.closed) changes.push({ id: ['slot', slot.start, slot.key], value: { v: slot.value, c: slot.count } });
     }
-    for (const id of state.closed) {
-      const [start, key] = parseSlotId(id);
-      changes.push({ id: ['slot', start, key], value: null });
-    }
+    for (const slot of state.closed) changes.push({ id: ['slot', slot.start, slot.key], value: null });
     return changes;
   }
 
@@ -157,20 +167,19 @@ export class PartitionedWindowAggregator<T, A> {
   checkpointed(tp: string): void {
     const state = this.#partitions.get(tp);
     if (!state) return;
-    for (const id of state.dirty) {
-      const [start, key] = parseSlotId(id);
-      const slot = state.windows.get(start)?.get(key);
-      if (slot) slot.stored = true;
+    for (const slot of state.dirty) {
+      slot.dirty = false;
+      if (!slot.closed) slot.stored = true;
     }
-    state.dirty.clear();
-    state.closed.clear();
+    state.dirty = [];
+    state.closed = [];
     state.timeDirty = false;
   }
 
   /** True when `tp` has changes not checkpointed yet. */
   dirty(tp: string): boolean {
     const state = this.#partitions.get(tp);
-    return state !== undefined && (state.timeDirty || state.dirty.size > 0 || state.closed.size > 0);
+    return state !== undefined && (state.timeDirty || state.dirty.length > 0 || state.closed.length > 0);
   }
 
   /**
@@ -193,13 +202,10 @@ export class PartitionedWindowAggregator<T, A> {
         continue;
       }
       const [, start, key] = id;
-      let byKey = state.windows.get(start);
-      if (!byKey) {
-        byKey = new Map();
-        state.windows.set(start, byKey);
-      }
-      byKey.set(key, { value: parsed.data.v as A, count: parsed.data.c, stored: true });
-      state.slots++;
+      const slot = this.#slot(state, start, key);
+      slot.value = parsed.data.v as A;
+      slot.count = parsed.data.c;
+      slot.stored = true;
     }
   }
 
