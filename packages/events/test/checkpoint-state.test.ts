@@ -126,6 +126,55 @@ describe('checkpointed window state (real broker)', () => {
     expect(canonical(results.flushed)).toEqual(canonical(reference.flushed));
   });
 
+  it('creates the changelog and dead-letter topics explicitly, and never a missing source topic', async () => {
+    const groupId = `topics-${run}`;
+    topics.push(`${groupId}-state-changelog`, `${topic}.dead-letter`);
+    const pipeline = createPipeline({
+      catalog: events,
+      transport: kafkaTransport({ brokers: kafkaBrokers }),
+      groupId,
+      topics: [topic],
+      checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
+    });
+    await pipeline.start();
+    await pipeline.close();
+    const { topics: found } = await admin.fetchTopicMetadata({
+      topics: [`${groupId}-state-changelog`, `${topic}.dead-letter`],
+    });
+    expect(found.map((t) => [t.name, t.partitions.length])).toEqual([
+      [`${groupId}-state-changelog`, 3],
+      [`${topic}.dead-letter`, 1],
+    ]);
+
+    const missing = `missing-${run}`;
+    const orphan = createPipeline({
+      catalog: events,
+      transport: kafkaTransport({ brokers: kafkaBrokers }),
+      groupId: `missing-${run}`,
+      topics: [missing],
+      deadLetterTopic: false,
+      checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
+    });
+    const error = await orphan.start().catch((e: unknown) => e);
+    expect(isStateError(error, 'BACKLOT_EVENTS_TOPIC_SETUP')).toBe(true);
+    expect(String(error)).toMatch(/create them first \(ensureTopics\)/);
+    await orphan.close();
+    expect(await admin.listTopics()).not.toContain(missing);
+  });
+
+  it('says which topic the broker refuses to create, and why', async () => {
+    const error = await ensureTopics({
+      brokers: kafkaBrokers,
+      topics: [{ topic: `replicated-${run}`, partitions: 1, replicationFactor: 3 }],
+    }).catch((e: unknown) => e);
+    expect(isStateError(error, 'BACKLOT_EVENTS_TOPIC_SETUP')).toBe(true);
+    expect(error).toMatchObject({ topic: `replicated-${run}` });
+    expect(String(error)).toMatch(/replication factor is larger than the number of brokers/);
+    await expect(ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: 'a b', partitions: 1 }] })).rejects.toThrow(
+      /topic must be 1–249 letters, digits/,
+    );
+  });
+
   it('refuses to use a changelog topic that is not compacted, naming it and the fix', async () => {
     const groupId = `bad-${run}`;
     const changelogTopic = `${groupId}-not-compacted`;

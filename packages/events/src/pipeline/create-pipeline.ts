@@ -223,7 +223,11 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     const checkpointing = this.#checkpointing;
     const exactlyOnce = this.#graph.sinks.find(isTransactional);
     if (exactlyOnce && !checkpointing) throw exactlyOnceWithoutCheckpoints(exactlyOnce.name);
-    await this.#options.checkpoints?.prepare({ groupId: this.#options.groupId, topics: this.#topics });
+    await this.#options.checkpoints?.prepare({
+      groupId: this.#options.groupId,
+      topics: this.#topics,
+      deadLetterTopic: this.#deadLetterTopic === false ? undefined : this.#deadLetterTopic,
+    });
     this.#consumer = this.#transport.consumer({ groupId: this.#options.groupId });
     await this.#consumer.run({
       topics: this.#topics,

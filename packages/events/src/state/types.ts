@@ -38,8 +38,11 @@ export interface PartitionCheckpoint extends SourcePartition {
 export interface CheckpointStore {
   /** Name for logs and metrics. */
   readonly name: string;
-  /** Creates (or checks) the changelog topic for the pipeline's source topics; called by `pipeline.start()`. */
-  prepare(context: { groupId: string; topics: readonly string[] }): Promise<void>;
+  /**
+   * Creates (or checks) the changelog topic for the pipeline's source topics,
+   * and the dead-letter topic when there is one; called by `pipeline.start()`.
+   */
+  prepare(context: { groupId: string; topics: readonly string[]; deadLetterTopic?: string | undefined }): Promise<void>;
   /** Takes ownership of partitions (fencing their previous owner) and reads their state back. */
   assign(partitions: readonly SourcePartition[]): Promise<Map<string, RestoredPartition>>;
   /** Gives up partitions this member no longer owns. */

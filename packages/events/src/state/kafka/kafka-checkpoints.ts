@@ -134,7 +134,15 @@ class KafkaCheckpointStore implements CheckpointStore {
     return this.#admin;
   }
 
-  async prepare({ groupId, topics }: { groupId: string; topics: readonly string[] }): Promise<void> {
+  async prepare({
+    groupId,
+    topics,
+    deadLetterTopic,
+  }: {
+    groupId: string;
+    topics: readonly string[];
+    deadLetterTopic?: string | undefined;
+  }): Promise<void> {
     this.#groupId = groupId;
     this.#changelog = this.#options.changelogTopic ?? `${groupId}-state-changelog`;
     const admin = await this.#connectedAdmin();
@@ -153,6 +161,10 @@ class KafkaCheckpointStore implements CheckpointStore {
         compact: true,
         replicationFactor: this.#options.replicationFactor,
       },
+      // The dead-letter topic too, rather than by auto-creation at the first poison event.
+      ...(deadLetterTopic === undefined
+        ? []
+        : [{ topic: deadLetterTopic, partitions: 1, replicationFactor: this.#options.replicationFactor }]),
     ]);
   }
 
