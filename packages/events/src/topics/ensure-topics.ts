@@ -65,12 +65,13 @@ const errorType = (error: unknown): string | undefined => {
  * compaction when asked). Throws a `BACKLOT_EVENTS_TOPIC_SETUP` {@link StateError}
  * naming the topic and the fix when the broker forbids it or a topic does not match.
  */
-export async function ensureTopicsWith(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+export async function ensureTopicsWith(admin: Admin, specs: readonly TopicSpec[]): Promise<{ created: string[] }> {
   for (const spec of specs) {
     const parsed = topicSpecSchema.safeParse(spec);
     if (!parsed.success) throw optionsError(`topic '${spec.topic}'`, parsed.error);
   }
-  if (specs.length === 0) return;
+  const created: string[] = [];
+  if (specs.length === 0) return { created };
   const { brokers } = await admin.describeCluster();
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.topic));
@@ -84,10 +85,12 @@ export async function ensureTopicsWith(admin: Admin, specs: readonly TopicSpec[]
       ...(spec.config ?? {}),
     }).map(([name, value]) => ({ name, value }));
     try {
-      await admin.createTopics({
+      // false when another process created it meanwhile: it exists, which is what was asked.
+      const made = await admin.createTopics({
         waitForLeaders: true,
         topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor, configEntries }],
       });
+      if (made) created.push(spec.topic);
     } catch (error) {
       const type = errorType(error);
       if (type === 'TOPIC_ALREADY_EXISTS') continue; // another member created it meanwhile
@@ -100,6 +103,7 @@ export async function ensureTopicsWith(admin: Admin, specs: readonly TopicSpec[]
     }
   }
   await checkTopics(admin, specs);
+  return { created };
 }
 
 async function checkTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
@@ -148,11 +152,14 @@ export interface EnsureTopicsOptions {
   brokers: string[];
   /** The topics, e.g. the data, changelog and dead-letter topics of a pipeline (required). */
   topics: TopicSpec[];
+  /** Longest the whole setup may take, in ms (default 30,000); then a `BACKLOT_EVENTS_TOPIC_SETUP` error. */
+  timeoutMs?: number | undefined;
   /** Extra kafkajs client settings (ssl, sasl, …). */
   kafkaConfig?: Partial<KafkaConfig> | undefined;
 }
 
 const ensureOptionsSchema = z.object({
+  timeoutMs: z.number().int().positive('timeoutMs must be a positive number of ms').optional(),
   brokers: z.array(z.string().min(1)).min(1, "brokers is required: e.g. ['127.0.0.1:9092']"),
   topics: z.array(z.unknown(), { error: 'topics is required: a list of { topic, partitions, … }' }),
   kafkaConfig: z.record(z.string(), z.unknown()).optional(),
@@ -176,22 +183,50 @@ const ensureOptionsSchema = z.object({
  * });
  * ```
  */
-export async function ensureTopics(options: EnsureTopicsOptions): Promise<void> {
+export async function ensureTopics(options: EnsureTopicsOptions): Promise<{ created: string[] }> {
   const parsed = ensureOptionsSchema.safeParse(options);
   if (!parsed.success) throw optionsError('ensureTopics', parsed.error);
   fixKafkajsRequestQueue();
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const admin = new Kafka({
     clientId: 'backlot-topics',
     brokers: options.brokers,
-    connectionTimeout: 3000,
-    requestTimeout: 30_000,
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: Math.min(timeoutMs, 30_000),
+    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
     logLevel: logLevel.NOTHING,
     ...(options.kafkaConfig ?? {}),
   }).admin();
-  await admin.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StateError(
+            'BACKLOT_EVENTS_TOPIC_SETUP',
+            `cannot set up topics ${options.topics.map((t) => t.topic).join(', ')} on ${options.brokers.join(',')}: no answer within ${timeoutMs} ms; is the broker running?`,
+            { topic: options.topics[0]?.topic },
+          ),
+        ),
+      timeoutMs,
+    );
+  });
   try {
-    await ensureTopicsWith(admin, options.topics);
+    return await Promise.race([
+      (async () => {
+        await admin.connect().catch((error: unknown) => {
+          throw new StateError(
+            'BACKLOT_EVENTS_TOPIC_SETUP',
+            `cannot set up topics ${options.topics.map((t) => t.topic).join(', ')}: Kafka at ${options.brokers.join(',')} is not reachable (${error instanceof Error ? error.message : String(error)}); is the broker running?`,
+            { cause: error, topic: options.topics[0]?.topic },
+          );
+        });
+        return ensureTopicsWith(admin, options.topics);
+      })(),
+      deadline,
+    ]);
   } finally {
-    await admin.disconnect();
+    clearTimeout(timer);
+    await admin.disconnect().catch(() => {});
   }
 }
