@@ -270,11 +270,15 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     // Batches arriving from now on are skipped (not committed: consumed again next time).
-    await this.#exclusive(() => this.#commit());
-    await this.#consumer?.close();
-    for (const sink of this.#graph.sinks) await sink.close?.();
-    await this.#dlqProducer?.close();
-    await this.#checkpointing?.close();
+    try {
+      await this.#exclusive(() => this.#commit());
+    } finally {
+      // A failed final commit (consumed again next time) still releases every connection.
+      await this.#consumer?.close();
+      for (const sink of this.#graph.sinks) await sink.close?.();
+      await this.#dlqProducer?.close();
+      await this.#checkpointing?.close();
+    }
   }
 
   metrics(): PipelineMetrics {

@@ -31,9 +31,12 @@ export const topicSpecSchema = z.object({
     .positive('partitions must be a positive integer'),
   replicationFactor: z.number().int().positive('replicationFactor must be a positive integer').optional(),
   retentionMs: z
-    .union([z.literal('forever'), z.number().int().positive()], {
-      error: "retentionMs must be a positive number of ms or 'forever'",
-    })
+    .union(
+      [z.literal('forever'), z.number().int().positive("retentionMs must be a positive number of ms or 'forever'")],
+      {
+        error: "retentionMs must be a positive number of ms or 'forever'",
+      },
+    )
     .optional(),
   compact: z.boolean({ error: 'compact must be true or false' }).optional(),
   config: z.record(z.string(), z.string()).optional(),
@@ -161,7 +164,7 @@ export interface EnsureTopicsOptions {
 const ensureOptionsSchema = z.object({
   timeoutMs: z.number().int().positive('timeoutMs must be a positive number of ms').optional(),
   brokers: z.array(z.string().min(1)).min(1, "brokers is required: e.g. ['127.0.0.1:9092']"),
-  topics: z.array(z.unknown(), { error: 'topics is required: a list of { topic, partitions, … }' }),
+  topics: z.array(topicSpecSchema, { error: 'topics is required: a list of { topic, partitions, … }' }),
   kafkaConfig: z.record(z.string(), z.unknown()).optional(),
 });
 
