@@ -280,13 +280,13 @@ function parseEntry(
   try {
     const parsedKey = JSON.parse(key) as unknown;
     if (!Array.isArray(parsedKey)) return undefined;
-    const [index, shape, kind, start, slotKey] = parsedKey as unknown[];
+    const [index, shape, kind, windowKey] = parsedKey as unknown[];
     if (typeof index !== 'number' || typeof shape !== 'string') return undefined;
     const parsedValue = JSON.parse(value) as unknown;
     if (kind === 'time' && parsedKey.length === 3)
       return { index, shape, change: { id: ['time'], value: parsedValue } };
-    if (kind === 'slot' && typeof start === 'number' && typeof slotKey === 'string') {
-      return { index, shape, change: { id: ['slot', start, slotKey], value: parsedValue } };
+    if (kind === 'key' && typeof windowKey === 'string') {
+      return { index, shape, change: { id: ['key', windowKey], value: parsedValue } };
     }
     return undefined;
   } catch {

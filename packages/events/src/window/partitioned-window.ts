@@ -2,24 +2,32 @@ import { z } from 'zod';
 import type { RecordPosition } from '../sinks/types.js';
 import { type WindowOptions, type WindowResult, windowOptionsSchema } from './window.js';
 
-/** @internal one changed entry of a partition's window state: `value` `null` deletes it. */
+/**
+ * @internal one changed entry of a partition's window state: `['time']`, the
+ * partition's stream time; `['key', key]`, every open window of one key
+ * (`{ w: [[start, aggregate, count], …] }`), or `null` once none is open.
+ */
 export interface WindowStateChange {
-  /** `['time']` for the partition's stream time, `['slot', start, key]` for an open window's aggregate. */
-  id: ['time'] | ['slot', number, string];
+  id: ['time'] | ['key', string];
   value: unknown;
 }
 
 interface Slot<A> {
-  start: number;
-  key: string;
   value: A;
   count: number;
-  /** Written to the changelog at least once: closing it must delete it there. */
+}
+
+/**
+ * The open windows of one key in one partition: one changelog record, so an
+ * event (which adds to every hopping window it falls in) changes one record.
+ */
+interface KeyWindows<A> {
+  key: string;
+  windows: Map<number, Slot<A>>;
+  /** Written to the changelog at least once: once empty, it must be deleted there. */
   stored: boolean;
   /** Changed since the last checkpoint (and listed in `dirty`). */
   dirty: boolean;
-  /** Its window closed (it may still be listed in `dirty`, then skipped). */
-  closed: boolean;
 }
 
 /** The open windows of one source partition (a Kafka Streams "task"'s window store). */
@@ -27,17 +35,19 @@ interface PartitionWindows<A> {
   /** Highest event time seen in this partition: windows ending (plus lateness) at or before it are closed. */
   streamTime: number;
   timeDirty: boolean;
-  windows: Map<number, Map<string, Slot<A>>>;
+  keys: Map<string, KeyWindows<A>>;
+  /** The keys with a window open, by window start. */
+  starts: Map<number, Set<KeyWindows<A>>>;
   /** The earliest time at which an open window closes (its end plus the lateness). */
   nextClose: number;
-  /** Slots changed since the last checkpoint. */
-  dirty: Slot<A>[];
-  /** Stored slots whose window closed since the last checkpoint. */
-  closed: Slot<A>[];
+  /** Keys changed since the last checkpoint. */
+  dirty: KeyWindows<A>[];
   slots: number;
 }
 
-const storedSlot = z.object({ v: z.unknown(), c: z.number().int().nonnegative() });
+const storedKey = z.object({
+  w: z.array(z.tuple([z.number().int(), z.unknown(), z.number().int().positive()])).min(1),
+});
 
 /**
  * @internal event-time windows kept per source partition, as Kafka Streams
@@ -76,10 +86,10 @@ export class PartitionedWindowAggregator<T, A> {
       state = {
         streamTime: Number.NEGATIVE_INFINITY,
         timeDirty: false,
-        windows: new Map(),
+        keys: new Map(),
+        starts: new Map(),
         nextClose: Number.POSITIVE_INFINITY,
         dirty: [],
-        closed: [],
         slots: 0,
       };
       this.#partitions.set(tp, state);
@@ -90,22 +100,20 @@ export class PartitionedWindowAggregator<T, A> {
   /** Adds a value at event time `position.eventTime`; returns the windows of its partition it closed, oldest first. */
   add(value: T, position: RecordPosition): WindowResult<A>[] {
     const time = position.eventTime;
-    const key = this.#options.key(value);
     const state = this.#state(`${position.topic}\u0000${position.partition}`);
+    let entry: KeyWindows<A> | undefined;
     const last = Math.floor(time / this.#advance) * this.#advance;
     for (let start = last; start > time - this.#size; start -= this.#advance) {
       if (start + this.#size + this.#lateness <= state.streamTime) {
         this.late++;
         continue;
       }
-      const slot = this.#slot(state, start, key);
+      entry ??= this.#entry(state, this.#options.key(value));
+      const slot = this.#slot(state, entry, start);
       slot.value = this.#options.add(slot.value, value);
       slot.count++;
-      if (!slot.dirty) {
-        slot.dirty = true;
-        state.dirty.push(slot);
-      }
     }
+    if (entry) this.#touch(state, entry);
     if (time > state.streamTime) {
       state.streamTime = time;
       state.timeDirty = true;
@@ -113,53 +121,74 @@ export class PartitionedWindowAggregator<T, A> {
     return state.streamTime >= state.nextClose ? this.#close(state) : [];
   }
 
-  #slot(state: PartitionWindows<A>, start: number, key: string): Slot<A> {
-    let byKey = state.windows.get(start);
-    if (!byKey) {
-      byKey = new Map();
-      state.windows.set(start, byKey);
-      state.nextClose = Math.min(state.nextClose, start + this.#size + this.#lateness);
+  #entry(state: PartitionWindows<A>, key: string): KeyWindows<A> {
+    let entry = state.keys.get(key);
+    if (!entry) {
+      entry = { key, windows: new Map(), stored: false, dirty: false };
+      state.keys.set(key, entry);
     }
-    let slot = byKey.get(key);
+    return entry;
+  }
+
+  #slot(state: PartitionWindows<A>, entry: KeyWindows<A>, start: number): Slot<A> {
+    let slot = entry.windows.get(start);
     if (!slot) {
-      slot = { start, key, value: this.#options.init(), count: 0, stored: false, dirty: false, closed: false };
-      byKey.set(key, slot);
+      slot = { value: this.#options.init(), count: 0 };
+      entry.windows.set(start, slot);
+      let keys = state.starts.get(start);
+      if (!keys) {
+        keys = new Set();
+        state.starts.set(start, keys);
+        state.nextClose = Math.min(state.nextClose, start + this.#size + this.#lateness);
+      }
+      keys.add(entry);
       state.slots++;
     }
     return slot;
   }
 
+  #touch(state: PartitionWindows<A>, entry: KeyWindows<A>): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    state.dirty.push(entry);
+  }
+
   #close(state: PartitionWindows<A>): WindowResult<A>[] {
     const closed: WindowResult<A>[] = [];
-    const starts = [...state.windows.keys()].filter((s) => s + this.#size + this.#lateness <= state.streamTime);
+    const starts = [...state.starts.keys()].filter((s) => s + this.#size + this.#lateness <= state.streamTime);
     starts.sort((a, b) => a - b);
     for (const start of starts) {
-      const byKey = state.windows.get(start) as Map<string, Slot<A>>;
-      for (const [key, slot] of byKey) {
-        closed.push({ key, start, end: start + this.#size, count: slot.count, value: slot.value });
-        slot.closed = true;
-        if (slot.stored) state.closed.push(slot);
+      for (const entry of state.starts.get(start) as Set<KeyWindows<A>>) {
+        const slot = entry.windows.get(start) as Slot<A>;
+        closed.push({ key: entry.key, start, end: start + this.#size, count: slot.count, value: slot.value });
+        entry.windows.delete(start);
+        state.slots--;
+        if (entry.windows.size === 0 && !entry.stored) state.keys.delete(entry.key);
+        else this.#touch(state, entry);
       }
-      state.slots -= byKey.size;
-      state.windows.delete(start);
+      state.starts.delete(start);
     }
     state.nextClose = Number.POSITIVE_INFINITY;
-    for (const start of state.windows.keys()) {
+    for (const start of state.starts.keys()) {
       state.nextClose = Math.min(state.nextClose, start + this.#size + this.#lateness);
     }
     return closed;
   }
 
-  /** The state of `topic`/`partition` changed since the last {@link checkpointed}: what the changelog must get. */
+  /** The state of `tp` changed since the last {@link checkpointed}: what the changelog must get. */
   changes(tp: string): WindowStateChange[] {
     const state = this.#partitions.get(tp);
     if (!state) return [];
     const changes: WindowStateChange[] = [];
     if (state.timeDirty) changes.push({ id: ['time'], value: state.streamTime });
-    for (const slot of state.dirty) {
-      if (!slot.closed) changes.push({ id: ['slot', slot.start, slot.key], value: { v: slot.value, c: slot.count } });
+    for (const entry of state.dirty) {
+      if (entry.windows.size === 0) {
+        if (entry.stored) changes.push({ id: ['key', entry.key], value: null });
+        continue;
+      }
+      const w = [...entry.windows].map(([start, slot]) => [start, slot.value, slot.count]);
+      changes.push({ id: ['key', entry.key], value: { w } });
     }
-    for (const slot of state.closed) changes.push({ id: ['slot', slot.start, slot.key], value: null });
     return changes;
   }
 
@@ -167,19 +196,19 @@ export class PartitionedWindowAggregator<T, A> {
   checkpointed(tp: string): void {
     const state = this.#partitions.get(tp);
     if (!state) return;
-    for (const slot of state.dirty) {
-      slot.dirty = false;
-      if (!slot.closed) slot.stored = true;
+    for (const entry of state.dirty) {
+      entry.dirty = false;
+      if (entry.windows.size > 0) entry.stored = true;
+      else if (state.keys.get(entry.key) === entry) state.keys.delete(entry.key);
     }
     state.dirty = [];
-    state.closed = [];
     state.timeDirty = false;
   }
 
   /** True when `tp` has changes not checkpointed yet. */
   dirty(tp: string): boolean {
     const state = this.#partitions.get(tp);
-    return state !== undefined && (state.timeDirty || state.dirty.length > 0 || state.closed.length > 0);
+    return state !== undefined && (state.timeDirty || state.dirty.length > 0);
   }
 
   /**
@@ -196,16 +225,18 @@ export class PartitionedWindowAggregator<T, A> {
         else onInvalid(id);
         continue;
       }
-      const parsed = storedSlot.safeParse(value);
+      const parsed = storedKey.safeParse(value);
       if (!parsed.success) {
         onInvalid(id);
         continue;
       }
-      const [, start, key] = id;
-      const slot = this.#slot(state, start, key);
-      slot.value = parsed.data.v as A;
-      slot.count = parsed.data.c;
-      slot.stored = true;
+      const entry = this.#entry(state, id[1]);
+      entry.stored = true;
+      for (const [start, aggregate, count] of parsed.data.w) {
+        const slot = this.#slot(state, entry, start);
+        slot.value = aggregate as A;
+        slot.count = count;
+      }
     }
   }
 
@@ -217,6 +248,17 @@ export class PartitionedWindowAggregator<T, A> {
   /** Open window slots (key × window) of `tp`. */
   size(tp: string): number {
     return this.#partitions.get(tp)?.slots ?? 0;
+  }
+
+  /** @internal every open window of `tp` and its stream time, in a stable order (tests compare states with it). */
+  snapshot(tp: string): { streamTime: number; windows: [string, number, number, A][] } {
+    const state = this.#partitions.get(tp);
+    const windows: [string, number, number, A][] = [];
+    for (const entry of state?.keys.values() ?? []) {
+      for (const [start, slot] of entry.windows) windows.push([entry.key, start, slot.count, slot.value]);
+    }
+    windows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]));
+    return { streamTime: state?.streamTime ?? Number.NEGATIVE_INFINITY, windows };
   }
 
   /** The partitions with state. */

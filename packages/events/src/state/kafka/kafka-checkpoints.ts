@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { type Admin, CompressionTypes, Kafka, type KafkaConfig, logLevel, type Message, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { ensureTopicsWith } from '../../topics/ensure-topics.js';
 import { fixKafkajsRequestQueue } from '../../transport/kafka/request-queue-fix.js';
@@ -61,6 +61,32 @@ const KIND = { state: 's', offset: 'o', marker: 'r' } as const;
 /** @internal the changelog key of an entry of a source partition's state. */
 export const changelogKey = (p: SourcePartition, kind: string, key: string): string =>
   JSON.stringify([p.topic, p.partition, kind, key]);
+
+/**
+ * Most bytes (keys and values, before compression) sent in one request of a
+ * checkpoint: a checkpoint after a long pause can change many slots, and one
+ * record batch must stay below the topic's `max.message.bytes` (1 MiB by default).
+ */
+const CHUNK_BYTES = 256 * 1024;
+
+/** Splits `messages` into runs of at most {@link CHUNK_BYTES} (a larger message goes alone). */
+function chunks(messages: Message[]): Message[][] {
+  const out: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = 64 + String(m.key ?? '').length + (m.value === null ? 0 : (m.value as string | Buffer).length);
+    if (current.length > 0 && bytes + size > CHUNK_BYTES) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
 
 /** Broker answers meaning another producer took this transactional id over. */
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
@@ -266,7 +292,7 @@ class KafkaCheckpointStore implements CheckpointStore {
     const producer = await this.#producer(checkpoint);
     const transaction = await producer.transaction();
     try {
-      const changelog = checkpoint.changes.map(({ key, value }) => ({
+      const changelog: Message[] = checkpoint.changes.map(({ key, value }) => ({
         key: changelogKey(checkpoint, KIND.state, key),
         value,
         partition: checkpoint.partition,
@@ -276,16 +302,19 @@ class KafkaCheckpointStore implements CheckpointStore {
         value: checkpoint.offset,
         partition: checkpoint.partition,
       });
-      await transaction.sendBatch({
-        acks: -1,
-        topicMessages: [
-          { topic: this.#changelog, messages: changelog },
-          ...checkpoint.outputs.map(({ topic, messages }) => ({
+      const sends = [
+        ...chunks(changelog).map((messages) => ({ topic: this.#changelog, messages })),
+        ...checkpoint.outputs.flatMap(({ topic, messages }) =>
+          chunks(messages.map((m) => ({ key: m.key, value: m.value, timestamp: String(m.timestamp) }))).map((part) => ({
             topic,
-            messages: messages.map((m) => ({ key: m.key, value: m.value, timestamp: String(m.timestamp) })),
+            messages: part,
           })),
-        ],
-      });
+        ),
+      ];
+      // In turn, each within the record-batch limit; all in this one transaction.
+      for (const { topic, messages } of sends) {
+        await transaction.send({ topic, messages, acks: -1, compression: CompressionTypes.GZIP });
+      }
       await transaction.sendOffsets({
         consumerGroupId: this.#groupId,
         topics: [
