@@ -12,6 +12,7 @@ import {
   type WindowResult,
 } from '../src/index.js';
 import { byProfile, events } from './fixtures/catalog.js';
+import { trendingWindow } from './fixtures/trending.js';
 import { collect, connectAdmin, until } from './helpers.js';
 
 // Checkpointed window state on the real broker started by scripts/services.sh.
@@ -72,17 +73,7 @@ function trending(groupId: string, sink: ReturnType<typeof collect<WindowResult<
     deadLetterTopic: false,
     checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
   });
-  pipeline
-    .events('play.started')
-    .window({
-      type: 'hopping',
-      sizeMs: 60_000,
-      advanceMs: 10_000,
-      key: (e) => e.payload.titleId,
-      init: () => 0,
-      add: (n) => n + 1,
-    })
-    .to(sink);
+  pipeline.events('play.started').window(trendingWindow).to(sink);
   return pipeline;
 }
 

@@ -15,6 +15,7 @@ import {
   type WindowResult,
 } from '../src/index.js';
 import { events } from './fixtures/catalog.js';
+import { trendingWindow } from './fixtures/trending.js';
 import { collect, connectAdmin, removeTempDirs, tempDir, until } from './helpers.js';
 
 // SIGKILL tests of checkpointed window state, on the real broker started by scripts/services.sh:
@@ -99,17 +100,7 @@ async function reference(topic: string, total: number): Promise<string[]> {
     deadLetterTopic: false,
     checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
   });
-  pipeline
-    .events('play.started')
-    .window({
-      type: 'hopping',
-      sizeMs: 60_000,
-      advanceMs: 10_000,
-      key: (e) => e.payload.titleId,
-      init: () => 0,
-      add: (n) => n + 1,
-    })
-    .to(sink);
+  pipeline.events('play.started').window(trendingWindow).to(sink);
   await pipeline.start();
   await until(() => pipeline.metrics().processed === total, 'the reference run', 120_000);
   await pipeline.close();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RecordPosition } from '../sinks/types.js';
-import { type WindowOptions, type WindowResult, windowOptionsSchema } from './window.js';
+import { type WindowOptions, type WindowResult, windowShape } from './window.js';
 
 /**
  * @internal one changed entry of a partition's window state: `['time']`, the
@@ -67,12 +67,8 @@ export class PartitionedWindowAggregator<T, A> {
   late = 0;
 
   constructor(options: WindowOptions<T, A>) {
-    const parsed = windowOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new TypeError(`window: ${z.prettifyError(parsed.error)}`);
+    ({ size: this.#size, advance: this.#advance, lateness: this.#lateness } = windowShape(options));
     this.#options = options;
-    this.#size = options.sizeMs;
-    this.#advance = options.type === 'hopping' ? (options.advanceMs as number) : options.sizeMs;
-    this.#lateness = options.allowedLatenessMs ?? 0;
   }
 
   /** The window's shape (size, advance, lateness): restored state must match it to apply. */
