@@ -88,14 +88,17 @@ export class Checkpointing {
   /**
    * Applies the latest assignment: checkpoints, then forgets, partitions given
    * up; takes over and restores new ones. `processed` is the pipeline's next
-   * offset per partition (entries of partitions given up are deleted).
+   * offset per partition (entries of partitions given up are deleted);
+   * `flushSinks` makes the sinks durable before a last checkpoint commits
+   * offsets past what they hold.
    */
-  async sync(processed: Map<string, bigint>): Promise<void> {
+  async sync(processed: Map<string, bigint>, flushSinks: () => Promise<void>): Promise<void> {
     const assignment = this.#assignment;
     if (!assignment) return;
     const wanted = new Map(assignment.map((p) => [partitionId(p), p]));
     const revoked = [...this.#tasks.values()].filter((task) => !wanted.has(partitionId(task)));
     if (revoked.length > 0) {
+      await flushSinks();
       // Best effort: the new owner may have fenced this member already; it then replays from the last checkpoint.
       await Promise.all(
         revoked.map((task) =>

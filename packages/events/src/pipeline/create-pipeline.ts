@@ -237,7 +237,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       handler: (batch) =>
         this.#exclusive(async () => {
           // Checkpointed state of newly assigned partitions is read back before any of their events.
-          await checkpointing?.sync(this.#processed);
+          await checkpointing?.sync(this.#processed, () => this.#flushOutputs());
           await this.#restoring;
           await this.#handle(batch);
         }),
@@ -426,8 +426,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     }
   }
 
-  /** Dead letters, then every sink, then offsets: nothing is committed before it is durable. */
-  async #commit(): Promise<void> {
+  /** Dead letters, then every sink: what the offsets about to be committed cover is durable. */
+  async #flushOutputs(): Promise<void> {
     if (this.#deadLetters.length > 0 && this.#deadLetterTopic !== false) {
       this.#dlqProducer ??= this.#transport.producer();
       const report = await this.#dlqProducer.send(this.#deadLetterTopic, this.#deadLetters);
@@ -442,9 +442,14 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     }
     for (const sink of this.#graph.sinks) await sink.flush();
     this.#counts.sinkFlushes++;
+  }
+
+  /** Dead letters, then every sink, then offsets: nothing is committed before it is durable. */
+  async #commit(): Promise<void> {
+    await this.#flushOutputs();
     if (this.#checkpointing) {
       // Each partition's state changes, exactly-once records and offset: one transaction.
-      await this.#checkpointing.sync(this.#processed);
+      await this.#checkpointing.sync(this.#processed, () => this.#flushOutputs());
       await this.#checkpointing.commit(this.#processed);
       this.#lastCommit = Date.now();
       return;

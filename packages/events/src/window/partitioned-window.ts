@@ -256,9 +256,4 @@ export class PartitionedWindowAggregator<T, A> {
     windows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]));
     return { streamTime: state?.streamTime ?? Number.NEGATIVE_INFINITY, windows };
   }
-
-  /** The partitions with state. */
-  partitions(): string[] {
-    return [...this.#partitions.keys()];
-  }
 }
