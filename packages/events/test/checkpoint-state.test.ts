@@ -36,13 +36,13 @@ const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const N = 3000;
 
 /** Plays `from`–`to` of N over 5 minutes of event time, 10 titles, 13 profiles; at N, one late play per profile closes every window. */
-async function produce(from: number, to: number): Promise<void> {
+async function produce(from: number, to: number, into = topic): Promise<void> {
   const transport = kafkaTransport({ brokers: kafkaBrokers });
   const producer = createEventProducer({
     catalog: events,
     source: 'test',
     transport,
-    topic,
+    topic: into,
     key: byProfile,
     spool: false,
   });
@@ -63,12 +63,12 @@ async function produce(from: number, to: number): Promise<void> {
   await producer.close();
 }
 
-function trending(groupId: string, sink: ReturnType<typeof collect<WindowResult<number>>>) {
+function trending(groupId: string, sink: ReturnType<typeof collect<WindowResult<number>>>, from = topic) {
   const pipeline = createPipeline({
     catalog: events,
     transport: kafkaTransport({ brokers: kafkaBrokers, maxWaitTimeMs: 100 }),
     groupId,
-    topics: [topic],
+    topics: [from],
     commitIntervalMs: 100,
     deadLetterTopic: false,
     checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
@@ -117,6 +117,45 @@ describe('checkpointed window state (real broker)', () => {
     expect(canonical(results.flushed)).toEqual(canonical(reference.flushed));
   });
 
+  it('hands partitions over with their state when a member joins: the results of one process', async () => {
+    const scaleTopic = `scale-${run}`;
+    topics.push(scaleTopic);
+    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: scaleTopic, partitions: 3 }] });
+    await produce(0, N / 2, scaleTopic);
+    const groupId = `scale-${run}`;
+    topics.push(`${groupId}-state-changelog`);
+    const results = collect<WindowResult<number>>();
+    const first = trending(groupId, results, scaleTopic);
+    await first.start();
+    await until(() => first.metrics().processed === N / 2, 'the first half processed by one member');
+    // A second member joins: the first gives up partitions (their last checkpoint), the second restores them.
+    const second = trending(groupId, results, scaleTopic);
+    await second.start();
+    await until(
+      () =>
+        first.metrics().partitions.length + second.metrics().partitions.length === 3 &&
+        second.metrics().partitions.length > 0,
+      'the partitions shared by both members',
+    );
+    expect(second.metrics().partitions.some((p) => p.restoredEntries > 0)).toBe(true);
+    await produce(N / 2, N, scaleTopic);
+    await until(
+      () => first.metrics().processed + second.metrics().processed >= N + 13,
+      'the second half processed by both members',
+    );
+    await second.close();
+    await first.close();
+
+    const reference = collect<WindowResult<number>>();
+    const referenceGroup = `scale-ref-${run}`;
+    topics.push(`${referenceGroup}-state-changelog`);
+    const one = trending(referenceGroup, reference, scaleTopic);
+    await one.start();
+    await until(() => one.metrics().processed === N + 13, 'the reference run');
+    await one.close();
+    expect(canonical(results.flushed)).toEqual(canonical(reference.flushed));
+  });
+
   it('creates the changelog and dead-letter topics explicitly, and never a missing source topic', async () => {
     const groupId = `topics-${run}`;
     topics.push(`${groupId}-state-changelog`, `${topic}.dead-letter`);
@@ -132,9 +171,9 @@ describe('checkpointed window state (real broker)', () => {
     const { topics: found } = await admin.fetchTopicMetadata({
       topics: [`${groupId}-state-changelog`, `${topic}.dead-letter`],
     });
-    expect(found.map((t) => [t.name, t.partitions.length])).toEqual([
-      [`${groupId}-state-changelog`, 3],
+    expect(found.map((t) => [t.name, t.partitions.length]).sort()).toEqual([
       [`${topic}.dead-letter`, 1],
+      [`${groupId}-state-changelog`, 3],
     ]);
 
     const missing = `missing-${run}`;
