@@ -89,17 +89,30 @@ function chunks(messages: Message[]): Message[][] {
 }
 
 /** Broker answers meaning another producer took this transactional id over. */
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+/** Broker answers meaning this client may not use transactions at all. */
+const FORBIDDEN = new Set([
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
 
-const isFenced = (error: unknown): boolean => {
+const hasType = (error: unknown, types: Set<string>): boolean => {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string' && FENCED.has(type)) return true;
+    if (typeof type === 'string' && types.has(type)) return true;
     const nested = (e as { errors?: unknown[] }).errors;
-    if (Array.isArray(nested) && nested.some(isFenced)) return true;
+    if (Array.isArray(nested) && nested.some((n) => hasType(n, types))) return true;
   }
   return false;
 };
+const isFenced = (error: unknown): boolean => hasType(error, FENCED);
+
+/** The fix to name when the broker refuses this client transactions. */
+const forbiddenHint = (error: unknown): string =>
+  hasType(error, FORBIDDEN)
+    ? ' — the broker refuses this client transactions: grant WRITE and DESCRIBE on the TransactionalId prefix <groupId>- and READ on the group'
+    : '';
 
 /**
  * Checkpoints on Kafka itself, as Kafka Streams does: each source partition
@@ -220,7 +233,7 @@ class KafkaCheckpointStore implements CheckpointStore {
     // Take each partition over: the first transaction fences the previous owner (its open
     // transaction is aborted), and its marker tells the reader where the state ends.
     const markers = new Map<string, string>();
-    await Promise.all(
+    const taken = Promise.all(
       partitions.map(async (p) => {
         const marker = randomUUID();
         const producer = await this.#producer(p);
@@ -240,6 +253,13 @@ class KafkaCheckpointStore implements CheckpointStore {
         this.#owned.add(partitionId(p));
       }),
     );
+    await taken.catch((error: unknown) => {
+      throw new StateError(
+        'BACKLOT_EVENTS_STATE_RESTORE',
+        `cannot take over ${partitions.map((p) => `${p.topic}/${p.partition}`).join(', ')} (its transactional producer failed)${forbiddenHint(error)}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, topic: partitions[0]?.topic },
+      );
+    });
     const records = await readChangelog({
       kafka: this.#kafka,
       admin: await this.#connectedAdmin(),
@@ -349,7 +369,7 @@ class KafkaCheckpointStore implements CheckpointStore {
       }
       throw new StateError(
         'BACKLOT_EVENTS_CHECKPOINT',
-        `checkpoint of ${checkpoint.topic}/${checkpoint.partition} failed (nothing of it is visible; retried at the next interval): ${error instanceof Error ? error.message : String(error)}`,
+        `checkpoint of ${checkpoint.topic}/${checkpoint.partition} failed (nothing of it is visible; retried at the next interval)${forbiddenHint(error)}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error, topic: checkpoint.topic },
       );
     }
