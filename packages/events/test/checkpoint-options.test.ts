@@ -26,6 +26,19 @@ describe('checkpoint options and misuse', () => {
     await pipeline.close();
   });
 
+  it('refuses checkpoints on a transport whose offsets are not in the Kafka group', async () => {
+    const pipeline = createPipeline({
+      catalog: events,
+      transport: embeddedLogTransport({ dir: tempDir() }),
+      groupId: 'checkpoints-on-embedded-log',
+      checkpoints: kafkaCheckpoints({ brokers: ['127.0.0.1:1'] }),
+    });
+    const error = await pipeline.start().catch((e: unknown) => e);
+    expect(isStateError(error, 'BACKLOT_EVENTS_CHECKPOINT')).toBe(true);
+    expect(String(error)).toMatch(/needs the pipeline's transport to be kafkaTransport/);
+    await pipeline.close();
+  });
+
   it('names the field and the fix of bad options', () => {
     expect(() => kafkaCheckpoints({ brokers: [] })).toThrow(/brokers is required: e.g. \['127.0.0.1:9092'\]/);
     expect(() => kafkaCheckpoints({ brokers: ['b:9092'], changelogTopic: 'has space' })).toThrow(

@@ -110,10 +110,20 @@ describe('checkpointed window state (real broker)', () => {
     const second = trending(groupId, results);
     await second.start();
     await until(() => second.metrics().processed === N / 2 + 13, 'the second run to process the rest');
-    const metrics = second.metrics();
     await second.close();
+    // After the final checkpoint of close().
+    const metrics = second.metrics();
     expect(metrics.partitions.length).toBe(3);
     expect(metrics.partitions.some((p) => p.restoredEntries > 0)).toBe(true);
+    for (const p of metrics.partitions) {
+      expect(p.checkpointOffset).toBeDefined();
+      expect(p.lastCheckpointAt).toBeGreaterThan(0);
+      expect(p.restoreMs).toBeGreaterThanOrEqual(0);
+      expect(p.lag).toBe(0);
+    }
+    // The closing plays keep one window per title open in each partition: state of a known size.
+    expect(metrics.partitions.reduce((sum, p) => sum + p.stateEntries, 0)).toBeGreaterThan(0);
+    expect(metrics.partitions.every((p) => p.stateBytes > 0)).toBe(true);
     expect(canonical(results.flushed)).toEqual(canonical(reference.flushed));
   });
 

@@ -229,6 +229,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       groupId: this.#options.groupId,
       topics: this.#topics,
       deadLetterTopic: this.#deadLetterTopic === false ? undefined : this.#deadLetterTopic,
+      transport: this.#transport.name,
     });
     this.#consumer = this.#transport.consumer({ groupId: this.#options.groupId });
     await this.#consumer.run({

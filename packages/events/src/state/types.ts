@@ -42,7 +42,13 @@ export interface CheckpointStore {
    * Creates (or checks) the changelog topic for the pipeline's source topics,
    * and the dead-letter topic when there is one; called by `pipeline.start()`.
    */
-  prepare(context: { groupId: string; topics: readonly string[]; deadLetterTopic?: string | undefined }): Promise<void>;
+  prepare(context: {
+    groupId: string;
+    topics: readonly string[];
+    deadLetterTopic?: string | undefined;
+    /** The pipeline's transport (`Transport.name`): a store may refuse one it cannot commit offsets for. */
+    transport: string;
+  }): Promise<void>;
   /** Takes ownership of partitions (fencing their previous owner) and reads their state back. */
   assign(partitions: readonly SourcePartition[]): Promise<Map<string, RestoredPartition>>;
   /** Gives up partitions this member no longer owns. */

@@ -177,11 +177,21 @@ class KafkaCheckpointStore implements CheckpointStore {
     groupId,
     topics,
     deadLetterTopic,
+    transport,
   }: {
     groupId: string;
     topics: readonly string[];
     deadLetterTopic?: string | undefined;
+    transport: string;
   }): Promise<void> {
+    if (transport !== 'kafka') {
+      // Offsets are committed to the Kafka group by the checkpoint transactions, and the restore
+      // relies on read_committed consumers: kafkaTransport's (kafkajs) are.
+      throw new StateError(
+        'BACKLOT_EVENTS_CHECKPOINT',
+        `kafkaCheckpoints needs the pipeline's transport to be kafkaTransport({ brokers }) on the same cluster, not '${transport}'`,
+      );
+    }
     this.#groupId = groupId;
     this.#changelog = this.#options.changelogTopic ?? `${groupId}-state-changelog`;
     const admin = await this.#connectedAdmin();
