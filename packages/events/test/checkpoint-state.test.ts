@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../../../scripts/test-env.js';
 import {
@@ -13,7 +13,7 @@ import {
 } from '../src/index.js';
 import { byProfile, events } from './fixtures/catalog.js';
 import { trendingWindow } from './fixtures/trending.js';
-import { collect, connectAdmin, until } from './helpers.js';
+import { collect, connectAdmin, readTopic, until } from './helpers.js';
 
 // Checkpointed window state on the real broker started by scripts/services.sh.
 const { kafkaBrokers } = serviceEnv();
@@ -63,14 +63,19 @@ async function produce(from: number, to: number, into = topic): Promise<void> {
   await producer.close();
 }
 
-function trending(groupId: string, sink: ReturnType<typeof collect<WindowResult<number>>>, from = topic) {
+function trending(
+  groupId: string,
+  sink: ReturnType<typeof collect<WindowResult<number>>>,
+  from = topic,
+  deadLetters = false,
+) {
   const pipeline = createPipeline({
     catalog: events,
     transport: kafkaTransport({ brokers: kafkaBrokers, maxWaitTimeMs: 100 }),
     groupId,
     topics: [from],
     commitIntervalMs: 100,
-    deadLetterTopic: false,
+    ...(deadLetters ? {} : { deadLetterTopic: false as const }),
     checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
   });
   pipeline.events('play.started').window(trendingWindow).to(sink);
@@ -200,6 +205,30 @@ describe('checkpointed window state (real broker)', () => {
     expect(String(error)).toMatch(/create them first \(ensureTopics\)/);
     await orphan.close();
     expect(await admin.listTopics()).not.toContain(missing);
+  });
+
+  it('sends a poison message to the dead-letter topic it created, and checkpoints past it', async () => {
+    const poisonTopic = `poison-${run}`;
+    const groupId = `poison-${run}`;
+    topics.push(poisonTopic, `${poisonTopic}.dead-letter`, `${groupId}-state-changelog`);
+    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: poisonTopic, partitions: 3 }] });
+    await produce(0, 100, poisonTopic);
+    const raw = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
+    await raw.connect();
+    await raw.send({ topic: poisonTopic, messages: [{ key: 'p1', value: '{"not": "an event"' }] });
+    await raw.disconnect();
+    await produce(100, 200, poisonTopic);
+
+    const results = collect<WindowResult<number>>();
+    const pipeline = trending(groupId, results, poisonTopic, true);
+    await pipeline.start();
+    await until(() => pipeline.metrics().processed === 200 && pipeline.metrics().deadLettered === 1, 'every event');
+    await pipeline.close();
+    const deadLetters = readTopic(kafkaBrokers, `${poisonTopic}.dead-letter`);
+    expect(deadLetters).toHaveLength(1);
+    expect(JSON.parse(deadLetters[0]?.value ?? '{}')).toMatchObject({ stage: 'decode', value: '{"not": "an event"' });
+    const committed = await admin.fetchOffsets({ groupId, topics: [poisonTopic] });
+    expect(committed[0]?.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(201);
   });
 
   it('says which topic the broker refuses to create, and why', async () => {
