@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../../../scripts/test-env.js';
@@ -206,6 +206,55 @@ describe('checkpointed window state (real broker)', () => {
     await orphan.close();
     expect(await admin.listTopics()).not.toContain(missing);
   });
+
+  it('checkpoints a state larger than a record batch may be (1 MiB), and restores all of it', async () => {
+    const bigTopic = `big-${run}`;
+    const groupId = `big-${run}`;
+    topics.push(bigTopic, `${groupId}-state-changelog`);
+    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: bigTopic, partitions: 1 }] });
+    const keys = 30_000;
+    const producer = createEventProducer({
+      catalog: events,
+      source: 'test',
+      transport: kafkaTransport({ brokers: kafkaBrokers }),
+      topic: bigTopic,
+      spool: false,
+    });
+    for (let seq = 0; seq < keys; seq++) {
+      producer.emit(
+        'play.started',
+        { profileId: 'p', titleId: randomBytes(60).toString('base64'), country: 'FR', seq },
+        { time: new Date(T0) },
+      );
+    }
+    await producer.close();
+    const open = () => {
+      // One checkpoint for everything (a long interval): 30,000 random keys × 6 windows, several MiB even gzipped.
+      const pipeline = createPipeline({
+        catalog: events,
+        transport: kafkaTransport({ brokers: kafkaBrokers, maxWaitTimeMs: 100 }),
+        groupId,
+        topics: [bigTopic],
+        commitIntervalMs: 600_000,
+        deadLetterTopic: false,
+        checkpoints: kafkaCheckpoints({ brokers: kafkaBrokers }),
+      });
+      pipeline.events('play.started').window(trendingWindow).to(collect());
+      return pipeline;
+    };
+    const first = open();
+    await first.start();
+    await until(() => first.metrics().processed === keys, 'every play');
+    await first.close();
+    expect(first.metrics()).toMatchObject({ checkpoints: 1, checkpointFailures: 0 });
+    expect(first.metrics().partitions[0]?.stateBytes).toBeGreaterThan(1024 * 1024);
+
+    const second = open();
+    await second.start();
+    await until(() => second.metrics().partitions.length === 1, 'the partition restored');
+    await second.close();
+    expect(second.metrics().partitions[0]).toMatchObject({ restoredEntries: keys + 1, stateEntries: keys * 6 });
+  }, 120_000);
 
   it('sends a poison message to the dead-letter topic it created, and checkpoints past it', async () => {
     const poisonTopic = `poison-${run}`;

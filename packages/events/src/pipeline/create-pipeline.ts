@@ -245,6 +245,11 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       onAssign: (partitions) => {
         if (checkpointing) {
           checkpointing.assigned(partitions);
+          // Restore now, not at the first event or commit (a failure is retried by the next batch).
+          void this.#exclusive(() => checkpointing.sync(this.#processed, () => this.#flushOutputs())).catch(
+            (error: unknown) =>
+              this.#logger.warn({ err: error }, 'pipeline: restoring assigned partitions failed; will retry'),
+          );
           return;
         }
         for (const window of this.#graph.windows) window.assign(partitions);

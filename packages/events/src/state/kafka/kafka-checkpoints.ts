@@ -3,6 +3,7 @@ import { type Admin, CompressionTypes, Kafka, type KafkaConfig, logLevel, type M
 import { z } from 'zod';
 import { ensureTopicsWith } from '../../topics/ensure-topics.js';
 import { fixKafkajsRequestQueue } from '../../transport/kafka/request-queue-fix.js';
+import { chunkByBytes } from '../../transport/partitioning.js';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
 import { StateError } from '../errors.js';
 import {
@@ -70,23 +71,12 @@ export const changelogKey = (p: SourcePartition, kind: string, key: string): str
 const CHUNK_BYTES = 256 * 1024;
 
 /** Splits `messages` into runs of at most {@link CHUNK_BYTES} (a larger message goes alone). */
-function chunks(messages: Message[]): Message[][] {
-  const out: Message[][] = [];
-  let current: Message[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = 64 + String(m.key ?? '').length + (m.value === null ? 0 : (m.value as string | Buffer).length);
-    if (current.length > 0 && bytes + size > CHUNK_BYTES) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
+const chunks = (messages: Message[]): Message[][] =>
+  chunkByBytes(
+    messages,
+    CHUNK_BYTES,
+    (m) => 64 + String(m.key ?? '').length + (m.value === null ? 0 : (m.value as string | Buffer).length),
+  );
 
 /** Broker answers meaning another producer took this transactional id over. */
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
