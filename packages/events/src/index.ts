@@ -32,6 +32,7 @@ export {
   TransportSendError,
   UnknownEventError,
 } from './errors.js';
+export type { PartitionStateMetrics } from './pipeline/checkpointing.js';
 export {
   createPipeline,
   type Pipeline,
@@ -47,11 +48,25 @@ export type {
   RetryOptions,
   SpoolOptions,
 } from './producer/options.js';
+export {
+  type ExactlyOnceTopicSinkOptions,
+  exactlyOnceTopicSink,
+} from './sinks/kafka/exactly-once-topic-sink.js';
 export { type TopicSinkOptions, topicSink } from './sinks/kafka/topic-sink.js';
 export { type KeyValueSinkOptions, type KeyValueTarget, keyValueSink } from './sinks/key-value/key-value-sink.js';
 export { type ObjectStoreSinkOptions, objectStoreSink } from './sinks/object-store/object-store-sink.js';
-export type { RecordPosition, Sink } from './sinks/types.js';
+export type { RecordPosition, Sink, TransactionalSink } from './sinks/types.js';
 export { type DeadLetter, readDeadLetters } from './spool/dead-letter.js';
+export { isStateError, StateError, type StateErrorCode } from './state/errors.js';
+export { type KafkaCheckpointsOptions, kafkaCheckpoints } from './state/kafka/kafka-checkpoints.js';
+export type {
+  CheckpointStore,
+  PartitionCheckpoint,
+  RestoredPartition,
+  SourcePartition,
+  StateEntry,
+} from './state/types.js';
+export { type EnsureTopicsOptions, ensureTopics, type TopicSpec } from './topics/ensure-topics.js';
 export {
   type EmbeddedLogTransportOptions,
   embeddedLogTransport,

@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics as ensureEventTopics } from '@backlot/events';
 
 /** A topic the platform needs, with the settings it is created with. */
 export interface TopicSpec {
@@ -11,7 +11,12 @@ export interface TopicSpec {
 
 /**
  * The Play platform's events topic: 1 partition (the example runs one stream
- * processor; `topicPartitions` raises it for several), 7 days of retention.
+ * processor; `topicPartitions` raises it), 7 days of retention. With
+ * checkpointed window state the processor's windows are per partition, so
+ * trending per title needs the events keyed by title for one result per title,
+ * or (as here, keyed by profile) the processor's trending sink adds up the
+ * partitions' shares; a partition with no new events holds back only its own
+ * windows.
  */
 export const playTopicSpec = (topic: string): TopicSpec => ({
   topic,
@@ -24,7 +29,7 @@ export class TopicSetupError extends Error {
   readonly code = 'topic_setup_failed';
   constructor(brokers: string[], cause: unknown) {
     super(
-      `cannot set up the events topics on Kafka ${brokers.join(',')}: ${(cause as Error).message ?? cause}; is the broker running? (npm run services -- up)`,
+      `cannot set up the events topics on Kafka ${brokers.join(',')}: ${((cause as Error).message ?? String(cause)).replace(/\s*\n\s*/g, ' ')}; is the broker running? (npm run services -- up)`,
       { cause },
     );
     this.name = 'TopicSetupError';
@@ -37,53 +42,24 @@ export class TopicSetupError extends Error {
  * producers nor the stream processor ever meet a missing topic — on a fresh
  * broker, auto-creation races the first fetch and answers "This server does
  * not host this topic-partition". Gives up after `timeoutMs` (default 30 s).
+ * The SDK's `ensureTopics` does the work (explicit partitions and retention).
  */
 export async function ensureTopics(
   brokers: string[],
   specs: TopicSpec[],
   options: { timeoutMs?: number } = {},
 ): Promise<{ created: string[] }> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const kafka = new Kafka({
-    clientId: 'play-platform-setup',
-    brokers,
-    connectionTimeout: Math.min(timeoutMs, 3_000),
-    requestTimeout: Math.min(timeoutMs, 10_000),
-    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2_000 },
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    return await Promise.race([
-      (async () => {
-        await admin.connect();
-        const existing = new Set(await admin.listTopics());
-        const missing = specs.filter((spec) => !existing.has(spec.topic));
-        if (missing.length > 0) {
-          // false when another process created one meanwhile: also fine, it exists.
-          await admin.createTopics({
-            waitForLeaders: true,
-            topics: missing.map((spec) => ({
-              topic: spec.topic,
-              numPartitions: spec.numPartitions,
-              configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
-            })),
-          });
-        }
-        // Every partition led, whoever created the topic.
-        await admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.topic) });
-        return { created: missing.map((spec) => spec.topic) };
-      })(),
-      deadline,
-    ]);
+    return await ensureEventTopics({
+      brokers,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      topics: specs.map((spec) => ({
+        topic: spec.topic,
+        partitions: spec.numPartitions,
+        retentionMs: spec.retentionMs,
+      })),
+    });
   } catch (error) {
     throw new TopicSetupError(brokers, error);
-  } finally {
-    clearTimeout(timer);
-    await admin.disconnect().catch(() => {});
   }
 }

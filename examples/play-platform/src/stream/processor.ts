@@ -1,4 +1,5 @@
 import {
+  type CheckpointStore,
   createPipeline,
   keyValueSink,
   objectStoreSink,
@@ -33,38 +34,61 @@ export interface StreamProcessorOptions {
   window?: Partial<TrendingWindow>;
   /** How often offsets are committed and sinks flushed (default 1000 ms). */
   commitIntervalMs?: number;
+  /**
+   * Where the trending windows are checkpointed; in real mode
+   * `kafkaCheckpoints({ brokers })`. With it, a restart (Ctrl-C, SIGKILL, a
+   * broker stop/start) replays at most one commit interval instead of the open
+   * windows, and never counts an event twice in trending; the windows are then
+   * per partition, and `idleTimeoutMs` does not apply. Without it (the
+   * embedded log has no transactions), offsets are held back to the oldest
+   * open window.
+   */
+  checkpoints?: CheckpointStore;
 }
 
 /**
  * Keeps, per country, the ranking of the latest closed window. Window results
- * of one window arrive one per (country, title); on flush, each country's
- * newest complete window is ranked and stored.
+ * of one window arrive one per (country, title), and with checkpointed state
+ * one per source partition too, possibly in different batches (each partition
+ * closes its windows by its own event time): each country's newest window is
+ * kept in memory and its shares added up, and a flush stores the countries it
+ * changed. Storing is a `put` of the whole ranking, so a result replayed after
+ * a crash can never be counted twice.
  */
 function trendingSink(kv: KeyValueStore): Sink<WindowResult<number>> {
   const trending = kv.namespace('trending', trendingSchema);
-  const pending = new Map<string, Trending>();
+  const latest = new Map<string, Trending>();
+  const changed = new Set<string>();
   return {
     name: 'trending',
     write(result) {
       const [country, titleId] = result.key.split('/') as [string, string];
-      const current = pending.get(country);
+      const current = latest.get(country);
       if (!current || current.windowEnd < result.end) {
-        pending.set(country, {
+        latest.set(country, {
           country,
           windowStart: result.start,
           windowEnd: result.end,
           titles: [{ titleId, plays: result.value }],
         });
       } else if (current.windowEnd === result.end) {
-        current.titles.push({ titleId, plays: result.value });
+        const title = current.titles.find((t) => t.titleId === titleId);
+        if (title) title.plays += result.value;
+        else current.titles.push({ titleId, plays: result.value });
+      } else {
+        return; // an older window than the one served
       }
+      changed.add(country);
     },
     async flush() {
-      const batch = [...pending.values()];
-      pending.clear();
+      const batch = [...changed].map((country) => latest.get(country) as Trending);
+      changed.clear();
       await Promise.all(
         batch.map((view) =>
-          trending.put(view.country, { ...view, titles: view.titles.sort((a, b) => b.plays - a.plays).slice(0, 10) }),
+          trending.put(view.country, {
+            ...view,
+            titles: [...view.titles].sort((a, b) => b.plays - a.plays).slice(0, 10),
+          }),
         ),
       );
     },
@@ -113,6 +137,7 @@ export async function startStreamProcessor(options: StreamProcessorOptions) {
     transport: options.transport,
     topics: [options.topic],
     commitIntervalMs: options.commitIntervalMs ?? 1000,
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
   });
 
   // Step 8: the raw events, persisted as they are.

@@ -10,6 +10,7 @@ import type {
 import { ClosedError } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import type { RecordPosition } from '../sinks/types.js';
+import type { CheckpointStore } from '../state/types.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
 import type {
   ConsumedBatch,
@@ -21,6 +22,12 @@ import type {
   TransportProducer,
 } from '../transport/types.js';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../util/logger.js';
+import {
+  Checkpointing,
+  exactlyOnceWithoutCheckpoints,
+  isTransactional,
+  type PartitionStateMetrics,
+} from './checkpointing.js';
 import { type Graph, type Stream, StreamNode } from './stream.js';
 
 /** Options of {@link createPipeline}. */
@@ -37,8 +44,17 @@ export interface PipelineOptions<Defs extends EventDefinitions> {
   fromBeginning?: boolean | undefined;
   /** Topic for events that cannot be decoded or whose processing throws, or `false` to stop on them instead (default `<first topic>.dead-letter`). */
   deadLetterTopic?: string | false | undefined;
-  /** Longest time between sink flushes + offset commits while events flow, in ms (default 1000). */
+  /** Longest time between sink flushes + offset commits (checkpoints) while events flow, in ms (default 1000). */
   commitIntervalMs?: number | undefined;
+  /**
+   * Where window state is checkpointed, e.g. `kafkaCheckpoints({ brokers })`.
+   * With it, windows are kept per source partition, their state is written
+   * to a compacted changelog and committed with the offsets every
+   * `commitIntervalMs` in one transaction, and restored when a partition is
+   * assigned: a crash replays at most one commit interval, never a window.
+   * Without it, offsets are held back until the oldest open window closes.
+   */
+  checkpoints?: CheckpointStore | undefined;
   /** Where dead letters, failures and state changes are logged (pino-compatible; default: nowhere). */
   logger?: EventsLogger | undefined;
 }
@@ -67,6 +83,14 @@ export interface PipelineMetrics {
   lag: number;
   /** Event time to processing latency percentiles in ms (end-to-end from `emit`). */
   latencyMs: { p50: number; p99: number; max: number };
+  /** With checkpoints: checkpoints committed (one per partition with progress each interval). */
+  checkpoints: number;
+  /** With checkpoints: checkpoints that failed (retried at the next interval) or found the partition taken over. */
+  checkpointFailures: number;
+  /** With checkpoints: messages consumed again after a restart whose effect was already in the restored state, skipped. */
+  alreadyCheckpointed: number;
+  /** With checkpoints: each owned partition's lag, state size, restore time and last checkpoint. */
+  partitions: PartitionStateMetrics[];
 }
 
 /** A Keystone-style stream-processing pipeline; see {@link createPipeline}. */
@@ -103,6 +127,12 @@ const optionsSchema = z.object({
     .union([z.literal(false), z.string().min(1)], { error: 'deadLetterTopic must be a topic name or false' })
     .optional(),
   commitIntervalMs: z.number().int().positive('commitIntervalMs must be a positive number of ms').optional(),
+  checkpoints: z
+    .custom<CheckpointStore>(
+      (value) => typeof (value as { commit?: unknown } | undefined)?.commit === 'function',
+      'checkpoints must be a CheckpointStore such as kafkaCheckpoints({ brokers })',
+    )
+    .optional(),
   logger: loggerSchema.optional(),
 });
 
@@ -138,7 +168,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   readonly #transport: Transport;
   readonly #topics: string[];
   readonly #deadLetterTopic: string | false;
-  readonly #graph: Graph = { sinks: [], windows: [] };
+  readonly #graph: Graph;
+  readonly #checkpointing: Checkpointing | undefined;
   readonly #root: StreamNode<AnyEventEnvelope<Defs>>;
   readonly #latency = new LatencyHistogram();
   readonly #counts = { consumed: 0, processed: 0, deadLettered: 0, sinkFlushes: 0, commits: 0 };
@@ -151,6 +182,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   #dlqProducer: TransportProducer | undefined;
   #lock: Promise<unknown> = Promise.resolve();
   #lastCommit = Date.now();
+  /** Messages handled since the last look at the clock (checked every 256). */
+  #sinceCheck = 0;
   /** The window watermarks last committed (offset-commit metadata). */
   #committedMetadata: string | undefined;
   /** Restoring window state of newly assigned partitions: batches wait for it. */
@@ -166,6 +199,10 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     this.#topics = options.topics ?? ['events'];
     this.#deadLetterTopic =
       options.deadLetterTopic === undefined ? `${this.#topics[0] as string}.dead-letter` : options.deadLetterTopic;
+    this.#graph = { sinks: [], windows: [], partitioned: options.checkpoints ? [] : undefined };
+    this.#checkpointing = options.checkpoints
+      ? new Checkpointing(options.checkpoints, this.#graph.partitioned ?? [], this.#graph.sinks, this.#logger)
+      : undefined;
     this.#root = new StreamNode(this.#graph);
   }
 
@@ -185,16 +222,36 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     if (this.#closed) throw new ClosedError('pipeline');
     if (this.#started) return;
     this.#started = true;
+    const checkpointing = this.#checkpointing;
+    const exactlyOnce = this.#graph.sinks.find(isTransactional);
+    if (exactlyOnce && !checkpointing) throw exactlyOnceWithoutCheckpoints(exactlyOnce.name);
+    await this.#options.checkpoints?.prepare({
+      groupId: this.#options.groupId,
+      topics: this.#topics,
+      deadLetterTopic: this.#deadLetterTopic === false ? undefined : this.#deadLetterTopic,
+      transport: this.#transport.name,
+    });
     this.#consumer = this.#transport.consumer({ groupId: this.#options.groupId });
     await this.#consumer.run({
       topics: this.#topics,
       fromBeginning: this.#options.fromBeginning ?? true,
       handler: (batch) =>
         this.#exclusive(async () => {
+          // Checkpointed state of newly assigned partitions is read back before any of their events.
+          await checkpointing?.sync(this.#processed, () => this.#flushOutputs());
           await this.#restoring;
           await this.#handle(batch);
         }),
       onAssign: (partitions) => {
+        if (checkpointing) {
+          checkpointing.assigned(partitions);
+          // Restore now, not at the first event or commit (a failure is retried by the next batch).
+          void this.#exclusive(() => checkpointing.sync(this.#processed, () => this.#flushOutputs())).catch(
+            (error: unknown) =>
+              this.#logger.warn({ err: error }, 'pipeline: restoring assigned partitions failed; will retry'),
+          );
+          return;
+        }
         for (const window of this.#graph.windows) window.assign(partitions);
         const previous = this.#restoring;
         this.#restoring = previous.then(() => this.#restoreWindows(partitions));
@@ -221,10 +278,15 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     // Batches arriving from now on are skipped (not committed: consumed again next time).
-    await this.#exclusive(() => this.#commit());
-    await this.#consumer?.close();
-    for (const sink of this.#graph.sinks) await sink.close?.();
-    await this.#dlqProducer?.close();
+    try {
+      await this.#exclusive(() => this.#commit());
+    } finally {
+      // A failed final commit (consumed again next time) still releases every connection.
+      await this.#consumer?.close();
+      for (const sink of this.#graph.sinks) await sink.close?.();
+      await this.#dlqProducer?.close();
+      await this.#checkpointing?.close();
+    }
   }
 
   metrics(): PipelineMetrics {
@@ -233,6 +295,10 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       late: this.#graph.windows.reduce((sum, window) => sum + window.late, 0),
       alreadyEmitted: this.#graph.windows.reduce((sum, window) => sum + window.alreadyEmitted, 0),
       lag: [...this.#lag.values()].reduce((sum, lag) => sum + lag, 0),
+      checkpoints: this.#checkpointing?.checkpoints ?? 0,
+      checkpointFailures: this.#checkpointing?.failures ?? 0,
+      alreadyCheckpointed: this.#checkpointing?.skipped ?? 0,
+      partitions: this.#checkpointing?.metrics(this.#lag) ?? [],
       latencyMs: {
         p50: this.#latency.percentile(50),
         p99: this.#latency.percentile(99),
@@ -250,10 +316,22 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   async #handle(batch: ConsumedBatch): Promise<void> {
     if (this.#closed) return;
     const tp = `${batch.topic}\u0000${batch.partition}`;
+    const checkpointing = this.#checkpointing;
     for (const message of batch.messages) {
+      // A rebalance may hand a kept partition back from its last checkpoint: offsets this member already processed are skipped.
+      if (
+        checkpointing &&
+        !checkpointing.accepts(message.topic, message.partition, message.offset, this.#processed.get(tp))
+      )
+        continue;
       this.#counts.consumed++;
       await this.#process(message);
       this.#processed.set(tp, BigInt(message.offset) + 1n);
+      // A large batch is checkpointed as it goes, so a crash replays one commit interval, not the batch.
+      if (checkpointing && ++this.#sinceCheck >= 256) {
+        this.#sinceCheck = 0;
+        if (Date.now() - this.#lastCommit >= (this.#options.commitIntervalMs ?? 1000)) await this.#commit();
+      }
     }
     if (batch.lag !== undefined) this.#lag.set(tp, batch.lag);
     const due = Date.now() - this.#lastCommit >= (this.#options.commitIntervalMs ?? 1000);
@@ -313,6 +391,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
 
   #dirty(): boolean {
     if (this.#deadLetters.length > 0) return true;
+    // Restores newly assigned partitions even before their first event (metrics, the next owner's fencing).
+    if (this.#checkpointing) return this.#checkpointing.pending || this.#checkpointing.dirty(this.#processed);
     for (const [tp, offset] of this.#processed) if (this.#committed.get(tp) !== offset) return true;
     return false;
   }
@@ -352,8 +432,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     }
   }
 
-  /** Dead letters, then every sink, then offsets: nothing is committed before it is durable. */
-  async #commit(): Promise<void> {
+  /** Dead letters, then every sink: what the offsets about to be committed cover is durable. */
+  async #flushOutputs(): Promise<void> {
     if (this.#deadLetters.length > 0 && this.#deadLetterTopic !== false) {
       this.#dlqProducer ??= this.#transport.producer();
       const report = await this.#dlqProducer.send(this.#deadLetterTopic, this.#deadLetters);
@@ -368,6 +448,18 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     }
     for (const sink of this.#graph.sinks) await sink.flush();
     this.#counts.sinkFlushes++;
+  }
+
+  /** Dead letters, then every sink, then offsets: nothing is committed before it is durable. */
+  async #commit(): Promise<void> {
+    await this.#flushOutputs();
+    if (this.#checkpointing) {
+      // Each partition's state changes, exactly-once records and offset: one transaction.
+      await this.#checkpointing.sync(this.#processed, () => this.#flushOutputs());
+      await this.#checkpointing.commit(this.#processed);
+      this.#lastCommit = Date.now();
+      return;
+    }
     const holds = new Map<string, bigint>();
     for (const window of this.#graph.windows) {
       for (const [tp, offset] of window.holds()) {

@@ -1,4 +1,5 @@
 import type { RecordPosition, Sink } from '../sinks/types.js';
+import { PartitionedWindowAggregator } from '../window/partitioned-window.js';
 import { WindowAggregator, type WindowOptions, type WindowResult } from '../window/window.js';
 
 /** @internal a node of the processing graph. */
@@ -10,6 +11,8 @@ export interface Node<T> {
 export interface Graph {
   sinks: Sink<never>[];
   windows: WindowAggregator<never, unknown>[];
+  /** With checkpoints: windows kept per source partition, checkpointed to a changelog (then `windows` stays empty). */
+  partitioned?: PartitionedWindowAggregator<never, unknown>[] | undefined;
 }
 
 /**
@@ -67,8 +70,15 @@ export class StreamNode<T> implements Stream<T>, Node<T> {
   }
 
   window<A>(options: WindowOptions<T, A>): Stream<WindowResult<A>> {
-    const aggregator = new WindowAggregator<T, A>(options);
-    this.#graph.windows.push(aggregator as unknown as WindowAggregator<never, unknown>);
+    const partitioned = this.#graph.partitioned;
+    const aggregator = partitioned
+      ? new PartitionedWindowAggregator<T, A>(options)
+      : new WindowAggregator<T, A>(options);
+    if (aggregator instanceof PartitionedWindowAggregator) {
+      partitioned?.push(aggregator as unknown as PartitionedWindowAggregator<never, unknown>);
+    } else {
+      this.#graph.windows.push(aggregator as unknown as WindowAggregator<never, unknown>);
+    }
     return this.#child<WindowResult<A>>(async (value, position, next) => {
       for (const result of aggregator.add(value, position)) {
         await next.push(result, { ...position, eventTime: result.start });

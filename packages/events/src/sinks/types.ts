@@ -1,3 +1,5 @@
+import type { OutgoingMessage } from '../transport/types.js';
+
 /** Where a record came from: its source message, and the event time it carries. */
 export interface RecordPosition {
   /** Source topic. */
@@ -27,4 +29,23 @@ export interface Sink<T> {
   needsFlush?(): boolean;
   /** Releases resources (after a final flush by the pipeline). */
   close?(): Promise<void>;
+}
+
+/**
+ * A sink whose records the pipeline writes itself, inside each partition's
+ * checkpoint transaction (with the state changes and the offset commit), so a
+ * crash never duplicates nor loses one; see `exactlyOnceTopicSink`.
+ */
+export interface TransactionalSink<T> extends Sink<T> {
+  /** @internal the records buffered per source partition, handed to the checkpoint. */
+  readonly transactional: {
+    /** Destination topic. */
+    readonly topic: string;
+    /** Takes the records produced from source partition `topic`/`partition` since the last call. */
+    take(topic: string, partition: number): OutgoingMessage[];
+    /** Puts back records whose checkpoint failed, before any taken later. */
+    putBack(topic: string, partition: number, messages: OutgoingMessage[]): void;
+    /** Forgets the records of a partition this member no longer owns (its new owner produces them again). */
+    drop(topic: string, partition: number): void;
+  };
 }

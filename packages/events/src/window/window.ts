@@ -40,7 +40,8 @@ export interface WindowResult<A> {
   value: A;
 }
 
-const optionsSchema = z
+/** @internal the schema of {@link WindowOptions}, shared by every window operator. */
+export const windowOptionsSchema = z
   .object({
     type: z.enum(['tumbling', 'hopping'], { error: "type must be 'tumbling' or 'hopping'" }).optional(),
     sizeMs: z
@@ -64,6 +65,17 @@ const optionsSchema = z
     message: 'hopping windows need advanceMs, smaller than sizeMs (e.g. sizeMs: 60000, advanceMs: 10000)',
     path: ['advanceMs'],
   });
+
+/** @internal validates window options; returns the window's size, advance and lateness. */
+export function windowShape<T, A>(options: WindowOptions<T, A>): { size: number; advance: number; lateness: number } {
+  const parsed = windowOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new TypeError(`window: ${z.prettifyError(parsed.error)}`);
+  return {
+    size: options.sizeMs,
+    advance: options.type === 'hopping' ? (options.advanceMs as number) : options.sizeMs,
+    lateness: options.allowedLatenessMs ?? 0,
+  };
+}
 
 interface Slot<A> {
   value: A;
@@ -130,12 +142,8 @@ export class WindowAggregator<T, A> {
   }
 
   constructor(options: WindowOptions<T, A>, now: () => number = Date.now) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) throw new TypeError(`window: ${z.prettifyError(parsed.error)}`);
+    ({ size: this.#size, advance: this.#advance, lateness: this.#lateness } = windowShape(options));
     this.#options = options;
-    this.#size = options.sizeMs;
-    this.#advance = options.type === 'hopping' ? (options.advanceMs as number) : options.sizeMs;
-    this.#lateness = options.allowedLatenessMs ?? 0;
     this.#idleTimeout = options.idleTimeoutMs;
     this.#now = now;
   }
