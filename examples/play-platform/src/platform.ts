@@ -6,6 +6,7 @@ import {
   createEventProducer,
   type EventProducer,
   embeddedLogTransport,
+  kafkaCheckpoints,
   kafkaTransport,
   type Transport,
 } from '@backlot/events';
@@ -214,6 +215,9 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     kv,
     topic,
     ...(options.trendingWindow ? { window: options.trendingWindow } : {}),
+    // Real mode: the trending windows are checkpointed on a changelog topic with the
+    // offsets, so a restart (Ctrl-C, SIGKILL, a broker stop/start) never counts twice.
+    ...(options.kafkaBrokers ? { checkpoints: kafkaCheckpoints({ brokers: options.kafkaBrokers }) } : {}),
   });
 
   const registry = new CommandRegistry();
