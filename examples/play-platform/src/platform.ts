@@ -10,7 +10,7 @@ import {
   kafkaTransport,
   type Transport,
 } from '@backlot/events';
-import { createGateway } from '@backlot/gateway';
+import { createGateway, registerPrometheusMetrics } from '@backlot/gateway';
 import { type CircuitBreakerOptions, CommandRegistry } from '@backlot/resilience';
 import {
   createFilesystemStore,
@@ -19,6 +19,7 @@ import {
   createS3Store,
   type ObjectStore,
 } from '@backlot/storage';
+import { Registry } from 'prom-client';
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import type { BrokerControl } from './admin/broker-control.ts';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
@@ -311,9 +312,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     { filters: [profileFromToken] },
   );
   const edge = await gateway.listen();
+  // The dashboard reads the gateway's families as a fleet's admin /metrics serves them.
+  const gatewayRegistry = new Registry();
+  registerPrometheusMetrics(gatewayRegistry, { gateways: [gateway], commands: false });
   core.admin?.setEdge({
     kind: 'gateway',
-    gateways: async () => [{ name: 'gateway', up: true, metrics: gateway.metrics() }],
+    gateways: async () => [{ name: 'gateway', up: true, metrics: await gatewayRegistry.metrics() }],
   });
   return {
     ...core,

@@ -1,8 +1,13 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGateway, registerPrometheusMetrics } from '@backlot/gateway';
 import fc from 'fast-check';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   type CountersBySource,
   counterIncrease,
+  parseRouteCounters,
   type RouteCounters,
   TrafficWindow,
 } from '../src/admin/gateway-traffic.ts';
@@ -15,7 +20,6 @@ const counters = (ok: number, failed = 0): RouteCounters => ({
   ],
   inflight: 0,
   shed: 0,
-  retries: 0,
 });
 const scrape = (bySource: Record<string, RouteCounters>): CountersBySource =>
   new Map(Object.entries(bySource).map(([source, c]) => [source, new Map([['play', c]])]));
@@ -99,5 +103,33 @@ describe('gateway traffic across process restarts', () => {
     const [replaced] = window.add(2000, scrape({ a: counters(1200, 10), c: counters(50) }));
     expect(replaced?.rps).toBe((100 + 150) / 2);
     expect(replaced?.total).toEqual({ '2xx': 1200 + 1000 + 50, '5xx': 20 });
+  });
+});
+
+describe('parseRouteCounters on what a real gateway exposes', () => {
+  it('reads requests by status class, the latency histogram and the in-flight gauge per route', async () => {
+    const origin = createServer((request, response) => {
+      response.statusCode = request.url === '/missing' ? 404 : 200;
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const { port: originPort } = origin.address() as AddressInfo;
+    const gateway = createGateway({
+      routes: [{ id: 'play', pathPrefix: '/', origin: `http://127.0.0.1:${originPort}` }],
+    });
+    const registry = new Registry();
+    const unregister = registerPrometheusMetrics(registry, { gateways: [gateway], commands: false });
+    try {
+      const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
+      for (const path of ['/a', '/b', '/missing']) await (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+      const play = parseRouteCounters(await registry.metrics()).get('play');
+      expect(play?.byClass).toMatchObject({ '2xx': 2, '4xx': 1 });
+      expect(play?.buckets.at(-1)).toEqual([Number.POSITIVE_INFINITY, 3]);
+      expect(play?.inflight).toBe(0);
+    } finally {
+      unregister();
+      await gateway.close({ timeoutMs: 1000 });
+      origin.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Per-route traffic of the gateways, read from their Prometheus text
- * (`gateway.metrics()` in process, or each instance's admin `/metrics`), and
+ * Per-route traffic of the gateways, read from their Prometheus text (the
+ * gateway's `registerPrometheusMetrics` families, from a registry in process or
+ * each instance's admin `/metrics`), and
  * turned into rates and latency percentiles over a rolling window by
  * differencing samples, as a Prometheus `rate()` would.
  */
@@ -13,7 +14,6 @@ export interface RouteCounters {
   buckets: [number, number][];
   inflight: number;
   shed: number;
-  retries: number;
 }
 
 /** A route's traffic over the rolling window. */
@@ -36,39 +36,41 @@ export interface RouteTraffic {
 const LINE = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/;
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
 
-/** Reads the `backlot_gateway_route_*` families of a Prometheus text into counters per route. */
+/**
+ * Reads the gateway's per-route families of a Prometheus text into counters per
+ * route: `backlot_gateway_requests_total{route,status_class}`,
+ * `backlot_gateway_request_duration_seconds_bucket{route,le}`,
+ * `backlot_gateway_route_inflight{route}` and `backlot_gateway_route_shed_total{route}`.
+ */
 export function parseRouteCounters(text: string): Map<string, RouteCounters> {
   const routes = new Map<string, RouteCounters>();
   const of = (route: string) => {
     let counters = routes.get(route);
     if (!counters) {
-      counters = { byClass: {}, buckets: [], inflight: 0, shed: 0, retries: 0 };
+      counters = { byClass: {}, buckets: [], inflight: 0, shed: 0 };
       routes.set(route, counters);
     }
     return counters;
   };
   for (const line of text.split('\n')) {
     const match = LINE.exec(line);
-    if (!match?.[1]?.startsWith('backlot_gateway_route_')) continue;
+    if (!match?.[1]?.startsWith('backlot_gateway_')) continue;
     const labels = Object.fromEntries([...(match[2] ?? '').matchAll(LABEL)].map((m) => [m[1], m[2]]));
     if (labels.route === undefined) continue;
     const value = Number(match[3]);
     const counters = of(labels.route);
-    switch (match[1].slice('backlot_gateway_route_'.length)) {
-      case 'requests_total':
-        counters.byClass[labels.code ?? '?'] = value;
+    switch (match[1]) {
+      case 'backlot_gateway_requests_total':
+        counters.byClass[labels.status_class ?? '?'] = value;
         break;
-      case 'request_duration_seconds_bucket':
+      case 'backlot_gateway_request_duration_seconds_bucket':
         counters.buckets.push([labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(labels.le), value]);
         break;
-      case 'inflight':
+      case 'backlot_gateway_route_inflight':
         counters.inflight = value;
         break;
-      case 'shed_total':
+      case 'backlot_gateway_route_shed_total':
         counters.shed = value;
-        break;
-      case 'retries_total':
-        counters.retries = value;
         break;
     }
   }
@@ -95,7 +97,6 @@ const emptyCounters = (buckets: [number, number][]): RouteCounters => ({
   buckets: buckets.map(([le]) => [le, 0]),
   inflight: 0,
   shed: 0,
-  retries: 0,
 });
 
 const total = (c: RouteCounters | undefined) => Object.values(c?.byClass ?? {}).reduce((a, b) => a + b, 0);
@@ -106,7 +107,6 @@ function routeIncrease(before: RouteCounters | undefined, now: RouteCounters): R
     before !== undefined &&
     (total(now) < total(before) ||
       now.shed < before.shed ||
-      now.retries < before.retries ||
       (now.buckets.at(-1)?.[1] ?? 0) < (before.buckets.at(-1)?.[1] ?? 0));
   const base = reset ? undefined : before;
   return {
@@ -119,7 +119,6 @@ function routeIncrease(before: RouteCounters | undefined, now: RouteCounters): R
     buckets: now.buckets.map(([le, n], i) => [le, counterIncrease(base ? (base.buckets[i]?.[1] ?? 0) : undefined, n)]),
     inflight: now.inflight,
     shed: counterIncrease(base?.shed, now.shed),
-    retries: counterIncrease(base?.retries, now.retries),
   };
 }
 
@@ -132,7 +131,6 @@ function addInto(into: Map<string, RouteCounters>, route: string, increase: Rout
     if (bucket) bucket[1] += n;
   });
   sum.shed += increase.shed;
-  sum.retries += increase.retries;
   into.set(route, sum);
 }
 
