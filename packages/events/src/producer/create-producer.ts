@@ -9,6 +9,7 @@ import type {
 } from '../catalog/define-catalog.js';
 import {
   ClosedError,
+  EventsRefusedError,
   EventTooLargeError,
   FlushTimeoutError,
   isEventEncodeError,
@@ -24,6 +25,7 @@ import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-tra
 import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES } from '../transport/lane-sender.js';
 import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
+import { DeadLetters } from './dead-letters.js';
 import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
 import { RecordQueue } from './record-queue.js';
 
@@ -34,11 +36,14 @@ export interface ProducerMetrics {
   /** Events rejected at `emit` (invalid, unencodable or too large for their topic; never sent). */
   invalid: number;
   /**
-   * Events the broker refused for good (a poison event: too large, invalid, not
-   * authorised), never retried: written to the spool's dead-letter file (see
-   * `readDeadLetters`), or only logged without a spool. Each is logged.
+   * Events the broker refused for good (a poison event: too large, invalid, topic
+   * missing or not authorised), never retried: given to `onDeadLetter`, written to
+   * the dead-letter topic (or the spool's dead-letter file, see `readDeadLetters`),
+   * else held for `flush()` to reject with. Each group is logged.
    */
   deadLettered: number;
+  /** Of `deadLettered`, those the dead-letter topic acknowledged. */
+  deadLetterPublished: number;
   /** Events acknowledged by the broker. */
   sent: number;
   /** Of `sent`, those that came from the spool (replayed). */
@@ -127,6 +132,8 @@ interface InFlight {
   result?: Promise<unknown> | undefined;
   /** Why its last send failed, once settled. */
   error?: unknown;
+  /** Set once its send settled with every record acknowledged (or refused for good). */
+  acknowledged?: boolean;
 }
 
 const pending = (record: LogRecord): Pending => ({
@@ -191,14 +198,13 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   /** Held beyond the bounds by the `block` policy: newer than everything else. */
   readonly #held = new RecordQueue<Pending>();
   readonly #latency = new LatencyHistogram();
-  readonly #deadLetters: DeadLetterFile | undefined;
+  readonly #deadLetters: DeadLetters;
   /** Each topic's largest record (`max.message.bytes`) as the transport reported it, and when. */
   readonly #limits = new Map<string, { bytes: number; at: number }>();
   readonly #limitLookups = new Set<string>();
   readonly #counts = {
     emitted: 0,
     invalid: 0,
-    deadLettered: 0,
     sent: 0,
     replayed: 0,
     retried: 0,
@@ -245,7 +251,21 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
             fsync: spool?.fsync ?? false,
             logger: this.#logger,
           });
-    this.#deadLetters = this.#spool ? new DeadLetterFile(this.#spool.dir) : undefined;
+    const deadLetter = options.deadLetter;
+    this.#deadLetters = new DeadLetters({
+      topic: deadLetter && {
+        spec: {
+          topic: deadLetter.topic,
+          partitions: deadLetter.partitions ?? 1,
+          retentionMs: deadLetter.retentionMs ?? 14 * 24 * 3600 * 1000,
+          maxMessageBytes: deadLetter.maxMessageBytes ?? 8 * 1024 * 1024,
+        },
+        producer: transport.producer(),
+      },
+      file: this.#spool ? new DeadLetterFile(this.#spool.dir) : undefined,
+      onDeadLetter: options.onDeadLetter,
+      logger: this.#logger,
+    });
     // Learn the topic's size limit before the first event is checked against it.
     if (typeof options.topic === 'string') this.#lookUpLimit(options.topic);
     else if (options.topic === undefined) this.#lookUpLimit('events');
@@ -284,6 +304,9 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     } finally {
       this.#flushing--;
     }
+    await this.#deadLetters.idle();
+    const refused = this.#deadLetters.takeUnclaimed();
+    if (refused.length > 0) throw new EventsRefusedError(refused);
   }
 
   async close(options?: { timeoutMs?: number | undefined }): Promise<void> {
@@ -305,10 +328,17 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
     this.#spillOnClose();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    const unclaimed = this.#deadLetters.takeUnclaimed();
+    if (unclaimed.length > 0) {
+      this.#logger.error(
+        { lost: unclaimed.length },
+        'event producer: closed with refused events nothing kept (no dead-letter topic, spool or onDeadLetter)',
+      );
+    }
     // Bounded: a broker that does not answer must not hold the shutdown.
     let closeTimer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.#transport.close().catch((error: unknown) => {
+      Promise.all([this.#transport.close(), this.#deadLetters.close()]).catch((error: unknown) => {
         this.#logger.warn({ err: error }, 'event producer: transport close failed');
       }),
       new Promise<void>((resolve) => {
@@ -322,6 +352,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics {
     const snapshot: ProducerMetrics = {
       ...this.#counts,
+      ...this.#deadLetters.counts,
       buffered: this.#memory.length + this.#inflightFromMemory(),
       bufferedBytes: this.#memory.bytes,
       spoolPending: this.#spool?.pendingRecords ?? 0,
@@ -579,6 +610,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   #start(batch: InFlight): void {
     batch.error = undefined;
+    batch.acknowledged = false;
     batch.result = this.#send(batch.records).then((outcome) => this.#settle(batch, outcome));
   }
 
@@ -590,6 +622,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         const refused = new Set(outcome.rejected.map((r) => r.message));
         batch.records = batch.records.filter((record) => !refused.has(record));
       }
+      batch.acknowledged = true;
       return undefined;
     }
     // Acknowledged parts are done (never sent again); the batch keeps only what is left to send.
@@ -607,18 +640,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     return batch.error;
   }
 
-  /** Records refused for good by the broker: into the dead-letter file (or only the log), never retried. */
+  /** Records refused for good by the broker: never retried, handed to the dead-letter route. */
   #deadLetter(rejected: readonly RejectedMessage[]): void {
-    this.#counts.deadLettered += rejected.length;
     // The transport hands back the very records it was given.
     const entries = rejected.map((r) => ({ record: r.message as Pending, code: r.code, reason: r.reason }));
-    let file: string | undefined;
-    try {
-      this.#deadLetters?.append(entries);
-      file = this.#deadLetters?.path;
-    } catch (error) {
-      this.#logger.error({ err: error }, 'event producer: could not write the dead-letter file');
-    }
     for (const { record, code } of entries) {
       if (code !== 'MESSAGE_TOO_LARGE' && code !== 'RECORD_LIST_TOO_LARGE') continue;
       // The topic accepts less than this record: check later events against that at once, and ask for the exact limit.
@@ -628,29 +653,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       this.#limits.set(record.topic, { bytes: Math.min(known, size - 1), at: now() });
       this.#lookUpLimit(record.topic);
     }
-    const ids: string[] = [];
-    for (const { record } of entries.slice(0, 10)) {
-      try {
-        ids.push(String((JSON.parse(record.value.toString('utf8')) as { id?: unknown }).id));
-      } catch {
-        // Not a JSON envelope: no id to log.
-      }
-    }
-    const first = entries[0] as (typeof entries)[number];
-    this.#logger.error(
-      {
-        deadLettered: entries.length,
-        deadLetteredTotal: this.#counts.deadLettered,
-        topic: first.record.topic,
-        code: first.code,
-        reason: first.reason,
-        ids,
-        file: file ?? null,
-      },
-      file
-        ? 'event producer: broker refused event(s) for good (poison); dead-lettered, the rest flows on'
-        : 'event producer: broker refused event(s) for good (poison); no spool, so they are lost; the rest flows on',
-    );
+    this.#deadLetters.route(entries);
   }
 
   async #run(): Promise<void> {
@@ -845,47 +848,59 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   #spillAfterFailure(): void {
     const spool = this.#spool;
     if (!spool) return;
-    const older: Pending[] = [];
-    let fromSpool = false;
-    for (const batch of this.#inflight) {
-      if (batch.from === 'spool') {
-        fromSpool = true;
-      } else if (batch.error !== undefined) {
-        older.push(...batch.records);
-      } else {
-        // Acknowledged while an older batch failed: done.
-        this.#countSent(batch.records, 'memory');
-        this.#counts.batches++;
-      }
-    }
-    older.push(...this.#memory.drain());
-    if (fromSpool) spool.rewind();
+    const { older, outstanding, fromMemory } = this.#leftInFlight();
+    const drained = this.#memory.drain();
+    older.push(...drained);
     this.#inflight = [];
-    if (older.length === 0) return;
+    if (older.length === 0 && outstanding.length === 0) return;
     try {
-      spool.prepend(older);
+      spool.requeue(outstanding, older);
     } catch (error) {
       // The disk refuses (full?): keep them in memory, in order, and retry from there.
       this.#logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
-      for (const record of older) this.#memory.push(record);
+      if (outstanding.length > 0) spool.rewind();
+      for (const record of [...fromMemory, ...drained]) this.#memory.push(record);
       return;
     }
-    this.#counts.spooled += older.length;
+    this.#counts.spooled += fromMemory.length + drained.length;
     this.#logger.warn(
       { spooled: older.length, spoolPending: spool.pendingRecords },
       'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
     );
   }
 
+  /**
+   * What is left to send of the batches in flight, oldest first (acknowledged ones are counted
+   * as sent; one whose send has not settled is kept whole), the spool batches among them, and
+   * the part of `older` that came from memory.
+   */
+  #leftInFlight(): { older: Pending[]; outstanding: SpoolBatch[]; fromMemory: Pending[] } {
+    const older: Pending[] = [];
+    const outstanding: SpoolBatch[] = [];
+    const fromMemory: Pending[] = [];
+    for (const batch of this.#inflight) {
+      if (batch.from === 'spool' && batch.spoolBatch) outstanding.push(batch.spoolBatch);
+      if (batch.acknowledged) {
+        // Acknowledged while an older batch failed: done.
+        this.#countSent(batch.records, batch.from);
+        this.#counts.batches++;
+        continue;
+      }
+      older.push(...batch.records);
+      if (batch.from === 'memory') fromMemory.push(...batch.records);
+    }
+    return { older, outstanding, fromMemory };
+  }
+
   /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */
   #spillOnClose(): void {
-    const inflight = this.#inflight.flatMap((batch) => (batch.from === 'memory' ? batch.records : []));
-    if (this.#inflight.some((batch) => batch.from === 'spool')) this.#spool?.rewind();
+    const { older, outstanding, fromMemory } = this.#leftInFlight();
     this.#inflight = [];
-    const older = [...inflight, ...this.#memory.drain()];
+    const drained = this.#memory.drain();
+    older.push(...drained);
     const newer = this.#held.drain();
     const left = older.length + newer.length;
-    if (left === 0) return;
+    if (left === 0 && outstanding.length === 0) return;
     if (!this.#spool) {
       this.#drop(left, 'closed with undelivered events and no spool');
       this.#logger.error(
@@ -895,9 +910,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       return;
     }
     // Beyond the spool's bound if need be: losing events at shutdown is worse.
-    this.#spool.prepend(older);
+    this.#spool.requeue(outstanding, older);
     this.#spool.append(newer);
-    this.#counts.spooled += left;
+    this.#counts.spooled += fromMemory.length + drained.length + newer.length;
+    if (left === 0) return;
     this.#logger.warn(
       { spooled: left },
       'event producer: closed with undelivered events; they are in the spool for the next start',

@@ -306,6 +306,54 @@ export class Spool {
     this.#saveCursor();
   }
 
+  /**
+   * Replaces the batches handed out by {@link read} (`outstanding`, all of them: some
+   * acknowledged by the broker, some refused, some not sent) with `older` — what is left
+   * to send of them, preceded by older records from memory — before everything not handed
+   * out yet. Unlike {@link rewind}, what was delivered or refused is never replayed.
+   * Crash-safe: a crash in the middle may replay handed-out records once more, never loses one.
+   */
+  requeue(outstanding: readonly SpoolBatch[], older: readonly LogRecord[]): void {
+    if (outstanding.length === 0) {
+      this.prepend(older);
+      return;
+    }
+    this.commit();
+    const at = { ...this.#read };
+    const frames = Buffer.concat(older.map((record) => encodeFrame(encodeRecord(record))));
+    const path = join(this.dir, name(at.segment));
+    const size = this.#sizes.get(at.segment);
+    const rest = size === undefined ? Buffer.alloc(0) : readFileSync(path).subarray(at.offset, size);
+    if (at.segment === this.#writeId) this.#closeWriter();
+    // [left of the handed-out batches][what was not handed out yet], in place of the segment being read.
+    const tmp = `${path}.tmp`;
+    writeFileSync(tmp, Buffer.concat([frames, rest]));
+    if (this.#config.fsync) this.#fsyncPath(tmp);
+    renameSync(tmp, path);
+    if (size === undefined) {
+      this.#segments.push(at.segment);
+      this.#segments.sort((a, b) => a - b);
+    }
+    this.#sizes.set(at.segment, frames.length + rest.length);
+    this.#acked = { segment: at.segment, offset: 0 };
+    this.#read = { ...this.#acked };
+    this.#saveCursor();
+    // Segments wholly handed out are done: the cursor is past them.
+    while ((this.#segments[0] ?? at.segment) < at.segment) {
+      const first = this.#segments.shift() as number;
+      this.#sizes.delete(first);
+      rmSync(join(this.dir, name(first)), { force: true });
+    }
+    let handedRecords = 0;
+    let handedBytes = 0;
+    for (const batch of outstanding) {
+      handedRecords += batch.records.length;
+      handedBytes += batch.bytes;
+    }
+    this.#pendingRecords = Math.max(0, this.#pendingRecords - handedRecords + older.length);
+    this.#pendingBytes = Math.max(0, this.#pendingBytes - handedBytes + frames.length);
+  }
+
   /** Forgets the batch handed out last, so the next `read` returns it again. */
   rewind(): void {
     this.#read = { ...this.#acked };
