@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,5 +115,41 @@ describe('spool', () => {
       error = e;
     }
     expect(isSpoolLockedError(error)).toBe(true);
+  });
+
+  it('requeue: batches handed out are replaced by what is left of them (plus older records), delivered parts never replayed, across a restart', () => {
+    const dir = tempDir();
+    const spool = open(dir); // 4 KiB segments: the batches span segments
+    spool.append(Array.from({ length: 100 }, (_, i) => record(i)));
+    const first = spool.read(30, 1 << 20) as NonNullable<ReturnType<Spool['read']>>;
+    const second = spool.read(30, 1 << 20) as NonNullable<ReturnType<Spool['read']>>;
+    // Of the two batches out, 5 and 40..44 were not delivered; the rest was (or was refused for good).
+    const left = [
+      ...first.records.filter((r) => indexOf(r) === 5),
+      ...second.records.filter((r) => indexOf(r) >= 40 && indexOf(r) < 45),
+    ];
+    spool.requeue([first, second], [record(1000), ...left]);
+    expect(spool.pendingRecords).toBe(1 + 6 + 40);
+    spool.close();
+    // A restart replays exactly that, in that order.
+    const again = open(dir);
+    expect(again.pendingRecords).toBe(47);
+    expect(drain(again)).toEqual([1000, 5, 40, 41, 42, 43, 44, ...Array.from({ length: 40 }, (_, i) => 60 + i)]);
+    again.close();
+  });
+
+  it('recovers from a garbage cursor and a truncated last record: replays what it can read, never garbage, never throws', () => {
+    const dir = tempDir();
+    const spool = open(dir, { segmentBytes: 1 << 20 });
+    spool.append(Array.from({ length: 20 }, (_, i) => record(i)));
+    spool.close();
+    writeFileSync(join(dir, 'cursor.json'), '{"segment": "not a number", garbage');
+    const [segment] = readdirSync(dir).filter((f) => f.endsWith('.seg'));
+    const path = join(dir, segment as string);
+    truncateSync(path, statSync(path).size - 7);
+    const again = open(dir);
+    expect(again.corruptFrames).toBe(1);
+    expect(drain(again)).toEqual(Array.from({ length: 19 }, (_, i) => i));
+    again.close();
   });
 });
