@@ -12,7 +12,7 @@ import { readTopic, removeTempDirs, tempDir, until } from './helpers.js';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const kafkaScript = join(repo, 'scripts/services/kafka.sh');
 const servicesDir = tempDir();
-const PORT = 19092;
+const PORT = 19100;
 const brokers = [`127.0.0.1:${PORT}`];
 const brokerEnv = {
   ...process.env,

@@ -102,6 +102,13 @@ export interface EventProducer<Defs extends EventDefinitions> {
   /** Resolves when the producer keeps up again (memory buffer under half full, nothing spooled or held). */
   ready(): Promise<void>;
   /**
+   * Resolves once every event accepted so far that went to the spool is written
+   * to disk (the spool writes in groups, off the `emit()` path; in `write-through`
+   * mode they are on disk when `emit` returns). Events in the memory buffer are not
+   * covered: see the durability table in the README.
+   */
+  persisted(): Promise<void>;
+  /**
    * Resolves when every event emitted so far, spooled ones included, is acknowledged.
    * @throws {FlushTimeoutError} after `timeoutMs` (default: no limit).
    */
@@ -295,6 +302,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     return this.#until(() => this.#keepingUp() || this.#stopped);
   }
 
+  async persisted(): Promise<void> {
+    await this.#spool?.written();
+  }
+
   async flush(options?: { timeoutMs?: number | undefined }): Promise<void> {
     if (this.#stopped) throw new ClosedError('event producer');
     this.#flushing++;
@@ -326,7 +337,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#wake?.();
     // Wait briefly for a send in progress (it may be stuck on an unreachable broker).
     await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
-    this.#spillOnClose();
+    await this.#spillOnClose();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
     const unclaimed = this.#deadLetters.takeUnclaimed();
     if (unclaimed.length > 0) {
@@ -346,7 +357,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       }),
     ]);
     clearTimeout(closeTimer);
-    this.#spool?.close();
+    await this.#spool?.close();
   }
 
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics {
@@ -665,7 +676,14 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       if (!head) {
         // Nothing in flight and the next batch not ready: let it linger, then look again.
         const oldest = this.#memory.peek();
-        if (!oldest) return;
+        if (!oldest) {
+          // The spool holds events not readable yet (being written or rewritten): wait for its writer.
+          if ((this.#spool?.pendingRecords ?? 0) > 0 && !this.#stopped) {
+            await this.#spool?.readable();
+            continue;
+          }
+          return;
+        }
         await this.#sleep(Math.max(1, oldest.timestamp + this.#lingerMs - now()));
         continue;
       }
@@ -704,7 +722,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       }
       this.#degraded = true;
       // Crash-safe while the broker is away: what is only in memory goes to the spool now.
-      this.#spillAfterFailure();
+      await this.#spillAfterFailure();
       this.#settleWaiters();
       const initial = this.#options.retry?.initialDelayMs ?? 100;
       const max = this.#options.retry?.maxDelayMs ?? 5000;
@@ -845,7 +863,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
    * buffer go to the front of the spool, so a crash during the outage loses nothing accepted;
    * later events follow them into the spool (group commit) until it drains.
    */
-  #spillAfterFailure(): void {
+  async #spillAfterFailure(): Promise<void> {
     const spool = this.#spool;
     if (!spool) return;
     const { older, outstanding, fromMemory } = this.#leftInFlight();
@@ -854,7 +872,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#inflight = [];
     if (older.length === 0 && outstanding.length === 0) return;
     try {
-      spool.requeue(outstanding, older);
+      await spool.requeue(outstanding, older);
     } catch (error) {
       // The disk refuses (full?): keep them in memory, in order, and retry from there.
       this.#logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
@@ -893,7 +911,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   }
 
   /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */
-  #spillOnClose(): void {
+  async #spillOnClose(): Promise<void> {
     const { older, outstanding, fromMemory } = this.#leftInFlight();
     this.#inflight = [];
     const drained = this.#memory.drain();
@@ -910,8 +928,15 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       return;
     }
     // Beyond the spool's bound if need be: losing events at shutdown is worse.
-    this.#spool.requeue(outstanding, older);
-    this.#spool.append(newer);
+    try {
+      await this.#spool.requeue(outstanding, older);
+      if (this.#writeThrough) this.#spool.append(newer);
+      else this.#spool.appendSoon(newer);
+    } catch (error) {
+      this.#drop(older.length + newer.length, 'closed, and the spool could not take the undelivered events');
+      this.#logger.error({ err: error, lost: left }, 'event producer: could not spool the undelivered events at close');
+      return;
+    }
     this.#counts.spooled += fromMemory.length + drained.length + newer.length;
     if (left === 0) return;
     this.#logger.warn(
