@@ -9,7 +9,6 @@ import {
   readdirSync,
   readFileSync,
   readSync,
-  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -635,15 +634,6 @@ export class Spool {
     if (this.#writeFd !== undefined) {
       closeSync(this.#writeFd);
       this.#writeFd = undefined;
-    }
-  }
-
-  #fsyncPath(path: string): void {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
     }
   }
 
