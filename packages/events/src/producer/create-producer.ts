@@ -10,24 +10,24 @@ import type {
 import {
   ClosedError,
   EventsRefusedError,
-  EventTooLargeError,
-  FlushTimeoutError,
   isEventEncodeError,
   isInvalidEventError,
   isTransportSendError,
   isUnknownEventError,
 } from '../errors.js';
-import type { LogRecord } from '../log/record.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool, type SpoolBatch } from '../spool/spool.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
-import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES } from '../transport/lane-sender.js';
 import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
+import { Admission } from './admission.js';
 import { DeadLetters } from './dead-letters.js';
 import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
-import { RecordQueue } from './record-queue.js';
+import { type Pending, pending } from './pending.js';
+import type { RecordQueue } from './record-queue.js';
+import { TopicSizeLimits } from './size-limits.js';
+import { Waiters } from './waiters.js';
 
 /** Counters and gauges of a producer; see {@link EventProducer.metrics}. */
 export interface ProducerMetrics {
@@ -123,10 +123,6 @@ export interface EventProducer<Defs extends EventDefinitions> {
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics;
 }
 
-interface Pending extends LogRecord {
-  size: number;
-}
-
 interface InFlight {
   topic: string;
   records: Pending[];
@@ -143,11 +139,6 @@ interface InFlight {
   acknowledged?: boolean;
 }
 
-const pending = (record: LogRecord): Pending => ({
-  ...record,
-  size: record.value.length + record.topic.length + (record.key?.length ?? 0) + 64,
-});
-
 const now = () => performance.timeOrigin + performance.now();
 
 /** What one send of a batch came to: the records refused for good, and, when it failed, why and what is left to send. */
@@ -156,9 +147,6 @@ interface Outcome {
   error: unknown;
   unsent: Pending[];
 }
-
-/** How long a topic's size limit is trusted before it is asked again, in ms. */
-const LIMIT_MAX_AGE_MS = 60_000;
 
 /**
  * Creates a typed event producer. `emit` validates against the catalogue and
@@ -200,15 +188,15 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   readonly #maxEvents: number;
   readonly #maxBytes: number;
   readonly #lingerMs: number;
-  readonly #bufferBytes: number;
-  readonly #memory = new RecordQueue<Pending>();
+  /** Where accepted events wait: memory, spool, held or dropped. */
+  readonly #admission: Admission;
+  readonly #memory: RecordQueue<Pending>;
   /** Held beyond the bounds by the `block` policy: newer than everything else. */
-  readonly #held = new RecordQueue<Pending>();
+  readonly #held: RecordQueue<Pending>;
   readonly #latency = new LatencyHistogram();
   readonly #deadLetters: DeadLetters;
-  /** Each topic's largest record (`max.message.bytes`) as the transport reported it, and when. */
-  readonly #limits = new Map<string, { bytes: number; at: number }>();
-  readonly #limitLookups = new Set<string>();
+  /** Each topic's largest record (`max.message.bytes`), checked at `emit`. */
+  readonly #limits: TopicSizeLimits;
   readonly #counts = {
     emitted: 0,
     invalid: 0,
@@ -232,8 +220,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   #stopped = false;
   #degraded = false;
   #wake: (() => void) | undefined;
-  #waiters: { check: () => boolean; resolve: () => void }[] = [];
-  #lastDropLog = 0;
+  readonly #waiters = new Waiters();
 
   constructor(options: EventProducerOptions<Defs>) {
     this.#options = options;
@@ -244,7 +231,6 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#maxEvents = options.batch?.maxEvents ?? 10_000;
     this.#maxBytes = options.batch?.maxBytes ?? 1024 * 1024;
     this.#lingerMs = options.batch?.lingerMs ?? 5;
-    this.#bufferBytes = options.bufferBytes ?? 32 * 1024 * 1024;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';
     this.#spool =
@@ -258,6 +244,16 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
             fsync: spool?.fsync ?? false,
             logger: this.#logger,
           });
+    this.#admission = new Admission({
+      spool: this.#spool,
+      writeThrough: this.#writeThrough,
+      bufferBytes: options.bufferBytes ?? 32 * 1024 * 1024,
+      overflow: options.overflow ?? 'block',
+      logger: this.#logger,
+      counts: this.#counts,
+    });
+    this.#memory = this.#admission.memory;
+    this.#held = this.#admission.held;
     const deadLetter = options.deadLetter;
     this.#deadLetters = new DeadLetters({
       topic: deadLetter && {
@@ -274,8 +270,9 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       logger: this.#logger,
     });
     // Learn the topic's size limit before the first event is checked against it.
-    if (typeof options.topic === 'string') this.#lookUpLimit(options.topic);
-    else if (options.topic === undefined) this.#lookUpLimit('events');
+    this.#limits = new TopicSizeLimits(this.#transport, now);
+    if (typeof options.topic === 'string') this.#limits.lookUp(options.topic);
+    else if (options.topic === undefined) this.#limits.lookUp('events');
     // Replay what a previous process left in the spool.
     if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
   }
@@ -299,7 +296,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   }
 
   ready(): Promise<void> {
-    return this.#until(() => this.#keepingUp() || this.#stopped);
+    return this.#waiters.until(() => this.#admission.keepingUp() || this.#stopped);
   }
 
   async persisted(): Promise<void> {
@@ -338,7 +335,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     // Wait briefly for a send in progress (it may be stuck on an unreachable broker).
     await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
     await this.#spillOnClose();
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    this.#waiters.releaseAll();
     const unclaimed = this.#deadLetters.takeUnclaimed();
     if (unclaimed.length > 0) {
       this.#logger.error(
@@ -418,117 +415,21 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       value,
       timestamp: now(),
     });
-    this.#checkSize(envelope.name, record);
+    try {
+      this.#limits.check(envelope.name, record);
+    } catch (error) {
+      this.#counts.invalid++;
+      throw error;
+    }
     this.#counts.emitted++;
-    const placed = this.#place(record);
+    const placed = this.#admission.place(record);
     if (placed === 'memory') {
       if (this.#memory.bytes >= this.#maxBytes || this.#memory.length >= this.#maxEvents) this.#kick();
       else if (!this.#linger && !this.#pump) this.#linger = setTimeout(() => this.#kick(), this.#lingerMs);
-      return this.#memory.bytes * 2 < this.#bufferBytes;
+      return this.#admission.roomy();
     }
     if (placed === 'spool') this.#kick();
     return false;
-  }
-
-  /** Refuses an event larger than its topic accepts: it could never be delivered (a poison event). */
-  #checkSize(name: string, record: Pending): void {
-    const limit = this.#limitOf(record.topic);
-    // Cheap bound first (a key's UTF-8 is at most 3 bytes per UTF-16 unit): most events are far below it.
-    const keyBound = (record.key?.length ?? 0) * 3;
-    if (record.value.length + keyBound + RECORD_OVERHEAD_BYTES + BATCH_OVERHEAD_BYTES <= limit) return;
-    const bytes =
-      record.value.length +
-      (record.key === null ? 0 : Buffer.byteLength(record.key)) +
-      RECORD_OVERHEAD_BYTES +
-      BATCH_OVERHEAD_BYTES;
-    if (bytes <= limit) return;
-    this.#counts.invalid++;
-    throw new EventTooLargeError(name, record.topic, bytes, limit);
-  }
-
-  /** The topic's limit as last reported by the transport (asked in the background), or Kafka's default. */
-  #limitOf(topic: string): number {
-    const known = this.#limits.get(topic);
-    if ((!known || now() - known.at > LIMIT_MAX_AGE_MS) && this.#transport.maxMessageBytes) this.#lookUpLimit(topic);
-    return known?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  }
-
-  #lookUpLimit(topic: string): void {
-    if (this.#limitLookups.has(topic) || !this.#transport.maxMessageBytes) return;
-    this.#limitLookups.add(topic);
-    this.#transport
-      .maxMessageBytes(topic)
-      .then(
-        (bytes) => {
-          if (bytes !== undefined && bytes > 0) this.#limits.set(topic, { bytes, at: now() });
-        },
-        () => {},
-      )
-      .finally(() => this.#limitLookups.delete(topic));
-  }
-
-  /** Where a new record goes, keeping global FIFO order: memory < spool < held. */
-  #place(record: Pending): 'memory' | 'spool' | 'held' | 'dropped' {
-    const spool = this.#spool;
-    if (this.#held.length === 0) {
-      const spoolFirst = this.#writeThrough || (spool !== undefined && spool.pendingRecords > 0);
-      if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
-        this.#memory.push(record);
-        return 'memory';
-      }
-      if (spool?.hasRoom(record.size)) {
-        this.#toSpool(spool, record);
-        return 'spool';
-      }
-    }
-    if ((this.#options.overflow ?? 'block') === 'block') {
-      this.#held.push(record);
-      return 'held';
-    }
-    this.#drop(1, 'memory buffer and spool are full');
-    return 'dropped';
-  }
-
-  /** Moves held records into memory or the spool as room appears, oldest first. */
-  #admitHeld(): void {
-    while (this.#held.length > 0) {
-      const record = this.#held.peek() as Pending;
-      const spool = this.#spool;
-      const spoolFirst = this.#writeThrough || (spool !== undefined && spool.pendingRecords > 0);
-      if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
-        this.#memory.push(this.#held.shift() as Pending);
-      } else if (spool?.hasRoom(record.size)) {
-        this.#toSpool(spool, this.#held.shift() as Pending);
-      } else {
-        return;
-      }
-    }
-  }
-
-  /** Write-through: on disk before `emit` returns. Otherwise group commit: on disk after this turn of the event loop. */
-  #toSpool(spool: Spool, record: Pending): void {
-    if (this.#writeThrough) spool.append([record]);
-    else spool.appendSoon([record]);
-    this.#counts.spooled++;
-  }
-
-  #drop(count: number, reason: string): void {
-    this.#counts.dropped += count;
-    const at = Date.now();
-    // Every loss is counted; the log is rate-limited to one line per second.
-    if (at - this.#lastDropLog >= 1000) {
-      this.#lastDropLog = at;
-      this.#logger.error(
-        { dropped: count, droppedTotal: this.#counts.dropped, reason },
-        'event producer: events dropped',
-      );
-    }
-  }
-
-  #keepingUp(): boolean {
-    return (
-      this.#memory.bytes * 2 < this.#bufferBytes && this.#held.length === 0 && (this.#spool?.pendingRecords ?? 0) === 0
-    );
   }
 
   // --- sending ---------------------------------------------------------------
@@ -550,7 +451,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     }
     this.#pump ??= this.#run().finally(() => {
       this.#pump = undefined;
-      this.#settleWaiters();
+      this.#waiters.settle();
       if (!this.#stopped && this.#hasWork()) this.#kick();
     });
   }
@@ -615,7 +516,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       this.#inflight.push(batch);
       this.#start(batch);
       // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
-      this.#settleWaiters();
+      this.#waiters.settle();
     }
   }
 
@@ -656,13 +557,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     // The transport hands back the very records it was given.
     const entries = rejected.map((r) => ({ record: r.message as Pending, code: r.code, reason: r.reason }));
     for (const { record, code } of entries) {
-      if (code !== 'MESSAGE_TOO_LARGE' && code !== 'RECORD_LIST_TOO_LARGE') continue;
-      // The topic accepts less than this record: check later events against that at once, and ask for the exact limit.
-      const size =
-        record.value.length + Buffer.byteLength(record.key ?? '') + RECORD_OVERHEAD_BYTES + BATCH_OVERHEAD_BYTES;
-      const known = this.#limits.get(record.topic)?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-      this.#limits.set(record.topic, { bytes: Math.min(known, size - 1), at: now() });
-      this.#lookUpLimit(record.topic);
+      // The topic accepts less than this record: check later events against that at once.
+      if (code === 'MESSAGE_TOO_LARGE' || code === 'RECORD_LIST_TOO_LARGE') this.#limits.refused(record);
     }
     this.#deadLetters.route(entries);
   }
@@ -670,7 +566,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopped) {
-      this.#admitHeld();
+      this.#admission.admitHeld();
       this.#fillWindow();
       const head = this.#inflight[0];
       if (!head) {
@@ -697,7 +593,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
           this.#degraded = false;
         }
         failures = 0;
-        this.#settleWaiters();
+        this.#waiters.settle();
         continue;
       }
       // The oldest batch failed: let every later send settle (the transport refuses
@@ -723,7 +619,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       this.#degraded = true;
       // Crash-safe while the broker is away: what is only in memory goes to the spool now.
       await this.#spillAfterFailure();
-      this.#settleWaiters();
+      this.#waiters.settle();
       const initial = this.#options.retry?.initialDelayMs ?? 100;
       const max = this.#options.retry?.maxDelayMs ?? 5000;
       const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20)) * (0.5 + Math.random() / 2);
@@ -820,32 +716,12 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   // --- waiting ---------------------------------------------------------------
 
-  #until(check: () => boolean): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ check, resolve }));
-  }
-
-  #settleWaiters(): void {
-    if (this.#waiters.length === 0) return;
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (!waiter.check()) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  async #untilDrained(timeoutMs: number | undefined, giveUp?: () => boolean): Promise<void> {
-    const drained = this.#until(() => !this.#hasWork() || this.#stopped || giveUp?.() === true);
-    if (timeoutMs === undefined) return drained;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new FlushTimeoutError(timeoutMs, this.#pendingCount())), timeoutMs);
-    });
-    try {
-      await Promise.race([drained, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  #untilDrained(timeoutMs: number | undefined, giveUp?: () => boolean): Promise<void> {
+    return this.#waiters.untilWithin(
+      () => !this.#hasWork() || this.#stopped || giveUp?.() === true,
+      timeoutMs,
+      () => this.#pendingCount(),
+    );
   }
 
   #pendingCount(): number {
@@ -920,7 +796,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     const left = older.length + newer.length;
     if (left === 0 && outstanding.length === 0) return;
     if (!this.#spool) {
-      this.#drop(left, 'closed with undelivered events and no spool');
+      this.#admission.drop(left, 'closed with undelivered events and no spool');
       this.#logger.error(
         { lost: left },
         'event producer: closed before delivering every event, and no spool is configured',
@@ -933,7 +809,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       if (this.#writeThrough) this.#spool.append(newer);
       else this.#spool.appendSoon(newer);
     } catch (error) {
-      this.#drop(older.length + newer.length, 'closed, and the spool could not take the undelivered events');
+      this.#admission.drop(older.length + newer.length, 'closed, and the spool could not take the undelivered events');
       this.#logger.error({ err: error, lost: left }, 'event producer: could not spool the undelivered events at close');
       return;
     }
