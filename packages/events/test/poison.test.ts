@@ -71,6 +71,20 @@ async function topicLimit(topic: string): Promise<number> {
   return Number(resources[0]?.configEntries[0]?.configValue);
 }
 
+/** Good events: `emitGood(n)` emits the next `n` (keys over 7 profiles), `good` holds their ids in emit order. */
+function goodEvents(producer: EventProducer<Defs>) {
+  const good: string[] = [];
+  const emitGood = (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const seq = good.length;
+      good.push(
+        producer.emitEnvelope('play.started', { profileId: `p${seq % 7}`, titleId: 't', country: 'FR', seq }).id,
+      );
+    }
+  };
+  return { good, emitGood };
+}
+
 /** Lowers the topic's `max.message.bytes` to {@link LIMIT} (under a producer that learnt the old one) and waits until it applies. */
 async function lowerLimit(topic: string): Promise<void> {
   await admin.alterConfigs({
@@ -157,15 +171,7 @@ describe('poison events never stop the producer', () => {
           retry: { initialDelayMs: 50, maxDelayMs: 500 },
           logger: { info: log, warn: log, error: log },
         });
-        const good: string[] = [];
-        const emitGood = (count: number) => {
-          for (let i = 0; i < count; i++) {
-            const seq = good.length;
-            good.push(
-              producer.emitEnvelope('play.started', { profileId: `p${seq % 7}`, titleId: 't', country: 'FR', seq }).id,
-            );
-          }
-        };
+        const { good, emitGood } = goodEvents(producer);
         emitGood(300);
         await producer.flush({ timeoutMs: 30_000 });
         // The topic's limit drops below the next event's size after the producer learnt it.
@@ -271,15 +277,7 @@ describe('poison events never stop the producer', () => {
       retry: { initialDelayMs: 50, maxDelayMs: 500 },
       ...options,
     });
-    const good: string[] = [];
-    const emitGood = (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const seq = good.length;
-        good.push(
-          producer.emitEnvelope('play.started', { profileId: `p${seq % 7}`, titleId: 't', country: 'FR', seq }).id,
-        );
-      }
-    };
+    const { good, emitGood } = goodEvents(producer);
     emitGood(100);
     await producer.flush({ timeoutMs: 30_000 });
     await lowerLimit(topic);

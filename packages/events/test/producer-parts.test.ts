@@ -3,7 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isEventTooLargeError, isFlushTimeoutError } from '../src/index.js';
 import type { LogRecord } from '../src/log/record.js';
 import { Admission } from '../src/producer/admission.js';
+import { Batcher } from '../src/producer/batching.js';
 import { type Pending, pending } from '../src/producer/pending.js';
+import { RecordQueue } from '../src/producer/record-queue.js';
 import { recordBytes, TopicSizeLimits } from '../src/producer/size-limits.js';
 import { Waiters } from '../src/producer/waiters.js';
 import { Spool } from '../src/spool/spool.js';
@@ -152,5 +154,59 @@ describe('waiters', () => {
     waiters.releaseAll();
     await b;
     expect(order).toEqual(['a', 'b']);
+  });
+});
+
+describe('batching', () => {
+  it('property: batches from memory keep the order, one topic each, within maxEvents and maxBytes (one larger event alone)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 1, max: 300 })), {
+          minLength: 1,
+          maxLength: 100,
+        }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 50, max: 1000 }),
+        (events, maxEvents, maxBytes) => {
+          const memory = new RecordQueue<Pending>();
+          events.forEach(([topic, size], i) => {
+            memory.push(pending({ topic, key: null, value: Buffer.alloc(size), timestamp: i }));
+          });
+          const batcher = new Batcher({ memory, spool: undefined, maxEvents, maxBytes, lingerMs: 5 });
+          const seen: number[] = [];
+          for (let batch = batcher.take(); batch; batch = batcher.take()) {
+            expect(batch.from).toBe('memory');
+            expect(batch.records.length).toBeLessThanOrEqual(maxEvents);
+            expect(batch.records.every((r) => r.topic === batch.topic)).toBe(true);
+            const bytes = batch.records.reduce((sum, r) => sum + r.value.length, 0);
+            if (batch.records.length > 1) expect(bytes).toBeLessThanOrEqual(maxBytes);
+            seen.push(...batch.records.map(indexOf));
+          }
+          expect(seen).toEqual(events.map((_, i) => i));
+        },
+      ),
+    );
+  });
+
+  it('starts a batch when full, lingered, flushing or replaying the spool; reads the spool once memory is empty', async () => {
+    const memory = new RecordQueue<Pending>();
+    const spool = Spool.open({ dir: tempDir(), maxBytes: 1 << 20, segmentBytes: 1 << 20, fsync: false });
+    const batcher = new Batcher({ memory, spool, maxEvents: 3, maxBytes: 1 << 20, lingerMs: 5 });
+    expect(batcher.ready(false, 0)).toBe(false);
+    memory.push(record(100));
+    expect(batcher.ready(false, 100)).toBe(false);
+    expect(batcher.ready(false, 105)).toBe(true);
+    expect(batcher.ready(true, 100)).toBe(true);
+    memory.push(record(101));
+    memory.push(record(102));
+    expect(batcher.full()).toBe(true);
+    expect(batcher.take()?.records.map(indexOf)).toEqual([100, 101, 102]);
+    spool.appendSoon([record(1), record(2)]);
+    expect(batcher.ready(false, 0)).toBe(true);
+    await spool.written();
+    const replay = batcher.take();
+    expect(replay).toMatchObject({ from: 'spool' });
+    expect(replay?.records.map(indexOf)).toEqual([1, 2]);
+    await spool.close();
   });
 });

@@ -22,6 +22,7 @@ import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-tra
 import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
 import { Admission } from './admission.js';
+import { type Batch, Batcher } from './batching.js';
 import { DeadLetters } from './dead-letters.js';
 import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
 import { type Pending, pending } from './pending.js';
@@ -123,11 +124,8 @@ export interface EventProducer<Defs extends EventDefinitions> {
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics;
 }
 
-interface InFlight {
-  topic: string;
-  records: Pending[];
-  from: 'memory' | 'spool';
-  spoolBatch?: SpoolBatch | undefined;
+/** A batch in the send window. */
+interface InFlight extends Batch {
   /**
    * Its send: settles with `undefined` once acknowledged, or with why it failed (never rejects);
    * after a failure `records` keeps only what was not acknowledged. Unset: not sent (yet, or again).
@@ -185,9 +183,9 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   readonly #transport: TransportProducer;
   readonly #spool: Spool | undefined;
   readonly #writeThrough: boolean;
-  readonly #maxEvents: number;
-  readonly #maxBytes: number;
   readonly #lingerMs: number;
+  /** Cuts the batches to send, from memory or the spool. */
+  readonly #batcher: Batcher;
   /** Where accepted events wait: memory, spool, held or dropped. */
   readonly #admission: Admission;
   readonly #memory: RecordQueue<Pending>;
@@ -228,8 +226,6 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
     this.#transport = transport.producer();
     this.#maxInFlight = this.#transport.resume ? Math.max(1, this.#transport.pipelining ?? 1) : 1;
-    this.#maxEvents = options.batch?.maxEvents ?? 10_000;
-    this.#maxBytes = options.batch?.maxBytes ?? 1024 * 1024;
     this.#lingerMs = options.batch?.lingerMs ?? 5;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';
@@ -253,6 +249,13 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       counts: this.#counts,
     });
     this.#memory = this.#admission.memory;
+    this.#batcher = new Batcher({
+      memory: this.#memory,
+      spool: this.#spool,
+      maxEvents: options.batch?.maxEvents ?? 10_000,
+      maxBytes: options.batch?.maxBytes ?? 1024 * 1024,
+      lingerMs: this.#lingerMs,
+    });
     this.#held = this.#admission.held;
     const deadLetter = options.deadLetter;
     this.#deadLetters = new DeadLetters({
@@ -424,7 +427,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#counts.emitted++;
     const placed = this.#admission.place(record);
     if (placed === 'memory') {
-      if (this.#memory.bytes >= this.#maxBytes || this.#memory.length >= this.#maxEvents) this.#kick();
+      if (this.#batcher.full()) this.#kick();
       else if (!this.#linger && !this.#pump) this.#linger = setTimeout(() => this.#kick(), this.#lingerMs);
       return this.#admission.roomy();
     }
@@ -465,53 +468,12 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     );
   }
 
-  #take(): InFlight | undefined {
-    const first = this.#memory.peek();
-    if (first) {
-      const records: Pending[] = [];
-      let bytes = 0;
-      for (let next = this.#memory.peek(); next; next = this.#memory.peek()) {
-        if (next.topic !== first.topic || records.length >= this.#maxEvents) break;
-        // `batch.maxBytes` counts encoded events (as the broker sees them), not the buffer's bookkeeping.
-        if (records.length > 0 && bytes + next.value.length > this.#maxBytes) break;
-        records.push(this.#memory.shift() as Pending);
-        bytes += next.value.length;
-      }
-      return { topic: first.topic, records, from: 'memory' };
-    }
-    const spool = this.#spool;
-    if (!spool || spool.pendingRecords === 0) return undefined;
-    const batch = spool.read(this.#maxEvents, this.#maxBytes);
-    if (!batch) return undefined;
-    // A spool batch may span topics; send it in same-topic runs (acknowledged together).
-    return {
-      topic: batch.records[0]?.topic ?? 'events',
-      records: batch.records.map(pending),
-      from: 'spool',
-      spoolBatch: batch,
-    };
-  }
-
-  /** Whether a new batch should start now (full, lingered long enough, flushing, or replaying the spool). */
-  #batchReady(): boolean {
-    const oldest = this.#memory.peek();
-    if (!oldest) return (this.#spool?.pendingRecords ?? 0) > 0;
-    return (
-      this.#flushing > 0 ||
-      this.#lingerMs === 0 ||
-      this.#memory.length >= this.#maxEvents ||
-      this.#memory.bytes >= this.#maxBytes ||
-      (this.#spool?.pendingRecords ?? 0) > 0 ||
-      oldest.timestamp + this.#lingerMs <= now()
-    );
-  }
-
   /** (Re)starts sends up to the window: batches to send again first, in order, then new ones. */
   #fillWindow(): void {
     if (this.#backingOff || this.#stopped) return;
     for (const batch of this.#inflight) if (!batch.result) this.#start(batch);
-    while (this.#inflight.length < this.#maxInFlight && this.#batchReady()) {
-      const batch = this.#take();
+    while (this.#inflight.length < this.#maxInFlight && this.#batcher.ready(this.#flushing > 0, now())) {
+      const batch = this.#batcher.take();
       if (!batch) break;
       this.#inflight.push(batch);
       this.#start(batch);
@@ -702,13 +664,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         resolve();
       }
       const wake = () => {
-        if (
-          this.#stopped ||
-          this.#flushing > 0 ||
-          this.#memory.length >= this.#maxEvents ||
-          this.#memory.bytes >= this.#maxBytes
-        )
-          done();
+        if (this.#stopped || this.#flushing > 0 || this.#batcher.full()) done();
       };
       this.#wake = wake;
     });

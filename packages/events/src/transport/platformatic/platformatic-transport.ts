@@ -122,21 +122,26 @@ export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOp
 
 type Lane = ReturnType<typeof createLane>;
 
+/** The client options a producer's connections and its admin client share. */
+const clientOptions = (settings: Settings) => ({
+  clientId: settings.clientId,
+  bootstrapBrokers: settings.brokers,
+  connectTimeout: settings.connectionTimeoutMs,
+  requestTimeout: settings.requestTimeoutMs,
+  retries: settings.sendRetries,
+  retryDelay: 100,
+});
+
 /** One idempotent producer (its own connection and producer id), created lazily and replaced after a failure. */
 function createLane(settings: Settings) {
   let producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
   const open = () => {
     producer ??= new Producer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: settings.clientId,
-      bootstrapBrokers: settings.brokers,
+      ...clientOptions(settings),
       idempotent: true,
       acks: ProduceAcks.ALL,
       compression: settings.compression,
       autocreateTopics: true,
-      connectTimeout: settings.connectionTimeoutMs,
-      requestTimeout: settings.requestTimeoutMs,
-      retries: settings.sendRetries,
-      retryDelay: 100,
     });
     return producer;
   };
@@ -210,14 +215,7 @@ function acknowledgedPartitions(error: unknown, topic: string): ReadonlySet<numb
 function createTopicAdmin(settings: Settings) {
   let admin: Admin | undefined;
   const open = () => {
-    admin ??= new Admin({
-      clientId: settings.clientId,
-      bootstrapBrokers: settings.brokers,
-      connectTimeout: settings.connectionTimeoutMs,
-      requestTimeout: settings.requestTimeoutMs,
-      retries: settings.sendRetries,
-      retryDelay: 100,
-    });
+    admin ??= new Admin(clientOptions(settings));
     return admin;
   };
   return {
