@@ -213,11 +213,18 @@ function createKafkaProducer(
     })),
     fetchPartitions,
     fetchMaxMessageBytes,
-    encode: (_topic, m, partition) => {
-      const message: Message = { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) };
-      if (partition !== undefined) message.partition = partition;
-      if (m.headers) message.headers = { ...m.headers };
-      return message;
+    encode: (_topic, m, partition): Message => {
+      const timestamp = String(Math.floor(m.timestamp));
+      // Whole object literals, one shape per case (kafkajs reads these on its hot path).
+      if (m.headers) {
+        const headers = { ...m.headers };
+        return partition === undefined
+          ? { key: m.key, value: m.value, timestamp, headers }
+          : { key: m.key, value: m.value, timestamp, partition, headers };
+      }
+      return partition === undefined
+        ? { key: m.key, value: m.value, timestamp }
+        : { key: m.key, value: m.value, timestamp, partition };
     },
     sizeOf: messageBytes,
     maxRequestBytes,
