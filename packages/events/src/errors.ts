@@ -1,3 +1,4 @@
+import type { DeadLetter } from './spool/dead-letter.js';
 import type { OutgoingMessage, RejectedMessage } from './transport/types.js';
 
 const kBacklotError = Symbol.for('backlot.error');
@@ -12,7 +13,8 @@ export type EventsErrorCode =
   | 'BACKLOT_EVENT_TOO_LARGE'
   | 'BACKLOT_EVENT_UNENCODABLE'
   | 'BACKLOT_EVENTS_CATALOG_INVALID'
-  | 'BACKLOT_EVENTS_SEND_FAILED';
+  | 'BACKLOT_EVENTS_SEND_FAILED'
+  | 'BACKLOT_EVENTS_REFUSED';
 
 /** Base class of the package's errors; recognise them by `code`. */
 export class EventsError extends Error {
@@ -178,6 +180,29 @@ export class TransportSendError extends EventsError {
   }
 }
 
+/**
+ * Rejected by `flush()` when the broker refused events for good (poison events:
+ * too large, invalid, topic missing or not authorised) since the last `flush()`
+ * and nothing kept them: no dead-letter topic took them, no spool's dead-letter
+ * file, no `onDeadLetter` callback. The events are in `letters`, to be fixed and
+ * emitted again; the producer goes on with the others.
+ */
+export class EventsRefusedError extends EventsError {
+  /** The refused events, oldest first. */
+  readonly letters: readonly DeadLetter[];
+
+  constructor(letters: readonly DeadLetter[]) {
+    const first = letters[0];
+    super(
+      'BACKLOT_EVENTS_REFUSED',
+      `${letters.length} event(s) refused for good by the broker and kept nowhere` +
+        (first ? ` (first: topic '${first.topic}', ${first.code}: ${first.reason})` : '') +
+        '; they are in error.letters. Configure deadLetter: { topic }, a spool, or onDeadLetter to keep them',
+    );
+    this.letters = letters;
+  }
+}
+
 function hasCode(error: unknown, code: EventsErrorCode): boolean {
   return (
     typeof error === 'object' &&
@@ -230,4 +255,9 @@ export function isCatalogError(error: unknown): error is CatalogError {
 /** True when `error` is a {@link TransportSendError}, from any copy of the package. */
 export function isTransportSendError(error: unknown): error is TransportSendError {
   return hasCode(error, 'BACKLOT_EVENTS_SEND_FAILED');
+}
+
+/** True when `error` is an {@link EventsRefusedError}, from any copy of the package. */
+export function isEventsRefusedError(error: unknown): error is EventsRefusedError {
+  return hasCode(error, 'BACKLOT_EVENTS_REFUSED');
 }

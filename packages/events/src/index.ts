@@ -16,12 +16,14 @@ export {
   type EventIssue,
   EventsError,
   type EventsErrorCode,
+  EventsRefusedError,
   EventTooLargeError,
   FlushTimeoutError,
   InvalidEventError,
   isCatalogError,
   isClosedError,
   isEventEncodeError,
+  isEventsRefusedError,
   isEventTooLargeError,
   isFlushTimeoutError,
   isInvalidEventError,
@@ -41,8 +43,10 @@ export {
 } from './pipeline/create-pipeline.js';
 export type { Stream } from './pipeline/stream.js';
 export { createEventProducer, type EventProducer, type ProducerMetrics } from './producer/create-producer.js';
+export { DEAD_LETTER_HEADERS } from './producer/dead-letters.js';
 export type {
   BatchOptions,
+  DeadLetterTopicOptions,
   EmitOptions,
   EventProducerOptions,
   RetryOptions,
@@ -80,6 +84,7 @@ export type {
   PartitionOffset,
   RejectedMessage,
   SendReport,
+  TopicSpec,
   Transport,
   TransportConsumer,
   TransportProducer,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { Sink } from '../src/index.js';
+import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
 
 const dirs: string[] = [];
 
@@ -46,6 +47,9 @@ export function collect<T>(): Sink<T> & { flushed: T[] } {
 
 /** A connected kafkajs admin of the test broker at `brokers`; fails saying so when the broker is not reachable. */
 export async function connectAdmin(brokers: string[]): Promise<Admin> {
+  // The tests' own kafkajs clients get the fix kafkaTransport applies to its own (tulios/kafkajs#1751),
+  // or Node warns of a negative timeout when a test admin connects before any transport exists.
+  fixKafkajsRequestQueue();
   const admin = new Kafka({ clientId: 'backlot-events-test', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect().catch((error: unknown) => {
     throw new Error(`Kafka broker not reachable at ${brokers.join(',')}: ${String(error)}`, { cause: error });

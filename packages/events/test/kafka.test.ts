@@ -4,9 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { serviceEnv } from '../../../scripts/test-env.js';
 import { defineEventCatalog } from '../src/index.js';
+import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
 
 // Integration test against the real Kafka broker started by scripts/services.sh.
 const { kafkaBrokers } = serviceEnv();
+// Raw kafkajs clients of the test get the fix kafkaTransport applies to its own (no negative-timeout warning).
+fixKafkajsRequestQueue();
 const kafka = new Kafka({ clientId: 'backlot-events-test', brokers: kafkaBrokers, logLevel: logLevel.NOTHING });
 const topic = `backlot-test-${randomUUID()}`;
 let admin: Admin;

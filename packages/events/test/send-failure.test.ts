@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTransportSendError } from '../src/index.js';
-import { createLaneSender } from '../src/transport/lane-sender.js';
-import { failureKind } from '../src/transport/send-failure.js';
+import { createLaneSender, UNKNOWN_TOPIC_ATTEMPTS, UNKNOWN_TOPIC_MIN_MS } from '../src/transport/lane-sender.js';
+import { partitionOfKey } from '../src/transport/partitioning.js';
+import { failureKind, isUnknownTopic } from '../src/transport/send-failure.js';
 import type { OutgoingMessage } from '../src/transport/types.js';
 
 /** An error shaped as kafkajs reports a broker's protocol error (wrapped, as its retrier does). */
@@ -137,5 +138,117 @@ describe('the lane sender isolates poison records', () => {
     lanesSender.resume();
     await lanesSender.send('events', unsent);
     expect([...accepted].sort()).toEqual(messages.map((m) => m.value.toString()).sort());
+  });
+
+  it('does not send again the partitions a failed request delivered and counted (acknowledgedPartitions), only the rest', async () => {
+    // One request carries every partition; the client reports partitions 0..2 delivered (another leader), 3..5 refused.
+    const requests: string[][] = [];
+    const refusal = Object.assign(kafkajsError('MESSAGE_TOO_LARGE'), { delivered: new Set([0, 1, 2]) });
+    let first = true;
+    const lanesSender = createLaneSender<{ value: string; partition: number | undefined }>({
+      lanes: [
+        {
+          async send(_topic: string, messages: { value: string }[]) {
+            requests.push(messages.map((m) => m.value));
+            if (first) {
+              first = false;
+              throw refusal;
+            }
+            if (messages.some((m) => m.value.startsWith('poison'))) throw kafkajsError('MESSAGE_TOO_LARGE');
+          },
+        },
+      ],
+      fetchPartitions: async () => 6,
+      encode: (_topic, m, partition) => ({ value: m.value.toString(), partition }),
+      sizeOf: (m) => m.value.length,
+      maxRequestBytes: 1 << 20,
+      acknowledgedPartitions: (error) => (error === refusal ? refusal.delivered : undefined),
+    });
+    // The poison record is on a refused partition (3..5).
+    const poisonAt = Array.from({ length: 60 }, (_, i) => i).find((i) => partitionOfKey(`k${i}`, 6) >= 3) as number;
+    const messages = Array.from({ length: 60 }, (_, i) =>
+      message(`k${i}`, i === poisonAt ? `poison-${i}` : `good-${i}`),
+    );
+    const report = await lanesSender.send('events', messages);
+    expect(report?.rejected.map((r) => r.message.value.toString())).toEqual([`poison-${poisonAt}`]);
+    const partitionOf = new Map(messages.map((m) => [m.value.toString(), partitionOfKey(m.key as string, 6)]));
+    const resent = requests.slice(1).flat();
+    // Nothing of partitions 0..2 went out twice; partitions 3..5 were sent again (the broker de-duplicates those).
+    expect(resent.filter((v) => (partitionOf.get(v) as number) < 3)).toEqual([]);
+    expect(new Set(resent.map((v) => partitionOf.get(v)))).toEqual(new Set([3, 4, 5]));
+  });
+});
+
+describe('a topic that stays unknown', () => {
+  const unknownTopic = () =>
+    Object.assign(new Error('retries exhausted'), {
+      cause: Object.assign(new Error('This server does not host this topic-partition'), {
+        type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      }),
+    });
+
+  it('is an outage for the first attempts, then its messages are refused for good without being sent', async () => {
+    let sends = 0;
+    let now = 0;
+    const realNow = Date.now;
+    Date.now = () => now;
+    try {
+      const lanesSender = createLaneSender<{ value: string; partition: number | undefined }>({
+        lanes: [
+          {
+            async send() {
+              sends++;
+              throw unknownTopic();
+            },
+          },
+        ],
+        fetchPartitions: async () => {
+          throw unknownTopic();
+        },
+        encode: (_topic, m, partition) => ({ value: m.value.toString(), partition }),
+        sizeOf: (m) => m.value.length,
+        maxRequestBytes: 1 << 20,
+      });
+      const messages = [message('k', 'a'), message('k', 'b')];
+      for (let attempt = 1; attempt <= UNKNOWN_TOPIC_ATTEMPTS; attempt++) {
+        await expect(lanesSender.send('missing', messages)).rejects.toSatisfy(isTransportSendError);
+        lanesSender.resume();
+      }
+      // Enough attempts, but not for long enough yet (auto-creation may still be under way): still an outage.
+      await expect(lanesSender.send('missing', messages)).rejects.toSatisfy(isTransportSendError);
+      lanesSender.resume();
+      now += UNKNOWN_TOPIC_MIN_MS;
+      const before = sends;
+      const report = await lanesSender.send('missing', messages);
+      expect(sends).toBe(before);
+      expect(report?.rejected.map((r) => [r.message.value.toString(), r.code])).toEqual([
+        ['a', 'UNKNOWN_TOPIC_OR_PARTITION'],
+        ['b', 'UNKNOWN_TOPIC_OR_PARTITION'],
+      ]);
+      expect(report?.rejected[0]?.reason).toMatch(/does not exist.*create it first/);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('other failures of an unknown topic stay outages (a broker away is not a missing topic)', async () => {
+    const lanesSender = createLaneSender<{ value: string; partition: number | undefined }>({
+      lanes: [
+        {
+          async send() {
+            throw new Error('ECONNREFUSED');
+          },
+        },
+      ],
+      fetchPartitions: async () => 0,
+      encode: (_topic, m, partition) => ({ value: m.value.toString(), partition }),
+      sizeOf: (m) => m.value.length,
+      maxRequestBytes: 1 << 20,
+    });
+    for (let attempt = 0; attempt < UNKNOWN_TOPIC_ATTEMPTS + 2; attempt++) {
+      await expect(lanesSender.send('t', [message('k', 'a')])).rejects.toSatisfy(isTransportSendError);
+      lanesSender.resume();
+    }
+    expect(isUnknownTopic(new Error('ECONNREFUSED'))).toBe(false);
   });
 });

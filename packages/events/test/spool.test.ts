@@ -1,4 +1,14 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,7 +46,7 @@ function drain(spool: Spool, batch = 7): number[] {
 }
 
 describe('spool', () => {
-  it('reads back in order across segments and deletes acknowledged segments', () => {
+  it('reads back in order across segments and deletes acknowledged segments', async () => {
     const dir = tempDir();
     const spool = open(dir);
     for (let i = 0; i < 100; i++) spool.append([record(i)]);
@@ -48,30 +58,41 @@ describe('spool', () => {
     if (first) spool.ack(first);
     expect(drain(spool)).toEqual([...Array(90).keys()].map((i) => i + 10));
     expect(spool.pendingRecords).toBe(0);
+    // Deleted by the writer, after the cursor that passed them is saved.
+    await spool.idle();
     expect(readdirSync(dir).filter((f) => f.endsWith('.seg')).length).toBeLessThanOrEqual(1);
-    spool.close();
+    await spool.close();
   });
 
-  it('replays exactly what was not acknowledged after a restart', () => {
+  it('replays exactly what was not acknowledged after a restart (once the acknowledgement is saved, off the caller)', async () => {
     const dir = tempDir();
     const spool = open(dir);
     for (let i = 0; i < 50; i++) spool.append([record(i)]);
-    const batch = spool.read(20, 1 << 20);
+    const cursor = () => readFileSync(join(dir, 'cursor.json'), 'utf8');
+    await spool.idle();
+    const before = existsSync(join(dir, 'cursor.json')) ? cursor() : undefined;
+    const first = spool.read(10, 1 << 20);
+    const batch = spool.read(10, 1 << 20);
+    if (first) spool.ack(first);
     if (batch) spool.ack(batch);
+    // Not written by ack() itself: two acknowledgements, one save by the writer afterwards.
+    expect(existsSync(join(dir, 'cursor.json')) ? cursor() : undefined).toBe(before);
+    await spool.idle();
+    expect(JSON.parse(cursor())).toEqual(batch?.end);
     spool.read(10, 1 << 20); // handed out, never acknowledged: must come back
     // Crash: no close(); the lock names our own pid, which a new open accepts.
     const again = open(dir);
     expect(again.pendingRecords).toBe(30);
     again.append([record(50)]);
     expect(drain(again)).toEqual([...Array(31).keys()].map((i) => i + 20));
-    again.close();
+    await again.close();
   });
 
-  it('detects a torn tail by checksum, keeps what precedes it, and counts it', () => {
+  it('detects a torn tail by checksum, keeps what precedes it, and counts it', async () => {
     const dir = tempDir();
     const spool = open(dir, { segmentBytes: 1 << 20 });
     for (let i = 0; i < 10; i++) spool.append([record(i)]);
-    spool.close();
+    await spool.close();
     const segment = readdirSync(dir).find((f) => f.endsWith('.seg')) as string;
     appendFileSync(join(dir, segment), Buffer.from([0, 0, 0, 50, 1, 2, 3, 4, 5])); // a write cut short
     const again = open(dir);
@@ -79,22 +100,22 @@ describe('spool', () => {
     expect(again.corruptFrames).toBe(1);
     again.append([record(10)]);
     expect(drain(again)).toEqual([...Array(11).keys()]);
-    again.close();
+    await again.close();
   });
 
-  it('puts prepended records before everything pending', () => {
+  it('puts prepended records before everything pending', async () => {
     const dir = tempDir();
     const spool = open(dir);
     for (let i = 10; i < 40; i++) spool.append([record(i)]);
     const batch = spool.read(5, 1 << 20);
     if (batch) spool.ack(batch);
-    spool.prepend([0, 1, 2].map((i) => record(i)));
+    await spool.prepend([0, 1, 2].map((i) => record(i)));
     expect(spool.pendingRecords).toBe(28);
     expect(drain(spool)).toEqual([0, 1, 2, ...[...Array(25).keys()].map((i) => i + 15)]);
-    spool.close();
+    await spool.close();
   });
 
-  it('enforces its byte bound', () => {
+  it('enforces its byte bound', async () => {
     const spool = open(tempDir(), { maxBytes: 1000 });
     let appended = 0;
     while (spool.hasRoom(200)) {
@@ -102,10 +123,10 @@ describe('spool', () => {
     }
     expect(appended).toBeGreaterThan(2);
     expect(spool.pendingBytes).toBeLessThanOrEqual(1000);
-    spool.close();
+    await spool.close();
   });
 
-  it('refuses a directory held by another live process', () => {
+  it('refuses a directory held by another live process', async () => {
     const dir = tempDir();
     appendFileSync(join(dir, 'lock'), String(process.ppid));
     let error: unknown;
@@ -115,5 +136,41 @@ describe('spool', () => {
       error = e;
     }
     expect(isSpoolLockedError(error)).toBe(true);
+  });
+
+  it('requeue: batches handed out are replaced by what is left of them (plus older records), delivered parts never replayed, across a restart', async () => {
+    const dir = tempDir();
+    const spool = open(dir); // 4 KiB segments: the batches span segments
+    spool.append(Array.from({ length: 100 }, (_, i) => record(i)));
+    const first = spool.read(30, 1 << 20) as NonNullable<ReturnType<Spool['read']>>;
+    const second = spool.read(30, 1 << 20) as NonNullable<ReturnType<Spool['read']>>;
+    // Of the two batches out, 5 and 40..44 were not delivered; the rest was (or was refused for good).
+    const left = [
+      ...first.records.filter((r) => indexOf(r) === 5),
+      ...second.records.filter((r) => indexOf(r) >= 40 && indexOf(r) < 45),
+    ];
+    await spool.requeue([first, second], [record(1000), ...left]);
+    expect(spool.pendingRecords).toBe(1 + 6 + 40);
+    await spool.close();
+    // A restart replays exactly that, in that order.
+    const again = open(dir);
+    expect(again.pendingRecords).toBe(47);
+    expect(drain(again)).toEqual([1000, 5, 40, 41, 42, 43, 44, ...Array.from({ length: 40 }, (_, i) => 60 + i)]);
+    await again.close();
+  });
+
+  it('recovers from a garbage cursor and a truncated last record: replays what it can read, never garbage, never throws', async () => {
+    const dir = tempDir();
+    const spool = open(dir, { segmentBytes: 1 << 20 });
+    spool.append(Array.from({ length: 20 }, (_, i) => record(i)));
+    await spool.close();
+    writeFileSync(join(dir, 'cursor.json'), '{"segment": "not a number", garbage');
+    const [segment] = readdirSync(dir).filter((f) => f.endsWith('.seg'));
+    const path = join(dir, segment as string);
+    truncateSync(path, statSync(path).size - 7);
+    const again = open(dir);
+    expect(again.corruptFrames).toBe(1);
+    expect(drain(again)).toEqual(Array.from({ length: 19 }, (_, i) => i));
+    await again.close();
   });
 });

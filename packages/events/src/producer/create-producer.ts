@@ -9,23 +9,26 @@ import type {
 } from '../catalog/define-catalog.js';
 import {
   ClosedError,
-  EventTooLargeError,
-  FlushTimeoutError,
+  EventsRefusedError,
   isEventEncodeError,
   isInvalidEventError,
   isTransportSendError,
   isUnknownEventError,
 } from '../errors.js';
-import type { LogRecord } from '../log/record.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool, type SpoolBatch } from '../spool/spool.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
-import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES } from '../transport/lane-sender.js';
 import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
+import { Admission } from './admission.js';
+import { type Batch, Batcher } from './batching.js';
+import { DeadLetters } from './dead-letters.js';
 import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
-import { RecordQueue } from './record-queue.js';
+import { type Pending, pending } from './pending.js';
+import type { RecordQueue } from './record-queue.js';
+import { TopicSizeLimits } from './size-limits.js';
+import { Waiters } from './waiters.js';
 
 /** Counters and gauges of a producer; see {@link EventProducer.metrics}. */
 export interface ProducerMetrics {
@@ -34,11 +37,14 @@ export interface ProducerMetrics {
   /** Events rejected at `emit` (invalid, unencodable or too large for their topic; never sent). */
   invalid: number;
   /**
-   * Events the broker refused for good (a poison event: too large, invalid, not
-   * authorised), never retried: written to the spool's dead-letter file (see
-   * `readDeadLetters`), or only logged without a spool. Each is logged.
+   * Events the broker refused for good (a poison event: too large, invalid, topic
+   * missing or not authorised), never retried: given to `onDeadLetter`, written to
+   * the dead-letter topic (or the spool's dead-letter file, see `readDeadLetters`),
+   * else held for `flush()` to reject with. Each group is logged.
    */
   deadLettered: number;
+  /** Of `deadLettered`, those the dead-letter topic acknowledged. */
+  deadLetterPublished: number;
   /** Events acknowledged by the broker. */
   sent: number;
   /** Of `sent`, those that came from the spool (replayed). */
@@ -97,6 +103,13 @@ export interface EventProducer<Defs extends EventDefinitions> {
   /** Resolves when the producer keeps up again (memory buffer under half full, nothing spooled or held). */
   ready(): Promise<void>;
   /**
+   * Resolves once every event accepted so far that went to the spool is written
+   * to disk (the spool writes in groups, off the `emit()` path; in `write-through`
+   * mode they are on disk when `emit` returns). Events in the memory buffer are not
+   * covered: see the durability table in the README.
+   */
+  persisted(): Promise<void>;
+  /**
    * Resolves when every event emitted so far, spooled ones included, is acknowledged.
    * @throws {FlushTimeoutError} after `timeoutMs` (default: no limit).
    */
@@ -111,15 +124,8 @@ export interface EventProducer<Defs extends EventDefinitions> {
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics;
 }
 
-interface Pending extends LogRecord {
-  size: number;
-}
-
-interface InFlight {
-  topic: string;
-  records: Pending[];
-  from: 'memory' | 'spool';
-  spoolBatch?: SpoolBatch | undefined;
+/** A batch in the send window. */
+interface InFlight extends Batch {
   /**
    * Its send: settles with `undefined` once acknowledged, or with why it failed (never rejects);
    * after a failure `records` keeps only what was not acknowledged. Unset: not sent (yet, or again).
@@ -127,12 +133,9 @@ interface InFlight {
   result?: Promise<unknown> | undefined;
   /** Why its last send failed, once settled. */
   error?: unknown;
+  /** Set once its send settled with every record acknowledged (or refused for good). */
+  acknowledged?: boolean;
 }
-
-const pending = (record: LogRecord): Pending => ({
-  ...record,
-  size: record.value.length + record.topic.length + (record.key?.length ?? 0) + 64,
-});
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -142,9 +145,6 @@ interface Outcome {
   error: unknown;
   unsent: Pending[];
 }
-
-/** How long a topic's size limit is trusted before it is asked again, in ms. */
-const LIMIT_MAX_AGE_MS = 60_000;
 
 /**
  * Creates a typed event producer. `emit` validates against the catalogue and
@@ -183,22 +183,21 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   readonly #transport: TransportProducer;
   readonly #spool: Spool | undefined;
   readonly #writeThrough: boolean;
-  readonly #maxEvents: number;
-  readonly #maxBytes: number;
   readonly #lingerMs: number;
-  readonly #bufferBytes: number;
-  readonly #memory = new RecordQueue<Pending>();
+  /** Cuts the batches to send, from memory or the spool. */
+  readonly #batcher: Batcher;
+  /** Where accepted events wait: memory, spool, held or dropped. */
+  readonly #admission: Admission;
+  readonly #memory: RecordQueue<Pending>;
   /** Held beyond the bounds by the `block` policy: newer than everything else. */
-  readonly #held = new RecordQueue<Pending>();
+  readonly #held: RecordQueue<Pending>;
   readonly #latency = new LatencyHistogram();
-  readonly #deadLetters: DeadLetterFile | undefined;
-  /** Each topic's largest record (`max.message.bytes`) as the transport reported it, and when. */
-  readonly #limits = new Map<string, { bytes: number; at: number }>();
-  readonly #limitLookups = new Set<string>();
+  readonly #deadLetters: DeadLetters;
+  /** Each topic's largest record (`max.message.bytes`), checked at `emit`. */
+  readonly #limits: TopicSizeLimits;
   readonly #counts = {
     emitted: 0,
     invalid: 0,
-    deadLettered: 0,
     sent: 0,
     replayed: 0,
     retried: 0,
@@ -219,8 +218,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   #stopped = false;
   #degraded = false;
   #wake: (() => void) | undefined;
-  #waiters: { check: () => boolean; resolve: () => void }[] = [];
-  #lastDropLog = 0;
+  readonly #waiters = new Waiters();
 
   constructor(options: EventProducerOptions<Defs>) {
     this.#options = options;
@@ -228,10 +226,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
     this.#transport = transport.producer();
     this.#maxInFlight = this.#transport.resume ? Math.max(1, this.#transport.pipelining ?? 1) : 1;
-    this.#maxEvents = options.batch?.maxEvents ?? 10_000;
-    this.#maxBytes = options.batch?.maxBytes ?? 1024 * 1024;
     this.#lingerMs = options.batch?.lingerMs ?? 5;
-    this.#bufferBytes = options.bufferBytes ?? 32 * 1024 * 1024;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';
     this.#spool =
@@ -245,10 +240,42 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
             fsync: spool?.fsync ?? false,
             logger: this.#logger,
           });
-    this.#deadLetters = this.#spool ? new DeadLetterFile(this.#spool.dir) : undefined;
+    this.#admission = new Admission({
+      spool: this.#spool,
+      writeThrough: this.#writeThrough,
+      bufferBytes: options.bufferBytes ?? 32 * 1024 * 1024,
+      overflow: options.overflow ?? 'block',
+      logger: this.#logger,
+      counts: this.#counts,
+    });
+    this.#memory = this.#admission.memory;
+    this.#batcher = new Batcher({
+      memory: this.#memory,
+      spool: this.#spool,
+      maxEvents: options.batch?.maxEvents ?? 10_000,
+      maxBytes: options.batch?.maxBytes ?? 1024 * 1024,
+      lingerMs: this.#lingerMs,
+    });
+    this.#held = this.#admission.held;
+    const deadLetter = options.deadLetter;
+    this.#deadLetters = new DeadLetters({
+      topic: deadLetter && {
+        spec: {
+          topic: deadLetter.topic,
+          partitions: deadLetter.partitions ?? 1,
+          retentionMs: deadLetter.retentionMs ?? 14 * 24 * 3600 * 1000,
+          maxMessageBytes: deadLetter.maxMessageBytes ?? 8 * 1024 * 1024,
+        },
+        producer: transport.producer(),
+      },
+      file: this.#spool ? new DeadLetterFile(this.#spool.dir) : undefined,
+      onDeadLetter: options.onDeadLetter,
+      logger: this.#logger,
+    });
     // Learn the topic's size limit before the first event is checked against it.
-    if (typeof options.topic === 'string') this.#lookUpLimit(options.topic);
-    else if (options.topic === undefined) this.#lookUpLimit('events');
+    this.#limits = new TopicSizeLimits(this.#transport, now);
+    if (typeof options.topic === 'string') this.#limits.lookUp(options.topic);
+    else if (options.topic === undefined) this.#limits.lookUp('events');
     // Replay what a previous process left in the spool.
     if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
   }
@@ -272,7 +299,11 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   }
 
   ready(): Promise<void> {
-    return this.#until(() => this.#keepingUp() || this.#stopped);
+    return this.#waiters.until(() => this.#admission.keepingUp() || this.#stopped);
+  }
+
+  async persisted(): Promise<void> {
+    await this.#spool?.written();
   }
 
   async flush(options?: { timeoutMs?: number | undefined }): Promise<void> {
@@ -284,6 +315,9 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     } finally {
       this.#flushing--;
     }
+    await this.#deadLetters.idle();
+    const refused = this.#deadLetters.takeUnclaimed();
+    if (refused.length > 0) throw new EventsRefusedError(refused);
   }
 
   async close(options?: { timeoutMs?: number | undefined }): Promise<void> {
@@ -303,12 +337,19 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#wake?.();
     // Wait briefly for a send in progress (it may be stuck on an unreachable broker).
     await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
-    this.#spillOnClose();
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    await this.#spillOnClose();
+    this.#waiters.releaseAll();
+    const unclaimed = this.#deadLetters.takeUnclaimed();
+    if (unclaimed.length > 0) {
+      this.#logger.error(
+        { lost: unclaimed.length },
+        'event producer: closed with refused events nothing kept (no dead-letter topic, spool or onDeadLetter)',
+      );
+    }
     // Bounded: a broker that does not answer must not hold the shutdown.
     let closeTimer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.#transport.close().catch((error: unknown) => {
+      Promise.all([this.#transport.close(), this.#deadLetters.close()]).catch((error: unknown) => {
         this.#logger.warn({ err: error }, 'event producer: transport close failed');
       }),
       new Promise<void>((resolve) => {
@@ -316,12 +357,13 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       }),
     ]);
     clearTimeout(closeTimer);
-    this.#spool?.close();
+    await this.#spool?.close();
   }
 
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics {
     const snapshot: ProducerMetrics = {
       ...this.#counts,
+      ...this.#deadLetters.counts,
       buffered: this.#memory.length + this.#inflightFromMemory(),
       bufferedBytes: this.#memory.bytes,
       spoolPending: this.#spool?.pendingRecords ?? 0,
@@ -376,117 +418,21 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       value,
       timestamp: now(),
     });
-    this.#checkSize(envelope.name, record);
+    try {
+      this.#limits.check(envelope.name, record);
+    } catch (error) {
+      this.#counts.invalid++;
+      throw error;
+    }
     this.#counts.emitted++;
-    const placed = this.#place(record);
+    const placed = this.#admission.place(record);
     if (placed === 'memory') {
-      if (this.#memory.bytes >= this.#maxBytes || this.#memory.length >= this.#maxEvents) this.#kick();
+      if (this.#batcher.full()) this.#kick();
       else if (!this.#linger && !this.#pump) this.#linger = setTimeout(() => this.#kick(), this.#lingerMs);
-      return this.#memory.bytes * 2 < this.#bufferBytes;
+      return this.#admission.roomy();
     }
     if (placed === 'spool') this.#kick();
     return false;
-  }
-
-  /** Refuses an event larger than its topic accepts: it could never be delivered (a poison event). */
-  #checkSize(name: string, record: Pending): void {
-    const limit = this.#limitOf(record.topic);
-    // Cheap bound first (a key's UTF-8 is at most 3 bytes per UTF-16 unit): most events are far below it.
-    const keyBound = (record.key?.length ?? 0) * 3;
-    if (record.value.length + keyBound + RECORD_OVERHEAD_BYTES + BATCH_OVERHEAD_BYTES <= limit) return;
-    const bytes =
-      record.value.length +
-      (record.key === null ? 0 : Buffer.byteLength(record.key)) +
-      RECORD_OVERHEAD_BYTES +
-      BATCH_OVERHEAD_BYTES;
-    if (bytes <= limit) return;
-    this.#counts.invalid++;
-    throw new EventTooLargeError(name, record.topic, bytes, limit);
-  }
-
-  /** The topic's limit as last reported by the transport (asked in the background), or Kafka's default. */
-  #limitOf(topic: string): number {
-    const known = this.#limits.get(topic);
-    if ((!known || now() - known.at > LIMIT_MAX_AGE_MS) && this.#transport.maxMessageBytes) this.#lookUpLimit(topic);
-    return known?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  }
-
-  #lookUpLimit(topic: string): void {
-    if (this.#limitLookups.has(topic) || !this.#transport.maxMessageBytes) return;
-    this.#limitLookups.add(topic);
-    this.#transport
-      .maxMessageBytes(topic)
-      .then(
-        (bytes) => {
-          if (bytes !== undefined && bytes > 0) this.#limits.set(topic, { bytes, at: now() });
-        },
-        () => {},
-      )
-      .finally(() => this.#limitLookups.delete(topic));
-  }
-
-  /** Where a new record goes, keeping global FIFO order: memory < spool < held. */
-  #place(record: Pending): 'memory' | 'spool' | 'held' | 'dropped' {
-    const spool = this.#spool;
-    if (this.#held.length === 0) {
-      const spoolFirst = this.#writeThrough || (spool !== undefined && spool.pendingRecords > 0);
-      if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
-        this.#memory.push(record);
-        return 'memory';
-      }
-      if (spool?.hasRoom(record.size)) {
-        this.#toSpool(spool, record);
-        return 'spool';
-      }
-    }
-    if ((this.#options.overflow ?? 'block') === 'block') {
-      this.#held.push(record);
-      return 'held';
-    }
-    this.#drop(1, 'memory buffer and spool are full');
-    return 'dropped';
-  }
-
-  /** Moves held records into memory or the spool as room appears, oldest first. */
-  #admitHeld(): void {
-    while (this.#held.length > 0) {
-      const record = this.#held.peek() as Pending;
-      const spool = this.#spool;
-      const spoolFirst = this.#writeThrough || (spool !== undefined && spool.pendingRecords > 0);
-      if (!spoolFirst && this.#memory.bytes + record.size <= this.#bufferBytes) {
-        this.#memory.push(this.#held.shift() as Pending);
-      } else if (spool?.hasRoom(record.size)) {
-        this.#toSpool(spool, this.#held.shift() as Pending);
-      } else {
-        return;
-      }
-    }
-  }
-
-  /** Write-through: on disk before `emit` returns. Otherwise group commit: on disk after this turn of the event loop. */
-  #toSpool(spool: Spool, record: Pending): void {
-    if (this.#writeThrough) spool.append([record]);
-    else spool.appendSoon([record]);
-    this.#counts.spooled++;
-  }
-
-  #drop(count: number, reason: string): void {
-    this.#counts.dropped += count;
-    const at = Date.now();
-    // Every loss is counted; the log is rate-limited to one line per second.
-    if (at - this.#lastDropLog >= 1000) {
-      this.#lastDropLog = at;
-      this.#logger.error(
-        { dropped: count, droppedTotal: this.#counts.dropped, reason },
-        'event producer: events dropped',
-      );
-    }
-  }
-
-  #keepingUp(): boolean {
-    return (
-      this.#memory.bytes * 2 < this.#bufferBytes && this.#held.length === 0 && (this.#spool?.pendingRecords ?? 0) === 0
-    );
   }
 
   // --- sending ---------------------------------------------------------------
@@ -508,7 +454,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     }
     this.#pump ??= this.#run().finally(() => {
       this.#pump = undefined;
-      this.#settleWaiters();
+      this.#waiters.settle();
       if (!this.#stopped && this.#hasWork()) this.#kick();
     });
   }
@@ -522,63 +468,23 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     );
   }
 
-  #take(): InFlight | undefined {
-    const first = this.#memory.peek();
-    if (first) {
-      const records: Pending[] = [];
-      let bytes = 0;
-      for (let next = this.#memory.peek(); next; next = this.#memory.peek()) {
-        if (next.topic !== first.topic || records.length >= this.#maxEvents) break;
-        // `batch.maxBytes` counts encoded events (as the broker sees them), not the buffer's bookkeeping.
-        if (records.length > 0 && bytes + next.value.length > this.#maxBytes) break;
-        records.push(this.#memory.shift() as Pending);
-        bytes += next.value.length;
-      }
-      return { topic: first.topic, records, from: 'memory' };
-    }
-    const spool = this.#spool;
-    if (!spool || spool.pendingRecords === 0) return undefined;
-    const batch = spool.read(this.#maxEvents, this.#maxBytes);
-    if (!batch) return undefined;
-    // A spool batch may span topics; send it in same-topic runs (acknowledged together).
-    return {
-      topic: batch.records[0]?.topic ?? 'events',
-      records: batch.records.map(pending),
-      from: 'spool',
-      spoolBatch: batch,
-    };
-  }
-
-  /** Whether a new batch should start now (full, lingered long enough, flushing, or replaying the spool). */
-  #batchReady(): boolean {
-    const oldest = this.#memory.peek();
-    if (!oldest) return (this.#spool?.pendingRecords ?? 0) > 0;
-    return (
-      this.#flushing > 0 ||
-      this.#lingerMs === 0 ||
-      this.#memory.length >= this.#maxEvents ||
-      this.#memory.bytes >= this.#maxBytes ||
-      (this.#spool?.pendingRecords ?? 0) > 0 ||
-      oldest.timestamp + this.#lingerMs <= now()
-    );
-  }
-
   /** (Re)starts sends up to the window: batches to send again first, in order, then new ones. */
   #fillWindow(): void {
     if (this.#backingOff || this.#stopped) return;
     for (const batch of this.#inflight) if (!batch.result) this.#start(batch);
-    while (this.#inflight.length < this.#maxInFlight && this.#batchReady()) {
-      const batch = this.#take();
+    while (this.#inflight.length < this.#maxInFlight && this.#batcher.ready(this.#flushing > 0, now())) {
+      const batch = this.#batcher.take();
       if (!batch) break;
       this.#inflight.push(batch);
       this.#start(batch);
       // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
-      this.#settleWaiters();
+      this.#waiters.settle();
     }
   }
 
   #start(batch: InFlight): void {
     batch.error = undefined;
+    batch.acknowledged = false;
     batch.result = this.#send(batch.records).then((outcome) => this.#settle(batch, outcome));
   }
 
@@ -590,6 +496,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         const refused = new Set(outcome.rejected.map((r) => r.message));
         batch.records = batch.records.filter((record) => !refused.has(record));
       }
+      batch.acknowledged = true;
       return undefined;
     }
     // Acknowledged parts are done (never sent again); the batch keeps only what is left to send.
@@ -607,62 +514,34 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     return batch.error;
   }
 
-  /** Records refused for good by the broker: into the dead-letter file (or only the log), never retried. */
+  /** Records refused for good by the broker: never retried, handed to the dead-letter route. */
   #deadLetter(rejected: readonly RejectedMessage[]): void {
-    this.#counts.deadLettered += rejected.length;
     // The transport hands back the very records it was given.
     const entries = rejected.map((r) => ({ record: r.message as Pending, code: r.code, reason: r.reason }));
-    let file: string | undefined;
-    try {
-      this.#deadLetters?.append(entries);
-      file = this.#deadLetters?.path;
-    } catch (error) {
-      this.#logger.error({ err: error }, 'event producer: could not write the dead-letter file');
-    }
     for (const { record, code } of entries) {
-      if (code !== 'MESSAGE_TOO_LARGE' && code !== 'RECORD_LIST_TOO_LARGE') continue;
-      // The topic accepts less than this record: check later events against that at once, and ask for the exact limit.
-      const size =
-        record.value.length + Buffer.byteLength(record.key ?? '') + RECORD_OVERHEAD_BYTES + BATCH_OVERHEAD_BYTES;
-      const known = this.#limits.get(record.topic)?.bytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-      this.#limits.set(record.topic, { bytes: Math.min(known, size - 1), at: now() });
-      this.#lookUpLimit(record.topic);
+      // The topic accepts less than this record: check later events against that at once.
+      if (code === 'MESSAGE_TOO_LARGE' || code === 'RECORD_LIST_TOO_LARGE') this.#limits.refused(record);
     }
-    const ids: string[] = [];
-    for (const { record } of entries.slice(0, 10)) {
-      try {
-        ids.push(String((JSON.parse(record.value.toString('utf8')) as { id?: unknown }).id));
-      } catch {
-        // Not a JSON envelope: no id to log.
-      }
-    }
-    const first = entries[0] as (typeof entries)[number];
-    this.#logger.error(
-      {
-        deadLettered: entries.length,
-        deadLetteredTotal: this.#counts.deadLettered,
-        topic: first.record.topic,
-        code: first.code,
-        reason: first.reason,
-        ids,
-        file: file ?? null,
-      },
-      file
-        ? 'event producer: broker refused event(s) for good (poison); dead-lettered, the rest flows on'
-        : 'event producer: broker refused event(s) for good (poison); no spool, so they are lost; the rest flows on',
-    );
+    this.#deadLetters.route(entries);
   }
 
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopped) {
-      this.#admitHeld();
+      this.#admission.admitHeld();
       this.#fillWindow();
       const head = this.#inflight[0];
       if (!head) {
         // Nothing in flight and the next batch not ready: let it linger, then look again.
         const oldest = this.#memory.peek();
-        if (!oldest) return;
+        if (!oldest) {
+          // The spool holds events not readable yet (being written or rewritten): wait for its writer.
+          if ((this.#spool?.pendingRecords ?? 0) > 0 && !this.#stopped) {
+            await this.#spool?.readable();
+            continue;
+          }
+          return;
+        }
         await this.#sleep(Math.max(1, oldest.timestamp + this.#lingerMs - now()));
         continue;
       }
@@ -676,7 +555,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
           this.#degraded = false;
         }
         failures = 0;
-        this.#settleWaiters();
+        this.#waiters.settle();
         continue;
       }
       // The oldest batch failed: let every later send settle (the transport refuses
@@ -701,8 +580,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       }
       this.#degraded = true;
       // Crash-safe while the broker is away: what is only in memory goes to the spool now.
-      this.#spillAfterFailure();
-      this.#settleWaiters();
+      await this.#spillAfterFailure();
+      this.#waiters.settle();
       const initial = this.#options.retry?.initialDelayMs ?? 100;
       const max = this.#options.retry?.maxDelayMs ?? 5000;
       const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20)) * (0.5 + Math.random() / 2);
@@ -785,13 +664,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         resolve();
       }
       const wake = () => {
-        if (
-          this.#stopped ||
-          this.#flushing > 0 ||
-          this.#memory.length >= this.#maxEvents ||
-          this.#memory.bytes >= this.#maxBytes
-        )
-          done();
+        if (this.#stopped || this.#flushing > 0 || this.#batcher.full()) done();
       };
       this.#wake = wake;
     });
@@ -799,32 +672,12 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   // --- waiting ---------------------------------------------------------------
 
-  #until(check: () => boolean): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ check, resolve }));
-  }
-
-  #settleWaiters(): void {
-    if (this.#waiters.length === 0) return;
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (!waiter.check()) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  async #untilDrained(timeoutMs: number | undefined, giveUp?: () => boolean): Promise<void> {
-    const drained = this.#until(() => !this.#hasWork() || this.#stopped || giveUp?.() === true);
-    if (timeoutMs === undefined) return drained;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new FlushTimeoutError(timeoutMs, this.#pendingCount())), timeoutMs);
-    });
-    try {
-      await Promise.race([drained, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  #untilDrained(timeoutMs: number | undefined, giveUp?: () => boolean): Promise<void> {
+    return this.#waiters.untilWithin(
+      () => !this.#hasWork() || this.#stopped || giveUp?.() === true,
+      timeoutMs,
+      () => this.#pendingCount(),
+    );
   }
 
   #pendingCount(): number {
@@ -842,52 +695,64 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
    * buffer go to the front of the spool, so a crash during the outage loses nothing accepted;
    * later events follow them into the spool (group commit) until it drains.
    */
-  #spillAfterFailure(): void {
+  async #spillAfterFailure(): Promise<void> {
     const spool = this.#spool;
     if (!spool) return;
-    const older: Pending[] = [];
-    let fromSpool = false;
-    for (const batch of this.#inflight) {
-      if (batch.from === 'spool') {
-        fromSpool = true;
-      } else if (batch.error !== undefined) {
-        older.push(...batch.records);
-      } else {
-        // Acknowledged while an older batch failed: done.
-        this.#countSent(batch.records, 'memory');
-        this.#counts.batches++;
-      }
-    }
-    older.push(...this.#memory.drain());
-    if (fromSpool) spool.rewind();
+    const { older, outstanding, fromMemory } = this.#leftInFlight();
+    const drained = this.#memory.drain();
+    older.push(...drained);
     this.#inflight = [];
-    if (older.length === 0) return;
+    if (older.length === 0 && outstanding.length === 0) return;
     try {
-      spool.prepend(older);
+      await spool.requeue(outstanding, older);
     } catch (error) {
       // The disk refuses (full?): keep them in memory, in order, and retry from there.
       this.#logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
-      for (const record of older) this.#memory.push(record);
+      if (outstanding.length > 0) spool.rewind();
+      for (const record of [...fromMemory, ...drained]) this.#memory.push(record);
       return;
     }
-    this.#counts.spooled += older.length;
+    this.#counts.spooled += fromMemory.length + drained.length;
     this.#logger.warn(
       { spooled: older.length, spoolPending: spool.pendingRecords },
       'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
     );
   }
 
+  /**
+   * What is left to send of the batches in flight, oldest first (acknowledged ones are counted
+   * as sent; one whose send has not settled is kept whole), the spool batches among them, and
+   * the part of `older` that came from memory.
+   */
+  #leftInFlight(): { older: Pending[]; outstanding: SpoolBatch[]; fromMemory: Pending[] } {
+    const older: Pending[] = [];
+    const outstanding: SpoolBatch[] = [];
+    const fromMemory: Pending[] = [];
+    for (const batch of this.#inflight) {
+      if (batch.from === 'spool' && batch.spoolBatch) outstanding.push(batch.spoolBatch);
+      if (batch.acknowledged) {
+        // Acknowledged while an older batch failed: done.
+        this.#countSent(batch.records, batch.from);
+        this.#counts.batches++;
+        continue;
+      }
+      older.push(...batch.records);
+      if (batch.from === 'memory') fromMemory.push(...batch.records);
+    }
+    return { older, outstanding, fromMemory };
+  }
+
   /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */
-  #spillOnClose(): void {
-    const inflight = this.#inflight.flatMap((batch) => (batch.from === 'memory' ? batch.records : []));
-    if (this.#inflight.some((batch) => batch.from === 'spool')) this.#spool?.rewind();
+  async #spillOnClose(): Promise<void> {
+    const { older, outstanding, fromMemory } = this.#leftInFlight();
     this.#inflight = [];
-    const older = [...inflight, ...this.#memory.drain()];
+    const drained = this.#memory.drain();
+    older.push(...drained);
     const newer = this.#held.drain();
     const left = older.length + newer.length;
-    if (left === 0) return;
+    if (left === 0 && outstanding.length === 0) return;
     if (!this.#spool) {
-      this.#drop(left, 'closed with undelivered events and no spool');
+      this.#admission.drop(left, 'closed with undelivered events and no spool');
       this.#logger.error(
         { lost: left },
         'event producer: closed before delivering every event, and no spool is configured',
@@ -895,9 +760,17 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       return;
     }
     // Beyond the spool's bound if need be: losing events at shutdown is worse.
-    this.#spool.prepend(older);
-    this.#spool.append(newer);
-    this.#counts.spooled += left;
+    try {
+      await this.#spool.requeue(outstanding, older);
+      if (this.#writeThrough) this.#spool.append(newer);
+      else this.#spool.appendSoon(newer);
+    } catch (error) {
+      this.#admission.drop(older.length + newer.length, 'closed, and the spool could not take the undelivered events');
+      this.#logger.error({ err: error, lost: left }, 'event producer: could not spool the undelivered events at close');
+      return;
+    }
+    this.#counts.spooled += fromMemory.length + drained.length + newer.length;
+    if (left === 0) return;
     this.#logger.warn(
       { spooled: left },
       'event producer: closed with undelivered events; they are in the spool for the next start',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AnyEventEnvelope, EventCatalog, EventDefinitions } from '../catalog/define-catalog.js';
+import type { DeadLetter } from '../spool/dead-letter.js';
 import type { Transport } from '../transport/types.js';
 import { type EventsLogger, loggerSchema } from '../util/logger.js';
 
@@ -38,6 +39,26 @@ export interface RetryOptions {
   initialDelayMs?: number | undefined;
   /** Longest delay in ms (default 5000). */
   maxDelayMs?: number | undefined;
+}
+
+/**
+ * The dead-letter topic: where events the broker refused for good (poison:
+ * too large, invalid, topic missing or not authorised) are written, with
+ * headers saying why (`backlot-dead-letter-code`, `-reason`, `-topic`, `-at`).
+ * The producer creates it at start unless it exists.
+ */
+export interface DeadLetterTopicOptions {
+  /** The dead-letter topic's name, e.g. `events.dead-letter` (required). */
+  topic: string;
+  /** Partitions when the producer creates it (default 1: dead letters are rare and read in order). */
+  partitions?: number | undefined;
+  /** Retention (`retention.ms`) when the producer creates it, in ms (default 14 days). */
+  retentionMs?: number | undefined;
+  /**
+   * Largest record it accepts (`max.message.bytes`) when the producer creates it, in bytes
+   * (default 8 MiB: larger than a topic's usual limit, so an event refused as too large fits).
+   */
+  maxMessageBytes?: number | undefined;
 }
 
 /** Per-call options of `emit`. */
@@ -81,6 +102,17 @@ export interface EventProducerOptions<Defs extends EventDefinitions> {
   overflow?: 'block' | 'drop' | undefined;
   /** Backoff between attempts of a failed batch. */
   retry?: RetryOptions | undefined;
+  /**
+   * Where events the broker refused for good go (default: none). Without it they go
+   * to the spool's dead-letter file (see `readDeadLetters`); see `onDeadLetter`.
+   */
+  deadLetter?: DeadLetterTopicOptions | undefined;
+  /**
+   * Called with every group of events the broker refused for good, wherever else
+   * they are kept. Without a dead-letter topic, a spool or this callback, `flush()`
+   * rejects with an `EventsRefusedError` holding them: refused events are never only logged.
+   */
+  onDeadLetter?: ((letters: readonly DeadLetter[]) => void) | undefined;
   /** How long `close()` tries to deliver before it spools what is left, in ms (default 10,000). */
   closeTimeoutMs?: number | undefined;
   /** Where losses, outages and recoveries are logged (pino-compatible; default: nowhere). */
@@ -147,6 +179,20 @@ export const producerOptionsSchema = z.object({
       maxDelayMs: positive('retry.maxDelayMs', 'a number of ms').optional(),
     })
     .optional(),
+  deadLetter: z
+    .object(
+      {
+        topic: z
+          .string({ error: "deadLetter.topic must be a topic name, e.g. 'events.dead-letter'" })
+          .min(1, 'deadLetter.topic must not be empty'),
+        partitions: positive('deadLetter.partitions', 'a number of partitions').optional(),
+        retentionMs: positive('deadLetter.retentionMs', 'a number of ms').optional(),
+        maxMessageBytes: positive('deadLetter.maxMessageBytes', 'a number of bytes').optional(),
+      },
+      { error: "deadLetter must be an object such as { topic: 'events.dead-letter' }" },
+    )
+    .optional(),
+  onDeadLetter: fn('onDeadLetter must be a function (letters) => void').optional(),
   closeTimeoutMs: z.number().int().min(0, 'closeTimeoutMs must be 0 or more ms').optional(),
   logger: loggerSchema.optional(),
 });

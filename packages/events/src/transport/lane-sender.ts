@@ -1,6 +1,6 @@
 import { TransportSendError } from '../errors.js';
 import { chunkByBytes, groupByPartition } from './partitioning.js';
-import { brokerErrorName, failureKind } from './send-failure.js';
+import { brokerErrorName, failureKind, isUnknownTopic, UNKNOWN_TOPIC } from './send-failure.js';
 import type { OutgoingMessage, RejectedMessage, SendReport } from './types.js';
 
 /** One idempotent connection of a Kafka transport: one request in flight, in order. @internal */
@@ -27,6 +27,14 @@ export interface LaneSenderOptions<M> {
   sizeOf(message: M): number;
   /** Most bytes in one produce request; a larger part goes out as several, one after the other. */
   readonly maxRequestBytes: number;
+  /**
+   * The partitions of `topic` that a failed `Lane.send` nevertheless delivered *and*
+   * counted (the client moved their sequence numbers on, e.g. a request to another
+   * broker that succeeded): they are never sent again. Partitions not listed are sent
+   * again exactly as they were, which the broker de-duplicates if it had accepted them.
+   * Optional: without it, every partition of a refused request is sent again.
+   */
+  acknowledgedPartitions?(error: unknown, topic: string): ReadonlySet<number> | undefined;
 }
 
 /** The sending half shared by the Kafka transports. @internal */
@@ -46,6 +54,16 @@ const noop = () => {};
 
 /** How long a topic's partition count and size limit are trusted before they are fetched again, in ms. */
 const METADATA_MAX_AGE_MS = 60_000;
+
+/**
+ * Sends to a topic the broker does not know (and does not create) before it is
+ * declared missing: its messages are then refused for good (`UNKNOWN_TOPIC_OR_PARTITION`)
+ * instead of being retried as an outage. @internal
+ */
+export const UNKNOWN_TOPIC_ATTEMPTS = 3;
+
+/** Least time a topic must stay unknown (auto-creation takes a moment) before it is declared missing, in ms. @internal */
+export const UNKNOWN_TOPIC_MIN_MS = 1000;
 
 /** Kafka's default `message.max.bytes` / `max.message.bytes` (1 MiB + 12). @internal */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -223,7 +241,12 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
             if (group) group.push(entry);
             else byPartition.set(entry.partition as number, [entry]);
           }
-          for (const group of byPartition.values()) await bisect(group);
+          const acknowledged = options.acknowledgedPartitions?.(error, topic);
+          for (const [partition, group] of byPartition) {
+            // Delivered and counted by the client despite the failure: sending it again would write it twice.
+            if (acknowledged?.has(partition)) for (const entry of group) settled.add(entry);
+            else await bisect(group);
+          }
         }
       }
     } catch (error) {
@@ -330,12 +353,33 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
     return rejected.length > 0 ? { rejected } : undefined;
   };
 
+  /** Topics the broker answered "unknown" for: since when, and how many sends in a row. */
+  const unknownTopics = new Map<string, { since: number; attempts: number }>();
+  const missing = (topic: string): boolean => {
+    const seen = unknownTopics.get(topic);
+    return (
+      seen !== undefined && seen.attempts >= UNKNOWN_TOPIC_ATTEMPTS && Date.now() - seen.since >= UNKNOWN_TOPIC_MIN_MS
+    );
+  };
+  /** A topic that stayed unknown through the bounded create/metadata attempts: its messages are refused for good. */
+  const refuseMissing = (topic: string, messages: readonly OutgoingMessage[]): SendReport => {
+    const attempts = unknownTopics.get(topic)?.attempts ?? 0;
+    const reason = `topic ${topic} does not exist and was not created after ${attempts} attempts (is auto-creation off? create it first)`;
+    return { rejected: messages.map((message) => ({ message, code: UNKNOWN_TOPIC, reason })) };
+  };
+
   return {
     send(topic, messages) {
       let done: Promise<SendReport | undefined> = Promise.resolve(undefined);
       const placed = intake
         .then(() => Promise.all([partitionsOf(topic), maxMessageBytes(topic)]))
         .then(([partitions, limit]) => {
+          if (partitions !== undefined) unknownTopics.delete(topic);
+          else if (missing(topic)) {
+            // Still unknown after a fresh metadata request: refused, not sent (and not retried).
+            done = Promise.resolve(refuseMissing(topic, messages));
+            return;
+          }
           done = place(topic, messages, partitions, limit).then(
             (report) => {
               // A record refused for its size: the topic's limit may have changed, read it again.
@@ -343,6 +387,11 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
               return report;
             },
             (error: unknown) => {
+              if (partitions === undefined && isUnknownTopic(error)) {
+                const seen = unknownTopics.get(topic);
+                if (seen) seen.attempts++;
+                else unknownTopics.set(topic, { since: Date.now(), attempts: 1 });
+              }
               // The partition count (or the size limit) may have changed: fetch them again next time.
               partitionCounts.delete(topic);
               sizeLimits.delete(topic);

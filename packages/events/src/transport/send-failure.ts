@@ -28,8 +28,9 @@ const TOPIC_ERRORS = new Set([
   'INVALID_REQUIRED_ACKS',
 ]);
 
-/** The Kafka error name carried by `error` or one of its causes (kafkajs: `type`; @platformatic/kafka: `apiId`). */
-export function brokerErrorName(error: unknown): string | undefined {
+/** Every Kafka error name carried by `error` or its causes (kafkajs: `type`; @platformatic/kafka: `apiId`), outermost first. */
+function errorNames(error: unknown): string[] {
+  const names: string[] = [];
   const seen = new Set<unknown>();
   const queue: unknown[] = [error];
   while (queue.length > 0) {
@@ -43,13 +44,28 @@ export function brokerErrorName(error: unknown): string | undefined {
       originalError?: unknown;
       errors?: unknown;
     };
-    for (const name of [candidate.type, candidate.apiId]) {
-      if (typeof name === 'string' && (RECORD_ERRORS.has(name) || TOPIC_ERRORS.has(name))) return name;
-    }
+    for (const name of [candidate.type, candidate.apiId]) if (typeof name === 'string') names.push(name);
     queue.push(candidate.cause, candidate.originalError);
     if (Array.isArray(candidate.errors)) queue.push(...candidate.errors);
   }
-  return undefined;
+  return names;
+}
+
+/** The non-retriable Kafka error name carried by `error` or one of its causes, if any. */
+export function brokerErrorName(error: unknown): string | undefined {
+  return errorNames(error).find((name) => RECORD_ERRORS.has(name) || TOPIC_ERRORS.has(name));
+}
+
+/** Kafka's name for "this topic does not exist here" (in a metadata or produce response). */
+export const UNKNOWN_TOPIC = 'UNKNOWN_TOPIC_OR_PARTITION';
+
+/**
+ * Whether `error` says the topic does not exist. Retriable at first (a topic being
+ * created answers so for a moment); the lane sender turns it into a `topic` failure
+ * once the topic stayed unknown through its bounded create/metadata attempts.
+ */
+export function isUnknownTopic(error: unknown): boolean {
+  return errorNames(error).includes(UNKNOWN_TOPIC);
 }
 
 /** Classifies a failed send; anything not known to be permanent is an `outage` (kept and retried). @internal */

@@ -6,6 +6,20 @@ export interface OutgoingMessage {
   value: Buffer;
   /** Message timestamp (ms since epoch). */
   timestamp: number;
+  /** Kafka record headers (e.g. why a dead-lettered event was refused); transports without headers ignore them. */
+  headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A topic a producer creates itself (its dead-letter topic), with its settings. */
+export interface TopicSpec {
+  /** Topic name. */
+  topic: string;
+  /** Number of partitions. */
+  partitions: number;
+  /** How long records are kept (`retention.ms`), in ms. */
+  retentionMs: number;
+  /** Largest record the topic accepts (`max.message.bytes`), in bytes. */
+  maxMessageBytes: number;
 }
 
 /** A message the broker refused for good (too large, invalid, not authorised, …). */
@@ -56,6 +70,11 @@ export interface TransportProducer {
   maxMessageBytes?(topic: string): Promise<number | undefined>;
   /** Accepts sends again after a failed one (see `pipelining`). */
   resume?(): void;
+  /**
+   * Creates a topic with the given settings unless it exists (the producer's
+   * dead-letter topic). Optional: without it, the topic must exist already.
+   */
+  ensureTopic?(spec: TopicSpec): Promise<void>;
   /** Closes connections. Safe to call twice. */
   close(): Promise<void>;
 }

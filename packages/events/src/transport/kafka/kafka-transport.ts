@@ -20,6 +20,7 @@ import {
   positiveMs,
 } from '../producer-options.js';
 import { failureKind } from '../send-failure.js';
+import { topicConfigs } from '../topic-spec.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
 import { registerCodecs, withTransportCodecs } from './codecs.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
@@ -212,10 +213,19 @@ function createKafkaProducer(
     })),
     fetchPartitions,
     fetchMaxMessageBytes,
-    encode: (_topic, m, partition) =>
-      partition === undefined
-        ? { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)) }
-        : { key: m.key, value: m.value, timestamp: String(Math.floor(m.timestamp)), partition },
+    encode: (_topic, m, partition): Message => {
+      const timestamp = String(Math.floor(m.timestamp));
+      // Whole object literals, one shape per case (kafkajs reads these on its hot path).
+      if (m.headers) {
+        const headers = { ...m.headers };
+        return partition === undefined
+          ? { key: m.key, value: m.value, timestamp, headers }
+          : { key: m.key, value: m.value, timestamp, partition, headers };
+      }
+      return partition === undefined
+        ? { key: m.key, value: m.value, timestamp }
+        : { key: m.key, value: m.value, timestamp, partition };
+    },
     sizeOf: messageBytes,
     maxRequestBytes,
   });
@@ -228,6 +238,19 @@ function createKafkaProducer(
     send: sender.send,
     resume: sender.resume,
     maxMessageBytes: sender.maxMessageBytes,
+    async ensureTopic(spec) {
+      // Resolves false when the topic exists already.
+      await (await connected()).createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            configEntries: Object.entries(topicConfigs(spec)).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+    },
     async close() {
       const current = admin;
       admin = undefined;

@@ -1,4 +1,11 @@
-import { type ClusterMetadata, type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
+import {
+  Admin,
+  type ClusterMetadata,
+  ConfigResourceTypes,
+  type MessageToProduce,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
 import { createLaneSender } from '../lane-sender.js';
 import {
@@ -7,7 +14,9 @@ import {
   kafkaProducerOptionsSchema,
   positiveMs,
 } from '../producer-options.js';
-import type { Transport, TransportProducer } from '../types.js';
+import { failureKind, UNKNOWN_TOPIC } from '../send-failure.js';
+import { topicConfigs } from '../topic-spec.js';
+import type { TopicSpec, Transport, TransportProducer } from '../types.js';
 import { createPlatformaticConsumer } from './platformatic-consumer.js';
 
 /** Options of {@link platformaticKafkaTransport}: the shared Kafka producer options, and the consumers'. */
@@ -113,21 +122,26 @@ export function platformaticKafkaTransport(options: PlatformaticKafkaTransportOp
 
 type Lane = ReturnType<typeof createLane>;
 
+/** The client options a producer's connections and its admin client share. */
+const clientOptions = (settings: Settings) => ({
+  clientId: settings.clientId,
+  bootstrapBrokers: settings.brokers,
+  connectTimeout: settings.connectionTimeoutMs,
+  requestTimeout: settings.requestTimeoutMs,
+  retries: settings.sendRetries,
+  retryDelay: 100,
+});
+
 /** One idempotent producer (its own connection and producer id), created lazily and replaced after a failure. */
 function createLane(settings: Settings) {
   let producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
   const open = () => {
     producer ??= new Producer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: settings.clientId,
-      bootstrapBrokers: settings.brokers,
+      ...clientOptions(settings),
       idempotent: true,
       acks: ProduceAcks.ALL,
       compression: settings.compression,
       autocreateTopics: true,
-      connectTimeout: settings.connectionTimeoutMs,
-      requestTimeout: settings.requestTimeoutMs,
-      retries: settings.sendRetries,
-      retryDelay: 100,
     });
     return producer;
   };
@@ -142,11 +156,16 @@ function createLane(settings: Settings) {
     async send(messages: Outgoing[]): Promise<void> {
       const current = open();
       try {
-        await current.send({ messages });
+        await current.send({ messages }).catch((error: unknown) => {
+          throw withKafkaName(error);
+        });
       } catch (error) {
-        // Start over with a fresh producer (and producer id) next time: after a
-        // failed idempotent send, sequence numbers may no longer match the broker's.
-        if (producer === current) {
+        // Records refused (too large, invalid): the client did not move the sequence numbers of
+        // the refused request on, so the lane keeps its producer (and producer id), and the same
+        // partition batches sent again are de-duplicated by the broker where it had accepted them.
+        // Otherwise start over with a fresh producer (and producer id) next time: after a failed
+        // idempotent send, sequence numbers may no longer match the broker's.
+        if (failureKind(error) === 'outage' && producer === current) {
           producer = undefined;
           try {
             await current.close(true);
@@ -165,7 +184,84 @@ function createLane(settings: Settings) {
   };
 }
 
+/**
+ * @platformatic/kafka reports a topic the broker does not know (and did not create) as a
+ * `UserError` "Unknown topic …" that drops the broker's error code: put Kafka's name back
+ * (`type`, as kafkajs spells it), so the lane sender can tell it from an outage.
+ */
+function withKafkaName(error: unknown): unknown {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === 'PLT_KFK_USER' && typeof message === 'string' && message.startsWith('Unknown topic ')) {
+    return Object.assign(new Error(message, { cause: error }), { type: UNKNOWN_TOPIC });
+  }
+  return error;
+}
+
 const messageBytes = (m: Outgoing): number => (m.value?.length ?? 0) + (m.key?.length ?? 0);
+
+/**
+ * The partitions of `topic` that a failed send delivered and counted anyway: @platformatic/kafka
+ * sends one request per leader and, when one fails, reports the others' offsets in `produced`
+ * (their sequence numbers moved on, so sending them again would write them twice).
+ */
+function acknowledgedPartitions(error: unknown, topic: string): ReadonlySet<number> | undefined {
+  const offsets = (error as { produced?: { offsets?: { topic: string; partition: number }[] } } | null)?.produced
+    ?.offsets;
+  if (!offsets || offsets.length === 0) return undefined;
+  return new Set(offsets.filter((offset) => offset.topic === topic).map((offset) => offset.partition));
+}
+
+/** An admin client of the producer's, for topic configuration: created on first use, closed with the producer. */
+function createTopicAdmin(settings: Settings) {
+  let admin: Admin | undefined;
+  const open = () => {
+    admin ??= new Admin(clientOptions(settings));
+    return admin;
+  };
+  return {
+    /** The topic's `max.message.bytes` (its own, or the broker's `message.max.bytes` it inherits). */
+    async maxMessageBytes(topic: string): Promise<number | undefined> {
+      const [description] = await open().describeConfigs({
+        resources: [
+          { resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['max.message.bytes'] },
+        ],
+      });
+      const bytes = Number(description?.configs.find((config) => config.name === 'max.message.bytes')?.value);
+      return Number.isInteger(bytes) && bytes > 0 ? bytes : undefined;
+    },
+    /** Creates `spec.topic` unless it exists. */
+    async ensureTopic(spec: TopicSpec): Promise<void> {
+      try {
+        await open().createTopics({
+          topics: [spec.topic],
+          partitions: spec.partitions,
+          replicas: -1,
+          configs: Object.entries(topicConfigs(spec)).map(([name, value]) => ({ name, value })),
+        });
+      } catch (error) {
+        if (!JSON.stringify(errorIds(error)).includes('TOPIC_ALREADY_EXISTS')) throw error;
+      }
+    },
+    async close(): Promise<void> {
+      const current = admin;
+      admin = undefined;
+      await current?.close();
+    },
+  };
+}
+
+/** The Kafka error names in `error` and the errors it aggregates. */
+function errorIds(error: unknown): string[] {
+  const ids: string[] = [];
+  const visit = (current: unknown, depth: number) => {
+    if (typeof current !== 'object' || current === null || depth > 4) return;
+    const { apiId, errors } = current as { apiId?: unknown; errors?: unknown };
+    if (typeof apiId === 'string') ids.push(apiId);
+    if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1);
+  };
+  visit(error, 0);
+  return ids;
+}
 
 function createProducer(
   settings: Settings,
@@ -174,6 +270,7 @@ function createProducer(
   pipelining: number,
 ): TransportProducer {
   const lanes = Array.from({ length: connections }, () => createLane(settings));
+  const admin = createTopicAdmin(settings);
   const sender = createLaneSender<Outgoing>({
     lanes: lanes.map((lane) => ({ send: (_topic: string, messages: Outgoing[]) => lane.send(messages) })),
     fetchPartitions: async (topic) =>
@@ -181,11 +278,18 @@ function createProducer(
     encode: (topic, m, partition) => {
       const message: Outgoing = { topic, value: m.value, timestamp: BigInt(Math.floor(m.timestamp)) };
       if (m.key !== null) message.key = Buffer.from(m.key);
+      if (m.headers) {
+        message.headers = new Map(
+          Object.entries(m.headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)] as const),
+        );
+      }
       if (partition !== undefined) message.partition = partition;
       return message;
     },
     sizeOf: messageBytes,
     maxRequestBytes,
+    fetchMaxMessageBytes: (topic) => admin.maxMessageBytes(topic),
+    acknowledgedPartitions,
   });
 
   return {
@@ -196,8 +300,9 @@ function createProducer(
     send: sender.send,
     resume: sender.resume,
     maxMessageBytes: sender.maxMessageBytes,
+    ensureTopic: (spec) => admin.ensureTopic(spec),
     async close() {
-      await Promise.all(lanes.map((lane) => lane.close()));
+      await Promise.all([...lanes.map((lane) => lane.close()), admin.close().catch(() => {})]);
     },
   };
 }
