@@ -84,7 +84,7 @@ export type {
   PartitionOffset,
   RejectedMessage,
   SendReport,
-  TopicSpec,
+  TopicSettings,
   Transport,
   TransportConsumer,
   TransportProducer,

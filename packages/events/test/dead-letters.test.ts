@@ -2,14 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type DeadLetter, readDeadLetters, TransportSendError } from '../src/index.js';
 import { DeadLetters } from '../src/producer/dead-letters.js';
 import { DeadLetterFile } from '../src/spool/dead-letter.js';
-import type { OutgoingMessage, SendReport, TopicSpec, TransportProducer } from '../src/transport/types.js';
+import type { OutgoingMessage, SendReport, TopicSettings, TransportProducer } from '../src/transport/types.js';
 import { silentLogger } from '../src/util/logger.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 
 // Unit tests of the dead-letter route with fake topic producers; the real-broker ones are in poison.test.ts.
 afterAll(() => removeTempDirs());
 
-const spec: TopicSpec = { topic: 'events.dead-letter', partitions: 1, retentionMs: 1000, maxMessageBytes: 1 << 20 };
+const spec: TopicSettings = { topic: 'events.dead-letter', partitions: 1, retentionMs: 1000, maxMessageBytes: 1 << 20 };
 const refused = (i: number) => ({
   record: { topic: 'events', key: `k${i}`, value: Buffer.from(`{"id":"e${i}"}`), timestamp: i },
   code: 'MESSAGE_TOO_LARGE',
@@ -19,7 +19,7 @@ const refused = (i: number) => ({
 /** A dead-letter topic producer whose `send` does what `behave` says, recording what it got. */
 function fakeTopic(behave: (messages: readonly OutgoingMessage[]) => Promise<SendReport | undefined>) {
   const sent: OutgoingMessage[][] = [];
-  const ensured: TopicSpec[] = [];
+  const ensured: TopicSettings[] = [];
   const producer: TransportProducer = {
     async connect() {},
     async send(_topic, messages) {

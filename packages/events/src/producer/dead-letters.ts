@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransportSendError } from '../errors.js';
 import type { LogRecord } from '../log/record.js';
 import type { DeadLetter, DeadLetterFile } from '../spool/dead-letter.js';
-import type { OutgoingMessage, TopicSpec, TransportProducer } from '../transport/types.js';
+import type { OutgoingMessage, TopicSettings, TransportProducer } from '../transport/types.js';
 import type { EventsLogger } from '../util/logger.js';
 
 /** Record headers of an event written to the dead-letter topic: why and where from. */
@@ -19,7 +19,7 @@ const TOPIC_ATTEMPTS = 3;
 /** What {@link DeadLetters} needs from the producer. @internal */
 export interface DeadLettersOptions {
   /** The dead-letter topic and its settings, with its own transport producer; none: no topic. */
-  readonly topic?: { spec: TopicSpec; producer: TransportProducer } | undefined;
+  readonly topic?: { spec: TopicSettings; producer: TransportProducer } | undefined;
   /** The spool's dead-letter file (the fallback of the topic, or the only store). */
   readonly file?: DeadLetterFile | undefined;
   /** The user's callback, given every refused event. */
@@ -129,7 +129,7 @@ export class DeadLetters {
     await this.#options.topic?.producer.close();
   }
 
-  async #toTopic(topic: { spec: TopicSpec; producer: TransportProducer }, letters: DeadLetter[]): Promise<void> {
+  async #toTopic(topic: { spec: TopicSettings; producer: TransportProducer }, letters: DeadLetter[]): Promise<void> {
     const messages: OutgoingMessage[] = letters.map((letter) => ({
       key: letter.key,
       value: letter.value,
@@ -185,7 +185,7 @@ export class DeadLetters {
     this.#fallBack(left.map((message) => byMessage.get(message) as DeadLetter));
   }
 
-  async #ensureTopic(topic: { spec: TopicSpec; producer: TransportProducer }): Promise<void> {
+  async #ensureTopic(topic: { spec: TopicSettings; producer: TransportProducer }): Promise<void> {
     try {
       await topic.producer.ensureTopic?.(topic.spec);
     } catch (error) {

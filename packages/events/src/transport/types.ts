@@ -11,7 +11,7 @@ export interface OutgoingMessage {
 }
 
 /** A topic a producer creates itself (its dead-letter topic), with its settings. */
-export interface TopicSpec {
+export interface TopicSettings {
   /** Topic name. */
   topic: string;
   /** Number of partitions. */
@@ -74,7 +74,7 @@ export interface TransportProducer {
    * Creates a topic with the given settings unless it exists (the producer's
    * dead-letter topic). Optional: without it, the topic must exist already.
    */
-  ensureTopic?(spec: TopicSpec): Promise<void>;
+  ensureTopic?(spec: TopicSettings): Promise<void>;
   /** Closes connections. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -16,7 +16,7 @@ import {
 } from '../producer-options.js';
 import { failureKind, UNKNOWN_TOPIC } from '../send-failure.js';
 import { topicConfigs } from '../topic-spec.js';
-import type { TopicSpec, Transport, TransportProducer } from '../types.js';
+import type { TopicSettings, Transport, TransportProducer } from '../types.js';
 import { createPlatformaticConsumer } from './platformatic-consumer.js';
 
 /** Options of {@link platformaticKafkaTransport}: the shared Kafka producer options, and the consumers'. */
@@ -230,7 +230,7 @@ function createTopicAdmin(settings: Settings) {
       return Number.isInteger(bytes) && bytes > 0 ? bytes : undefined;
     },
     /** Creates `spec.topic` unless it exists. */
-    async ensureTopic(spec: TopicSpec): Promise<void> {
+    async ensureTopic(spec: TopicSettings): Promise<void> {
       try {
         await open().createTopics({
           topics: [spec.topic],
