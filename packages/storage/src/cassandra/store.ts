@@ -20,6 +20,8 @@ export interface CassandraStore extends KeyValueStore {
    * if they do not exist. Explicit: call it once at deploy time or in tests.
    */
   ensureSchema(options?: CallOptions): Promise<void>;
+  /** Fully qualified names of the store's tables (`keyspace.table`), e.g. to inspect them with cqlsh. */
+  readonly tables: { readonly kv: string; readonly series: string };
   /** The driver client (owned by the store unless it was passed in). */
   readonly client: Client;
   /** Closes the driver client if the store created it. */
@@ -96,6 +98,10 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
 
   return {
     client,
+    tables: {
+      kv: `${resolved.keyspace}.${resolved.kvTable}`,
+      series: `${resolved.keyspace}.${resolved.seriesTable}`,
+    },
     namespace<T>(name: string, schema: z.ZodType<T>) {
       checkName('namespace', name, schema);
       return createCassandraNamespace(session, name, schema);
