@@ -47,6 +47,12 @@ export type {
   RetryOptions,
   SpoolOptions,
 } from './producer/options.js';
+export {
+  type CassandraBatchClient,
+  type CassandraColumnValue,
+  type CassandraSinkOptions,
+  cassandraSink,
+} from './sinks/cassandra/cassandra-sink.js';
 export { type TopicSinkOptions, topicSink } from './sinks/kafka/topic-sink.js';
 export { type KeyValueSinkOptions, type KeyValueTarget, keyValueSink } from './sinks/key-value/key-value-sink.js';
 export { type ObjectStoreSinkOptions, objectStoreSink } from './sinks/object-store/object-store-sink.js';

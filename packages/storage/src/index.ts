@@ -15,6 +15,7 @@ export {
   type CassandraSerialConsistency,
   type CassandraStore,
   type CassandraStoreOptions,
+  cassandraError,
   createCassandraStore,
   type SeriesAppendOptions,
   type SeriesEntry,

@@ -1,4 +1,3 @@
-import type { errors as driverErrors } from 'cassandra-driver';
 import { BackendError } from '../errors.js';
 
 /**
@@ -62,7 +61,11 @@ const RETRYABLE: ReadonlySet<CassandraFailure> = new Set([
   'no-host-available',
 ]);
 
-/** @internal A driver error as a coded {@link BackendError}; its `status` is a {@link CassandraFailure}. */
+/**
+ * A `cassandra-driver` error as a coded {@link BackendError}: its `status` is a
+ * {@link CassandraFailure}, `retryable` says whether the same call may succeed
+ * later, the driver's error is its `cause`. `what` names the operation.
+ */
 export function cassandraError(what: string, error: unknown): BackendError {
   const failure = classify(error);
   const detail = (error as DriverErrorLike | undefined)?.message ?? String(error);
@@ -76,6 +79,3 @@ export function cassandraError(what: string, error: unknown): BackendError {
     status: failure,
   });
 }
-
-/** @internal Narrow type used in tests: the driver's error classes. */
-export type DriverErrors = typeof driverErrors;
