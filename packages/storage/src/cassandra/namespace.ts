@@ -2,15 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { types } from 'cassandra-driver';
 import type { z } from 'zod';
 import type { CallOptions } from '../core/types.js';
-import {
-  isNotFoundError,
-  isPreconditionFailedError,
-  NotFoundError,
-  PreconditionFailedError,
-  type ValidationError,
-} from '../errors.js';
-import type { Item, KvPutOptions, KvScanOptions, KvUpdateOptions, Namespace } from '../kv/namespace.js';
-import { decodeRecord, validateRecord } from './records.js';
+import { NotFoundError, PreconditionFailedError } from '../errors.js';
+import type { KvScanOptions, Namespace } from '../kv/namespace.js';
+import { decodeRecord, validateRecord } from '../kv/records.js';
+import { updateWithRetries } from '../kv/update.js';
 import type { CassandraSession } from './session.js';
 
 /** Bucket of an id: spreads a namespace over `buckets` partitions (FNV-1a of its UTF-8 bytes). */
@@ -124,21 +119,8 @@ export function createCassandraNamespace<T>(
       }
     },
 
-    async update(id, fn, options?: KvUpdateOptions) {
-      const attempts = options?.maxAttempts ?? 5;
-      for (let attempt = 1; ; attempt++) {
-        const current = await namespace.get(id, options);
-        const next = await fn(current?.value);
-        try {
-          return await namespace.put(id, next, {
-            ifVersion: current ? current.version : null,
-            ...(options?.signal ? { signal: options.signal } : {}),
-          } satisfies KvPutOptions);
-        } catch (error) {
-          const conflict = isPreconditionFailedError(error) || isNotFoundError(error);
-          if (!conflict || attempt >= attempts) throw error;
-        }
-      }
+    update(id, fn, options) {
+      return updateWithRetries(namespace, id, fn, options);
     },
   };
   return namespace;
@@ -163,5 +145,3 @@ async function* bucketCursor(
     pageState = result.pageState ?? undefined;
   } while (pageState);
 }
-
-export type { Item, ValidationError };

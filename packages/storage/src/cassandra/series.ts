@@ -1,7 +1,7 @@
 import type { types } from 'cassandra-driver';
 import type { z } from 'zod';
 import type { CallOptions } from '../core/types.js';
-import { decodeRecord, validateRecord } from './records.js';
+import { decodeRecord, validateRecord } from '../kv/records.js';
 import type { CassandraSession } from './session.js';
 
 /** One entry of a time series partition. */
