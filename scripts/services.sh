@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real services for Backlot's integration tests, on 127.0.0.1 only.
 #
-#   scripts/services.sh up|down|status|logs [kafka] [s3]
+#   scripts/services.sh up|down|status|logs [kafka] [s3] [cassandra]
 #
 # With no service named, acts on all of them. Each service has its own script
 # in scripts/services/<name>.sh; state (jar cache, venv, data, logs, pids) lives
@@ -9,7 +9,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all_services=(kafka s3)
+# BACKLOT_CASSANDRA=off leaves Cassandra out of the default set (its tests are then skipped).
+all_services=(kafka s3 cassandra)
+[[ ${BACKLOT_CASSANDRA:-} == off ]] && all_services=(kafka s3)
 
 usage() {
   echo "usage: $0 up|down|status|logs [${all_services[*]}]" >&2

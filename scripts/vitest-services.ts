@@ -1,16 +1,18 @@
 /**
- * Vitest global setup: makes sure the real Kafka broker and S3-compatible
- * server that the integration tests talk to are running, starting the ones that
+ * Vitest global setup: makes sure the real Kafka broker, S3-compatible
+ * server and Cassandra node that the integration tests talk to are running, starting the ones that
  * are not, and stopping afterwards only what it started itself.
  *
  * `BACKLOT_SERVICES=external` skips starting anything (the services are managed
- * elsewhere and found through BACKLOT_KAFKA_BROKERS / BACKLOT_S3_ENDPOINT).
+ * elsewhere and found through BACKLOT_KAFKA_BROKERS / BACKLOT_S3_ENDPOINT /
+ * BACKLOT_CASSANDRA_CONTACT_POINTS).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('./services.sh', import.meta.url));
-const services = ['kafka', 's3'] as const;
+// Cassandra can be left out with BACKLOT_CASSANDRA=off (its tests are then skipped).
+const services = ['kafka', 's3', ...(process.env.BACKLOT_CASSANDRA === 'off' ? [] : ['cassandra'])];
 
 function run(action: 'up' | 'down' | 'status', service: string): number {
   const result = spawnSync('bash', [script, action, service], {

@@ -53,6 +53,12 @@ export type {
   SpoolOptions,
 } from './producer/options.js';
 export {
+  type CassandraBatchClient,
+  type CassandraColumnValue,
+  type CassandraSinkOptions,
+  cassandraSink,
+} from './sinks/cassandra/cassandra-sink.js';
+export {
   type ExactlyOnceTopicSinkOptions,
   exactlyOnceTopicSink,
 } from './sinks/kafka/exactly-once-topic-sink.js';

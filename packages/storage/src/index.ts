@@ -8,6 +8,20 @@ export {
   type S3StoreMetrics,
   type S3StoreOptions,
 } from './adapters/s3/index.js';
+export {
+  type CassandraConsistency,
+  type CassandraFailure,
+  type CassandraSerialConsistency,
+  type CassandraStore,
+  type CassandraStoreOptions,
+  cassandraError,
+  createCassandraStore,
+  type SeriesAppendOptions,
+  type SeriesEntry,
+  type SeriesPage,
+  type SeriesReadOptions,
+  type TimeSeries,
+} from './cassandra/index.js';
 export { createStore, type StoreConfig, storeConfigFromEnv } from './config/create-store.js';
 export { assertValidKey, MAX_KEY_BYTES } from './core/keys.js';
 export { DEFAULT_CONTENT_TYPE } from './core/metadata.js';

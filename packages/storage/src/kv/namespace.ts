@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { CallOptions, ObjectStore } from '../core/types.js';
-import { isConflictError, isNotFoundError, isPreconditionFailedError, ValidationError } from '../errors.js';
+import { isNotFoundError } from '../errors.js';
+import { decodeRecord, validateRecord } from './records.js';
+import { updateWithRetries } from './update.js';
 
 /** One record of a namespace, with its version (the etag of the object that holds it). */
 export interface Item<T> {
@@ -52,12 +54,6 @@ export interface Namespace<T> {
   update(id: string, fn: (current: T | undefined) => T | Promise<T>, options?: KvUpdateOptions): Promise<Item<T>>;
 }
 
-const issuesOf = (error: z.ZodError) =>
-  error.issues.map((issue) => ({
-    path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-    message: issue.message,
-  }));
-
 /** Builds a namespace over `store`, its records at `<prefix><name>/<encoded id>`. */
 export function createNamespace<T>(
   store: ObjectStore,
@@ -71,21 +67,9 @@ export function createNamespace<T>(
     return base + encodeURIComponent(id);
   };
 
-  const validate = (key: string, value: unknown, operation: 'read' | 'write'): T => {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new ValidationError(key, operation, issuesOf(parsed.error), { cause: parsed.error });
-    return parsed.data;
-  };
-
-  const decode = (key: string, body: Buffer): T => {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw new ValidationError(key, 'read', [{ path: [], message: 'stored record is not JSON' }], { cause: error });
-    }
-    return validate(key, raw, 'read');
-  };
+  const validate = (key: string, value: unknown, operation: 'read' | 'write'): T =>
+    validateRecord(key, value, operation, schema);
+  const decode = (key: string, body: Buffer): T => decodeRecord(key, body.toString('utf8'), schema);
 
   const namespace: Namespace<T> = {
     name,
@@ -131,21 +115,8 @@ export function createNamespace<T>(
       }
     },
 
-    async update(id, fn, options) {
-      const attempts = options?.maxAttempts ?? 5;
-      for (let attempt = 1; ; attempt++) {
-        const current = await namespace.get(id, options);
-        const next = await fn(current?.value);
-        try {
-          return await namespace.put(id, next, {
-            ifVersion: current ? current.version : null,
-            ...(options?.signal ? { signal: options.signal } : {}),
-          });
-        } catch (error) {
-          const conflict = isPreconditionFailedError(error) || isConflictError(error) || isNotFoundError(error);
-          if (!conflict || attempt >= attempts) throw error;
-        }
-      }
+    update(id, fn, options) {
+      return updateWithRetries(namespace, id, fn, options);
     },
   };
   return namespace;

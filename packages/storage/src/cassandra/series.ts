@@ -1,0 +1,147 @@
+import type { types } from 'cassandra-driver';
+import type { z } from 'zod';
+import type { CallOptions } from '../core/types.js';
+import { decodeRecord, validateRecord } from '../kv/records.js';
+import type { CassandraSession } from './session.js';
+
+/** One entry of a time series partition. */
+export interface SeriesEntry<T> {
+  /** The partition (e.g. a profile id). */
+  key: string;
+  /** When the entry happened (millisecond precision). */
+  at: Date;
+  /** Unique id of the entry (a time-based UUID): two entries at the same instant are both kept. */
+  id: string;
+  /** The entry, validated by the series' schema. */
+  value: T;
+}
+
+/** Options of {@link TimeSeries.append}. */
+export interface SeriesAppendOptions extends CallOptions {
+  /** When the entry happened (default: now). */
+  at?: Date | undefined;
+  /** The entry expires after this many seconds (Cassandra TTL); default: never. */
+  ttlSeconds?: number | undefined;
+}
+
+/** Options of {@link TimeSeries.latest}. */
+export interface SeriesReadOptions extends CallOptions {
+  /** Entries per page, newest first (default 20, at most 10000). */
+  limit?: number | undefined;
+  /** The `nextPage` of a previous page, to continue after it. */
+  page?: string | undefined;
+}
+
+/** A page of a time series partition, newest first. */
+export interface SeriesPage<T> {
+  /** The entries of this page, newest first. */
+  entries: SeriesEntry<T>[];
+  /** Pass as `page` for the next (older) entries; `undefined` when there are none. */
+  nextPage: string | undefined;
+}
+
+/**
+ * A wide-row time series: many partitions (one per key, e.g. viewing history
+ * per profile), each a list of entries kept newest first by Cassandra's
+ * clustering order, so "the latest N" is one sequential read.
+ */
+export interface TimeSeries<T> {
+  /** The series' name. */
+  readonly name: string;
+  /** Validates and appends an entry; a retried append writes the same row (idempotent). @throws {ValidationError} */
+  append(key: string, value: T, options?: SeriesAppendOptions): Promise<SeriesEntry<T>>;
+  /** The newest entries of a partition, a page at a time. */
+  latest(key: string, options?: SeriesReadOptions): Promise<SeriesPage<T>>;
+  /** Every entry of a partition, newest first, one page in memory at a time. */
+  entries(key: string, options?: Omit<SeriesReadOptions, 'page'>): AsyncIterable<SeriesEntry<T>>;
+  /** Deletes a whole partition. */
+  deletePartition(key: string, options?: CallOptions): Promise<void>;
+}
+
+interface Row {
+  at: Date;
+  seq: types.TimeUuid;
+  value: string;
+}
+
+const MAX_TTL = 630_720_000; // Cassandra's limit: 20 years.
+
+/** @internal A time series in the series table, partitioned by (series, key), clustered by (at DESC, seq DESC). */
+export function createTimeSeries<T>(
+  session: CassandraSession,
+  TimeUuid: typeof types.TimeUuid,
+  name: string,
+  schema: z.ZodType<T>,
+): TimeSeries<T> {
+  const table = `${session.options.keyspace}.${session.options.seriesTable}`;
+  const insert = `INSERT INTO ${table} (series, pkey, at, seq, value) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
+  const select = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ?`;
+  const drop = `DELETE FROM ${table} WHERE series = ? AND pkey = ?`;
+  const check = (key: string) => {
+    if (typeof key !== 'string' || key.length === 0)
+      throw new TypeError(`${name}: partition keys must be non-empty strings`);
+    return `${name}/${key}`;
+  };
+  const toEntry = (key: string, row: Row): SeriesEntry<T> => ({
+    key,
+    at: row.at,
+    id: row.seq.toString(),
+    value: decodeRecord(`${name}/${key}@${row.seq.toString()}`, row.value, schema),
+  });
+  const limitOf = (limit: number | undefined) => {
+    const n = limit ?? 20;
+    if (!Number.isInteger(n) || n < 1 || n > 10_000)
+      throw new TypeError(`${name}: limit must be an integer from 1 to 10000`);
+    return n;
+  };
+
+  const series: TimeSeries<T> = {
+    name,
+
+    async append(key, value, options) {
+      const path = check(key);
+      const valid = validateRecord(path, value, 'write', schema);
+      const at = options?.at ?? new Date();
+      if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError(`${name}: at must be a valid Date`);
+      const ttl = options?.ttlSeconds ?? 0;
+      if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
+        throw new TypeError(`${name}: ttlSeconds must be an integer from 1 to ${MAX_TTL} (or left out: no expiry)`);
+      }
+      const seq = TimeUuid.fromDate(at);
+      await session.execute('append', insert, [name, key, at, seq, JSON.stringify(valid), ttl], {
+        signal: options?.signal,
+        idempotent: true,
+      });
+      return { key, at, id: seq.toString(), value: valid };
+    },
+
+    async latest(key, options) {
+      check(key);
+      const result = await session.execute('latest', select, [name, key], {
+        signal: options?.signal,
+        idempotent: true,
+        fetchSize: limitOf(options?.limit),
+        pageState: options?.page,
+      });
+      return {
+        entries: result.rows.map((row) => toEntry(key, row as unknown as Row)),
+        nextPage: result.pageState ?? undefined,
+      };
+    },
+
+    async *entries(key, options) {
+      let page: string | undefined;
+      do {
+        const result = await series.latest(key, { ...options, page });
+        yield* result.entries;
+        page = result.nextPage;
+      } while (page);
+    },
+
+    async deletePartition(key, options) {
+      check(key);
+      await session.execute('delete partition', drop, [name, key], { ...options, idempotent: true });
+    },
+  };
+  return series;
+}
