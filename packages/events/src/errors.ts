@@ -14,7 +14,8 @@ export type EventsErrorCode =
   | 'BACKLOT_EVENT_UNENCODABLE'
   | 'BACKLOT_EVENTS_CATALOG_INVALID'
   | 'BACKLOT_EVENTS_SEND_FAILED'
-  | 'BACKLOT_EVENTS_REFUSED';
+  | 'BACKLOT_EVENTS_REFUSED'
+  | 'BACKLOT_MISSING_PEER';
 
 /** Base class of the package's errors; recognise them by `code`. */
 export class EventsError extends Error {

@@ -34,6 +34,7 @@ export {
   TransportSendError,
   UnknownEventError,
 } from './errors.js';
+export { type PrometheusRegistry, registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { PartitionStateMetrics } from './pipeline/checkpointing.js';
 export {
   createPipeline,

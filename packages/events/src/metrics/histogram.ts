@@ -8,17 +8,40 @@ export class LatencyHistogram {
   static readonly #EXPONENTS = 33;
   readonly #counts = new Float64Array(LatencyHistogram.#SUB * LatencyHistogram.#EXPONENTS);
   #total = 0;
+  #sum = 0;
   #max = 0;
 
   record(ms: number): void {
     const value = Math.max(ms, 0);
     this.#counts[this.#index(value)] = (this.#counts[this.#index(value)] ?? 0) + 1;
     this.#total++;
+    this.#sum += value;
     if (value > this.#max) this.#max = value;
   }
 
   get count(): number {
     return this.#total;
+  }
+
+  /** Sum of the recorded values, in ms. */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /**
+   * Cumulative counts at each bound (ms, ascending): the values recorded in
+   * buckets whose upper edge is at most the bound (a value within ~3 % below a
+   * bound may be counted at the next one). For Prometheus `le` buckets.
+   */
+  cumulative(boundsMs: readonly number[]): number[] {
+    const out: number[] = [];
+    let seen = 0;
+    let i = 0;
+    for (const bound of boundsMs) {
+      while (i < this.#counts.length && this.#upper(i) <= bound) seen += this.#counts[i++] ?? 0;
+      out.push(seen);
+    }
+    return out;
   }
 
   /** Value at percentile `p` (0–100), in ms; 0 when empty. */
@@ -36,6 +59,7 @@ export class LatencyHistogram {
   reset(): void {
     this.#counts.fill(0);
     this.#total = 0;
+    this.#sum = 0;
     this.#max = 0;
   }
 

@@ -9,6 +9,7 @@ import type {
 } from '../catalog/define-catalog.js';
 import { ClosedError } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
+import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
 import type { RecordPosition } from '../sinks/types.js';
 import type { CheckpointStore } from '../state/types.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
@@ -204,6 +205,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       ? new Checkpointing(options.checkpoints, this.#graph.partitioned ?? [], this.#graph.sinks, this.#logger)
       : undefined;
     this.#root = new StreamNode(this.#graph);
+    livePipelines.add(this);
   }
 
   events(): Stream<AnyEventEnvelope<Defs>>;
@@ -276,6 +278,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    livePipelines.delete(this);
     if (this.#timer) clearInterval(this.#timer);
     // Batches arriving from now on are skipped (not committed: consumed again next time).
     try {
@@ -287,6 +290,28 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       await this.#dlqProducer?.close();
       await this.#checkpointing?.close();
     }
+  }
+
+  /** @internal read by `registerPrometheusMetrics` collectors at scrape time. */
+  prometheusSample(): PipelineSample {
+    const lag: PipelineSample['lag'] = [];
+    for (const [tp, n] of this.#lag) {
+      const cut = tp.lastIndexOf('\u0000');
+      lag.push({ topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), lag: n });
+    }
+    const checkpointing = this.#checkpointing;
+    return {
+      pipeline: this.#options.groupId,
+      consumed: this.#counts.consumed,
+      deadLettered: this.#counts.deadLettered,
+      lag,
+      checkpoints: checkpointing && {
+        total: checkpointing.checkpoints,
+        stateBytes: checkpointing
+          .metrics(this.#lag)
+          .map(({ topic, partition, stateBytes }) => ({ topic, partition, bytes: stateBytes })),
+      },
+    };
   }
 
   metrics(): PipelineMetrics {

@@ -16,6 +16,7 @@ import {
   isUnknownEventError,
 } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
+import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool, type SpoolBatch } from '../spool/spool.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
@@ -192,6 +193,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   /** Held beyond the bounds by the `block` policy: newer than everything else. */
   readonly #held: RecordQueue<Pending>;
   readonly #latency = new LatencyHistogram();
+  /** Like `#latency`, never reset: Prometheus' ack histogram is cumulative. */
+  readonly #ackLifetime = new LatencyHistogram();
+  /** Events accepted, per event name (`backlot_events_emitted_total{event}`). */
+  readonly #emittedByName = new Map<string, number>();
   readonly #deadLetters: DeadLetters;
   /** Each topic's largest record (`max.message.bytes`), checked at `emit`. */
   readonly #limits: TopicSizeLimits;
@@ -278,6 +283,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     else if (options.topic === undefined) this.#limits.lookUp('events');
     // Replay what a previous process left in the spool.
     if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
+    liveProducers.add(this);
   }
 
   emit<Name extends keyof Defs & string>(
@@ -323,6 +329,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   async close(options?: { timeoutMs?: number | undefined }): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    liveProducers.delete(this);
     const timeoutMs = options?.timeoutMs ?? this.#options.closeTimeoutMs ?? 10_000;
     this.#flushing++;
     this.#kick();
@@ -358,6 +365,23 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     ]);
     clearTimeout(closeTimer);
     await this.#spool?.close();
+  }
+
+  /** @internal read by `registerPrometheusMetrics` collectors at scrape time. */
+  prometheusSample(): ProducerSample {
+    return {
+      producer: this.#options.source,
+      emittedByEvent: this.#emittedByName,
+      sent: this.#counts.sent,
+      spooled: this.#counts.spooled,
+      deadLettered: this.#deadLetters.counts.deadLettered,
+      degraded: this.#degraded,
+      ack: {
+        buckets: this.#ackLifetime.cumulative(ACK_BOUNDS_SECONDS.map((seconds) => seconds * 1000)),
+        count: this.#ackLifetime.count,
+        sum: this.#ackLifetime.sum / 1000,
+      },
+    };
   }
 
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics {
@@ -425,6 +449,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       throw error;
     }
     this.#counts.emitted++;
+    this.#emittedByName.set(envelope.name, (this.#emittedByName.get(envelope.name) ?? 0) + 1);
     const placed = this.#admission.place(record);
     if (placed === 'memory') {
       if (this.#batcher.full()) this.#kick();
@@ -648,7 +673,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   #countSent(records: readonly Pending[], from: InFlight['from']): void {
     const at = now();
-    for (const record of records) this.#latency.record(at - record.timestamp);
+    for (const record of records) {
+      this.#latency.record(at - record.timestamp);
+      this.#ackLifetime.record(at - record.timestamp);
+    }
     this.#counts.sent += records.length;
     if (from === 'spool') this.#counts.replayed += records.length;
   }

@@ -1,0 +1,67 @@
+/** @internal what a producer reports at scrape time. */
+export interface ProducerSample {
+  /** The producer's `source`. */
+  producer: string;
+  emittedByEvent: ReadonlyMap<string, number>;
+  sent: number;
+  spooled: number;
+  deadLettered: number;
+  degraded: boolean;
+  /** Cumulative ack-latency counts at `ACK_BOUNDS_SECONDS`, plus total count and sum (seconds). */
+  ack: { buckets: number[]; count: number; sum: number };
+}
+
+/** @internal what a pipeline reports at scrape time. */
+export interface PipelineSample {
+  /** The pipeline's `groupId`. */
+  pipeline: string;
+  consumed: number;
+  deadLettered: number;
+  lag: { topic: string; partition: number; lag: number }[];
+  /** Only with checkpoints. */
+  checkpoints: { total: number; stateBytes: { topic: string; partition: number; bytes: number }[] } | undefined;
+}
+
+/** @internal bucket bounds of `backlot_events_ack_duration_seconds`. */
+export const ACK_BOUNDS_SECONDS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
+interface Sampled<T> {
+  prometheusSample(): T;
+}
+
+/**
+ * @internal the producers and pipelines of the process not yet closed, held
+ * weakly (one never closed does not leak), read only when a registry is scraped.
+ */
+class Live<T> {
+  readonly #refs = new Set<WeakRef<Sampled<T>>>();
+  readonly #byObject = new WeakMap<Sampled<T>, WeakRef<Sampled<T>>>();
+
+  add(object: Sampled<T>): void {
+    const ref = new WeakRef(object);
+    this.#refs.add(ref);
+    this.#byObject.set(object, ref);
+  }
+
+  delete(object: Sampled<T>): void {
+    const ref = this.#byObject.get(object);
+    if (ref) this.#refs.delete(ref);
+  }
+
+  samples(): T[] {
+    const out: T[] = [];
+    for (const ref of this.#refs) {
+      const object = ref.deref();
+      if (object) out.push(object.prometheusSample());
+      else this.#refs.delete(ref);
+    }
+    return out;
+  }
+}
+
+/** @internal */
+export const liveProducers = new Live<ProducerSample>();
+/** @internal */
+export const livePipelines = new Live<PipelineSample>();
