@@ -1,0 +1,52 @@
+import { describe, expect, it, vi } from 'vitest';
+
+// prom-client is installed in the workspace: this file makes it unresolvable, as in an install without it.
+vi.mock('node:module', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:module')>();
+  return {
+    ...actual,
+    createRequire: (from: string | URL) => {
+      const real = actual.createRequire(from);
+      return Object.assign((id: string) => {
+        if (id === 'prom-client') {
+          throw Object.assign(new Error("Cannot find module 'prom-client'"), { code: 'MODULE_NOT_FOUND' });
+        }
+        return real(id);
+      }, real);
+    },
+  };
+});
+
+const { EventsError, registerPrometheusMetrics } = await import('../src/index.js');
+
+describe('registerPrometheusMetrics without prom-client', () => {
+  it('throws BACKLOT_MISSING_PEER, saying how to fix it, when no registry is given', () => {
+    const error = (() => {
+      try {
+        registerPrometheusMetrics();
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(EventsError);
+    expect(error).toMatchObject({
+      code: 'BACKLOT_MISSING_PEER',
+      message: expect.stringMatching(/npm install prom-client/),
+    });
+    expect((error as Error).cause).toMatchObject({ code: 'MODULE_NOT_FOUND' });
+  });
+
+  it('needs no prom-client module when a registry is given', () => {
+    const names = new Map<string, unknown>();
+    const registry = {
+      registerMetric: ((metric: { name: string }) => void names.set(metric.name, metric)) as (metric: never) => void,
+      removeSingleMetric: (name: string) => void names.delete(name),
+      getSingleMetric: (name: string) => names.get(name),
+    };
+    const unregister = registerPrometheusMetrics(registry);
+    expect(names.size).toBe(11);
+    unregister();
+    expect(names.size).toBe(0);
+  });
+});
