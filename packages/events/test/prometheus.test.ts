@@ -174,6 +174,36 @@ describe('registerPrometheusMetrics (embedded log)', () => {
     expect(registry.getSingleMetric('backlot_events_sent_total')).toBeUndefined();
   });
 
+  it('counts a poison message in backlot_pipeline_dead_lettered_total', async () => {
+    const registry = new Registry();
+    const unregister = registerPrometheusMetrics(registry);
+    const transport = embeddedLogTransport({ dir: tempDir() });
+    const good = events.envelope('search.performed', { profileId: 'p', query: 'dark' }, { source: 's' });
+    await transport.producer().send('events', [
+      { key: null, value: Buffer.from('{"not":"an event"}'), timestamp: Date.now() },
+      { key: null, value: events.encode(good), timestamp: Date.now() },
+    ]);
+    const groupId = `poison-${randomUUID()}`;
+    const sink = collect<string>();
+    const pipeline = createPipeline({ catalog: events, transport, groupId, commitIntervalMs: 50 });
+    pipeline
+      .events()
+      .map((e) => e.id)
+      .to(sink);
+    await pipeline.start();
+    await until(() => sink.flushed.length === 1, 'the good event');
+    const scraped = await families(registry);
+    expect(valuesOf(scraped.get('backlot_pipeline_dead_lettered_total'), { pipeline: groupId })).toEqual([
+      { labels: { pipeline: groupId }, value: 1 },
+    ]);
+    expect(valuesOf(scraped.get('backlot_pipeline_consumed_total'), { pipeline: groupId })[0]?.value).toBe(2);
+    // Without checkpoints, no checkpoint families for this pipeline.
+    expect(valuesOf(scraped.get('backlot_pipeline_checkpoints_total'), { pipeline: groupId })).toEqual([]);
+    expect(valuesOf(scraped.get('backlot_pipeline_state_bytes'), { pipeline: groupId })).toEqual([]);
+    await pipeline.close();
+    unregister();
+  });
+
   it('sums producers of the same source into one series', async () => {
     const registry = new Registry();
     const unregister = registerPrometheusMetrics(registry);
