@@ -12,6 +12,18 @@ import type { CassandraSession, StatementOptions } from './session.js';
 /** Bucket of an id: spreads a namespace over `buckets` partitions (FNV-1a of its UTF-8 bytes). */
 export function bucketOf(id: string, buckets: number): number {
   let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    // ASCII is its own UTF-8 byte: hashed without encoding; anything else through its UTF-8 bytes.
+    if (code >= 0x80) return utf8BucketOf(id, buckets);
+    hash ^= code;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % buckets;
+}
+
+function utf8BucketOf(id: string, buckets: number): number {
+  let hash = 0x811c9dc5;
   for (const byte of Buffer.from(id, 'utf8')) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
@@ -65,11 +77,14 @@ export function createCassandraNamespace<T>(
     name,
 
     async get(id, options) {
-      const key = keyOf(id);
-      const result = await session.execute('get', selectOne, [...keyValues(id)], { ...options, idempotent: true });
+      keyOf(id);
+      const result = await session.execute('get', selectOne, [name, bucketOf(id, buckets), id], {
+        signal: options?.signal,
+        idempotent: true,
+      });
       const row = result.first() as unknown as Row | null;
       if (!row) return undefined;
-      return { id, value: decodeRecord(key, row.value, schema), version: row.version };
+      return { id, value: decodeRecord(() => keyOf(id), row.value, schema), version: row.version };
     },
 
     async put(id, value, options) {
