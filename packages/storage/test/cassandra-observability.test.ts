@@ -1,26 +1,20 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { installTracing } from '../../resilience/test/otel.js';
 import { expectFamilies, parseExposition } from '../../resilience/test/prometheus-text.js';
 import {
-  type CassandraStore,
   isPreconditionFailedError,
   isValidationError,
   registerPrometheusMetrics,
   STORAGE_OPERATION_CHANNEL,
   type StorageOperationMessage,
 } from '../src/index.js';
-import { cassandraOff, freshCassandraStore, rawClient } from './cassandra-env.js';
+import { cassandraFixture, cassandraOff } from './cassandra-env.js';
 
-const stores: CassandraStore[] = [];
-const raw = rawClient();
-afterAll(async () => {
-  for (const store of stores) await store.close();
-  await raw.shutdown();
-});
+const { raw, store: freshStore } = cassandraFixture();
 
 const viewing = z.object({ title: z.string(), position: z.number().int().nonnegative() });
 
@@ -36,8 +30,7 @@ function value(samples: Awaited<ReturnType<typeof scrape>>, name: string, labels
 
 describe.skipIf(cassandraOff)('cassandra store: observability', () => {
   it('counts every kv and series operation by outcome on the real node, into a fresh prom-client Registry', async () => {
-    const store = await freshCassandraStore({ buckets: 4 });
-    stores.push(store);
+    const store = await freshStore({ buckets: 4 });
     const registry = new Registry();
     const unregister = registerPrometheusMetrics(registry);
     const bookmarks = store.namespace('bookmarks', viewing);
@@ -106,8 +99,7 @@ describe.skipIf(cassandraOff)('cassandra store: observability', () => {
   });
 
   it('one client span per operation and a tracing-channel message, with the failure on the span', async () => {
-    const store = await freshCassandraStore();
-    stores.push(store);
+    const store = await freshStore();
     const tracing = installTracing();
     const messages: StorageOperationMessage[] = [];
     const onStart = (message: unknown) => messages.push({ ...(message as StorageOperationMessage) });
