@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'cassandra-driver';
+import { afterAll } from 'vitest';
 import { type CassandraStore, type CassandraStoreOptions, createCassandraStore } from '../src/index.js';
 
 /**
@@ -37,3 +38,27 @@ export async function freshCassandraStore(options: Partial<CassandraStoreOptions
 
 /** True when the Cassandra tests are switched off (BACKLOT_CASSANDRA=off: no node started, tests skipped). */
 export const cassandraOff = process.env.BACKLOT_CASSANDRA === 'off';
+
+/**
+ * For a test file: a raw driver client and a `store()` giving fresh stores,
+ * all closed after the file's tests.
+ */
+export function cassandraFixture(): {
+  raw: Client;
+  store: (options?: Partial<CassandraStoreOptions>) => Promise<CassandraStore>;
+} {
+  const stores: CassandraStore[] = [];
+  const raw = rawClient();
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    await raw.shutdown();
+  });
+  return {
+    raw,
+    async store(options = {}) {
+      const store = await freshCassandraStore(options);
+      stores.push(store);
+      return store;
+    },
+  };
+}

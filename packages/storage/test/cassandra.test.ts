@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { bucketOf } from '../src/cassandra/namespace.js';
 import {
   type BackendError,
   type CassandraStore,
@@ -123,6 +125,39 @@ describe.skipIf(cassandraOff)('cassandra store on the real node', () => {
     expect(Number(counted.first()?.n)).toBe(13);
     await history.deletePartition('p-1');
     expect((await history.latest('p-1')).entries).toEqual([]);
+  });
+
+  it('time series pages: a full last page is followed by an empty one; a forged or hostile page is a TypeError', async () => {
+    const s = await store();
+    const history = s.series('history', viewing);
+    const t0 = Date.UTC(2026, 0, 1);
+    for (let i = 0; i < 6; i++) await history.append('p-1', { title: `t-${i}`, position: i }, { at: new Date(t0 + i) });
+    const first = await history.latest('p-1', { limit: 3 });
+    const second = await history.latest('p-1', { limit: 3, page: first.nextPage });
+    expect(second.entries.map((e) => e.value.title)).toEqual(['t-2', 't-1', 't-0']);
+    const third = await history.latest('p-1', { limit: 3, page: second.nextPage });
+    expect(third).toEqual({ entries: [], nextPage: undefined });
+    // A short page has no next one.
+    expect((await history.latest('p-1', { limit: 4, page: first.nextPage })).nextPage).toBeUndefined();
+    const hostile = ['', 'x', '1_2', `${t0}_not-a-uuid`, `${t0}_${randomUUID()}`, `${t0}_${first.nextPage}`, "'; DROP"];
+    for (const page of hostile) {
+      await expect(history.latest('p-1', { page })).rejects.toThrow(/page must be the nextPage of a previous latest/);
+    }
+  });
+
+  it('property: the bucket of an id is FNV-1a of its UTF-8 bytes (ASCII fast path included)', () => {
+    const reference = (id: string, buckets: number) => {
+      let hash = 0x811c9dc5;
+      for (const byte of Buffer.from(id, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+      return hash % buckets;
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' })), fc.integer({ min: 1, max: 1024 }), (id, n) => {
+        expect(bucketOf(id, n)).toBe(reference(id, n));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(bucketOf('profile-1/title-9', 16)).toBe(reference('profile-1/title-9', 16));
   });
 
   it('time series: an entry with a TTL expires, one without stays', async () => {

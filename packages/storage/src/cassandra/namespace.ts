@@ -6,10 +6,23 @@ import { NotFoundError, PreconditionFailedError } from '../errors.js';
 import type { KvScanOptions, Namespace } from '../kv/namespace.js';
 import { decodeRecord, validateRecord } from '../kv/records.js';
 import { updateWithRetries } from '../kv/update.js';
-import type { CassandraSession } from './session.js';
+import { instrumentMethods } from '../observability/instrument.js';
+import type { CassandraSession, StatementOptions } from './session.js';
 
 /** Bucket of an id: spreads a namespace over `buckets` partitions (FNV-1a of its UTF-8 bytes). */
 export function bucketOf(id: string, buckets: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    // ASCII is its own UTF-8 byte: hashed without encoding; anything else through its UTF-8 bytes.
+    if (code >= 0x80) return utf8BucketOf(id, buckets);
+    hash ^= code;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % buckets;
+}
+
+function utf8BucketOf(id: string, buckets: number): number {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(id, 'utf8')) {
     hash ^= byte;
@@ -48,17 +61,30 @@ export function createCassandraNamespace<T>(
   const remove = `DELETE FROM ${table} WHERE ${where}`;
   const scanFrom = `SELECT id, value, version FROM ${table} WHERE namespace = ? AND bucket = ? AND id >= ?`;
 
+  // One page of one bucket of a scan, measured as `kv.scanPage` (key: the namespace and the prefix).
+  const pages = instrumentMethods(
+    {
+      scanPage: (_key: string, values: (string | number)[], options: StatementOptions) =>
+        session.execute('scan', scanFrom, values, options),
+    },
+    'cassandra',
+    { scanPage: 'kv.scanPage' },
+  );
+
   const keyValues = (id: string) => [name, bucketOf(id, buckets), id] as const;
 
   const namespace: Namespace<T> = {
     name,
 
     async get(id, options) {
-      const key = keyOf(id);
-      const result = await session.execute('get', selectOne, [...keyValues(id)], { ...options, idempotent: true });
+      keyOf(id);
+      const result = await session.execute('get', selectOne, [name, bucketOf(id, buckets), id], {
+        signal: options?.signal,
+        idempotent: true,
+      });
       const row = result.first() as unknown as Row | null;
       if (!row) return undefined;
-      return { id, value: decodeRecord(key, row.value, schema), version: row.version };
+      return { id, value: decodeRecord(() => keyOf(id), row.value, schema), version: row.version };
     },
 
     async put(id, value, options) {
@@ -97,7 +123,7 @@ export function createCassandraNamespace<T>(
       const prefix = options?.prefix ?? '';
       const pageSize = options?.pageSize ?? 1000;
       const cursors = Array.from({ length: buckets }, (_, bucket) =>
-        bucketCursor(session, scanFrom, [name, bucket, prefix], pageSize, options),
+        bucketCursor(pages, `${name}/${prefix}`, [name, bucket, prefix], pageSize, options),
       );
       // k-way merge of the buckets, each already in id order.
       const heads = await Promise.all(cursors.map((cursor) => cursor.next()));
@@ -127,15 +153,15 @@ export function createCassandraNamespace<T>(
 }
 
 async function* bucketCursor(
-  session: CassandraSession,
-  cql: string,
+  pages: { scanPage(key: string, values: (string | number)[], options: StatementOptions): Promise<types.ResultSet> },
+  key: string,
   values: (string | number)[],
   pageSize: number,
   options: CallOptions | undefined,
 ): AsyncGenerator<Row> {
   let pageState: string | undefined;
   do {
-    const result: types.ResultSet = await session.execute('scan', cql, values, {
+    const result: types.ResultSet = await pages.scanPage(key, values, {
       signal: options?.signal,
       idempotent: true,
       fetchSize: pageSize,

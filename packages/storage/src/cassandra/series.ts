@@ -66,6 +66,17 @@ interface Row {
 
 const MAX_TTL = 630_720_000; // Cassandra's limit: 20 years.
 
+/** A `nextPage`: the last entry's time (epoch milliseconds) and time-based UUID. */
+const PAGE = /^(-?\d{1,16})_([0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+function parseTimeUuid(TimeUuid: typeof types.TimeUuid, text: string): types.TimeUuid | undefined {
+  try {
+    return TimeUuid.fromString(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** @internal A time series in the series table, partitioned by (series, key), clustered by (at DESC, seq DESC). */
 export function createTimeSeries<T>(
   session: CassandraSession,
@@ -75,19 +86,27 @@ export function createTimeSeries<T>(
 ): TimeSeries<T> {
   const table = `${session.options.keyspace}.${session.options.seriesTable}`;
   const insert = `INSERT INTO ${table} (series, pkey, at, seq, value) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
-  const select = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ?`;
+  // A page is one `LIMIT` read (what a hand-written query does), from the top of the partition or after
+  // the last entry of the previous page: the cursor is that entry's clustering key, not a driver paging state.
+  const selectFirst = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ? LIMIT ?`;
+  const selectAfter = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ? AND (at, seq) < (?, ?) LIMIT ?`;
   const drop = `DELETE FROM ${table} WHERE series = ? AND pkey = ?`;
   const check = (key: string) => {
     if (typeof key !== 'string' || key.length === 0)
       throw new TypeError(`${name}: partition keys must be non-empty strings`);
     return `${name}/${key}`;
   };
-  const toEntry = (key: string, row: Row): SeriesEntry<T> => ({
-    key,
-    at: row.at,
-    id: row.seq.toString(),
-    value: decodeRecord(`${name}/${key}@${row.seq.toString()}`, row.value, schema),
-  });
+  const toEntry = (key: string, row: Row): SeriesEntry<T> => {
+    const id = row.seq.toString();
+    return { key, at: row.at, id, value: decodeRecord(() => `${name}/${key}@${id}`, row.value, schema) };
+  };
+  const afterOf = (page: string): [Date, types.TimeUuid] => {
+    const match = typeof page === 'string' ? PAGE.exec(page) : null;
+    const seq = match ? parseTimeUuid(TimeUuid, match[2] as string) : undefined;
+    if (!match || !seq)
+      throw new TypeError(`${name}: page must be the nextPage of a previous latest() call (or left out: the newest)`);
+    return [new Date(Number(match[1])), seq];
+  };
   const limitOf = (limit: number | undefined) => {
     const n = limit ?? 20;
     if (!Number.isInteger(n) || n < 1 || n > 10_000)
@@ -117,16 +136,17 @@ export function createTimeSeries<T>(
 
     async latest(key, options) {
       check(key);
-      const result = await session.execute('latest', select, [name, key], {
-        signal: options?.signal,
-        idempotent: true,
-        fetchSize: limitOf(options?.limit),
-        pageState: options?.page,
-      });
-      return {
-        entries: result.rows.map((row) => toEntry(key, row as unknown as Row)),
-        nextPage: result.pageState ?? undefined,
-      };
+      const limit = limitOf(options?.limit);
+      const call = { signal: options?.signal, idempotent: true, fetchSize: limit };
+      const result =
+        options?.page === undefined
+          ? await session.execute('latest', selectFirst, [name, key, limit], call)
+          : await session.execute('latest', selectAfter, [name, key, ...afterOf(options.page), limit], call);
+      const rows = result.rows as unknown as Row[];
+      const entries = rows.map((row) => toEntry(key, row));
+      const last = entries[limit - 1];
+      // A full page may have a next one (possibly empty), as with a driver paging state.
+      return { entries, nextPage: last ? `${last.at.getTime()}_${last.id}` : undefined };
     },
 
     async *entries(key, options) {

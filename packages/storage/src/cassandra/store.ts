@@ -2,6 +2,7 @@ import type { Client } from 'cassandra-driver';
 import { z } from 'zod';
 import type { CallOptions } from '../core/types.js';
 import type { KeyValueStore, Namespace } from '../kv/index.js';
+import { instrumentMethods } from '../observability/instrument.js';
 import { createCassandraNamespace } from './namespace.js';
 import { type CassandraStoreOptions, cassandraStoreOptionsSchema, type ResolvedCassandraOptions } from './options.js';
 import { idempotentRetryPolicy } from './retry.js';
@@ -27,6 +28,17 @@ export interface CassandraStore extends KeyValueStore {
   /** Closes the driver client if the store created it. */
   close(): Promise<void>;
 }
+
+/** The `store` label of the Cassandra store's metrics, spans and channel messages. */
+const ADAPTER = 'cassandra';
+/** Measured namespace methods (`update` is measured through its `kv.get`/`kv.put`, `scan` per `kv.scanPage`). */
+const KV_OPERATIONS = { get: 'kv.get', put: 'kv.put', delete: 'kv.delete' } as const;
+/** Measured series methods (`entries` is measured through the `series.latest` pages it reads). */
+const SERIES_OPERATIONS = {
+  append: 'series.append',
+  latest: 'series.latest',
+  deletePartition: 'series.deletePartition',
+} as const;
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -104,11 +116,15 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     },
     namespace<T>(name: string, schema: z.ZodType<T>) {
       checkName('namespace', name, schema);
-      return createCassandraNamespace(session, name, schema);
+      return instrumentMethods(createCassandraNamespace(session, name, schema), ADAPTER, KV_OPERATIONS);
     },
     series<T>(name: string, schema: z.ZodType<T>) {
       checkName('series', name, schema);
-      return createTimeSeries(session, driver.types.TimeUuid, name, schema);
+      return instrumentMethods(
+        createTimeSeries(session, driver.types.TimeUuid, name, schema),
+        ADAPTER,
+        SERIES_OPERATIONS,
+      );
     },
     ensureSchema: (callOptions) => ensureCassandraSchema(session, callOptions),
     async close() {

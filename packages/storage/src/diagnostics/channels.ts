@@ -15,9 +15,13 @@ export const S3_COMMAND_CHANNEL = 'backlot:storage:s3:command';
 
 /** The context of one store operation on {@link STORAGE_OPERATION_CHANNEL}. */
 export interface StorageOperationMessage {
-  /** The store's adapter name (`memory`, `filesystem`, `s3`, …). */
+  /** The store's adapter name (`memory`, `filesystem`, `s3`, `cassandra`). */
   store: string;
-  /** The operation: `put`, `get`, `getStream`, `head`, `delete`, `deleteMany`, `listPage`, `copy`, `presign`. */
+  /**
+   * The operation: `put`, `get`, `getStream`, `head`, `delete`, `deleteMany`, `listPage`, `copy`, `presign`;
+   * on the Cassandra store `kv.get`, `kv.put`, `kv.delete`, `kv.scanPage`, `series.append`, `series.latest`,
+   * `series.deletePartition`.
+   */
   operation: string;
   /** The key (the source key of a copy); absent for listings and batch deletes. */
   key: string | undefined;

@@ -31,57 +31,78 @@ function endSpan(span: Span, outcome: string, error: unknown): void {
  * @internal
  */
 export function instrumentStore<S extends ObjectStore>(store: S): S {
-  const name = store.adapter;
-  const methods = store as unknown as Record<string, unknown>;
-  for (const operation of OPERATIONS) {
-    const original = methods[operation];
+  return instrumentMethods(store, store.adapter, Object.fromEntries(OPERATIONS.map((op) => [op, op])));
+}
+
+/**
+ * Measures the promise-returning methods of `target` named in `operations`
+ * (method name → operation label, e.g. `{ get: 'kv.get' }`) in place, as
+ * {@link instrumentStore} does for a whole store: `store` is the adapter label.
+ * The first argument, when a string, is the span's and the channel's key.
+ * @internal
+ */
+export function instrumentMethods<O extends object>(
+  target: O,
+  store: string,
+  operations: Readonly<Record<string, string>>,
+): O {
+  const methods = target as unknown as Record<string, unknown>;
+  for (const [method, operation] of Object.entries(operations)) {
+    const original = methods[method];
     if (typeof original !== 'function') continue;
-    const stats = statsOf(name, operation);
-    const fn = original as (...args: unknown[]) => Promise<unknown>;
-    methods[operation] = function instrumented(this: unknown, ...args: unknown[]): Promise<unknown> {
-      const start = now();
-      const key = typeof args[0] === 'string' ? args[0] : undefined;
-      const tracer = currentTracer();
-      let span: Span | undefined;
-      const call = () => {
-        try {
-          return Promise.resolve(fn.apply(this, args));
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      };
-      let run = call;
-      if (tracer) {
-        span = tracer.startSpan(`storage.${operation}`, {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            'backlot.storage.store': name,
-            'backlot.storage.operation': operation,
-            ...(key === undefined ? {} : { 'backlot.storage.key': key }),
-          },
-        });
-        const active = trace.setSpan(context.active(), span);
-        run = () => context.with(active, call);
-      }
-      const promise = operationChannel.hasSubscribers
-        ? operationChannel.tracePromise(run, { store: name, operation, key })
-        : run();
-      const done = (outcome: string, error?: unknown) => {
-        stats.outcomes.set(outcome, (stats.outcomes.get(outcome) ?? 0) + 1);
-        stats.latency.recordMs(now() - start);
-        if (span) endSpan(span, outcome, error);
-      };
-      return promise.then(
-        (value) => {
-          done('success');
-          return value;
-        },
-        (error: unknown) => {
-          done(outcomeOf(error), error);
-          throw error;
-        },
-      );
-    };
+    methods[method] = measured(store, operation, original as (...args: unknown[]) => Promise<unknown>);
   }
-  return store;
+  return target;
+}
+
+function measured(
+  name: string,
+  operation: string,
+  fn: (...args: unknown[]) => Promise<unknown>,
+): (...args: unknown[]) => Promise<unknown> {
+  const stats = statsOf(name, operation);
+  return function instrumented(this: unknown, ...args: unknown[]): Promise<unknown> {
+    const start = now();
+    const key = typeof args[0] === 'string' ? args[0] : undefined;
+    const tracer = currentTracer();
+    let span: Span | undefined;
+    const call = () => {
+      try {
+        return Promise.resolve(fn.apply(this, args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    let run = call;
+    if (tracer) {
+      span = tracer.startSpan(`storage.${operation}`, {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'backlot.storage.store': name,
+          'backlot.storage.operation': operation,
+          ...(key === undefined ? {} : { 'backlot.storage.key': key }),
+        },
+      });
+      const active = trace.setSpan(context.active(), span);
+      run = () => context.with(active, call);
+    }
+    const promise = operationChannel.hasSubscribers
+      ? operationChannel.tracePromise(run, { store: name, operation, key })
+      : run();
+    const done = (outcome: string, error?: unknown) => {
+      stats.outcomes.set(outcome, (stats.outcomes.get(outcome) ?? 0) + 1);
+      stats.latency.recordMs(now() - start);
+      if (span) endSpan(span, outcome, error);
+    };
+    return promise.then(
+      (value) => {
+        done('success');
+        return value;
+      },
+      (error: unknown) => {
+        done(outcomeOf(error), error);
+        throw error;
+      },
+    );
+  };
 }

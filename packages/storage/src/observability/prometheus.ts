@@ -104,7 +104,8 @@ function globalRegistry(): PrometheusRegistry {
 /**
  * Registers the storage metric families in a prom-client `Registry`
  * (default: prom-client's global `register`): collectors that read, when
- * scraped, what every store of the process (memory, filesystem, S3) counted.
+ * scraped, what every store of the process (memory, filesystem, S3, Cassandra)
+ * counted.
  * Returns the function that unregisters them.
  *
  * Families: `backlot_storage_operations_total{store,operation,outcome}` and
