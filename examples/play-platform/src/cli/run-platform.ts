@@ -17,7 +17,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
     { port: options.port, flag: '--port' },
     { port: options.adminPort, flag: '--admin-port' },
   ]);
-  const { kafkaBrokers, s3Bucket, s3Endpoint } = options;
+  const { kafkaBrokers, s3Bucket, s3Endpoint, cassandra } = options;
   let core: PlatformCore | undefined;
   let fleet: GatewayFleet | undefined;
   try {
@@ -30,6 +30,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       ...(options.memory ? {} : { dataDir: options.dataDir }),
       http: options.http,
       ...(kafkaBrokers ? { kafkaBrokers } : {}),
+      ...(cassandra ? { cassandra } : {}),
       ...(s3Bucket
         ? {
             s3: {
@@ -72,6 +73,11 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       : options.memory
         ? 'data in memory (temporary, removed on exit)'
         : `data in ${options.dataDir}`,
+    ...(cassandra
+      ? [
+          `bookmarks, licences and viewing history in Cassandra ${cassandra.contactPoints.join(',')} (keyspace ${cassandra.keyspace})`,
+        ]
+      : []),
   ].join(', ');
   console.log(`Play platform up — ${mode}
 

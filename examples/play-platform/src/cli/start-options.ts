@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { type CassandraOptions, cassandraEnvSchema } from '../data/cassandra.ts';
 import { LOG_LEVELS, loadEnv, type ServiceConfig, serviceEnvSchema } from '../http/config.ts';
 
 export const USAGE = `Usage: npm start -- [options]
@@ -23,6 +24,11 @@ Options:
   --kafka <host:port,…>  real mode: events on these Kafka brokers (or BACKLOT_KAFKA_BROKERS)
   --s3-endpoint <url>    real mode: data and outputs in S3 here (or BACKLOT_S3_ENDPOINT)
   --s3-bucket <name>     the bucket, created if missing (default play-platform, or BACKLOT_S3_BUCKET)
+  --cassandra <host:port,…>
+                         real mode: bookmarks, licences and viewing history in Cassandra
+                         (or BACKLOT_CASSANDRA_CONTACT_POINTS; keyspace BACKLOT_CASSANDRA_KEYSPACE,
+                         default play_platform; BACKLOT_CASSANDRA_CONSISTENCY, default localQuorum;
+                         BACKLOT_CASSANDRA_DATACENTER, default datacenter1)
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
   -h, --help             this text
@@ -35,7 +41,8 @@ Examples:
   npm start
   npm start -- --log-level info
   npm start -- --port 8081 --admin-port 9901 --memory
-  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play`;
+  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play \\
+    --cassandra 127.0.0.1:9042`;
 
 /** A command line `npm start` cannot run with: one line, exit code 64 (EX_USAGE). */
 export class UsageError extends Error {
@@ -78,6 +85,13 @@ const startOptionsSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be 3-63 lower-case letters, digits, dots or dashes')
     .optional(),
+  cassandra: z
+    .array(
+      z
+        .string()
+        .regex(/^[^\s:,]+:\d{1,5}$/, '--cassandra must be host:port[,host:port…], e.g. --cassandra 127.0.0.1:9042'),
+    )
+    .optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
 });
 
@@ -90,9 +104,11 @@ const httpEnvSchema = serviceEnvSchema.pick({
 });
 
 /** What `npm start` runs with. */
-export type StartOptions = z.infer<typeof startOptionsSchema> & {
+export type StartOptions = Omit<z.infer<typeof startOptionsSchema>, 'cassandra'> & {
   /** Settings of every microservice and Play API. */
   http: Partial<Omit<ServiceConfig, 'port' | 'host'>>;
+  /** Real mode's Cassandra, when `--cassandra` or BACKLOT_CASSANDRA_CONTACT_POINTS names it. */
+  cassandra: CassandraOptions | undefined;
 };
 
 /** Parses `argv` (after `npm start --`) and the environment; `'help'` when help was asked for. */
@@ -114,6 +130,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         kafka: { type: 'string' },
         's3-endpoint': { type: 'string' },
         's3-bucket': { type: 'string' },
+        cassandra: { type: 'string' },
         'log-level': { type: 'string' },
       },
     }));
@@ -126,6 +143,8 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const kafka = (values.kafka as string | undefined) ?? env.BACKLOT_KAFKA_BROKERS;
   const s3Endpoint = (values['s3-endpoint'] as string | undefined) ?? env.BACKLOT_S3_ENDPOINT;
   const s3Bucket = (values['s3-bucket'] as string | undefined) ?? env.BACKLOT_S3_BUCKET;
+  const cassandraEnv = loadEnv(cassandraEnvSchema, env);
+  const cassandra = (values.cassandra as string | undefined) ?? cassandraEnv.BACKLOT_CASSANDRA_CONTACT_POINTS;
   const parsed = startOptionsSchema.safeParse({
     port: values.port ?? env.PORT ?? '8080',
     gateways: values.gateways ?? '2',
@@ -136,6 +155,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     kafkaBrokers: kafka?.split(',').map((b) => b.trim()),
     s3Endpoint,
     s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
+    cassandra: cassandra?.split(',').map((point) => point.trim()),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
   });
   if (!parsed.success) {
@@ -145,8 +165,17 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     throw new UsageError('--memory and --data-dir exclude each other: pick one; see npm start -- --help');
   }
   const http = loadEnv(httpEnvSchema, env);
+  const contactPoints = parsed.data.cassandra;
   return {
     ...parsed.data,
+    cassandra: contactPoints
+      ? {
+          contactPoints,
+          keyspace: cassandraEnv.BACKLOT_CASSANDRA_KEYSPACE,
+          localDataCenter: cassandraEnv.BACKLOT_CASSANDRA_DATACENTER,
+          consistency: cassandraEnv.BACKLOT_CASSANDRA_CONSISTENCY,
+        }
+      : undefined,
     http: {
       logLevel: parsed.data.logLevel,
       chaosToken: http.CHAOS_TOKEN,

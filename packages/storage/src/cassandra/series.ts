@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { types } from 'cassandra-driver';
 import type { z } from 'zod';
 import type { CallOptions } from '../core/types.js';
@@ -22,6 +23,13 @@ export interface SeriesAppendOptions extends CallOptions {
   at?: Date | undefined;
   /** The entry expires after this many seconds (Cassandra TTL); default: never. */
   ttlSeconds?: number | undefined;
+  /**
+   * A stable id of what the entry records (e.g. the id of the event it came
+   * from): appends with the same `key`, `at` and `dedupeKey` write the same
+   * row, so a replayed event is kept once. Default: none (every append is a
+   * new entry, even at the same instant).
+   */
+  dedupeKey?: string | undefined;
 }
 
 /** Options of {@link TimeSeries.latest}. */
@@ -77,6 +85,18 @@ function parseTimeUuid(TimeUuid: typeof types.TimeUuid, text: string): types.Tim
   }
 }
 
+/**
+ * The time-based UUID of an entry at `at`: random node and clock bits, or,
+ * with a `dedupeKey`, bits derived from it (SHA-256), so the same key and
+ * instant give the same UUID.
+ */
+function seqOf(TimeUuid: typeof types.TimeUuid, at: Date, dedupeKey: string | undefined): types.TimeUuid {
+  if (dedupeKey === undefined) return TimeUuid.fromDate(at);
+  const digest = createHash('sha256').update(dedupeKey).digest();
+  // 100-ns ticks within the millisecond (0-9999), 6 bytes of node id, 2 bytes of clock sequence.
+  return TimeUuid.fromDate(at, digest.readUInt16BE(0) % 10_000, digest.subarray(2, 8), digest.subarray(8, 10));
+}
+
 /** @internal A time series in the series table, partitioned by (series, key), clustered by (at DESC, seq DESC). */
 export function createTimeSeries<T>(
   session: CassandraSession,
@@ -126,7 +146,11 @@ export function createTimeSeries<T>(
       if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
         throw new TypeError(`${name}: ttlSeconds must be an integer from 1 to ${MAX_TTL} (or left out: no expiry)`);
       }
-      const seq = TimeUuid.fromDate(at);
+      const dedupeKey = options?.dedupeKey;
+      if (dedupeKey !== undefined && (typeof dedupeKey !== 'string' || dedupeKey.length === 0)) {
+        throw new TypeError(`${name}: dedupeKey must be a non-empty string (e.g. the event id), or left out`);
+      }
+      const seq = seqOf(TimeUuid, at, dedupeKey);
       await session.execute('append', insert, [name, key, at, seq, JSON.stringify(valid), ttl], {
         signal: options?.signal,
         idempotent: true,
