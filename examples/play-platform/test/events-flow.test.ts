@@ -63,7 +63,7 @@ describe.each(modes)('the Play flow end to end, %s', (_mode, options) => {
   });
   afterAll(async () => {
     await platform?.close();
-    if (started?.cassandra) {
+    if (started?.cassandra?.keyspace) {
       const raw = new Client({ contactPoints: cassandraPoints, localDataCenter: 'datacenter1' });
       await raw.execute(`DROP KEYSPACE IF EXISTS ${started.cassandra.keyspace}`).finally(() => raw.shutdown());
     }
@@ -160,7 +160,7 @@ describe.each(modes)('the Play flow end to end, %s', (_mode, options) => {
     const metrics = platform.eventMetrics();
     expect(metrics.producers['play-api-v1']?.invalid).toBe(0);
 
-    if (started.cassandra) await expectRowsInCassandra(started.cassandra.keyspace, objectsUnder);
+    if (started.cassandra?.keyspace) await expectRowsInCassandra(started.cassandra.keyspace, objectsUnder);
   });
 });
 
