@@ -73,6 +73,8 @@ interface Row {
 }
 
 const MAX_TTL = 630_720_000; // Cassandra's limit: 20 years.
+/** The driver's default `fetchSize`: a read of more rows than this needs its own. */
+const DRIVER_FETCH_SIZE = 5000;
 
 /** A `nextPage`: the last entry's time (epoch milliseconds) and time-based UUID. */
 const PAGE = /^(-?\d{1,16})_([0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -161,7 +163,12 @@ export function createTimeSeries<T>(
     async latest(key, options) {
       check(key);
       const limit = limitOf(options?.limit);
-      const call = { signal: options?.signal, idempotent: true, fetchSize: limit };
+      // LIMIT bounds the rows; a fetch size is needed only above the driver's default page (5000 rows).
+      const call = {
+        signal: options?.signal,
+        idempotent: true,
+        fetchSize: limit > DRIVER_FETCH_SIZE ? limit : undefined,
+      };
       const result =
         options?.page === undefined
           ? await session.execute('latest', selectFirst, [name, key, limit], call)
