@@ -176,6 +176,12 @@ describe.skipIf(cassandraOff)('cassandra store on the real node', () => {
     await expect(history.append('p-1', { title: 'x', position: 0 }, { ttlSeconds: -5 })).rejects.toThrow(/ttlSeconds/);
     await expect(history.latest('p-1', { limit: 0 })).rejects.toThrow(/limit/);
     await expect(history.append('p-1', { title: 'x', position: -1 })).rejects.toThrow(/position/);
+    await expect(history.append('p-1', { title: 'x', position: 0 }, { at: new Date(-1e15) })).rejects.toThrow(
+      /at must/,
+    );
+    await expect(history.append('p-1', { title: 'x', position: 0 }, { at: new Date(Number.NaN) })).rejects.toThrow(
+      /at must/,
+    );
   });
 
   it('time series: appends with a dedupeKey are kept once however often they are replayed', async () => {
@@ -242,6 +248,27 @@ describe.skipIf(cassandraOff)('cassandra store on the real node', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe('cassandra time series: the time of an entry from its time UUID', () => {
+  it('property: timeUuidMillis gives the millisecond the UUID was made from, whatever its ticks, node and clock', async () => {
+    const { types } = (await import('cassandra-driver')).default;
+    const { timeUuidMillis } = await import('../src/cassandra/series.js');
+    fc.assert(
+      fc.property(
+        // From 1582-10-15 (the UUID epoch) to the last millisecond its 60 bits hold (year 5236).
+        fc.integer({ min: -12_219_292_800_000, max: 103_072_857_660_684 }),
+        fc.integer({ min: 0, max: 9999 }),
+        fc.uint8Array({ minLength: 6, maxLength: 6 }),
+        fc.uint8Array({ minLength: 2, maxLength: 2 }),
+        (ms, ticks, node, clock) => {
+          const uuid = types.TimeUuid.fromDate(new Date(ms), ticks, Buffer.from(node), Buffer.from(clock));
+          expect(timeUuidMillis(uuid.getBuffer())).toBe(ms);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

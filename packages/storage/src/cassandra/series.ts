@@ -67,9 +67,30 @@ export interface TimeSeries<T> {
 }
 
 interface Row {
-  at: Date;
   seq: types.TimeUuid;
   value: string;
+}
+
+/** Milliseconds from the start of the Gregorian calendar (a time UUID's epoch) to 1970. */
+const GREGORIAN_TO_UNIX_MS = 12_219_292_800_000;
+/** The last millisecond a time UUID's 60-bit timestamp holds (in 5236). */
+const LAST_TIME_UUID_MS = Math.floor(2 ** 60 / 10_000) - GREGORIAN_TO_UNIX_MS;
+
+/**
+ * @internal The millisecond of a version-1 UUID (the `at` it was made from):
+ * its 60-bit count of 100-ns intervals since 1582, divided by 10 000 exactly
+ * in doubles (split as high·2³² + low, with 2³² = 429 496·10 000 + 7 296),
+ * without the driver's Long arithmetic.
+ */
+export function timeUuidMillis(bytes: Uint8Array): number {
+  const low =
+    (bytes[0] as number) * 2 ** 24 + ((bytes[1] as number) << 16) + ((bytes[2] as number) << 8) + (bytes[3] as number);
+  const high =
+    ((bytes[6] as number) & 0x0f) * 2 ** 24 +
+    ((bytes[7] as number) << 16) +
+    ((bytes[4] as number) << 8) +
+    (bytes[5] as number);
+  return high * 429_496 + Math.floor((high * 7_296 + low) / 10_000) - GREGORIAN_TO_UNIX_MS;
 }
 
 const MAX_TTL = 630_720_000; // Cassandra's limit: 20 years.
@@ -110,8 +131,10 @@ export function createTimeSeries<T>(
   const insert = `INSERT INTO ${table} (series, pkey, at, seq, value) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
   // A page is one `LIMIT` read (what a hand-written query does), from the top of the partition or after
   // the last entry of the previous page: the cursor is that entry's clustering key, not a driver paging state.
-  const selectFirst = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ? LIMIT ?`;
-  const selectAfter = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ? AND (at, seq) < (?, ?) LIMIT ?`;
+  // `at` is not read: an entry's time UUID is made from the same `at` (to the millisecond), so it is
+  // computed from `seq` — 8 bytes less per row, and no timestamp decoding through the driver's Long.
+  const selectFirst = `SELECT seq, value FROM ${table} WHERE series = ? AND pkey = ? LIMIT ?`;
+  const selectAfter = `SELECT seq, value FROM ${table} WHERE series = ? AND pkey = ? AND (at, seq) < (?, ?) LIMIT ?`;
   const drop = `DELETE FROM ${table} WHERE series = ? AND pkey = ?`;
   const check = (key: string) => {
     if (typeof key !== 'string' || key.length === 0)
@@ -120,7 +143,8 @@ export function createTimeSeries<T>(
   };
   const toEntry = (key: string, row: Row): SeriesEntry<T> => {
     const id = row.seq.toString();
-    return { key, at: row.at, id, value: decodeRecord(() => `${name}/${key}@${id}`, row.value, schema) };
+    const at = new Date(timeUuidMillis(row.seq.getBuffer()));
+    return { key, at, id, value: decodeRecord(() => `${name}/${key}@${id}`, row.value, schema) };
   };
   const afterOf = (page: string): [Date, types.TimeUuid] => {
     const match = typeof page === 'string' ? PAGE.exec(page) : null;
@@ -143,7 +167,10 @@ export function createTimeSeries<T>(
       const path = check(key);
       const valid = validateRecord(path, value, 'write', schema);
       const at = options?.at ?? new Date();
-      if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError(`${name}: at must be a valid Date`);
+      const ms = at instanceof Date ? at.getTime() : Number.NaN;
+      if (!(ms >= -GREGORIAN_TO_UNIX_MS && ms <= LAST_TIME_UUID_MS)) {
+        throw new TypeError(`${name}: at must be a valid Date from 1582-10-15 to 5236 (what a time UUID holds)`);
+      }
       const ttl = options?.ttlSeconds ?? 0;
       if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
         throw new TypeError(`${name}: ttlSeconds must be an integer from 1 to ${MAX_TTL} (or left out: no expiry)`);
