@@ -1,0 +1,32 @@
+import type { FilterConfig, GatewayConfig } from '../config/schema.js';
+import { InvalidConfigError } from '../errors.js';
+import type { RateLimitStore } from './store.js';
+
+/**
+ * Checks that every `rateLimit` filter's `store` names a store given in
+ * `createGateway`'s `rateLimitStores`: a typo would otherwise silently fall
+ * back to per-process limits.
+ *
+ * @throws {InvalidConfigError} naming each filter whose store is unknown.
+ * @internal
+ */
+export function checkRateLimitStores(config: GatewayConfig, stores: Readonly<Record<string, RateLimitStore>>): void {
+  const issues: string[] = [];
+  const known = Object.keys(stores);
+  const check = (filters: readonly FilterConfig[], path: string) => {
+    filters.forEach((filter, i) => {
+      if (filter.type !== 'rateLimit' || filter.store === undefined || Object.hasOwn(stores, filter.store)) return;
+      issues.push(
+        `${path}[${i}].store: no rate-limit store named '${filter.store}'; ` +
+          (known.length
+            ? `known: ${known.map((name) => `'${name}'`).join(', ')}`
+            : `pass it as createGateway(config, { rateLimitStores: { ${filter.store}: new RedisRateLimitStore({ url }) } })`),
+      );
+    });
+  };
+  check(config.filters, 'filters');
+  config.routes.forEach((route, r) => {
+    check(route.filters, `routes[${r}].filters`);
+  });
+  if (issues.length) throw new InvalidConfigError(issues);
+}
