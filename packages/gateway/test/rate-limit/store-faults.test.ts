@@ -98,7 +98,9 @@ describe('rate-limit store faults', () => {
     // One warning per filter when its store starts failing, not one per request.
     const warnings = logger.entries.filter((e) => e.level === 'warn' && e.obj.store === 'fleet');
     expect(warnings.map((w) => w.obj.onStoreError).sort()).toEqual(['failClosed', 'failOpen']);
-    expect((warnings[0]?.obj.err as { code?: string } | undefined)?.code).toBe('BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED');
+    expect((warnings[0]?.obj.err as { code?: string } | undefined)?.code).toBe(
+      'BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED',
+    );
 
     await redis.start();
     await until(async () => (await get(`${base}/closed/a`)).status === 200, 10_000);
