@@ -48,6 +48,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       playApi: core.playApiUrls.v1,
       playApiCanary: core.playApiUrls.v2,
       canaryPercent: options.canaryPercent,
+      ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
       supervise: {
         onReplace: ({ index, deadPid, exit, pid, error }) =>
           console.log(
@@ -72,6 +73,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       : options.memory
         ? 'data in memory (temporary, removed on exit)'
         : `data in ${options.dataDir}`,
+    options.redisUrl ? `rate limits shared in Redis ${options.redisUrl}` : 'rate limits per gateway',
   ].join(', ');
   console.log(`Play platform up — ${mode}
 

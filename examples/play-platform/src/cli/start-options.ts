@@ -23,6 +23,8 @@ Options:
   --kafka <host:port,…>  real mode: events on these Kafka brokers (or BACKLOT_KAFKA_BROKERS)
   --s3-endpoint <url>    real mode: data and outputs in S3 here (or BACKLOT_S3_ENDPOINT)
   --s3-bucket <name>     the bucket, created if missing (default play-platform, or BACKLOT_S3_BUCKET)
+  --redis <url>          the gateways share their rate limits in this Redis (or BACKLOT_REDIS_URL; in
+                         real mode default redis://127.0.0.1:6379, BACKLOT_REDIS=off for per-gateway limits)
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
   -h, --help             this text
@@ -35,7 +37,8 @@ Examples:
   npm start
   npm start -- --log-level info
   npm start -- --port 8081 --admin-port 9901 --memory
-  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play`;
+  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play
+  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --redis redis://127.0.0.1:6379`;
 
 /** A command line `npm start` cannot run with: one line, exit code 64 (EX_USAGE). */
 export class UsageError extends Error {
@@ -79,6 +82,10 @@ const startOptionsSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be 3-63 lower-case letters, digits, dots or dashes')
     .optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, '--redis must be a redis:// URL, e.g. --redis redis://127.0.0.1:6379')
+    .optional(),
 });
 
 /** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
@@ -115,6 +122,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         's3-endpoint': { type: 'string' },
         's3-bucket': { type: 'string' },
         'log-level': { type: 'string' },
+        redis: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -126,6 +134,12 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const kafka = (values.kafka as string | undefined) ?? env.BACKLOT_KAFKA_BROKERS;
   const s3Endpoint = (values['s3-endpoint'] as string | undefined) ?? env.BACKLOT_S3_ENDPOINT;
   const s3Bucket = (values['s3-bucket'] as string | undefined) ?? env.BACKLOT_S3_BUCKET;
+  // Real mode (Kafka or S3 given) shares the gateways' rate limits in Redis unless BACKLOT_REDIS=off.
+  const realMode = kafka !== undefined || s3Endpoint !== undefined;
+  const redisUrl =
+    (values.redis as string | undefined) ??
+    env.BACKLOT_REDIS_URL ??
+    (realMode && env.BACKLOT_REDIS !== 'off' ? `redis://127.0.0.1:${env.BACKLOT_REDIS_PORT ?? '6379'}` : undefined);
   const parsed = startOptionsSchema.safeParse({
     port: values.port ?? env.PORT ?? '8080',
     gateways: values.gateways ?? '2',
@@ -137,6 +151,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     s3Endpoint,
     s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
+    redisUrl,
   });
   if (!parsed.success) {
     throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);

@@ -10,8 +10,8 @@ const execFileAsync = promisify(execFile);
 
 /**
  * A private, real redis-server for one test file (Debian's `redis-server`),
- * on a free port of this worktree's range (`BACKLOT_TEST_PORT_RANGE`,
- * default 19500-19599), in memory only: no RDB, no AOF, a temporary dir.
+ * on a free port (one the OS picks, or one of `BACKLOT_TEST_PORT_RANGE`, e.g.
+ * `19500-19599`, when set), in memory only: no RDB, no AOF, a temporary dir.
  * It can be stopped, paused (SIGSTOP: accepts, never answers) and restarted
  * on the same port, for fault tests.
  */
@@ -30,10 +30,6 @@ export interface PrivateRedis {
   cli(...args: string[]): Promise<string>;
 }
 
-function portRange(): [number, number] {
-  const [from, to] = (process.env.BACKLOT_TEST_PORT_RANGE ?? '19500-19599').split('-').map(Number);
-  return [from ?? 19500, to ?? 19599];
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -43,9 +39,23 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free port of the range, starting at a random place so parallel files rarely race. */
+/** A port the OS picks as free now. */
+function ephemeralPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A free port: of `BACKLOT_TEST_PORT_RANGE` when set (from a random place, so parallel files rarely race), else the OS's pick. */
 async function freePort(): Promise<number> {
-  const [from, to] = portRange();
+  const range = process.env.BACKLOT_TEST_PORT_RANGE;
+  if (!range) return ephemeralPort();
+  const [from = 0, to = 0] = range.split('-').map(Number);
   const span = to - from + 1;
   const start = Math.floor(Math.random() * span);
   for (let i = 0; i < span; i++) {
