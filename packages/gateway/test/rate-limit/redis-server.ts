@@ -30,7 +30,6 @@ export interface PrivateRedis {
   cli(...args: string[]): Promise<string>;
 }
 
-
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
