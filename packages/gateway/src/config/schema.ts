@@ -273,6 +273,8 @@ const filterSchema = z.discriminatedUnion(
         .default('failOpen'),
       /** Deadline of one call to the store. */
       storeTimeoutMs: ms('storeTimeoutMs').default(50),
+      /** After a failed store call, how long the fallback applies at once before the store is asked again. */
+      storeRetryMs: ms('storeRetryMs').default(1_000),
     }),
     z.strictObject({ type: z.literal('bodyLimit'), maxBytes: z.number().int().min(0) }),
     z.strictObject({

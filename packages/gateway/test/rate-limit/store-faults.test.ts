@@ -23,13 +23,14 @@ function recordingLogger(): GatewayLogger & {
 }
 
 /** Two routes sharing one store, one failing open and one failing closed. */
-function fleetConfig(origin: string, storeTimeoutMs = 50): GatewayConfigInput {
+function fleetConfig(origin: string, storeTimeoutMs = 50, storeRetryMs = 1000): GatewayConfigInput {
   const limit = {
     type: 'rateLimit',
     capacity: 10_000,
     refillPerSecond: 10_000,
     store: 'fleet',
     storeTimeoutMs,
+    storeRetryMs,
   } as const;
   return {
     routes: [
@@ -46,10 +47,10 @@ async function sample(registry: Registry, name: string, labels: Record<string, s
   return found?.value ?? 0;
 }
 
-async function gatewayWith(store: RateLimitStore, storeTimeoutMs?: number) {
+async function gatewayWith(store: RateLimitStore, storeTimeoutMs?: number, storeRetryMs?: number) {
   const origin = await startOrigin(echo);
   const logger = recordingLogger();
-  const [gateway, base] = await startGateway(fleetConfig(origin, storeTimeoutMs), {
+  const [gateway, base] = await startGateway(fleetConfig(origin, storeTimeoutMs, storeRetryMs), {
     rateLimitStores: { fleet: store },
     logger,
   });
@@ -94,7 +95,10 @@ describe('rate-limit store faults', () => {
     expect(
       await sample(registry, 'backlot_gateway_rate_limit_fallbacks_total', { route: 'closed', mode: 'failClosed' }),
     ).toBe(5);
-    expect(await sample(registry, 'backlot_gateway_rate_limit_store_errors_total', { store: 'fleet' })).toBe(10);
+    // Each filter asked the dead store, then left it alone for a second: the other requests fell back at once.
+    const errors = await sample(registry, 'backlot_gateway_rate_limit_store_errors_total', { store: 'fleet' });
+    expect(errors).toBeGreaterThanOrEqual(2);
+    expect(errors).toBeLessThanOrEqual(10);
     // One warning per filter when its store starts failing, not one per request.
     const warnings = logger.entries.filter((e) => e.level === 'warn' && e.obj.store === 'fleet');
     expect(warnings.map((w) => w.obj.onStoreError).sort()).toEqual(['failClosed', 'failOpen']);
@@ -111,7 +115,8 @@ describe('rate-limit store faults', () => {
     const store = new RedisRateLimitStore({ url: redis.url });
     onCleanup(() => store.close());
     await store.ready();
-    const { base, registry } = await gatewayWith(store, 100);
+    // storeRetryMs far beyond the test: after the first timeout, the store is never asked again here.
+    const { base, registry } = await gatewayWith(store, 100, 600_000);
     expect((await get(`${base}/open/b`)).status).toBe(200);
 
     redis.pause();
@@ -120,13 +125,23 @@ describe('rate-limit store faults', () => {
       expect(open.status).toBe(200);
       expect(closed.status).toBe(503);
       expect(JSON.parse(closed.text).error).toBe('rate_limit_unavailable');
-      expect(
-        await sample(registry, 'backlot_gateway_rate_limit_store_errors_total', { store: 'fleet', reason: 'timeout' }),
-      ).toBe(2);
+      const timeouts = () =>
+        sample(registry, 'backlot_gateway_rate_limit_store_errors_total', { store: 'fleet', reason: 'timeout' });
+      expect(await timeouts()).toBe(2);
+      // Right after a timeout the hung store is not asked again: these fall back without waiting on it.
+      const again = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => get(`${base}/${i % 2 ? 'open' : 'closed'}/b`)),
+      );
+      expect(again.map((r) => r.status).sort()).toEqual([200, 200, 200, 503, 503, 503]);
+      expect(await timeouts()).toBe(2);
+      expect(await sample(registry, 'backlot_gateway_rate_limit_fallbacks_total', { route: 'closed' })).toBe(4);
     } finally {
       redis.resume();
     }
-    await until(async () => (await get(`${base}/closed/b`)).status === 200, 10_000);
+    // Redis answers again (the commands that timed out are answered late, and dropped).
+    await expect(store.take('after-pause', { capacity: 1, refillPerSecond: 1 })).resolves.toMatchObject({
+      allowed: true,
+    });
   });
 
   it('a server that accepts connections and never speaks Redis: the store is never ready, requests fall back at once', async () => {
@@ -148,6 +163,16 @@ describe('rate-limit store faults', () => {
     expect((await get(`${base}/open/c`)).status).toBe(200);
     expect((await get(`${base}/closed/c`)).status).toBe(503);
     expect(await sample(registry, 'backlot_gateway_rate_limit_store_errors_total', { reason: 'error' })).toBe(2);
+  });
+
+  it('refuses a bad storeRetryMs, naming the field', async () => {
+    const origin = await startOrigin(echo);
+    await expect(
+      startGateway({
+        routes: [{ id: 'api', pathPrefix: '/', origin }],
+        filters: [{ type: 'rateLimit', capacity: 1, refillPerSecond: 1, storeRetryMs: -5 }],
+      }),
+    ).rejects.toThrow(/filters\[0\]\.storeRetryMs: storeRetryMs must be at least 1 ms/);
   });
 
   it("any store's call has the deadline: a store whose promise never settles is cut at storeTimeoutMs", async () => {

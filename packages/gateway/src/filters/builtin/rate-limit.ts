@@ -28,6 +28,12 @@ export interface RateLimitOptions {
   onStoreError?: StoreFallback | undefined;
   /** Deadline of one store call, in ms (default 50). */
   storeTimeoutMs?: number | undefined;
+  /**
+   * After a failed store call, the fallback applies at once for this long (ms,
+   * default 1000) before the store is asked again: a hung or dead store costs
+   * one deadline per interval, not one per request.
+   */
+  storeRetryMs?: number | undefined;
 }
 
 /** What a rate-limit filter is built with besides its options. @internal */
@@ -73,9 +79,10 @@ function withDeadline(promise: Promise<TakeResult>, ms: number, kind: string): P
  * or in a shared store (one limit for a fleet). A shared store's call has a
  * deadline (`storeTimeoutMs`); when it fails or is late the filter applies
  * `onStoreError`: `failOpen` lets the request pass, `failClosed` answers 503
- * `BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED`. Both count in
- * `backlot_gateway_rate_limit_store_errors_total` and
- * `backlot_gateway_rate_limit_fallbacks_total`.
+ * `BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED`. After a failure the store is
+ * left alone for `storeRetryMs` (the fallback applies at once), then tried again.
+ * Failed calls count in `backlot_gateway_rate_limit_store_errors_total`,
+ * requests decided by the fallback in `backlot_gateway_rate_limit_fallbacks_total`.
  */
 export function rateLimitFilter(options: RateLimitOptions, deps: RateLimitDeps = {}): Filter {
   const store = deps.store ?? new MemoryRateLimitStore({ maxKeys: options.maxKeys, now: deps.now });
@@ -83,11 +90,15 @@ export function rateLimitFilter(options: RateLimitOptions, deps: RateLimitDeps =
   const storeName = options.store ?? 'memory';
   const fallback = options.onStoreError ?? 'failOpen';
   const timeoutMs = options.storeTimeoutMs ?? 50;
+  const retryMs = options.storeRetryMs ?? 1000;
   const prefix = shared ? `${deps.scope ?? 'global'}:${options.key}:` : '';
   const bucket: TokenBucket = { capacity: options.capacity, refillPerSecond: options.refillPerSecond };
   const header = options.apiKeyHeader.toLowerCase();
   const { stats, logger } = deps;
   let failing = false;
+  /** After a failed call the store is left alone until then (performance.now ms), the fallback applying at once. */
+  let skipUntil = 0;
+  let lastError: unknown;
 
   const keyOf = (ctx: GatewayContext): string | undefined => {
     if (options.key === 'ip') return ctx.clientIp;
@@ -108,17 +119,8 @@ export function rateLimitFilter(options: RateLimitOptions, deps: RateLimitDeps =
     });
   };
 
-  const onStoreError = (ctx: GatewayContext, error: unknown): void => {
-    const route = ctx.route?.id ?? '';
-    stats?.storeError(storeName, error instanceof StoreTimeoutError ? 'timeout' : 'error');
-    stats?.fallback(route, storeName, fallback);
-    if (!failing) {
-      failing = true;
-      logger?.warn(
-        { err: error, store: storeName, kind: store.kind, route, onStoreError: fallback },
-        `rate-limit store failed; applying ${fallback} until it answers again`,
-      );
-    }
+  const applyFallback = (ctx: GatewayContext, error: unknown): void => {
+    stats?.fallback(ctx.route?.id ?? '', storeName, fallback);
     if (fallback === 'failOpen') return;
     throw new GatewayError(
       'BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED',
@@ -127,11 +129,28 @@ export function rateLimitFilter(options: RateLimitOptions, deps: RateLimitDeps =
     );
   };
 
+  const onStoreError = (ctx: GatewayContext, error: unknown): void => {
+    const route = ctx.route?.id ?? '';
+    stats?.storeError(storeName, error instanceof StoreTimeoutError ? 'timeout' : 'error');
+    skipUntil = performance.now() + retryMs;
+    lastError = error;
+    if (!failing) {
+      failing = true;
+      logger?.warn(
+        { err: error, store: storeName, kind: store.kind, route, onStoreError: fallback },
+        `rate-limit store failed; applying ${fallback} until it answers again`,
+      );
+    }
+    applyFallback(ctx, error);
+  };
+
   return defineFilter({
     name: 'rateLimit',
     phase: 'inbound',
     order: -700,
     run(ctx) {
+      // A store that just failed is not asked again for storeRetryMs: no request waits on a hung store's deadline.
+      if (skipUntil !== 0 && performance.now() < skipUntil) return applyFallback(ctx, lastError);
       const key = prefix + (keyOf(ctx) ?? `anonymous:${ctx.clientIp}`);
       let result: TakeResult | Promise<TakeResult>;
       try {
