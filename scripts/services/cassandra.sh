@@ -48,12 +48,9 @@ WIPE_DIR=$DATA_DIR
 # shellcheck source=scripts/services/lib.sh
 source "$SCRIPT_DIR/lib.sh"
 
-# True if PID is our node: a CassandraDaemon started with our cassandra.yaml (guards against PID reuse).
-is_ours() {
-  local pid=$1 cmdline
-  is_alive "$pid" || return 1
-  cmdline=$(cmdline_of "$pid") || return 1
-  [[ $cmdline == *CassandraDaemon* && $cmdline == *"$YAML"* ]]
+# Our node: a CassandraDaemon started with our cassandra.yaml.
+is_our_cmdline() {
+  [[ $1 == *CassandraDaemon* && $1 == *"$YAML"* ]]
 }
 
 # True if a node on $PORT answers a real CQL query (SELECT ... FROM system.local).

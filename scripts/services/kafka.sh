@@ -47,13 +47,9 @@ WIPE_DIR=$DATA_DIR
 # shellcheck source=scripts/services/lib.sh
 source "$SCRIPT_DIR/lib.sh"
 
-# True if PID is alive and is our broker, i.e. a kafka.Kafka process started
-# with our server.properties (guards against PID reuse).
-is_ours() {
-  local pid=$1 cmdline
-  is_alive "$pid" || return 1
-  cmdline=$(cmdline_of "$pid") || return 1
-  [[ $cmdline == *kafka.Kafka* && $cmdline == *"$PROPS"* ]]
+# Our broker: a kafka.Kafka process started with our server.properties.
+is_our_cmdline() {
+  [[ $1 == *kafka.Kafka* && $1 == *"$PROPS"* ]]
 }
 
 # True if a Kafka broker on $PORT answers a metadata request with >= 1 broker.

@@ -12,8 +12,9 @@
 #
 # and defines two functions:
 #
-#   is_ours PID    true if PID is alive and is our server (guards against PID reuse)
-#   answers        true if a server on $HOST:$PORT answers the readiness probe
+#   is_our_cmdline CMDLINE  true if a process with this command line is our server
+#                           (with is_ours, guards against a reused PID)
+#   answers                 true if a server on $HOST:$PORT answers the readiness probe
 #
 # For `service_up` it also defines `service_prepare` (first-run setup; it sets
 # the array LAUNCH to the server's command line) and sets PORTS (every port the
@@ -52,6 +53,14 @@ is_alive() {
 # The command line of PID, arguments separated by spaces (fails if it is gone).
 cmdline_of() {
   tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null
+}
+
+# True if PID is alive and is our server.
+is_ours() {
+  local cmdline
+  is_alive "$1" || return 1
+  cmdline=$(cmdline_of "$1") || return 1
+  is_our_cmdline "$cmdline"
 }
 
 # PID of our running server, or fail.

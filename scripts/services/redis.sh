@@ -41,13 +41,10 @@ source "$SCRIPT_DIR/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "BACKLOT_REDIS_PORT must be a port number, got '$PORT'"
 
-# True if PID is alive and is our server: a redis-server on our host and port
-# (redis-server shows `redis-server 127.0.0.1:<port>` as its command line).
-is_ours() {
-  local pid=$1 cmdline
-  is_alive "$pid" || return 1
-  cmdline=$(cmdline_of "$pid") || return 1
-  [[ $cmdline == *redis-server* && $cmdline == *"$HOST:$PORT"* ]]
+# Our server: a redis-server on our host and port (redis-server shows
+# `redis-server 127.0.0.1:<port>` as its command line).
+is_our_cmdline() {
+  [[ $1 == *redis-server* && $1 == *"$HOST:$PORT"* ]]
 }
 
 # True if a Redis server on $PORT answers PING with PONG (a real round trip, not just an open port).

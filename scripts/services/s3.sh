@@ -56,13 +56,9 @@ source "$SCRIPT_DIR/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "BACKLOT_S3_PORT must be a port number, got '$PORT'"
 
-# True if PID is alive (a zombie counts as dead) and is our server: the venv's
-# python running our launcher (guards against PID reuse).
-is_ours() {
-  local pid=$1 cmdline
-  is_alive "$pid" || return 1
-  cmdline=$(cmdline_of "$pid") || return 1
-  [[ $cmdline == "$VENV_PY "* && $cmdline == *"$LAUNCHER"* ]]
+# Our server: the venv's python running our launcher.
+is_our_cmdline() {
+  [[ $1 == "$VENV_PY "* && $1 == *"$LAUNCHER"* ]]
 }
 
 # Port our server PID listens on (the value after -p on its command line).
