@@ -35,6 +35,7 @@ const redisStoreOptionsSchema = z.strictObject({
   commandTimeoutMs: ms('commandTimeoutMs').default(1_000),
   connectTimeoutMs: ms('connectTimeoutMs').default(2_000),
   maxReconnectDelayMs: ms('maxReconnectDelayMs').default(2_000),
+  autoPipelining: z.boolean({ error: 'autoPipelining must be true or false' }).default(true),
 });
 
 /** Options of {@link RedisRateLimitStore} (validated; each bad field is named in the error). */
@@ -121,6 +122,8 @@ export class RedisRateLimitStore implements RateLimitStore {
         commandTimeout: config.commandTimeoutMs,
         connectTimeout: config.connectTimeoutMs,
         retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
+        // The takes of one event-loop tick go out in one write (ioredis auto-pipelining).
+        enableAutoPipelining: config.autoPipelining,
       });
       this.#owned = true;
     }

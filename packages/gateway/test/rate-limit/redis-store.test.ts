@@ -105,6 +105,7 @@ describe('RedisRateLimitStore', () => {
       { keyPrefix: 42 },
       { client: {} },
       { hostname: 'x' },
+      { autoPipelining: 'yes' },
     ];
     const messages = attempts.map((options) => {
       try {
@@ -121,6 +122,7 @@ describe('RedisRateLimitStore', () => {
     expect(messages[3]).toMatch(/keyPrefix must be a string/);
     expect(messages[4]).toMatch(/client must be an ioredis client/);
     expect(messages[5]).toMatch(/hostname/);
+    expect(messages[6]).toMatch(/autoPipelining must be true or false/);
   });
 
   it('fails fast with a coded error while Redis is unreachable, and ready() has a deadline', async () => {
