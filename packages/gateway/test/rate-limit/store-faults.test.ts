@@ -1,10 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type GatewayConfigInput,
   type GatewayLogger,
   isInvalidConfigError,
+  parseConfig,
   type RateLimitStore,
   RedisRateLimitStore,
   registerPrometheusMetrics,
@@ -239,6 +241,36 @@ describe('rate-limit store config', () => {
         }),
       ).rejects.toThrow(message);
     }
+  });
+
+  it('any shared-store settings either parse or are refused with issues naming only the bad fields (property)', () => {
+    const settings = fc.record(
+      {
+        store: fc.oneof(fc.string(), fc.stringMatching(/^[\w.-]{1,12}$/), fc.integer()),
+        onStoreError: fc.oneof(fc.constantFrom('failOpen', 'failClosed'), fc.string()),
+        storeTimeoutMs: fc.oneof(fc.integer({ min: -5, max: 100_000 }), fc.double(), fc.string()),
+        storeRetryMs: fc.oneof(fc.integer({ min: -5, max: 100_000 }), fc.double({ noNaN: true })),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(settings, (extra) => {
+        try {
+          const config = parseConfig({
+            routes: [{ id: 'api', pathPrefix: '/', origin: 'http://127.0.0.1:1' }],
+            filters: [{ type: 'rateLimit', capacity: 1, refillPerSecond: 1, ...extra }],
+          });
+          const filter = config.filters[0];
+          expect(filter?.type === 'rateLimit' && ['failOpen', 'failClosed'].includes(filter.onStoreError)).toBe(true);
+        } catch (error) {
+          expect(isInvalidConfigError(error)).toBe(true);
+          for (const issue of (error as { issues: string[] }).issues) {
+            expect(issue).toMatch(/^filters\[0\]\.(store|onStoreError|storeTimeoutMs|storeRetryMs): \1 /);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a reload naming an unknown store is refused and the old config keeps serving', async () => {
