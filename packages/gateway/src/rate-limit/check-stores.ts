@@ -1,16 +1,15 @@
 import type { FilterConfig, GatewayConfig } from '../config/schema.js';
 import { InvalidConfigError } from '../errors.js';
-import type { RateLimitStore } from './store.js';
 
 /**
  * Checks that every `rateLimit` filter's `store` names a store given in
- * `createGateway`'s `rateLimitStores`: a typo would otherwise silently fall
+ * `createGateway`'s `rateLimitStores` (only the names of `stores` are read): a typo would otherwise silently fall
  * back to per-process limits.
  *
  * @throws {InvalidConfigError} naming each filter whose store is unknown.
  * @internal
  */
-export function checkRateLimitStores(config: GatewayConfig, stores: Readonly<Record<string, RateLimitStore>>): void {
+export function checkRateLimitStores(config: GatewayConfig, stores: Readonly<Record<string, unknown>>): void {
   const issues: string[] = [];
   const known = Object.keys(stores);
   const check = (filters: readonly FilterConfig[], path: string) => {
