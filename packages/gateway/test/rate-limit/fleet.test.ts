@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { onCleanup, startOrigin } from '../helpers.js';
-import { type PrivateRedis, startPrivateRedis } from './redis-server.js';
+import { startPrivateRedis } from './redis-server.js';
 
 const hooks = fileURLToPath(new URL('../../../../scripts/ts-hooks.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/fleet-gateway.ts', import.meta.url));
@@ -38,18 +38,10 @@ async function redisSeconds(client: Redis): Promise<number> {
   return (seconds as number) + (micros as number) / 1e6;
 }
 
-let redis: PrivateRedis;
-
-beforeAll(async () => {
-  redis = await startPrivateRedis();
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
-
 describe('a fleet of gateways sharing the Redis store', () => {
   it('allows one limit for the fleet: requests allowed across two gateway processes are within 5 % of the rate', async () => {
+    const redis = await startPrivateRedis();
+    onCleanup(() => redis.stop());
     let reachedOrigin = 0;
     const origin = await startOrigin((req, res) => {
       reachedOrigin++;
