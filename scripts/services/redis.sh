@@ -41,10 +41,40 @@ source "$SCRIPT_DIR/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "BACKLOT_REDIS_PORT must be a port number, got '$PORT'"
 
-# Our server: a redis-server on our host and port (redis-server shows
-# `redis-server 127.0.0.1:<port>` as its command line).
+# Our server: a redis-server on our host (it shows `redis-server 127.0.0.1:<port>`
+# as its command line), on whichever port it was started.
 is_our_cmdline() {
-  [[ $1 == *redis-server* && $1 == *"$HOST:$PORT"* ]]
+  [[ $1 == "redis-server $HOST:"* ]]
+}
+
+# The port our server PID listens on, from its command line.
+port_of() {
+  local cmdline
+  cmdline=$(cmdline_of "$1") || return 1
+  cmdline=${cmdline#*"$HOST":}
+  printf '%s\n' "${cmdline%% *}"
+}
+
+# One server per state dir: refuse to start a second one on another port.
+cmd_up() {
+  local pid port
+  if pid=$(running_pid); then
+    port=$(port_of "$pid")
+    [[ $port == "$PORT" ]] || die "our server (pid $pid) already runs on port $port; run 'down' first to use port $PORT"
+  fi
+  service_up
+}
+
+cmd_status() {
+  local pid port
+  if pid=$(running_pid); then
+    port=$(port_of "$pid")
+    if [[ $port != "$PORT" ]]; then
+      echo "stopped on port $PORT (our server, pid $pid, runs on port $port)"
+      exit 3
+    fi
+  fi
+  service_status
 }
 
 # True if a Redis server on $PORT answers PING with PONG (a real round trip, not just an open port).
