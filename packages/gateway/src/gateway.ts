@@ -21,6 +21,7 @@ import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { liveGateways } from './metrics/prometheus.js';
 import type { Origin } from './origins/origin.js';
+import { checkStoreObjects } from './rate-limit/check-stores.js';
 import type { RateLimitStore } from './rate-limit/store.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
 import { createHandler, type HandlerState } from './server/handler.js';
@@ -179,6 +180,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
   const metrics = new GatewayMetrics();
   const logger = options.logger;
   const parsed = parseConfig(config);
+  checkStoreObjects(options.rateLimitStores);
   const filterDeps = { rateLimitStores: options.rateLimitStores, stats: metrics.rateLimit, logger };
   let runtime: Runtime;
   try {

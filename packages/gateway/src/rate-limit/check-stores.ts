@@ -29,3 +29,22 @@ export function checkRateLimitStores(config: GatewayConfig, stores: Readonly<Rec
   });
   if (issues.length) throw new InvalidConfigError(issues);
 }
+
+/**
+ * Checks `createGateway`'s `rateLimitStores`: each must be a store (an object
+ * with a `take` function), so that a wrong object is refused at creation
+ * instead of failing every request into its fallback.
+ *
+ * @throws {InvalidConfigError} naming each bad entry.
+ * @internal
+ */
+export function checkStoreObjects(stores: Readonly<Record<string, unknown>> | undefined): void {
+  if (stores === undefined) return;
+  const issues = Object.entries(stores)
+    .filter(([, store]) => typeof (store as { take?: unknown } | null)?.take !== 'function')
+    .map(
+      ([name]) =>
+        `rateLimitStores.${name}: must be a rate-limit store (an object with take(key, bucket)), e.g. new RedisRateLimitStore({ url })`,
+    );
+  if (issues.length) throw new InvalidConfigError(issues);
+}

@@ -224,6 +224,18 @@ describe('rate-limit store config', () => {
     expect(typo.message).toMatch(/no rate-limit store named 'flet'; known: 'fleet'/);
   });
 
+  it('refuses a rateLimitStores entry that is not a store, naming it', async () => {
+    const origin = await startOrigin(echo);
+    await expect(
+      startGateway(
+        { routes: [{ id: 'api', pathPrefix: '/', origin }] },
+        {
+          rateLimitStores: { fleet: { url: 'redis://127.0.0.1:6379' } as never },
+        },
+      ),
+    ).rejects.toThrow(/rateLimitStores\.fleet: must be a rate-limit store \(an object with take\(key, bucket\)\)/);
+  });
+
   it('refuses a bad onStoreError or storeTimeoutMs, naming the field', async () => {
     const origin = await startOrigin(echo);
     for (const [filter, message] of [
