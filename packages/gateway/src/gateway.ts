@@ -21,6 +21,8 @@ import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { liveGateways } from './metrics/prometheus.js';
 import type { Origin } from './origins/origin.js';
+import { checkStoreObjects } from './rate-limit/check-stores.js';
+import type { RateLimitStore } from './rate-limit/store.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
 import { createHandler, type HandlerState } from './server/handler.js';
 import { buildRuntime, type Runtime } from './server/runtime.js';
@@ -34,6 +36,13 @@ export interface GatewayOptions {
   logger?: GatewayLogger | undefined;
   /** Where the origins' resilience commands live (default: a registry of the gateway's own). */
   registry?: CommandRegistry | undefined;
+  /**
+   * Shared rate-limit stores by name, for `rateLimit` filters whose config
+   * says `store: '<name>'` (e.g. a {@link RedisRateLimitStore} shared by a
+   * fleet of gateways). The gateway never closes them: close them after
+   * `gateway.close()`.
+   */
+  rateLimitStores?: Readonly<Record<string, RateLimitStore>> | undefined;
 }
 
 /** One route as `/routes` and {@link Gateway.routes} show it. */
@@ -171,10 +180,13 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
   const metrics = new GatewayMetrics();
   const logger = options.logger;
   const parsed = parseConfig(config);
+  checkStoreObjects(options.rateLimitStores);
+  const filterDeps = { rateLimitStores: options.rateLimitStores, stats: metrics.rateLimit, logger };
   let runtime: Runtime;
   try {
-    ({ runtime } = buildRuntime(parsed, userFilters, registry, generations));
+    ({ runtime } = buildRuntime(parsed, userFilters, registry, generations, undefined, filterDeps));
   } catch (error) {
+    if (error instanceof InvalidConfigError) throw error;
     throw new InvalidConfigError([(error as Error).message], { cause: error });
   }
   const state: HandlerState = {
@@ -248,7 +260,14 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       let retired: Origin[];
       try {
         const parsedNext = parseConfig(input);
-        ({ runtime: next, retired } = buildRuntime(parsedNext, userFilters, registry, generations, state.runtime));
+        ({ runtime: next, retired } = buildRuntime(
+          parsedNext,
+          userFilters,
+          registry,
+          generations,
+          state.runtime,
+          filterDeps,
+        ));
       } catch (error) {
         metrics.reloadFailures++;
         logger?.warn({ err: error }, 'gateway config refused; the previous config keeps serving');

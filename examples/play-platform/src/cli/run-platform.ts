@@ -49,6 +49,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       playApi: core.playApiUrls.v1,
       playApiCanary: core.playApiUrls.v2,
       canaryPercent: options.canaryPercent,
+      ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
       supervise: {
         onReplace: ({ index, deadPid, exit, pid, error }) =>
           console.log(
@@ -78,6 +79,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
           `bookmarks, licences and viewing history in Cassandra ${cassandra.contactPoints.join(',')} (keyspace ${cassandra.keyspace})`,
         ]
       : []),
+    options.redisUrl ? `rate limits shared in Redis ${options.redisUrl}` : 'rate limits per gateway',
   ].join(', ');
   console.log(`Play platform up — ${mode}
 

@@ -29,6 +29,8 @@ Options:
                          (or BACKLOT_CASSANDRA_CONTACT_POINTS; keyspace BACKLOT_CASSANDRA_KEYSPACE,
                          default play_platform; BACKLOT_CASSANDRA_CONSISTENCY, default localQuorum;
                          BACKLOT_CASSANDRA_DATACENTER, default datacenter1)
+  --redis <url>          the gateways share their rate limits in this Redis (or BACKLOT_REDIS_URL; in
+                         real mode default redis://127.0.0.1:6379, BACKLOT_REDIS=off for per-gateway limits)
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
   -h, --help             this text
@@ -42,7 +44,8 @@ Examples:
   npm start -- --log-level info
   npm start -- --port 8081 --admin-port 9901 --memory
   npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --s3-bucket play \\
-    --cassandra 127.0.0.1:9042`;
+    --cassandra 127.0.0.1:9042
+  npm start -- --kafka 127.0.0.1:9092 --s3-endpoint http://127.0.0.1:9000 --redis redis://127.0.0.1:6379`;
 
 /** A command line `npm start` cannot run with: one line, exit code 64 (EX_USAGE). */
 export class UsageError extends Error {
@@ -93,6 +96,10 @@ const startOptionsSchema = z.object({
     )
     .optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, '--redis must be a redis:// URL, e.g. --redis redis://127.0.0.1:6379')
+    .optional(),
 });
 
 /** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
@@ -132,6 +139,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         's3-bucket': { type: 'string' },
         cassandra: { type: 'string' },
         'log-level': { type: 'string' },
+        redis: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -145,6 +153,12 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const s3Bucket = (values['s3-bucket'] as string | undefined) ?? env.BACKLOT_S3_BUCKET;
   const cassandraEnv = loadEnv(cassandraEnvSchema, env);
   const cassandra = (values.cassandra as string | undefined) ?? cassandraEnv.BACKLOT_CASSANDRA_CONTACT_POINTS;
+  // Real mode (Kafka or S3 given) shares the gateways' rate limits in Redis unless BACKLOT_REDIS=off.
+  const realMode = kafka !== undefined || s3Endpoint !== undefined;
+  const redisUrl =
+    (values.redis as string | undefined) ??
+    env.BACKLOT_REDIS_URL ??
+    (realMode && env.BACKLOT_REDIS !== 'off' ? `redis://127.0.0.1:${env.BACKLOT_REDIS_PORT ?? '6379'}` : undefined);
   const parsed = startOptionsSchema.safeParse({
     port: values.port ?? env.PORT ?? '8080',
     gateways: values.gateways ?? '2',
@@ -157,6 +171,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
     cassandra: cassandra?.split(',').map((point) => point.trim()),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
+    redisUrl,
   });
   if (!parsed.success) {
     throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);

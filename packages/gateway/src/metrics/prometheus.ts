@@ -159,6 +159,20 @@ export function gatewayCollectors(sources: () => Iterable<GatewayMetricsSource>)
       'Config reloads refused (invalid).',
       total(sources, (m) => m.reloadFailures),
     ),
+    prometheusCounter(
+      'backlot_gateway_rate_limit_store_errors_total',
+      'Rate-limit store calls that failed or missed storeTimeoutMs, by store and reason (error, timeout).',
+      summed<'store' | 'reason'>(sources, (metrics, add) => {
+        for (const [labels, count] of metrics.rateLimit.storeErrors.values()) add(labels, count);
+      }),
+    ),
+    prometheusCounter(
+      'backlot_gateway_rate_limit_fallbacks_total',
+      "Requests decided by a rate limit's onStoreError (failOpen passed, failClosed answered 503), by route, store and mode.",
+      summed<'route' | 'store' | 'mode'>(sources, (metrics, add) => {
+        for (const [labels, count] of metrics.rateLimit.fallbacks.values()) add(labels, count);
+      }),
+    ),
   ];
 }
 
@@ -185,7 +199,9 @@ export interface RegisterGatewayPrometheusOptions {
  * `backlot_gateway_origin_inflight{origin}`,
  * `backlot_gateway_origin_retries_total{origin}`, `backlot_gateway_shed_total`,
  * `backlot_gateway_no_route_total`, `backlot_gateway_rejected_total`,
- * `backlot_gateway_config_reloads_total`, `backlot_gateway_config_reload_failures_total`.
+ * `backlot_gateway_config_reloads_total`, `backlot_gateway_config_reload_failures_total`,
+ * `backlot_gateway_rate_limit_store_errors_total{store,reason}`,
+ * `backlot_gateway_rate_limit_fallbacks_total{route,store,mode}`.
  *
  * @throws {Error} `BACKLOT_MISSING_PEER` without `registry` when prom-client is not installed.
  */

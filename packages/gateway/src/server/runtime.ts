@@ -1,9 +1,10 @@
 import { AdaptiveLimiter, type CommandRegistry } from '@backlot/resilience';
 import { type GatewayConfig, type OriginConfig, originSchema } from '../config/schema.js';
-import { builtinFilters } from '../filters/builtin/index.js';
+import { type BuiltinFilterDeps, builtinFilters } from '../filters/builtin/index.js';
 import { buildChains, type Filter, type FilterChains } from '../filters/filter.js';
 import { limitAlgorithm, Origin } from '../origins/origin.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
+import { checkRateLimitStores } from '../rate-limit/check-stores.js';
 import { RouteTable } from '../routing/route-table.js';
 import { PathPolicy } from '../security/path-policy.js';
 
@@ -59,7 +60,9 @@ export function buildRuntime(
   registry: CommandRegistry,
   generations: Map<string, number>,
   previous?: Runtime,
+  filterDeps: Omit<BuiltinFilterDeps, 'scope'> = {},
 ): { runtime: Runtime; retired: Origin[] } {
+  checkRateLimitStores(config, filterDeps.rateLimitStores ?? {});
   const origins = new Map<string, Origin>();
   const originKeys = new Map<string, Origin>();
   const created: Origin[] = [];
@@ -80,11 +83,17 @@ export function buildRuntime(
     for (const origin of created) void origin.destroy();
     throw error;
   }
-  const globalFilters = [...config.filters.flatMap(builtinFilters), ...userFilters];
+  const globalFilters = [
+    ...config.filters.flatMap((filter, i) => builtinFilters(filter, { ...filterDeps, scope: `global#${i}` })),
+    ...userFilters,
+  ];
   const table = new RouteTable(config.routes);
   const chains = new Map<string, FilterChains>();
   for (const route of table.routes) {
-    chains.set(route.id, buildChains([...globalFilters, ...route.filters.flatMap(builtinFilters)]));
+    const routeFilters = route.filters.flatMap((filter, i) =>
+      builtinFilters(filter, { ...filterDeps, scope: `route:${route.id}#${i}` }),
+    );
+    chains.set(route.id, buildChains([...globalFilters, ...routeFilters]));
   }
   const retired = previous ? [...previous.origins.values()].filter((o) => ![...origins.values()].includes(o)) : [];
   return {
