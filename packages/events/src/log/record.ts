@@ -83,7 +83,8 @@ export function decodeRecord(bytes: Buffer): LogRecord {
   if ((first & HAS_HEADERS) === 0) return { topic, key, value: Buffer.from(bytes.subarray(at)), timestamp };
   const count = bytes.readUInt16BE(at);
   at += 2;
-  const headers: Record<string, string> = {};
+  // Null prototype: a header named `__proto__` (any name a producer wrote) is kept as data.
+  const headers: Record<string, string> = Object.create(null);
   for (let i = 0; i < count; i++) {
     const nameLength = bytes.readUInt16BE(at);
     at += 2;

@@ -26,7 +26,8 @@ export function textHeaders(
     const decoded = text(value);
     if (decoded === undefined) continue;
     const key = typeof name === 'string' ? name : Buffer.from(name as Uint8Array).toString('utf8');
-    out ??= {};
+    // Null prototype: a header named `__proto__` is kept as data.
+    out ??= Object.create(null) as Record<string, string>;
     out[key] = decoded;
   }
   return out;
