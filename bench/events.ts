@@ -16,6 +16,12 @@
  *   (`@backlot/events/platformatic`), same options.
  * - platformatic: raw `@platformatic/kafka` `producer.send` with the same
  *   guarantees (idempotent, acks all, gzip) and the same caller-built 1 MiB batches.
+ * - backlot-otel-off, backlot-otel: the `backlot` subject with an OpenTelemetry
+ *   SDK registered for the round (W3C propagator, AsyncLocalStorage context
+ *   manager): sampling off (`AlwaysOffSampler`: no span recorded, the unsampled
+ *   `traceparent` still written into each record), and every emit sampled (a
+ *   span per emit and its `traceparent` header; spans batched to an exporter
+ *   that discards them). `backlot` itself runs without an SDK: the no-op tracer.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
  * - backlot-pipeline vs kafkajs-consumer: consuming a topic of the same events
@@ -41,6 +47,16 @@ import {
   type Transport,
 } from '@backlot/events';
 import { platformaticKafkaTransport } from '@backlot/events/platformatic';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
@@ -120,6 +136,33 @@ function percentile(values: number[], p: number): number {
 
 async function backlot(): Promise<Figures> {
   return backlotOn(kafkaTransport({ brokers: kafkaBrokers }), 'backlot');
+}
+
+/** An exporter that discards what it is given: the SDK's own cost, no network. */
+const discard: SpanExporter = {
+  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
+  shutdown: async () => {},
+};
+
+/** Runs `subject` with an OpenTelemetry SDK registered (sampling every span, or none), then unregisters it. */
+function withOpenTelemetry(sampled: boolean, subject: () => Promise<Figures>): () => Promise<Figures> {
+  return async () => {
+    const provider = new BasicTracerProvider({
+      sampler: sampled ? new AlwaysOnSampler() : new AlwaysOffSampler(),
+      spanProcessors: [new BatchSpanProcessor(discard)],
+    });
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+    try {
+      return await subject();
+    } finally {
+      await provider.shutdown();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    }
+  };
 }
 
 async function backlotZstd(): Promise<Figures> {
@@ -443,6 +486,8 @@ export default async function run() {
       'kafkajs-zstd': () => rawKafkajsWith(CompressionTypes.ZSTD),
       'backlot-platformatic': backlotPlatformatic,
       platformatic: rawPlatformatic,
+      'backlot-otel-off': withOpenTelemetry(false, backlot),
+      'backlot-otel': withOpenTelemetry(true, backlot),
       'backlot-spool': backlotSpool,
       'backlot-pipeline': backlotPipeline,
       'kafkajs-consumer': rawKafkajsConsumer,
