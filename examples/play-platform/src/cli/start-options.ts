@@ -25,6 +25,8 @@ Options:
   --s3-bucket <name>     the bucket, created if missing (default play-platform, or BACKLOT_S3_BUCKET)
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
+  --trace-sample <r>     share of Play requests traced with OpenTelemetry, 0-1, shown as waterfalls
+                         on the dashboard; 0 installs no SDK (default 1, or PLAY_TRACE_SAMPLE)
   -h, --help             this text
 
 Environment of the services (see src/http/config.ts): CHAOS_TOKEN turns each
@@ -79,6 +81,10 @@ const startOptionsSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be 3-63 lower-case letters, digits, dots or dashes')
     .optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+  traceSample: z.coerce
+    .number({ error: '--trace-sample must be a number from 0 to 1, e.g. --trace-sample 0.1' })
+    .min(0, '--trace-sample must be 0-1 (0: no tracing)')
+    .max(1, '--trace-sample must be 0-1 (1: every request)'),
 });
 
 /** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
@@ -115,6 +121,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         's3-endpoint': { type: 'string' },
         's3-bucket': { type: 'string' },
         'log-level': { type: 'string' },
+        'trace-sample': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -137,6 +144,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     s3Endpoint,
     s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
+    traceSample: values['trace-sample'] ?? (env.PLAY_TRACE_SAMPLE || '1'),
   });
   if (!parsed.success) {
     throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);

@@ -1,33 +1,21 @@
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { installTracing as installPlatformTracing } from '../../src/tracing/install.ts';
+import type { TraceBuffer } from '../../src/tracing/trace-buffer.ts';
 
 /**
- * Registers a real OpenTelemetry SDK the way a service's set-up does (tracer
- * provider, AsyncLocalStorage context manager, W3C propagator), exporting to
- * memory; `stop()` unregisters all three.
+ * Registers the OpenTelemetry SDK the way `npm start` does (`installTracing`:
+ * tracer provider, AsyncLocalStorage context manager, W3C propagator, the
+ * dashboard's trace buffer), every trace sampled, with an in-memory exporter
+ * beside it; `stop()` unregisters it.
  */
-export function installTracing(): { spans: () => ReadableSpan[]; stop: () => Promise<void> } {
+export function installTracing(): {
+  spans: () => ReadableSpan[];
+  buffer: TraceBuffer;
+  stop: () => Promise<void>;
+} {
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-  return {
-    spans: () => exporter.getFinishedSpans(),
-    stop: async () => {
-      await provider.shutdown();
-      trace.disable();
-      propagation.disable();
-      context.disable();
-    },
-  };
+  const tracing = installPlatformTracing({ sampleRatio: 1, processors: [new SimpleSpanProcessor(exporter)] });
+  return { spans: () => exporter.getFinishedSpans(), buffer: tracing.buffer, stop: () => tracing.stop() };
 }
 
 /** The spans of one trace as a tree: each span's parent, and its chain of ancestors. */
