@@ -47,21 +47,12 @@ import {
   type Transport,
 } from '@backlot/events';
 import { platformaticKafkaTransport } from '@backlot/events/platformatic';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { serviceEnv } from '../scripts/test-env.ts';
 import { type Figures, runBench } from './lib/harness.ts';
+import { withOpenTelemetry } from './lib/otel.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -136,33 +127,6 @@ function percentile(values: number[], p: number): number {
 
 async function backlot(): Promise<Figures> {
   return backlotOn(kafkaTransport({ brokers: kafkaBrokers }), 'backlot');
-}
-
-/** An exporter that discards what it is given: the SDK's own cost, no network. */
-const discard: SpanExporter = {
-  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: async () => {},
-};
-
-/** Runs `subject` with an OpenTelemetry SDK registered (sampling every span, or none), then unregisters it. */
-function withOpenTelemetry(sampled: boolean, subject: () => Promise<Figures>): () => Promise<Figures> {
-  return async () => {
-    const provider = new BasicTracerProvider({
-      sampler: sampled ? new AlwaysOnSampler() : new AlwaysOffSampler(),
-      spanProcessors: [new BatchSpanProcessor(discard)],
-    });
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(provider);
-    try {
-      return await subject();
-    } finally {
-      await provider.shutdown();
-      trace.disable();
-      propagation.disable();
-      context.disable();
-    }
-  };
 }
 
 async function backlotZstd(): Promise<Figures> {

@@ -20,6 +20,16 @@ export interface EmitDescription {
 }
 
 /**
+ * Whether an emit is observed (an OpenTelemetry SDK is registered, or someone
+ * subscribes to {@link EMIT_CHANNEL}): when not, the producer admits the record
+ * as is, with no span, header, description or closure allocated.
+ * @internal
+ */
+export function emitObserved(): boolean {
+  return emitChannel.hasSubscribers || eventsTracer() !== undefined;
+}
+
+/**
  * Runs `admit` (which queues the event's record, with the headers it is given)
  * as one traced emit: with an OpenTelemetry SDK, a producer span
  * `emit <topic>` (messaging semantic conventions) whose W3C trace context is
