@@ -10,6 +10,7 @@ import {
   type EmitMessage,
   embeddedLogTransport,
   PIPELINE_DEAD_LETTER_CHANNEL,
+  type PipelineMetrics,
   PROCESS_CHANNEL,
   type ProcessMessage,
   type Transport,
@@ -44,6 +45,24 @@ async function consumeAll(transport: Transport, topic: string, count: number): P
   return seen;
 }
 
+/** A producer of the test catalogue to topic `plays` on `transport`, without a spool unless given one. */
+const playProducer = (transport: Transport, spool: { dir: string } | false = false) =>
+  createEventProducer({ catalog: events, source: 'play-api', transport, topic: 'plays', spool });
+
+/** Runs a pipeline of group `groupId` over topic `plays` until `done(metrics)`, then closes it. */
+async function runPipeline(
+  transport: Transport,
+  done: (metrics: PipelineMetrics) => boolean,
+  what: string,
+  groupId = 'trending',
+): Promise<void> {
+  const pipeline = createPipeline({ catalog: events, transport, groupId, topics: ['plays'] });
+  pipeline.events().to(collect());
+  await pipeline.start();
+  await until(() => done(pipeline.metrics()), what);
+  await pipeline.close();
+}
+
 /** A broker that is down: every send fails (a unit fake beside the real-broker tests). */
 const downTransport: Transport = {
   name: 'down',
@@ -63,13 +82,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
   it('emit() makes a producer span under the active span and writes its traceparent into the record; the pipeline continues that trace', async () => {
     tracing = installEventsTracing();
     const transport = embeddedLogTransport({ dir: tempDir() });
-    const producer = createEventProducer({
-      catalog: events,
-      source: 'play-api',
-      transport,
-      topic: 'plays',
-      spool: false,
-    });
+    const producer = playProducer(transport);
     let requestSpanId = '';
     trace.getTracer('test').startActiveSpan('play request', (request) => {
       requestSpanId = request.spanContext().spanId;
@@ -93,12 +106,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
     const { traceId, spanId } = emit?.spanContext() ?? {};
     expect(record?.headers?.traceparent).toBe(`00-${traceId}-${spanId}-01`);
 
-    const sink = collect<unknown>();
-    const pipeline = createPipeline({ catalog: events, transport, groupId: 'trending', topics: ['plays'] });
-    pipeline.events('play.started').to(sink);
-    await pipeline.start();
-    await until(() => pipeline.metrics().processed === 1, 'the event processed');
-    await pipeline.close();
+    await runPipeline(transport, (metrics) => metrics.processed === 1, 'the event processed');
     const [processed] = named(tracing.spans(), 'process plays');
     expect(processed?.kind).toBe(SpanKind.CONSUMER);
     expect(processed?.spanContext().traceId).toBe(traceId);
@@ -116,13 +124,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
   it('a spooled event keeps its trace context: replayed after a restart, its processing continues the emit span', async () => {
     tracing = installEventsTracing();
     const spool = { dir: tempDir() };
-    const down = createEventProducer({
-      catalog: events,
-      source: 'play-api',
-      transport: downTransport,
-      topic: 'plays',
-      spool,
-    });
+    const down = playProducer(downTransport, spool);
     trace.getTracer('test').startActiveSpan('play request', (request) => {
       down.emit('play.started', play(1));
       request.end();
@@ -133,16 +135,12 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
 
     // The next start, broker back: the spool is replayed with the record's headers.
     const transport = embeddedLogTransport({ dir: tempDir() });
-    const up = createEventProducer({ catalog: events, source: 'play-api', transport, topic: 'plays', spool });
+    const up = playProducer(transport, spool);
     await up.flush();
     await up.close();
     expect(up.metrics()).toMatchObject({ sent: 1, replayed: 1 });
 
-    const pipeline = createPipeline({ catalog: events, transport, groupId: 'trending', topics: ['plays'] });
-    pipeline.events().to(collect());
-    await pipeline.start();
-    await until(() => pipeline.metrics().processed === 1, 'the replayed event processed');
-    await pipeline.close();
+    await runPipeline(transport, (metrics) => metrics.processed === 1, 'the replayed event processed');
     const [processed] = named(tracing.spans(), 'process plays');
     expect(processed?.spanContext().traceId).toBe(emit?.spanContext().traceId);
     expect(processed?.parentSpanContext?.spanId).toBe(emit?.spanContext().spanId);
@@ -151,13 +149,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
   it('a batch mixing traces gets a receive span linking each producer span; each record still continues its own trace', async () => {
     tracing = installEventsTracing();
     const transport = embeddedLogTransport({ dir: tempDir(), partitions: 1 });
-    const producer = createEventProducer({
-      catalog: events,
-      source: 'play-api',
-      transport,
-      topic: 'plays',
-      spool: false,
-    });
+    const producer = playProducer(transport);
     const tracer = trace.getTracer('test');
     for (const seq of [1, 2]) {
       tracer.startActiveSpan(`request ${seq}`, (request) => {
@@ -174,11 +166,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
     const emits = named(tracing.spans(), 'emit plays');
     expect(emits).toHaveLength(2);
 
-    const pipeline = createPipeline({ catalog: events, transport, groupId: 'trending', topics: ['plays'] });
-    pipeline.events().to(collect());
-    await pipeline.start();
-    await until(() => pipeline.metrics().processed === 3, 'three events processed');
-    await pipeline.close();
+    await runPipeline(transport, (metrics) => metrics.processed === 3, 'three events processed');
     const [receive] = named(tracing.spans(), 'receive plays');
     expect(receive?.kind).toBe(SpanKind.CONSUMER);
     expect(receive?.attributes['messaging.batch.message_count']).toBe(3);
@@ -206,11 +194,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
       { key: null, value: Buffer.from('{not json'), timestamp: Date.now(), headers: { traceparent } },
     ]);
     await raw.close();
-    const pipeline = createPipeline({ catalog: events, transport, groupId: 'trending', topics: ['plays'] });
-    pipeline.events().to(collect());
-    await pipeline.start();
-    await until(() => pipeline.metrics().deadLettered === 1, 'the poison record dead-lettered');
-    await pipeline.close();
+    await runPipeline(transport, (metrics) => metrics.deadLettered === 1, 'the poison record dead-lettered');
     const [processed] = named(tracing.spans(), 'process plays');
     expect(processed?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
     expect(processed?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
@@ -222,13 +206,7 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
 
   it('without an OpenTelemetry SDK: no span, no header written', async () => {
     const transport = embeddedLogTransport({ dir: tempDir() });
-    const producer = createEventProducer({
-      catalog: events,
-      source: 'play-api',
-      transport,
-      topic: 'plays',
-      spool: false,
-    });
+    const producer = playProducer(transport);
     trace.getTracer('test').startActiveSpan('no sdk', (span) => {
       producer.emit('play.started', play(1));
       span.end();
@@ -256,23 +234,13 @@ describe('diagnostics channels of @backlot/events', () => {
     subscribe(PIPELINE_DEAD_LETTER_CHANNEL, onDeadLetter);
     try {
       const transport = embeddedLogTransport({ dir: tempDir(), partitions: 1 });
-      const producer = createEventProducer({
-        catalog: events,
-        source: 'play-api',
-        transport,
-        topic: 'plays',
-        spool: false,
-      });
+      const producer = playProducer(transport);
       producer.emit('play.started', play(1), { key: 'p1' });
       await producer.close();
       const raw = transport.producer();
       await raw.send('plays', [{ key: null, value: Buffer.from('garbage'), timestamp: Date.now() }]);
       await raw.close();
-      const pipeline = createPipeline({ catalog: events, transport, groupId: 'g', topics: ['plays'] });
-      pipeline.events().to(collect());
-      await pipeline.start();
-      await until(() => pipeline.metrics().consumed === 2, 'both records consumed');
-      await pipeline.close();
+      await runPipeline(transport, (metrics) => metrics.consumed === 2, 'both records consumed', 'g');
       expect(seen).toEqual([
         'emit play-api play.started plays p1',
         'process g plays 0 offset',
