@@ -116,6 +116,7 @@ export function traceProcess(
   process: (note: ProcessNote) => Promise<void>,
 ): Promise<void> {
   const tracer = eventsTracer();
+  if (tracer === undefined && !processChannel.hasSubscribers) return process(UNRECORDED);
   const run =
     tracer === undefined ? () => process(UNRECORDED) : () => processInSpan(tracer, pipeline, message, process);
   if (!processChannel.hasSubscribers) return run();
