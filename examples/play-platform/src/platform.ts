@@ -40,6 +40,7 @@ import { createSubscriberService } from './services/subscriber.ts';
 import { startStreamProcessor, type TrendingWindow } from './stream/processor.ts';
 import { rowViewingHistory, seriesViewingHistory } from './stream/viewing-history.ts';
 import { createViewsService } from './stream/views-service.ts';
+import type { TraceBuffer } from './tracing/trace-buffer.ts';
 
 /** Real mode's S3: where objects and the stream's output go. */
 export interface S3Options {
@@ -90,6 +91,12 @@ export interface PlatformOptions {
    * port of 127.0.0.1. Default: quiet logs (`silent`), chaos over HTTP off.
    */
   http?: Partial<Omit<ServiceConfig, 'port' | 'host'>>;
+  /**
+   * Where the dashboard reads the latest plays' traces (`GET /api/traces`):
+   * the buffer of the OpenTelemetry SDK the caller registered (`installTracing`
+   * in `tracing/install.ts`). The platform registers no SDK itself.
+   */
+  traces?: TraceBuffer | undefined;
 }
 
 /** The platform behind the edge: microservices, data store, Play APIs, events, stream processor. */
@@ -272,6 +279,7 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
             events,
             store,
             continueWatching: (profileId) => history.continueWatching(profileId),
+            ...(options.traces ? { traces: options.traces } : {}),
             mode: {
               events: options.kafkaBrokers
                 ? `events on Kafka ${options.kafkaBrokers.join(',')}`

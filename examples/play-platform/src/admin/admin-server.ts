@@ -65,7 +65,8 @@ const sameToken = (given: string | string[] | undefined, expected: Buffer) =>
  * Starts the admin listener on 127.0.0.1 only:
  *
  * - `GET /` the dashboard (one self-contained page), `GET /api/snapshot`
- *   (JSON), `GET /api/stream` (the same every 500 ms as `text/event-stream`);
+ *   (JSON), `GET /api/stream` (the same every 500 ms as `text/event-stream`),
+ *   `GET /api/traces` (the latest plays' traces, as waterfalls);
  * - chaos, each needing the `x-chaos-token` header: `POST /api/chaos/service/:name`
  *   `{ latencyMs, failureRate, down }`, `POST /api/chaos/heal`,
  *   `POST /api/chaos/gateway/:index/kill` (fleet), `POST /api/chaos/broker/stop|start` (real mode).
@@ -151,6 +152,10 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
         return res.end(page);
       }
       if (req.method === 'GET' && path === '/api/snapshot') return json(res, 200, await snapshot());
+      if (req.method === 'GET' && path === '/api/traces') {
+        // The latest plays' traces as waterfalls (empty without an OpenTelemetry SDK, e.g. --trace-sample 0).
+        return json(res, 200, { tracing: Boolean(sources.traces), traces: sources.traces?.latest(5) ?? [] });
+      }
       if (req.method === 'GET' && path === '/api/stream') {
         res.writeHead(200, {
           'content-type': 'text/event-stream',
@@ -188,7 +193,10 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
         const [status, answer] = await chaos(path, body);
         return json(res, status, answer);
       }
-      json(res, 404, { error: 'not_found', message: 'admin paths: / /api/snapshot /api/stream /api/chaos/…' });
+      json(res, 404, {
+        error: 'not_found',
+        message: 'admin paths: / /api/snapshot /api/stream /api/traces /api/chaos/…',
+      });
     } catch (error) {
       json(res, 500, { error: 'internal', message: (error as Error).message });
     }

@@ -55,6 +55,16 @@ export function dashboardPage(token: string): string {
   .cols { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
   .muted { color: var(--dim); }
   #toast { color: var(--warn); min-height: 1.4em; }
+  .trace { margin-bottom: 10px; }
+  .trace .title { color: var(--dim); margin-bottom: 2px; }
+  .span { display: grid; grid-template-columns: 320px 1fr 70px; align-items: center; gap: 6px; font-size: 12px; }
+  .span .label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .span .track { position: relative; height: 10px; }
+  .span .track > div { position: absolute; height: 100%; min-width: 2px; border-radius: 2px; background: var(--blue); }
+  .span.server .track > div { background: var(--teal); } .span.client .track > div { background: var(--purple); }
+  .span.producer .track > div, .span.consumer .track > div { background: var(--warn); }
+  .span.error .track > div { background: var(--bad); }
+  .span .dur { text-align: right; color: var(--dim); font-variant-numeric: tabular-nums; }
 </style>
 </head>
 <body>
@@ -101,6 +111,10 @@ export function dashboardPage(token: string): string {
     <div class="cols" id="continue" style="margin-top:8px"></div>
     <h2 style="margin-top:10px">Latest events</h2>
     <ol id="recent" class="muted"></ol>
+  </section>
+  <section class="wide">
+    <h2>Latest plays: one trace each (OpenTelemetry, this process: Play API → commands → services → events → stream processor)</h2>
+    <div id="traces" class="muted">no trace yet: npm run play</div>
   </section>
 </main>
 <script>
@@ -230,6 +244,27 @@ function render(s) {
     "<div><b>Continue watching · " + esc(profile) + "</b><ol>" + (titles.slice(0, 4).map((t) => "<li>" + esc(t.name) + ' <span class="muted">' + Math.round(t.positionMs / 60000) + " min</span></li>").join("") || '<li class="muted">–</li>') + "</ol></div>").join("");
   $("recent").innerHTML = s.events.recent.map((e) => "<li>" + esc(e.name) + " · " + esc(e.profileId) + (e.titleId ? " · " + esc(e.titleId) : "") + "</li>").join("");
 }
+
+function renderTraces(answer) {
+  if (!answer.tracing) { $("traces").textContent = "tracing is off (--trace-sample 0)"; return; }
+  if (answer.traces.length === 0) return;
+  $("traces").innerHTML = answer.traces.map((t) =>
+    '<div class="trace"><div class="title">trace ' + esc(t.traceId) + " · " + new Date(t.startedAt).toLocaleTimeString() + " · " + ms(t.durationMs) + " · " + t.spans.length + " spans</div>" +
+    t.spans.map((sp) => {
+      const left = t.durationMs > 0 ? (100 * sp.offsetMs) / t.durationMs : 0;
+      const width = t.durationMs > 0 ? (100 * sp.durationMs) / t.durationMs : 100;
+      return '<div class="span ' + esc(sp.kind) + (sp.error ? " error" : "") + '"><span class="label" title="' + esc(sp.scope) + '" style="padding-left:' + (sp.depth * 10) + 'px">' + esc(sp.name) +
+        '</span><span class="track"><div style="left:' + left.toFixed(2) + "%;width:" + width.toFixed(2) + '%"></div></span><span class="dur">' + ms(sp.durationMs) + "</span></div>";
+    }).join("") + "</div>").join("");
+}
+async function pollTraces() {
+  try {
+    const res = await fetch("/api/traces");
+    if (res.ok) renderTraces(await res.json());
+  } catch {}
+  setTimeout(pollTraces, 2000);
+}
+pollTraces();
 
 function follow() {
   const source = new EventSource("/api/stream");

@@ -7,6 +7,7 @@ import type { Chaos } from '../http/chaos.ts';
 import type { Service } from '../http/service.ts';
 import { rowViewingHistory } from '../stream/viewing-history.ts';
 import { type ContinueWatching, trendingSchema } from '../stream/views.ts';
+import type { TraceBuffer } from '../tracing/trace-buffer.ts';
 import { type CountersBySource, parseRouteCounters, type RouteTraffic, TrafficWindow } from './gateway-traffic.ts';
 
 /** The edge in front of the core, as the dashboard sees it. */
@@ -32,6 +33,8 @@ export interface SnapshotSources {
   continueWatching?: ((profileId: string) => Promise<ContinueWatching>) | undefined;
   /** Events on the embedded log or on Kafka; data in memory, on disk or in S3. */
   mode: { events: string; data: string };
+  /** The latest traces, when an OpenTelemetry SDK records into this buffer. */
+  traces?: TraceBuffer | undefined;
 }
 
 /** One command's card in the circuit grid (Hystrix's numbers). */

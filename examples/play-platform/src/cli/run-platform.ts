@@ -8,6 +8,7 @@ import { kafkaScriptBroker } from '../admin/broker-control.ts';
 import { fleetEdge } from '../admin/fleet-edge.ts';
 import { type GatewayFleet, startGatewayFleet } from '../edge/gateway-fleet.ts';
 import { type PlatformCore, startCore } from '../platform.ts';
+import { installTracing } from '../tracing/install.ts';
 import { assertPortsFree } from './ports.ts';
 import type { StartOptions } from './start-options.ts';
 
@@ -20,8 +21,11 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
   const { kafkaBrokers, s3Bucket, s3Endpoint, cassandra } = options;
   let core: PlatformCore | undefined;
   let fleet: GatewayFleet | undefined;
+  // An OpenTelemetry SDK for this process: the dashboard shows the latest plays' traces as waterfalls.
+  const tracing = options.traceSample > 0 ? installTracing({ sampleRatio: options.traceSample }) : undefined;
   try {
     core = await startCore({
+      ...(tracing ? { traces: tracing.buffer } : {}),
       // The dashboard and chaos controls; in real mode they may stop the broker kafka.sh runs at --kafka.
       admin: {
         port: options.adminPort,
@@ -62,6 +66,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
   } catch (error) {
     await fleet?.close().catch(() => {});
     await core?.close().catch(() => {});
+    await tracing?.stop();
     throw error;
   }
   const running = { core, fleet };
@@ -103,6 +108,7 @@ Press Ctrl-C to stop.`);
       console.log('\nstopping: draining the gateways, then the services…');
       await running.fleet.close();
       await running.core.close();
+      await tracing?.stop();
       console.log(`stopped (${running.core.events.length} events emitted)`);
     },
   };

@@ -33,6 +33,8 @@ Options:
                          real mode default redis://127.0.0.1:6379, BACKLOT_REDIS=off for per-gateway limits)
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
+  --trace-sample <r>     share of Play requests traced with OpenTelemetry, 0-1, shown as waterfalls
+                         on the dashboard; 0 installs no SDK (default 1, or PLAY_TRACE_SAMPLE)
   -h, --help             this text
 
 Environment of the services (see src/http/config.ts): CHAOS_TOKEN turns each
@@ -100,6 +102,10 @@ const startOptionsSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/\S+$/, '--redis must be a redis:// URL, e.g. --redis redis://127.0.0.1:6379')
     .optional(),
+  traceSample: z.coerce
+    .number({ error: '--trace-sample must be a number from 0 to 1, e.g. --trace-sample 0.1' })
+    .min(0, '--trace-sample must be 0-1 (0: no tracing)')
+    .max(1, '--trace-sample must be 0-1 (1: every request)'),
 });
 
 /** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
@@ -140,6 +146,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         cassandra: { type: 'string' },
         'log-level': { type: 'string' },
         redis: { type: 'string' },
+        'trace-sample': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -172,6 +179,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     cassandra: cassandra?.split(',').map((point) => point.trim()),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
     redisUrl,
+    traceSample: values['trace-sample'] ?? (env.PLAY_TRACE_SAMPLE || '1'),
   });
   if (!parsed.success) {
     throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);
