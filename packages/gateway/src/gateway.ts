@@ -16,13 +16,14 @@ import {
 } from './config/remote.js';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { InvalidConfigError } from './errors.js';
+import { GatewayState } from './exchange/gateway-state.js';
 import { defineFilter, type Filter } from './filters/filter.js';
 import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { liveGateways } from './metrics/prometheus.js';
 import type { Origin } from './origins/origin.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
-import { createHandler, type HandlerState } from './server/handler.js';
+import { createHandler } from './server/handler.js';
 import { buildRuntime, type Runtime } from './server/runtime.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 
@@ -177,18 +178,14 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
   } catch (error) {
     throw new InvalidConfigError([(error as Error).message], { cause: error });
   }
-  const state: HandlerState = {
+  const state = new GatewayState({
     runtime,
     metrics,
     accessLog: createAccessLog(logger, parsed.accessLog),
-    draining: false,
-    inflight: 0,
-    onIdle: undefined,
-    tunnels: new Set(),
-  };
-  const protocol = parsed.server.tls ? 'https' : 'http';
-  const handler = createHandler(state, protocol);
-  const upgradeHandler = createUpgradeHandler(state, protocol);
+    protocol: parsed.server.tls ? 'https' : 'http',
+  });
+  const handler = createHandler(state);
+  const upgradeHandler = createUpgradeHandler(state);
   let edge: EdgeServer | undefined;
   let admin: Server | undefined;
   const retiring = new Set<Promise<void>>();
@@ -256,8 +253,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
           ? error
           : new InvalidConfigError([(error as Error).message], { cause: error });
       }
-      state.runtime = next; // the atomic swap: one reference
-      state.accessLog = createAccessLog(logger, next.config.accessLog);
+      state.swap(next, createAccessLog(logger, next.config.accessLog)); // the atomic swap: one reference
       metrics.reloads++;
       retire(retired);
       logger?.info({ routes: next.table.routes.length, origins: next.origins.size }, 'gateway config reloaded');
@@ -347,25 +343,14 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
 
   async function closeAll({ timeoutMs }: { timeoutMs?: number | undefined }): Promise<void> {
     {
-      state.draining = true;
+      const idle = state.drain(timeoutMs ?? state.runtime.config.server.shutdownTimeoutMs);
       for (const stop of [...watchers]) stop();
-      const deadline = timeoutMs ?? state.runtime.config.server.shutdownTimeoutMs;
       const server = edge;
       const closed = closeServer(server);
       if (server && 'closeIdleConnections' in server) server.closeIdleConnections();
-      if (state.inflight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, deadline);
-          timer.unref();
-          state.onIdle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      // Upgraded connections (WebSockets) have no request to finish: closed at the deadline's end.
-      for (const socket of state.tunnels) socket.destroy();
-      state.tunnels.clear();
+      await idle;
+      // Tunnels (WebSockets) still open at the deadline are closed with the remaining connections.
+      state.closeTunnels();
       if (server && 'closeAllConnections' in server) server.closeAllConnections();
       await closed;
       await closeServer(admin);
