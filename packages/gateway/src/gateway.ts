@@ -21,6 +21,7 @@ import { defineFilter, type Filter } from './filters/filter.js';
 import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { liveGateways } from './metrics/prometheus.js';
+import type { OriginChainBuilder } from './origins/chain/origin-chain.js';
 import type { Origin } from './origins/origin.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
 import { createHandler } from './server/handler.js';
@@ -35,6 +36,13 @@ export interface GatewayOptions {
   logger?: GatewayLogger | undefined;
   /** Where the origins' resilience commands live (default: a registry of the gateway's own). */
   registry?: CommandRegistry | undefined;
+  /**
+   * Changes each origin's chain of undici interceptors: it gets the default
+   * one, outermost first (`retry`, `resilience-command`, `outlier-detection`),
+   * and returns the chain to use: insert your own steps, reorder or drop the
+   * gateway's. A bad result is an {@link InvalidConfigError}.
+   */
+  originChain?: OriginChainBuilder | undefined;
 }
 
 /** One route as `/routes` and {@link Gateway.routes} show it. */
@@ -168,15 +176,17 @@ function listenOn(server: Server | EdgeServer, port: number, host: string): Prom
 export function createGateway(config: GatewayConfigInput, options: GatewayOptions = {}): Gateway {
   const userFilters = (options.filters ?? []).map((filter) => defineFilter(filter));
   const registry = options.registry ?? new CommandRegistry();
-  const generations = new Map<string, number>();
+  const parts = { userFilters, registry, generations: new Map<string, number>(), originChain: options.originChain };
   const metrics = new GatewayMetrics();
   const logger = options.logger;
   const parsed = parseConfig(config);
   let runtime: Runtime;
   try {
-    ({ runtime } = buildRuntime(parsed, userFilters, registry, generations));
+    ({ runtime } = buildRuntime(parsed, parts));
   } catch (error) {
-    throw new InvalidConfigError([(error as Error).message], { cause: error });
+    throw error instanceof InvalidConfigError
+      ? error
+      : new InvalidConfigError([(error as Error).message], { cause: error });
   }
   const state = new GatewayState({
     runtime,
@@ -245,7 +255,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       let retired: Origin[];
       try {
         const parsedNext = parseConfig(input);
-        ({ runtime: next, retired } = buildRuntime(parsedNext, userFilters, registry, generations, state.runtime));
+        ({ runtime: next, retired } = buildRuntime(parsedNext, parts, state.runtime));
       } catch (error) {
         metrics.reloadFailures++;
         logger?.warn({ err: error }, 'gateway config refused; the previous config keeps serving');

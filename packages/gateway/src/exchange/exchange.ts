@@ -1,15 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { LimiterToken } from '@backlot/resilience';
+import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { FilterChains } from '../filters/filter.js';
 import type { RequestContext } from '../filters/request-context.js';
 import { runPhase } from '../filters/run-phase.js';
 import type { TrafficStats } from '../metrics/gateway-metrics.js';
+import { type ExchangeOriginCall, ORIGIN_CALL } from '../origins/chain/origin-call.js';
 import type { Origin } from '../origins/origin.js';
-import type { OriginServer } from '../origins/server.js';
 import { clientClosed } from '../proxy/fault.js';
 import { clientBody, hasRequestBody, readBody } from '../proxy/request-body.js';
-import { isRetryableFailure, originFailure } from '../proxy/respond.js';
 import type { Route } from '../routing/route-table.js';
 import { normalizeTarget } from '../security/normalize-path.js';
 import { requestHeadProblem, TRACE_REFUSED } from '../security/request-head.js';
@@ -19,13 +19,12 @@ import { logAccess, publishFinished } from './accounting.js';
 import type { ClientSide } from './client-side.js';
 import { earlyRequestId, newContext, routeContext } from './context.js';
 import type { GatewayState } from './gateway-state.js';
-import { type AttemptPlan, OriginAttemptHandler, type OutboundBody } from './origin-attempt.js';
+import { OriginResponseHandler } from './origin-response-handler.js';
 import { errorJson, ResponseWriter } from './response-writer.js';
 
 /** The `Allow` header of a refused `TRACE`. */
 const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const NO_CALL_OPTIONS = {};
 
 /** The error for a request refused at the edge: `TRACE` (405) or a malformed target or head (400). */
 function refusalError(reason: string): GatewayError {
@@ -33,6 +32,9 @@ function refusalError(reason: string): GatewayError {
     ? new GatewayError('BACKLOT_GATEWAY_METHOD_NOT_ALLOWED', reason, { headers: { allow: ALLOW } })
     : new GatewayError('BACKLOT_GATEWAY_BAD_REQUEST', reason);
 }
+
+/** A request body as the exchange sends it. */
+type OutboundBody = Buffer | AsyncIterable<Buffer> | NodeJS.ReadableStream | null;
 
 /** What an exchange is built from: the gateway's shared state, the client's request and where its answer goes. @internal */
 export interface ExchangeOptions {
@@ -67,7 +69,7 @@ export class Exchange {
   #route: Route | undefined;
   #routeStats: TrafficStats | undefined;
   #originStats: TrafficStats | undefined;
-  #attempt: OriginAttemptHandler | undefined;
+  #originHandler: OriginResponseHandler | undefined;
   #upgradeToken: string | undefined;
   #finished = false;
 
@@ -211,9 +213,12 @@ export class Exchange {
     if (client.destroyed) return undefined;
     if (client.kind === 'upgrade') {
       client.prepare(ctx.upstreamHeaders);
-      return this.#attempts(origin, null, true);
+      this.#send(origin, null, true);
+      return undefined;
     }
-    return hasRequestBody(this.#req) ? this.#forwardWithBody(origin) : this.#attempts(origin, null, true);
+    if (hasRequestBody(this.#req)) return this.#forwardWithBody(origin);
+    this.#send(origin, null, true);
+    return undefined;
   }
 
   async #forwardWithBody(origin: Origin): Promise<void> {
@@ -234,18 +239,19 @@ export class Exchange {
       return;
     }
     if (declared !== undefined && declared <= bufferLimit) {
-      await this.#attempts(origin, await readBody(req, limit, idle), true);
+      this.#send(origin, await readBody(req, limit, idle), true);
     } else {
-      await this.#attempts(origin, clientBody(req, limit, idle), false);
+      this.#send(origin, clientBody(req, limit, idle), false);
     }
   }
 
   /**
-   * The attempts, each in the origin's resilience command, retried on
-   * another server per Zuul's rule within the origin's retry budget;
-   * resolves once the response head is out (or an error was answered).
+   * Dispatches the request through its origin's chain (retries, the
+   * resilience command, outlier detection, the balancer: see
+   * {@link Origin.dispatcher}); the answer comes back to the writer through
+   * an {@link OriginResponseHandler}.
    */
-  async #attempts(origin: Origin, body: OutboundBody, replayable: boolean): Promise<void> {
+  #send(origin: Origin, body: OutboundBody, replayable: boolean): void {
     const ctx = this.#ctx as RequestContext;
     const writer = this.#writer as ResponseWriter;
     if (this.#client.destroyed) return;
@@ -253,43 +259,28 @@ export class Exchange {
     const stats = this.#gateway.metrics.origin(origin.name);
     this.#originStats = stats;
     writer.expect(origin.name, route?.bufferResponse?.maxBytes);
-    const plan: AttemptPlan = {
-      ctx,
-      origin,
+    const call: ExchangeOriginCall = {
+      maxAttempts: (route?.retry ?? true) && replayable ? origin.config.retry.maxAttempts : 1,
+      idempotent: IDEMPOTENT.has(ctx.method),
+      attempt: 1,
+      exclude: undefined,
+      server: undefined,
       stats,
-      writer,
-      body,
-      upgrade: this.#upgradeToken,
-      headersTimeout: route?.timeoutMs,
-      bodyTimeout: route?.idleTimeoutMs ?? origin.config.bodyTimeoutMs,
+      spans: ctx.spans,
     };
-    const maxAttempts = (route?.retry ?? true) && replayable ? origin.config.retry.maxAttempts : 1;
-    const idempotent = IDEMPOTENT.has(ctx.method);
-    origin.retryBudget.recordCall();
-    let exclude: OriginServer | undefined;
-    for (let number = 1; ; number++) {
-      const attempt = new OriginAttemptHandler(plan, exclude, number);
-      this.#attempt = attempt;
-      try {
-        await origin.command.execute(NO_CALL_OPTIONS, attempt);
-        return;
-      } catch (error) {
-        attempt.cancel(error);
-        if (writer.clientGone) return;
-        if (
-          number < maxAttempts &&
-          origin.servers.length > 0 &&
-          isRetryableFailure(error, idempotent) &&
-          origin.retryBudget.tryWithdraw()
-        ) {
-          stats.retries++;
-          exclude = attempt.server;
-          continue;
-        }
-        writer.fail(originFailure(error, origin.name, origin.config.circuitBreaker.sleepWindowMs));
-        return;
-      }
-    }
+    const options: Dispatcher.DispatchOptions & { [ORIGIN_CALL]: ExchangeOriginCall } = {
+      path: ctx.upstreamPath,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: ctx.upstreamHeaders,
+      body: body as Buffer | null,
+      bodyTimeout: route?.idleTimeoutMs ?? origin.config.bodyTimeoutMs,
+      [ORIGIN_CALL]: call,
+    };
+    if (route?.timeoutMs !== undefined) options.headersTimeout = route.timeoutMs;
+    if (this.#upgradeToken !== undefined) options.upgrade = this.#upgradeToken;
+    const handler = new OriginResponseHandler(writer, origin);
+    this.#originHandler = handler;
+    origin.dispatcher.dispatch(options, handler);
   }
 
   /** Gives the gateway-wide limit its sample, once: at the tunnel's opening for an upgrade, at the finish otherwise. */
@@ -310,7 +301,7 @@ export class Exchange {
     const ctx = this.#ctx as RequestContext;
     if (aborted) {
       this.#writer?.clientClosed();
-      this.#attempt?.cancel(clientClosed());
+      this.#originHandler?.cancel(clientClosed());
     }
     const seconds = (performance.now() - this.#start) / 1000;
     const routeStats = this.#routeStats;
