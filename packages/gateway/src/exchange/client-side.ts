@@ -90,7 +90,7 @@ export class HttpResponseSide implements ResponseSide {
 
   onClosed(listener: ClientClosed): void {
     const res = this.#res;
-    res.once('close', () => listener(res.statusCode, !res.writableFinished));
+    res.on('close', () => listener(res.statusCode, !res.writableFinished)); // emitted once; `on` spares `once`'s wrapper
   }
 
   closeAfter(): void {

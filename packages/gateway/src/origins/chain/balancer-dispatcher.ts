@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import { Dispatcher } from 'undici';
 import { endOriginSpan, startOriginSpan } from '../../tracing/spans.js';
@@ -59,25 +58,10 @@ class ServerAttempt extends ForwardingHandler {
     if (this.#call) this.#call.stats.inflight--;
   }
 
-  override onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    this.#status = 101;
-    this.finish(); // the handshake is over; an open tunnel is not an attempt in flight
-    this.next.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  override onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
+  protected override answer(statusCode: number): boolean {
     this.#status = statusCode;
-    this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    if (statusCode === 101) this.finish(); // the handshake is over; an open tunnel is not an attempt in flight
+    return super.answer(statusCode);
   }
 
   override onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {

@@ -5,10 +5,13 @@ import type { Dispatcher } from 'undici';
 /**
  * A dispatch handler that passes every event on to the one it wraps (as
  * undici's `DecoratorHandler`, without its state checks): an interceptor
- * extends it and overrides the events it acts on.
+ * extends it and overrides the events it acts on; the origin's answer (a
+ * response head, or the `101` of an upgrade) comes to {@link answer} first.
  */
 export class ForwardingHandler implements Dispatcher.DispatchHandler {
   protected readonly next: Dispatcher.DispatchHandler;
+  /** Whether the origin answered the current attempt (a response head or a `101`). */
+  protected answered = false;
 
   constructor(next: Dispatcher.DispatchHandler) {
     this.next = next;
@@ -24,7 +27,8 @@ export class ForwardingHandler implements Dispatcher.DispatchHandler {
     headers: IncomingHttpHeaders,
     socket: Duplex,
   ): void {
-    this.next.onRequestUpgrade?.(controller, statusCode, headers, socket);
+    if (this.answer(statusCode)) this.next.onRequestUpgrade?.(controller, statusCode, headers, socket);
+    else socket.destroy();
   }
 
   onResponseStart(
@@ -33,7 +37,17 @@ export class ForwardingHandler implements Dispatcher.DispatchHandler {
     headers: IncomingHttpHeaders,
     statusMessage?: string,
   ): void {
-    this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    if (this.answer(statusCode)) this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  /**
+   * The origin answered with `statusCode` (`101`: an upgrade): notes it and
+   * returns whether the answer goes on (`false` drops it; an upgrade's socket
+   * is then destroyed). Overrides call `super.answer()`.
+   */
+  protected answer(_statusCode: number): boolean {
+    this.answered = true;
+    return true;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { isOriginFault } from '../../proxy/fault.js';
 import type { OutlierDetector } from '../outlier/outlier-detector.js';
@@ -10,7 +8,6 @@ import { type OriginCall, originCall } from './origin-call.js';
 class OutlierHandler extends ForwardingHandler {
   readonly #detector: OutlierDetector;
   readonly #call: OriginCall;
-  #started = false;
 
   constructor(next: Dispatcher.DispatchHandler, detector: OutlierDetector, call: OriginCall) {
     super(next);
@@ -23,31 +20,14 @@ class OutlierHandler extends ForwardingHandler {
     if (server) this.#detector.record(server, failed);
   }
 
-  override onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    this.#started = true;
-    this.#record(false);
-    this.next.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  override onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    this.#started = true;
+  protected override answer(statusCode: number): boolean {
     this.#record(statusCode === 502 || statusCode === 503 || statusCode === 504);
-    this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    return super.answer(statusCode);
   }
 
   override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
     // Only what the origin did before answering counts (a body the client aborted or sent too slowly does not).
-    if (!this.#started && isOriginFault(error)) this.#record(true);
+    if (!this.answered && isOriginFault(error)) this.#record(true);
     this.next.onResponseError?.(controller, error);
   }
 }

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Command } from '@backlot/resilience';
 import type { Dispatcher } from 'undici';
 import { ForwardingHandler } from './forwarding-handler.js';
@@ -73,29 +72,10 @@ class CommandHandler extends ForwardingHandler implements CommandAttempt {
     else this.next.onRequestStart?.(controller, context);
   }
 
-  override onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    if (this.#gaveUp) {
-      socket.destroy();
-      return;
-    }
+  protected override answer(statusCode: number): boolean {
+    if (this.#gaveUp) return false;
     this.#settle();
-    this.next.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  override onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    if (this.#gaveUp) return;
-    this.#settle();
-    this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    return super.answer(statusCode);
   }
 
   override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

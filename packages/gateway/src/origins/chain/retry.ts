@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { RetryBudget } from '@backlot/resilience';
 import type { Dispatcher } from 'undici';
 import { isRetryableFailure } from '../../proxy/respond.js';
@@ -20,7 +18,6 @@ class RetryHandler extends ForwardingHandler {
   readonly #options: Dispatcher.DispatchOptions;
   readonly #call: OriginCall;
   readonly #origin: RetryingOrigin;
-  #started = false;
 
   constructor(
     next: Dispatcher.DispatchHandler,
@@ -36,31 +33,11 @@ class RetryHandler extends ForwardingHandler {
     this.#origin = origin;
   }
 
-  override onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    this.#started = true;
-    this.next.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  override onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    this.#started = true;
-    this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-
   override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
     const call = this.#call;
     const origin = this.#origin;
     if (
-      !this.#started &&
+      !this.answered &&
       call.attempt < call.maxAttempts &&
       origin.servers.length > 0 &&
       isRetryableFailure(error, call.idempotent) &&
@@ -70,7 +47,6 @@ class RetryHandler extends ForwardingHandler {
       if (own) own.stats.retries++;
       call.attempt++;
       call.exclude = call.server;
-      this.#started = false;
       queueMicrotask(() => {
         try {
           this.#dispatch(this.#options, this);
