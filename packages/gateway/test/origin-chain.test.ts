@@ -86,6 +86,28 @@ describe("an origin's chain of interceptors", () => {
     expect(seen.headers['x-tenant']).toBe('acme');
   });
 
+  it('answers 502 when a step throws, without its detail, and keeps serving', async () => {
+    const api = await startOrigin(named('api'));
+    let armed = true;
+    const faulty: OriginInterceptor = {
+      name: 'faulty',
+      interceptor: (dispatch) => (options, handler) => {
+        if (armed) throw new Error('step bug');
+        return dispatch(options, handler);
+      },
+    };
+    const [, base] = await startGateway(
+      { origins: { api: { servers: [api] } }, routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }] },
+      { originChain: (chain) => [faulty, ...chain] },
+    );
+    const failed = await get(`${base}/a`);
+    expect(failed.status).toBe(502);
+    expect(JSON.parse(failed.text)).toMatchObject({ error: 'origin_unavailable' });
+    expect(failed.text).not.toContain('step bug'); // the detail goes to the log, not the client
+    armed = false;
+    expect((await get(`${base}/b`)).text).toBe('api');
+  });
+
   it('refuses a bad chain with an error naming the origin and the step', () => {
     const config = {
       origins: { api: { servers: ['http://127.0.0.1:9'] } },

@@ -280,7 +280,12 @@ export class Exchange {
     if (this.#upgradeToken !== undefined) options.upgrade = this.#upgradeToken;
     const handler = new OriginResponseHandler(writer, origin);
     this.#originHandler = handler;
-    origin.dispatcher.dispatch(options, handler);
+    try {
+      origin.dispatcher.dispatch(options, handler);
+    } catch (error) {
+      // A step of the chain threw instead of failing through its handler (a user's interceptor, say).
+      handler.onResponseError(undefined, error as Error);
+    }
   }
 
   /** Gives the gateway-wide limit its sample, once: at the tunnel's opening for an upgrade, at the finish otherwise. */

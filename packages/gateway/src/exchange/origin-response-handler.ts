@@ -66,7 +66,7 @@ export class OriginResponseHandler implements Dispatcher.DispatchHandler {
     if (!this.#cancelled) this.#writer.onEnd();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.#started) {
       this.#writer.onBodyError(error);
       return;
