@@ -28,6 +28,9 @@ export { defineFilter, FILTER_PHASES, type Filter, type FilterPhase } from './fi
 export { createGateway, type Gateway, type GatewayOptions, type RouteSummary } from './gateway.js';
 export type { AccessLogEntry, GatewayLogger } from './logging/access-log.js';
 export { type RegisterGatewayPrometheusOptions, registerPrometheusMetrics } from './metrics/prometheus.js';
+export { ORIGIN_CALL, type OriginCall, type OriginDispatchOptions, originCall } from './origins/chain/origin-call.js';
+export type { OriginChainBuilder, OriginInterceptor } from './origins/chain/origin-chain.js';
+export type { OriginServer } from './origins/server.js';
 export { faultOf } from './proxy/fault.js';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './rate-limit/memory-store.js';
 export type { RedisClientLike } from './rate-limit/redis-client.js';
