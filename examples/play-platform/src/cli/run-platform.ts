@@ -29,6 +29,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       },
       ...(options.memory ? {} : { dataDir: options.dataDir }),
       http: options.http,
+      ...(options.trendingWindow ? { trendingWindow: options.trendingWindow } : {}),
       ...(kafkaBrokers ? { kafkaBrokers } : {}),
       ...(s3Bucket
         ? {

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { LOG_LEVELS, loadEnv, type ServiceConfig, serviceEnvSchema } from '../http/config.ts';
+import type { TrendingWindow } from '../stream/processor.ts';
+import { duration } from './duration.ts';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -23,6 +25,9 @@ Options:
   --kafka <host:port,…>  real mode: events on these Kafka brokers (or BACKLOT_KAFKA_BROKERS)
   --s3-endpoint <url>    real mode: data and outputs in S3 here (or BACKLOT_S3_ENDPOINT)
   --s3-bucket <name>     the bucket, created if missing (default play-platform, or BACKLOT_S3_BUCKET)
+  --trending-window <size>/<advance>[/<lateness>]
+                         trending's hopping windows on event time (default 60s/10s/5s), e.g. 4s/2s/1s
+                         to see trending move within seconds
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
   -h, --help             this text
@@ -54,6 +59,27 @@ const port = (flag: string) =>
     .min(0, `${flag} must be 0-65535 (0: any free port)`)
     .max(65535, `${flag} must be 0-65535 (0: any free port)`);
 
+const TRENDING_WINDOW_HINT =
+  '--trending-window must be <size>/<advance>[/<lateness>], e.g. --trending-window 60s/10s/5s';
+
+/** `60s/10s` or `60s/10s/5s`: size, advance and allowed lateness of trending's hopping windows. */
+const trendingWindowSchema = z
+  .string()
+  .refine((text) => [2, 3].includes(text.split('/').length), TRENDING_WINDOW_HINT)
+  .transform((text) => text.split('/'))
+  .pipe(z.array(duration('--trending-window')))
+  .transform(
+    ([sizeMs = 0, advanceMs = 0, allowedLatenessMs]): Partial<TrendingWindow> => ({
+      sizeMs,
+      advanceMs,
+      ...(allowedLatenessMs === undefined ? {} : { allowedLatenessMs }),
+    }),
+  )
+  .refine(
+    ({ sizeMs = 0, advanceMs = 0 }) => sizeMs > 0 && advanceMs > 0 && advanceMs <= sizeMs,
+    '--trending-window: size and advance must be above 0, and the advance at most the size (e.g. 60s/10s)',
+  );
+
 const startOptionsSchema = z.object({
   port: port('--port'),
   gateways: z.coerce
@@ -79,6 +105,7 @@ const startOptionsSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, '--s3-bucket must be 3-63 lower-case letters, digits, dots or dashes')
     .optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+  trendingWindow: trendingWindowSchema.optional(),
 });
 
 /** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
@@ -115,6 +142,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         's3-endpoint': { type: 'string' },
         's3-bucket': { type: 'string' },
         'log-level': { type: 'string' },
+        'trending-window': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -137,9 +165,11 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     s3Endpoint,
     s3Bucket: s3Bucket ?? (s3Endpoint ? 'play-platform' : undefined),
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
+    trendingWindow: values['trending-window'],
   });
   if (!parsed.success) {
-    throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);
+    const messages = new Set(parsed.error.issues.map((issue) => issue.message));
+    throw new UsageError(`${[...messages].join('; ')}; see npm start -- --help`);
   }
   if (parsed.data.memory && values['data-dir'] !== undefined) {
     throw new UsageError('--memory and --data-dir exclude each other: pick one; see npm start -- --help');
