@@ -359,10 +359,16 @@ describe('npm start in real mode, stopped by Ctrl-C, SIGKILL and a broker stop/s
     // from the checkpoint (shown on the dashboard) and nothing is consumed before new plays.
     const second = await npmStart();
     await expect
-      .poll(async () => (await snapshotOf(second)).events.pipeline?.partitions.length, { timeout: 60_000 })
-      .toBeGreaterThan(0);
+      .poll(
+        async () => {
+          const pipeline = (await snapshotOf(second)).events.pipeline;
+          return (pipeline?.partitions.length ?? 0) > 0 || (pipeline?.consumed ?? 0) > 0;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
     await sleep(2000);
-    expect((await snapshotOf(second)).events.pipeline?.consumed, 'consumed again after Ctrl-C').toBe(0);
+    expect.soft((await snapshotOf(second)).events.pipeline?.consumed, 'consumed again after Ctrl-C').toBe(0);
     await expectEachEventCountedOnce(second, 'after Ctrl-C');
 
     // 2. SIGKILL mid-way: the group killed under load, with progress and window state not yet checkpointed.

@@ -31,6 +31,13 @@ export interface StreamProcessorOptions {
   /** Where the served views live (trending per country, continue-watching per profile). */
   kv: KeyValueStore;
   topic: string;
+  /**
+   * The consumer group (default `play-stream-processor`). One group per
+   * topic: kafkajs' assigner hands every subscribed topic's partitions to all
+   * members of a group, so two platforms on different topics of one cluster
+   * must not share it.
+   */
+  groupId?: string;
   window?: Partial<TrendingWindow>;
   /** How often offsets are committed and sinks flushed (default 1000 ms). */
   commitIntervalMs?: number;
@@ -133,7 +140,7 @@ export async function startStreamProcessor(options: StreamProcessorOptions) {
   };
   const pipeline = createPipeline({
     catalog: playEvents,
-    groupId: 'play-stream-processor',
+    groupId: options.groupId ?? 'play-stream-processor',
     transport: options.transport,
     topics: [options.topic],
     commitIntervalMs: options.commitIntervalMs ?? 1000,
