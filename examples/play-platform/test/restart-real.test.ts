@@ -148,6 +148,20 @@ function signalGroup(platform: Running, signal: NodeJS.Signals): void {
 const snapshotOf = async (platform: Running) =>
   (await (await fetch(`${platform.admin}/api/snapshot`)).json()) as DashboardSnapshot;
 
+/** Waits until the stream processor owns its partition (restored) or consumed something, then a little more. */
+async function consumerStarted(platform: Running): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const pipeline = (await snapshotOf(platform)).events.pipeline;
+        return (pipeline?.partitions.length ?? 0) > 0 || (pipeline?.consumed ?? 0) > 0;
+      },
+      { timeout: 60_000 },
+    )
+    .toBe(true);
+  await sleep(2000); // time to read anything it would read again
+}
+
 async function chaos(platform: Running, path: string): Promise<void> {
   const response = await fetch(`${platform.admin}/api/chaos/${path}`, {
     method: 'POST',
@@ -358,16 +372,7 @@ describe('npm start in real mode, stopped by Ctrl-C, SIGKILL and a broker stop/s
     // After a clean stop the restarted processor reads nothing again: its partition is restored
     // from the checkpoint (shown on the dashboard) and nothing is consumed before new plays.
     const second = await npmStart();
-    await expect
-      .poll(
-        async () => {
-          const pipeline = (await snapshotOf(second)).events.pipeline;
-          return (pipeline?.partitions.length ?? 0) > 0 || (pipeline?.consumed ?? 0) > 0;
-        },
-        { timeout: 60_000 },
-      )
-      .toBe(true);
-    await sleep(2000);
+    await consumerStarted(second);
     expect.soft((await snapshotOf(second)).events.pipeline?.consumed, 'consumed again after Ctrl-C').toBe(0);
     await expectEachEventCountedOnce(second, 'after Ctrl-C');
 
@@ -395,5 +400,13 @@ describe('npm start in real mode, stopped by Ctrl-C, SIGKILL and a broker stop/s
     await expectEachEventCountedOnce(third, 'after the broker stop/start');
     signalGroup(third, 'SIGINT');
     expect(await third.exited, third.output()).toBe(0);
+
+    // The checkpoints that failed while the broker was away were retried: a restart reads nothing again.
+    const fourth = await npmStart();
+    await consumerStarted(fourth);
+    expect.soft((await snapshotOf(fourth)).events.pipeline?.consumed, 'consumed again after the outage').toBe(0);
+    await expectEachEventCountedOnce(fourth, 'restarted after the broker stop/start');
+    signalGroup(fourth, 'SIGINT');
+    expect(await fourth.exited, fourth.output()).toBe(0);
   }, 900_000);
 });
