@@ -1,5 +1,4 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../../../scripts/test-env.ts';
 import type { DashboardSnapshot } from '../src/admin/snapshot.ts';
 import { runLoad } from '../src/cli/load-generator.ts';
+import { type PrivateBroker, startPrivateBroker } from './private-broker.ts';
 
 /**
  * `npm start` in real mode, run as a user runs it (its own process group, a
@@ -26,10 +26,8 @@ import { runLoad } from '../src/cli/load-generator.ts';
  * The broker is a private one on this file's ports (19710, controller 19711),
  * so stopping it never touches the shared one.
  */
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const example = fileURLToPath(new URL('../', import.meta.url));
 const PORT = 19710;
-const brokers = [`127.0.0.1:${PORT}`];
 const TOPIC = 'play-events';
 // Trending's windows: 2 s every 1 s, 1 s of lateness — small enough to close many within the test.
 const WINDOW = { sizeMs: 2000, advanceMs: 1000, latenessMs: 1000 };
@@ -42,21 +40,8 @@ const s3Client = new S3Client({
   credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 });
 
-let servicesDir: string;
+let broker: PrivateBroker;
 let dataDir: string;
-const brokerEnv = () => ({
-  ...process.env,
-  BACKLOT_SERVICES_DIR: servicesDir,
-  BACKLOT_KAFKA_PORT: String(PORT),
-  BACKLOT_KAFKA_CONTROLLER_PORT: String(PORT + 1),
-});
-const broker = (action: 'up' | 'down') => {
-  const result = spawnSync('bash', [join(repo, 'scripts/services/kafka.sh'), action], {
-    env: brokerEnv(),
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) throw new Error(`kafka.sh ${action} failed: ${result.stderr}${result.stdout}`);
-};
 
 /** One `npm start` (node src/main.ts) in its own process group, as a terminal runs it. */
 interface Running {
@@ -77,7 +62,7 @@ async function npmStart(): Promise<Running> {
     [
       'src/main.ts',
       '--kafka',
-      brokers.join(','),
+      broker.brokers.join(','),
       '--s3-endpoint',
       s3.endpoint,
       '--s3-bucket',
@@ -99,7 +84,7 @@ async function npmStart(): Promise<Running> {
       cwd: example,
       detached: true, // its own process group: Ctrl-C and SIGKILL reach the gateway processes too
       env: {
-        ...brokerEnv(),
+        ...broker.env(),
         BACKLOT_S3_ACCESS_KEY_ID: s3.accessKeyId,
         BACKLOT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
         BACKLOT_S3_REGION: s3.region,
@@ -183,7 +168,7 @@ interface TopicRecord {
 function topicRecords(): TopicRecord[] {
   const out = execFileSync(
     'kcat',
-    ['-C', '-b', brokers[0] as string, '-t', TOPIC, '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%s\n'],
+    ['-C', '-b', broker.brokers[0] as string, '-t', TOPIC, '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%s\n'],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   return out
@@ -339,12 +324,8 @@ interface TrendingView {
 }
 
 beforeAll(async () => {
-  servicesDir = await mkdtemp(join(tmpdir(), 'play-restart-services-'));
+  broker = await startPrivateBroker(PORT);
   dataDir = await mkdtemp(join(tmpdir(), 'play-restart-data-'));
-  // The shared jar cache instead of downloading the jars again.
-  mkdirSync(join(servicesDir, 'kafka'), { recursive: true });
-  symlinkSync(join(repo, '.services/kafka/libs'), join(servicesDir, 'kafka/libs'));
-  broker('up');
 }, 180_000);
 
 afterAll(async () => {
@@ -353,8 +334,8 @@ afterAll(async () => {
       signalGroup(platform, 'SIGKILL');
     } catch {}
   }
-  if (servicesDir) broker('down');
-  await Promise.all([servicesDir, dataDir].filter(Boolean).map((dir) => rm(dir, { recursive: true, force: true })));
+  await broker?.remove();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
   s3Client.destroy();
 }, 120_000);
 
