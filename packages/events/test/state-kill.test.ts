@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import {
 } from '../src/index.js';
 import { events } from './fixtures/catalog.js';
 import { trendingWindow } from './fixtures/trending.js';
-import { collect, connectAdmin, removeTempDirs, tempDir, until } from './helpers.js';
+import { collect, connectAdmin, readCommittedValues, removeTempDirs, tempDir, until } from './helpers.js';
 
 // SIGKILL tests of checkpointed window state, on the real broker started by scripts/services.sh:
 // the child processes are killed, never the broker.
@@ -187,28 +187,7 @@ const PER_ADVANCE = 10;
 
 /** The window results of `topic` as a read_committed client that is not ours (kcat) reads them. */
 const readCommitted = (topic: string): string[] =>
-  execFileSync(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      kafkaBrokers[0] as string,
-      '-t',
-      topic,
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-X',
-      'isolation.level=read_committed',
-      '-f',
-      '%s\n',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  )
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => canonical(JSON.parse(line) as WindowResult<number>));
+  readCommittedValues(kafkaBrokers, topic).map((line) => canonical(JSON.parse(line) as WindowResult<number>));
 
 describe('checkpointed windows survive SIGKILL (real broker, child processes)', () => {
   it('one member killed mid-way and restarted: each window result once, the replay bounded by one commit interval', async () => {

@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../../../scripts/test-env.js';
 import { type CheckpointStore, ensureTopics, isStateError, kafkaCheckpoints, type StateError } from '../src/index.js';
-import { connectAdmin } from './helpers.js';
+import { connectAdmin, readCommittedValues } from './helpers.js';
 
 // A zombie member on the real broker started by scripts/services.sh: a member that lost its
 // partition (another member took its transactional id over after a rebalance or restart) but
@@ -46,29 +45,7 @@ async function member(): Promise<CheckpointStore> {
 const result = (value: string) => ({ key: 'k', value: Buffer.from(value), timestamp: Date.now() });
 
 /** The output topic's values as a read_committed client that is not ours (kcat) reads them. */
-function readCommitted(): string[] {
-  return execFileSync(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      kafkaBrokers[0] as string,
-      '-t',
-      output,
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-X',
-      'isolation.level=read_committed',
-      '-f',
-      '%s\n',
-    ],
-    { encoding: 'utf8' },
-  )
-    .split('\n')
-    .filter(Boolean);
-}
+const readCommitted = (): string[] => readCommittedValues(kafkaBrokers, output);
 
 /** The group's committed offset of the source partition 0. */
 async function committedOffset(): Promise<string | undefined> {
