@@ -147,7 +147,7 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     }));
   } catch (error) {
     // node:util's messages are one line already ("Unknown option '--x'. To specify a positional …"): keep the first sentence.
-    const first = (error as Error).message.split('. ')[0] ?? String(error);
+    const first = (error as Error).message.split(/\.\s/)[0] ?? String(error);
     throw new UsageError(`${first}; see npm start -- --help`);
   }
   if (values.help) return 'help';
