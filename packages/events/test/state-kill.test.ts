@@ -185,6 +185,40 @@ const windowLines = (files: string[]) =>
 /** Results emitted from one partition in one advance (10 titles): a bound on what one checkpoint interval can repeat. */
 const PER_ADVANCE = 10;
 
+/**
+ * An exactly-once run's setup: a source topic of `partitions` holding the plays, its output topic
+ * (as many partitions), the results of one uninterrupted run, an output folder and a group.
+ */
+async function exactlyOnceRun(name: string, partitions: number) {
+  const topic = `${name}-${run}`;
+  const output = `${topic}-trending`;
+  const total = await produce(topic, partitions);
+  await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: output, partitions }] });
+  topics.push(output);
+  const expected = await reference(topic, total);
+  const groupId = `${name}-group-${run}`;
+  topics.push(`${groupId}-state-changelog`);
+  return { topic, output, total, expected, out: tempDir(), groupId };
+}
+
+/**
+ * Waits until members `a` and `b` processed every event (their raw files) and `output` holds every
+ * expected result, stops them (SIGTERM), and returns the output as read_committed (kcat) reads it.
+ */
+async function finishedOutput(
+  out: string,
+  output: string,
+  total: number,
+  expected: string[],
+  members: ReturnType<typeof startChild>[],
+): Promise<string[]> {
+  const raw = [join(out, 'raw-a.log'), join(out, 'raw-b.log')];
+  await until(() => extra(raw.flatMap(lines)).unique.size === total, 'every event processed', 180_000);
+  await until(() => compare(readCommitted(output), expected).missing.length === 0, 'every window result', 60_000);
+  for (const member of members) await kill(member, 'SIGTERM');
+  return readCommitted(output);
+}
+
 /** The window results of `topic` as a read_committed client that is not ours (kcat) reads them. */
 const readCommitted = (topic: string): string[] =>
   readCommittedValues(kafkaBrokers, topic).map((line) => canonical(JSON.parse(line) as WindowResult<number>));
@@ -273,15 +307,7 @@ describe('checkpointed windows survive SIGKILL (real broker, child processes)', 
   }, 300_000);
 
   it('a zombie member (SIGSTOP past its session, its partitions taken over, then SIGCONT) is fenced: read_committed holds each result once', async () => {
-    const topic = `zombie-${run}`;
-    const output = `${topic}-trending`;
-    const total = await produce(topic, 2);
-    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: output, partitions: 2 }] });
-    topics.push(output);
-    const expected = await reference(topic, total);
-    const out = tempDir();
-    const groupId = `zombie-${run}`;
-    topics.push(`${groupId}-state-changelog`);
+    const { topic, output, total, expected, out, groupId } = await exactlyOnceRun('zombie', 2);
 
     const zombie = startChild([topic, groupId, out, 'a', 'exactly-once', output]);
     await until(() => zombie.processed >= N / 4 || zombie.exited, 'a quarter of the events processed', 120_000);
@@ -299,13 +325,7 @@ describe('checkpointed windows survive SIGKILL (real broker, child processes)', 
       'the zombie told it was fenced',
       60_000,
     );
-    const raw = [join(out, 'raw-a.log'), join(out, 'raw-b.log')];
-    await until(() => extra(raw.flatMap(lines)).unique.size === total, 'every event processed', 180_000);
-    await until(() => compare(readCommitted(output), expected).missing.length === 0, 'every window result', 60_000);
-    await kill(zombie, 'SIGTERM');
-    await kill(successor, 'SIGTERM');
-
-    const results = readCommitted(output);
+    const results = await finishedOutput(out, output, total, expected, [zombie, successor]);
     const { repeated } = compare(results, expected);
     console.info(
       `zombie: SIGSTOP after ${atStop} of ${total} events; fenced: ${zombie.warnings.length} warning(s); read_committed output holds ${results.length} results (${expected.length} expected, ${repeated.length} repeated)`,
@@ -341,12 +361,7 @@ describe('checkpointed windows survive SIGKILL (real broker, child processes)', 
     await emitRange(topic, N / 2, N);
     const total = N + PROFILES;
     const expected = await reference(topic, total);
-    const raw = [join(out, 'raw-a.log'), join(out, 'raw-b.log')];
-    await until(() => extra(raw.flatMap(lines)).unique.size === total, 'every event processed', 180_000);
-    await until(() => compare(readCommitted(output), expected).missing.length === 0, 'every window result', 60_000);
-    await kill(zombie, 'SIGTERM');
-    await kill(successor, 'SIGTERM');
-    const results = readCommitted(output);
+    const results = await finishedOutput(out, output, total, expected, [zombie, successor]);
     console.info(
       `idle zombie: fenced: ${zombie.warnings.length} warning(s); read_committed output holds ${results.length} results (${expected.length} expected)`,
     );
@@ -354,15 +369,7 @@ describe('checkpointed windows survive SIGKILL (real broker, child processes)', 
   }, 500_000);
 
   it('exactly-once to a topic: SIGKILL mid-way, read_committed (kcat) holds each result exactly once', async () => {
-    const topic = `kill-eos-${run}`;
-    const output = `${topic}-trending`;
-    const total = await produce(topic, 3);
-    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: output, partitions: 3 }] });
-    topics.push(output);
-    const expected = await reference(topic, total);
-    const out = tempDir();
-    const groupId = `eos-${run}`;
-    topics.push(`${groupId}-state-changelog`);
+    const { topic, output, total, expected, out, groupId } = await exactlyOnceRun('kill-eos', 3);
 
     const first = startChild([topic, groupId, out, 'a', 'exactly-once', output]);
     await until(() => first.processed >= N / 3 || first.exited, 'a third of the events processed', 120_000);
