@@ -236,6 +236,8 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     kv,
     history,
     topic,
+    // Its own consumer group per topic: platforms on other topics of the same cluster never take its partitions.
+    groupId: topic === PLAY_TOPIC ? 'play-stream-processor' : `play-stream-processor.${topic}`,
     ...(options.trendingWindow ? { window: options.trendingWindow } : {}),
     // Real mode: the trending windows are checkpointed on a changelog topic with the
     // offsets, so a restart (Ctrl-C, SIGKILL, a broker stop/start) never counts twice.

@@ -33,6 +33,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       },
       ...(options.memory ? {} : { dataDir: options.dataDir }),
       http: options.http,
+      ...(options.trendingWindow ? { trendingWindow: options.trendingWindow } : {}),
       ...(kafkaBrokers ? { kafkaBrokers } : {}),
       ...(cassandra ? { cassandra } : {}),
       ...(s3Bucket

@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type CassandraOptions, cassandraEnvSchema } from '../data/cassandra.ts';
 import { LOG_LEVELS, loadEnv, type ServiceConfig, serviceEnvSchema } from '../http/config.ts';
+import type { TrendingWindow } from '../stream/processor.ts';
+import { duration } from './duration.ts';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -31,6 +33,9 @@ Options:
                          BACKLOT_CASSANDRA_DATACENTER, default datacenter1)
   --redis <url>          the gateways share their rate limits in this Redis (or BACKLOT_REDIS_URL; in
                          real mode default redis://127.0.0.1:6379, BACKLOT_REDIS=off for per-gateway limits)
+  --trending-window <size>/<advance>[/<lateness>]
+                         trending's hopping windows on event time (default 60s/10s/5s), e.g. 4s/2s/1s
+                         to see trending move within seconds
   --log-level <level>    services' and Play APIs' pino JSON logs on stdout: trace, debug, info (every
                          request, with its request id), warn, error, fatal, silent (default, or LOG_LEVEL)
   --trace-sample <r>     share of Play requests traced with OpenTelemetry, 0-1, shown as waterfalls
@@ -65,6 +70,27 @@ const port = (flag: string) =>
     .int(`${flag} must be a whole port number, e.g. ${flag} 8080`)
     .min(0, `${flag} must be 0-65535 (0: any free port)`)
     .max(65535, `${flag} must be 0-65535 (0: any free port)`);
+
+const TRENDING_WINDOW_HINT =
+  '--trending-window must be <size>/<advance>[/<lateness>], e.g. --trending-window 60s/10s/5s';
+
+/** `60s/10s` or `60s/10s/5s`: size, advance and allowed lateness of trending's hopping windows. */
+const trendingWindowSchema = z
+  .string()
+  .refine((text) => [2, 3].includes(text.split('/').length), TRENDING_WINDOW_HINT)
+  .transform((text) => text.split('/'))
+  .pipe(z.array(duration('--trending-window')))
+  .transform(
+    ([sizeMs = 0, advanceMs = 0, allowedLatenessMs]): Partial<TrendingWindow> => ({
+      sizeMs,
+      advanceMs,
+      ...(allowedLatenessMs === undefined ? {} : { allowedLatenessMs }),
+    }),
+  )
+  .refine(
+    ({ sizeMs = 0, advanceMs = 0 }) => sizeMs > 0 && advanceMs > 0 && advanceMs <= sizeMs,
+    '--trending-window: size and advance must be above 0, and the advance at most the size (e.g. 60s/10s)',
+  );
 
 const startOptionsSchema = z.object({
   port: port('--port'),
@@ -106,6 +132,7 @@ const startOptionsSchema = z.object({
     .number({ error: '--trace-sample must be a number from 0 to 1, e.g. --trace-sample 0.1' })
     .min(0, '--trace-sample must be 0-1 (0: no tracing)')
     .max(1, '--trace-sample must be 0-1 (1: every request)'),
+  trendingWindow: trendingWindowSchema.optional(),
 });
 
 /** The services' settings `npm start` takes from the environment (LOG_LEVEL is `--log-level`'s default). */
@@ -147,11 +174,12 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         'log-level': { type: 'string' },
         redis: { type: 'string' },
         'trace-sample': { type: 'string' },
+        'trending-window': { type: 'string' },
       },
     }));
   } catch (error) {
     // node:util's messages are one line already ("Unknown option '--x'. To specify a positional …"): keep the first sentence.
-    const first = (error as Error).message.split('. ')[0] ?? String(error);
+    const first = (error as Error).message.split(/\.\s/)[0] ?? String(error);
     throw new UsageError(`${first}; see npm start -- --help`);
   }
   if (values.help) return 'help';
@@ -180,9 +208,11 @@ export function parseStartOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     logLevel: values['log-level'] ?? (env.LOG_LEVEL || 'silent'),
     redisUrl,
     traceSample: values['trace-sample'] ?? (env.PLAY_TRACE_SAMPLE || '1'),
+    trendingWindow: values['trending-window'],
   });
   if (!parsed.success) {
-    throw new UsageError(`${parsed.error.issues.map((issue) => issue.message).join('; ')}; see npm start -- --help`);
+    const messages = new Set(parsed.error.issues.map((issue) => issue.message));
+    throw new UsageError(`${[...messages].join('; ')}; see npm start -- --help`);
   }
   if (parsed.data.memory && values['data-dir'] !== undefined) {
     throw new UsageError('--memory and --data-dir exclude each other: pick one; see npm start -- --help');

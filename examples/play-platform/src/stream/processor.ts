@@ -34,6 +34,13 @@ export interface StreamProcessorOptions {
   /** Where progress goes, for continue-watching (a row per profile in `kv`, or a time series on Cassandra). */
   history: ViewingHistory;
   topic: string;
+  /**
+   * The consumer group (default `play-stream-processor`). One group per
+   * topic: kafkajs' assigner hands every subscribed topic's partitions to all
+   * members of a group, so two platforms on different topics of one cluster
+   * must not share it.
+   */
+  groupId?: string;
   window?: Partial<TrendingWindow>;
   /** How often offsets are committed and sinks flushed (default 1000 ms). */
   commitIntervalMs?: number;
@@ -115,7 +122,7 @@ export async function startStreamProcessor(options: StreamProcessorOptions) {
   };
   const pipeline = createPipeline({
     catalog: playEvents,
-    groupId: 'play-stream-processor',
+    groupId: options.groupId ?? 'play-stream-processor',
     transport: options.transport,
     topics: [options.topic],
     commitIntervalMs: options.commitIntervalMs ?? 1000,

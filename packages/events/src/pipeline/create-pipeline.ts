@@ -312,9 +312,13 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       lag,
       checkpoints: checkpointing && {
         total: checkpointing.checkpoints,
-        stateBytes: checkpointing
-          .metrics(this.#lag)
-          .map(({ topic, partition, stateBytes }) => ({ topic, partition, bytes: stateBytes })),
+        partitions: checkpointing.metrics(this.#lag).map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          bytes: p.stateBytes,
+          restoreSeconds: p.restoreMs / 1000,
+          lastCheckpointSeconds: p.lastCheckpointAt === undefined ? undefined : p.lastCheckpointAt / 1000,
+        })),
       },
     };
   }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { EventsError } from '../../errors.js';
-import { ACK_BOUNDS_SECONDS, livePipelines, liveProducers } from './live.js';
+import { ACK_BOUNDS_SECONDS, livePipelines, liveProducers, type PartitionStateSample } from './live.js';
 
 /**
  * What `@backlot/events` needs of a prom-client `Registry`, structurally (so
@@ -68,6 +68,16 @@ function merged(
 
 function* perProducer(field: 'sent' | 'spooled' | 'deadLettered' | 'degraded'): Iterable<[Labels, number]> {
   for (const sample of liveProducers.samples()) yield [{ producer: sample.producer }, Number(sample[field])];
+}
+
+/** One row per owned partition of each pipeline with checkpoints; a partition without a value yields none. */
+function* perPartition(field: (p: PartitionStateSample) => number | undefined): Iterable<[Labels, number]> {
+  for (const { pipeline, checkpoints } of livePipelines.samples()) {
+    for (const p of checkpoints?.partitions ?? []) {
+      const value = field(p);
+      if (value !== undefined) yield [{ pipeline, topic: p.topic, partition: p.partition }, value];
+    }
+  }
 }
 
 function ackHistogram(name: string): Value[] {
@@ -188,14 +198,26 @@ function collectors(): EventsCollector[] {
       'backlot_pipeline_state_bytes',
       'Bytes of the last checkpointed window state of each owned partition (pipelines with checkpoints only).',
       'gauge',
+      () => merged(perPartition((p) => p.bytes)),
+    ),
+    new EventsCollector(
+      'backlot_pipeline_restore_seconds',
+      'How long restoring the window state of each owned partition took when it was assigned (pipelines with checkpoints only).',
+      'gauge',
       () =>
         merged(
-          (function* () {
-            for (const { pipeline, checkpoints } of livePipelines.samples()) {
-              for (const { topic, partition, bytes } of checkpoints?.stateBytes ?? [])
-                yield [{ pipeline, topic, partition }, bytes];
-            }
-          })(),
+          perPartition((p) => p.restoreSeconds),
+          Math.max,
+        ),
+    ),
+    new EventsCollector(
+      'backlot_pipeline_last_checkpoint_timestamp_seconds',
+      'When the last checkpoint of each owned partition committed, in seconds since the epoch (pipelines with checkpoints only; absent before the first).',
+      'gauge',
+      () =>
+        merged(
+          perPartition((p) => p.lastCheckpointSeconds),
+          Math.max,
         ),
     ),
   ];
@@ -229,8 +251,10 @@ function globalRegistry(): PrometheusRegistry {
  * `backlot_events_degraded{producer}` (gauge), `backlot_events_ack_duration_seconds{producer}`
  * (histogram), `backlot_pipeline_lag{pipeline,topic,partition}`,
  * `backlot_pipeline_consumed_total{pipeline}`, `backlot_pipeline_dead_lettered_total{pipeline}`
- * and, with checkpoints, `backlot_pipeline_checkpoints_total{pipeline}` and
- * `backlot_pipeline_state_bytes{pipeline,topic,partition}`.
+ * and, with checkpoints, `backlot_pipeline_checkpoints_total{pipeline}` and per owned partition
+ * `backlot_pipeline_state_bytes{pipeline,topic,partition}`,
+ * `backlot_pipeline_restore_seconds{pipeline,topic,partition}` and
+ * `backlot_pipeline_last_checkpoint_timestamp_seconds{pipeline,topic,partition}` (gauges).
  *
  * @throws {EventsError} `BACKLOT_MISSING_PEER` without `registry` when prom-client is not installed.
  *
