@@ -37,7 +37,7 @@ const PRODUCE = 0;
 
 /** Splits a Kafka byte stream into whole frames (4-byte size, then the frame). */
 class Framer {
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer<ArrayBufferLike> = Buffer.alloc(0);
 
   push(chunk: Buffer): Buffer[] {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);

@@ -112,7 +112,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   };
 }
 
-/** One idempotent kafkajs producer (its own connection and producer id), opened lazily and replaced after a failure. */
+/** One idempotent kafkajs producer (its own connection and producer id), opened lazily, replaced only when the broker refuses its producer id. */
 function createLane(kafka: Kafka, retries: number) {
   let producer: Producer | undefined;
   let connected: Promise<Producer> | undefined;
@@ -143,11 +143,12 @@ function createLane(kafka: Kafka, retries: number) {
       try {
         await withTransportCodecs(() => current.send({ topic, acks: -1, compression, messages }));
       } catch (error) {
-        // Records refused (too large, invalid): kafkajs rolled the sequence numbers back, so the
-        // lane keeps its producer and the same partition batches sent again are de-duplicated.
-        // Otherwise start over with a fresh producer (and producer id) next time: after a failed
-        // idempotent send, kafkajs's sequence numbers may no longer match the broker's.
-        if (failureKind(error) === 'outage' && producer === current) {
+        // kafkajs moves a partition's sequence number on only when the broker acknowledged it,
+        // so after an outage or refused records the lane keeps its producer (and producer id):
+        // the same partition batches sent again are de-duplicated by the broker where it had
+        // written them (an answer lost to a timeout or a cut connection). Only when the broker
+        // refuses the producer id or its sequence numbers does the lane start over with a new one.
+        if (failureKind(error) === 'producer' && producer === current) {
           producer = undefined;
           connected = undefined;
           await current.disconnect().catch(() => {});
