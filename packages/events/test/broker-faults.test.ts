@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEventProducer, kafkaTransport, type Transport } from '../src/index.js';
 import { platformaticKafkaTransport } from '../src/platformatic.js';
 import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
@@ -64,14 +64,14 @@ async function freshTopic(name: string): Promise<string> {
   return topic;
 }
 
-function producerOn(transport: Transport, topic: string) {
+function producerOn(transport: Transport, topic: string, spoolDir = tempDir()) {
   return createEventProducer({
     catalog: testEvents,
     source: 'broker-faults',
     transport,
     topic,
     key: byProfile,
-    spool: { dir: tempDir() },
+    spool: { dir: spoolDir },
     batch: { maxEvents: 100 },
     retry: { initialDelayMs: 50, maxDelayMs: 300 },
     closeTimeoutMs: 5000,
@@ -104,6 +104,11 @@ function expectExactlyOnce(counts: Map<number, number>, n: number) {
 }
 
 describe.each(transports)('a broker behind a fault proxy (%s)', (_name, transport) => {
+  beforeEach(() => {
+    proxy.mode('pass');
+    proxy.latency(0);
+  });
+
   it('writes each event once when the broker wrote a batch but its answer was lost', async () => {
     proxy.mode('pass');
     const topic = await freshTopic('lost-answer');
@@ -124,5 +129,73 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (_name, transpor
     expect(metrics).toMatchObject({ emitted: 700, dropped: 0, spoolPending: 0 });
     expect(metrics.failedBatches).toBeGreaterThan(0);
     expectExactlyOnce(await countSeqs(topic), 700);
+  }, 120_000);
+
+  it('a broker that takes connections and never answers: degraded, emit() still accepts, close() spools, nothing lost', async () => {
+    const topic = await freshTopic('stall');
+    const spoolDir = tempDir();
+    const first = producerOn(transport(), topic, spoolDir);
+    await emitRange(first, 0, 200);
+    await first.flush({ timeoutMs: 60_000 });
+    // Open connections fall silent; new ones are accepted and never answered.
+    proxy.mode('stall');
+    await emitRange(first, 200, 500);
+    await until(() => first.metrics().degraded, 'the producer to see the broker hang');
+    await emitRange(first, 500, 800);
+    expect(first.metrics()).toMatchObject({ emitted: 800, invalid: 0, dropped: 0 });
+    // close() returns while the broker still hangs, with what is left in the spool.
+    await first.close();
+    const closed = first.metrics();
+    expect(closed.spoolPending).toBe(800 - closed.sent);
+    expect(closed.spoolPending).toBeGreaterThan(0);
+    proxy.mode('pass');
+    const second = producerOn(transport(), topic, spoolDir);
+    await second.flush({ timeoutMs: 60_000 });
+    expect(second.metrics()).toMatchObject({ replayed: closed.spoolPending, spoolPending: 0 });
+    await second.close();
+    expectExactlyOnce(await countSeqs(topic), 800);
+  }, 120_000);
+
+  it('a slow broker, slower than the request timeout for a while: nothing lost, nothing written twice', async () => {
+    const topic = await freshTopic('slow');
+    const producer = producerOn(transport(), topic);
+    proxy.latency(100);
+    await emitRange(producer, 0, 300);
+    await producer.flush({ timeoutMs: 60_000 });
+    // Answers now come after the client's 1 s request timeout: requests are written, then given up on.
+    proxy.latency(700);
+    await emitRange(producer, 300, 600);
+    await until(() => producer.metrics().degraded, 'requests to time out');
+    proxy.latency(100);
+    await emitRange(producer, 600, 900);
+    await producer.flush({ timeoutMs: 60_000 });
+    const metrics = producer.metrics();
+    await producer.close();
+    expect(metrics).toMatchObject({ emitted: 900, sent: 900, dropped: 0, spoolPending: 0 });
+    expect(metrics.failedBatches).toBeGreaterThan(0);
+    expectExactlyOnce(await countSeqs(topic), 900);
+  }, 120_000);
+
+  it('a flapping broker (every connection cut every 150 ms for a while): every event exactly once', async () => {
+    const topic = await freshTopic('flapping');
+    const producer = producerOn(transport(), topic);
+    await emitRange(producer, 0, 200);
+    await producer.flush({ timeoutMs: 60_000 });
+    const cutsBefore = proxy.cuts;
+    const flapping = setInterval(() => proxy.cutAll(), 150);
+    try {
+      for (let from = 200; from < 2200; from += 100) {
+        await emitRange(producer, from, from + 100);
+        await sleep(30);
+      }
+    } finally {
+      clearInterval(flapping);
+    }
+    await producer.flush({ timeoutMs: 60_000 });
+    const metrics = producer.metrics();
+    await producer.close();
+    expect(proxy.cuts).toBeGreaterThan(cutsBefore);
+    expect(metrics).toMatchObject({ emitted: 2200, sent: 2200, dropped: 0, spoolPending: 0 });
+    expectExactlyOnce(await countSeqs(topic), 2200);
   }, 120_000);
 });

@@ -24,6 +24,7 @@ import { topicConfigs } from '../topic-spec.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
 import { registerCodecs, withTransportCodecs } from './codecs.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
+import { trackedSockets } from './tracked-sockets.js';
 
 /** Options of {@link kafkaTransport}. */
 export interface KafkaTransportOptions extends KafkaProducerOptions {
@@ -83,7 +84,17 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   // Producers own their retry policy in one place, the Backlot producer's backoff: kafkajs's
   // client-level retry (5 tries, up to 30 s, around every reconnect) would otherwise nest inside
   // each send and hide an outage for 10 s and more.
-  const producerKafka = new Kafka({ ...config, retry: { retries: 0 }, ...(options.kafkaConfig ?? {}) });
+  // One client per producer, whose sockets its close() can cut (see trackedSockets).
+  const producerClient = () => {
+    const sockets = trackedSockets(options.kafkaConfig?.socketFactory);
+    const client = new Kafka({
+      ...config,
+      retry: { retries: 0 },
+      ...(options.kafkaConfig ?? {}),
+      socketFactory: sockets.factory,
+    });
+    return { kafka: client, sockets };
+  };
   // zstd for every consumer, a one-round-trip gzip for this transport's producers.
   registerCodecs();
   fixKafkajsRequestQueue();
@@ -100,7 +111,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
     name: 'kafka',
     producer: () =>
       createKafkaProducer(
-        producerKafka,
+        producerClient(),
         compression,
         sendRetries,
         options.producerConnections ?? 4,
@@ -172,7 +183,7 @@ const messageBytes = (m: Message): number =>
   (m.value as Buffer).length + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0));
 
 function createKafkaProducer(
-  kafka: Kafka,
+  { kafka, sockets }: { kafka: Kafka; sockets: ReturnType<typeof trackedSockets> },
   compression: CompressionTypes,
   retries: number,
   connections: number,
@@ -255,13 +266,19 @@ function createKafkaProducer(
     async close() {
       const current = admin;
       admin = undefined;
-      await Promise.all([
+      const disconnected = Promise.all([
         ...lanes.map((lane) => lane.close()),
         current?.then(
           (client) => client.disconnect(),
           () => {},
         ),
       ]);
+      // Idle connections are ended by now; one kafkajs still holds requests for (an outage) would
+      // write them as its in-flight one completes or times out, after this close returned and the
+      // producer put their events in its spool: cut it, so nothing is written after close().
+      await new Promise((resolve) => setImmediate(resolve));
+      sockets.destroyAll();
+      await disconnected;
     },
   };
 }
