@@ -4,15 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEventProducer, kafkaTransport, type Transport } from '../src/index.js';
 import { platformaticKafkaTransport } from '../src/platformatic.js';
 import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
-import {
-  type FaultProxy,
-  type PrivateBroker,
-  readTopicThrough,
-  startFaultProxy,
-  startPrivateBroker,
-} from './fault-proxy.js';
+import { type FaultProxy, type PrivateBroker, startFaultProxy, startPrivateBroker } from './fault-proxy.js';
 import { byProfile, events as testEvents } from './fixtures/catalog.js';
-import { removeTempDirs, tempDir, until } from './helpers.js';
+import { readTopicAsync, removeTempDirs, tempDir, until } from './helpers.js';
 
 // A private broker whose advertised listener is a TCP proxy the test owns: every client
 // connection (bootstrap, then the partition leader's) goes through it, so the test can make
@@ -89,7 +83,7 @@ async function emitRange(producer: ReturnType<typeof producerOn>, from: number, 
 /** How many times each `seq` is in `topic`, read by kcat. */
 async function countSeqs(topic: string): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  for (const message of await readTopicThrough(brokers, topic)) {
+  for (const message of await readTopicAsync(brokers, topic)) {
     const { seq } = testEvents.decode(message.value).payload as { seq: number };
     counts.set(seq, (counts.get(seq) ?? 0) + 1);
   }

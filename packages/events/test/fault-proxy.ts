@@ -234,26 +234,3 @@ export async function startPrivateBroker(dir: string, port: number, advertisedPo
     },
   };
 }
-
-/**
- * Every message of `topic`, from the beginning, as kcat reads it through the proxy
- * (asynchronously: the proxy runs on this event loop).
- */
-export async function readTopicThrough(
-  brokers: string[],
-  topic: string,
-): Promise<{ partition: number; key: string; value: string }[]> {
-  const { stdout } = await run(
-    'kcat',
-    ['-C', '-b', brokers[0] as string, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%k\t%s\n'],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-  );
-  return stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [partition, key, value] = line.split('\t') as [string, string, string];
-      return { partition: Number(partition), key, value };
-    });
-}
