@@ -270,6 +270,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#limits = new TopicSizeLimits(this.#transport, now);
     if (typeof options.topic === 'string') this.#limits.lookUp(options.topic);
     else if (options.topic === undefined) this.#limits.lookUp('events');
+    // A spool batch read ahead: send it now if the window has room (not only when a send settles).
+    this.#spool?.onReadAhead(() => this.#kick());
     // Replay what a previous process left in the spool.
     if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
     liveProducers.add(this);

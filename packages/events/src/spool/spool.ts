@@ -119,6 +119,7 @@ export class Spool {
   /** Moves on when what was read ahead may no longer be where it was (a rewind, a rewrite). */
   #generation = 0;
   #lastReadError: string | undefined;
+  #onReadAhead: (() => void) | undefined;
 
   private constructor(config: SpoolConfig) {
     this.dir = config.dir;
@@ -291,6 +292,11 @@ export class Spool {
       : { records: ahead.records, bytes: ahead.bytes, end: { ...ahead.end } };
   }
 
+  /** Calls `callback` whenever a batch has been read ahead (the producer then fills its send window). */
+  onReadAhead(callback: () => void): void {
+    this.#onReadAhead = callback;
+  }
+
   /** Whether anything written lies after what was handed out. */
   #unread(): boolean {
     const { segment, offset } = this.#read;
@@ -303,6 +309,7 @@ export class Spool {
     this.#filling ??= this.#readAhead(maxRecords, maxBytes).finally(() => {
       this.#filling = undefined;
       for (const wake of this.#waiters.splice(0)) wake();
+      if (this.#ahead) this.#onReadAhead?.();
     });
     return this.#filling;
   }
