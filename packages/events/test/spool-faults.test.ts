@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../src/log/record.js';
@@ -57,7 +56,8 @@ describe('spool faults', () => {
       symlinkSync('/dev/full', join(dir, '0000000001000000.seg'));
       for (let i = 0; i < 100; i++) spool.appendSoon([record(i)]);
       expect(spool.pendingRecords).toBe(100);
-      await sleep(50);
+      // The group write fails off this call; wait for it (bounded), not for a fixed time.
+      await until(() => errors.length > 0, 'the failed group write to be logged', 5_000);
       expect(errors.length).toBe(1);
       expect(errors[0]).toMatch(/could not write/);
       for (let i = 100; i < 150; i++) spool.appendSoon([record(i)]);
