@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { Sink } from '../src/index.js';
 import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
@@ -57,13 +58,22 @@ export async function connectAdmin(brokers: string[]): Promise<Admin> {
   return admin;
 }
 
-/** Every message of `topic`, from the beginning, as kcat (a client that is not ours) reads it. */
-export function readTopic(brokers: string[], topic: string): { partition: number; key: string; value: string }[] {
-  const out = execFileSync(
-    'kcat',
-    ['-C', '-b', brokers[0] as string, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%k\t%s\n'],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-  );
+/** kcat's arguments to read every message of `topic` from the beginning, one `partition\tkey\tvalue` line each. */
+const kcatRead = (brokers: string[], topic: string) => [
+  '-C',
+  '-b',
+  brokers[0] as string,
+  '-t',
+  topic,
+  '-o',
+  'beginning',
+  '-e',
+  '-q',
+  '-f',
+  '%p\t%k\t%s\n',
+];
+
+function parseKcat(out: string): { partition: number; key: string; value: string }[] {
   return out
     .trim()
     .split('\n')
@@ -97,4 +107,21 @@ export function readCommittedValues(brokers: string[], topic: string): string[] 
   )
     .split('\n')
     .filter(Boolean);
+}
+
+/** Every message of `topic`, from the beginning, as kcat (a client that is not ours) reads it. */
+export function readTopic(brokers: string[], topic: string): { partition: number; key: string; value: string }[] {
+  return parseKcat(execFileSync('kcat', kcatRead(brokers, topic), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }));
+}
+
+/** Like {@link readTopic}, without blocking the event loop (for a broker behind a proxy that runs on it). */
+export async function readTopicAsync(
+  brokers: string[],
+  topic: string,
+): Promise<{ partition: number; key: string; value: string }[]> {
+  const { stdout } = await promisify(execFile)('kcat', kcatRead(brokers, topic), {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return parseKcat(stdout);
 }

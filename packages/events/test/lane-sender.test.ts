@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import type { TransportSendError } from '../src/errors.js';
 import { createLaneSender } from '../src/transport/lane-sender.js';
 import { partitionOfKey } from '../src/transport/partitioning.js';
 import type { OutgoingMessage } from '../src/transport/types.js';
@@ -113,5 +114,63 @@ describe('the Kafka transports lane sender', () => {
       expect(at('new-1')).toBeLessThan(at(`later-${k}`));
     }
     expect(sent.find((x) => x.topic === 'new')?.lane).toBe(0);
+  });
+
+  it('after an answer lost to an outage, sends that request again exactly first, and never writes its records twice', async () => {
+    // A broker that writes a request, then loses its answer; it de-duplicates a request that repeats
+    // the last one it wrote on a connection (what an idempotent producer's sequence numbers give).
+    const log: string[] = [];
+    const last = new Map<number, string>();
+    const loseAnswer = new Set<number>();
+    const requests: string[][] = [];
+    const lanes = [0, 1].map((lane) => ({
+      async send(_topic: string, messages: { value: string }[]) {
+        const values = messages.map((m) => m.value);
+        requests.push(values);
+        const batch = values.join(',');
+        if (last.get(lane) !== batch) log.push(...values);
+        last.set(lane, batch);
+        if (loseAnswer.delete(lane)) throw new Error('request timed out');
+      },
+    }));
+    const [k0, k1] = keysByPartition(2) as [string, string];
+    const s = sender(lanes, () => 2);
+    const batch = () => [message(k0, 'a1'), message(k1, 'b1'), message(k1, 'b2')];
+    loseAnswer.add(1);
+    const failed = await s.send('t', batch()).catch((error: unknown) => error);
+    // Lane 0's part was acknowledged; lane 1's was written, but the sender cannot know: it names it unsent.
+    expect((failed as TransportSendError).unsent.map((m) => m.value.toString())).toEqual(['b1', 'b2']);
+    s.resume();
+    // The producer sends copies of what was unsent (read back from its spool), with newer events.
+    await s.send('t', [message(k1, 'b1'), message(k1, 'b2'), message(k1, 'b3')]);
+    expect(log).toEqual(['a1', 'b1', 'b2', 'b3']);
+    // The request in doubt went again exactly as it was, before the new one, which left out what it delivered.
+    expect(requests.slice(-2)).toEqual([['b1', 'b2'], ['b3']]);
+  });
+
+  it('drops a request in doubt when the broker refuses the producer id (it can no longer tell), and sends it again', async () => {
+    const requests: string[][] = [];
+    const failures: Error[] = [
+      new Error('request timed out'),
+      Object.assign(new Error('unknown producer id'), { type: 'UNKNOWN_PRODUCER_ID' }),
+    ];
+    const lanes = [
+      {
+        async send(_topic: string, messages: { value: string }[]) {
+          requests.push(messages.map((m) => m.value));
+          const failure = failures.shift();
+          if (failure) throw failure;
+        },
+      },
+    ];
+    const [k0] = keysByPartition(1) as [string];
+    const s = sender(lanes, () => 1);
+    await expect(s.send('t', [message(k0, 'a1')])).rejects.toThrow(/timed out/);
+    s.resume();
+    // Settling the doubt meets a new producer id: the send fails, and the doubt is gone.
+    await expect(s.send('t', [message(k0, 'a1')])).rejects.toThrow(/unknown producer id/);
+    s.resume();
+    await s.send('t', [message(k0, 'a1'), message(k0, 'a2')]);
+    expect(requests).toEqual([['a1'], ['a1'], ['a1', 'a2']]);
   });
 });

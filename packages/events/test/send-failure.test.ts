@@ -23,6 +23,9 @@ describe('send failures are classified in one place', () => {
     ['INVALID_TOPIC_EXCEPTION', 'topic'],
     ['NOT_LEADER_OR_FOLLOWER', 'outage'],
     ['REQUEST_TIMED_OUT', 'outage'],
+    ['OUT_OF_ORDER_SEQUENCE_NUMBER', 'producer'],
+    ['UNKNOWN_PRODUCER_ID', 'producer'],
+    ['INVALID_PRODUCER_EPOCH', 'producer'],
   ])('kafkajs %s is %s', (type, kind) => {
     expect(failureKind(kafkajsError(type))).toBe(kind);
   });

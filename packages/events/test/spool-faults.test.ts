@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../src/log/record.js';
@@ -37,9 +36,9 @@ const indexOf = (r: LogRecord) => (JSON.parse(r.value.toString()) as { i: number
 const open = (dir: string, logger?: { info(): void; warn(): void; error(o: unknown, m: string): void }) =>
   Spool.open({ dir, maxBytes: 10 * 1024 * 1024, segmentBytes: 64 * 1024, fsync: false, logger });
 
-function drain(spool: Spool): number[] {
+async function drain(spool: Spool): Promise<number[]> {
   const seen: number[] = [];
-  for (let b = spool.read(50, 1 << 20); b; b = spool.read(50, 1 << 20)) {
+  for (let b = await spool.read(50, 1 << 20); b; b = await spool.read(50, 1 << 20)) {
     seen.push(...b.records.map(indexOf));
     spool.ack(b);
   }
@@ -57,7 +56,8 @@ describe('spool faults', () => {
       symlinkSync('/dev/full', join(dir, '0000000001000000.seg'));
       for (let i = 0; i < 100; i++) spool.appendSoon([record(i)]);
       expect(spool.pendingRecords).toBe(100);
-      await sleep(50);
+      // The group write fails off this call; wait for it (bounded), not for a fixed time.
+      await until(() => errors.length > 0, 'the failed group write to be logged', 5_000);
       expect(errors.length).toBe(1);
       expect(errors[0]).toMatch(/could not write/);
       for (let i = 100; i < 150; i++) spool.appendSoon([record(i)]);
@@ -65,7 +65,7 @@ describe('spool faults', () => {
       // Room again: the next retry writes everything, in order, with no torn frame.
       unlinkSync(join(dir, '0000000001000000.seg'));
       await until(() => spool.commit(), 'the spool to write again', 5_000);
-      expect(drain(spool)).toEqual(Array.from({ length: 150 }, (_, i) => i));
+      expect(await drain(spool)).toEqual(Array.from({ length: 150 }, (_, i) => i));
       expect(spool.corruptFrames).toBe(0);
       await spool.close();
     },
@@ -87,7 +87,7 @@ describe('spool faults', () => {
     rmSync(join(dir, 'lock'));
     const reopened = open(dir);
     expect(reopened.pendingRecords).toBe(200);
-    expect(drain(reopened)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(await drain(reopened)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     await reopened.close();
   });
 
@@ -109,7 +109,7 @@ describe('spool faults', () => {
           bytes[at] = (bytes[at] as number) ^ xor;
           writeFileSync(path, bytes);
           const reopened = open(dir);
-          const seen = drain(reopened);
+          const seen = await drain(reopened);
           await reopened.close();
           // What is replayed is a prefix of what was written, intact.
           expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSpoolLockedError } from '../src/index.js';
 import type { LogRecord } from '../src/log/record.js';
-import { Spool } from '../src/spool/spool.js';
+import { Spool, type SpoolBatch } from '../src/spool/spool.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -36,9 +36,9 @@ const indexOf = (r: LogRecord) => (JSON.parse(r.value.toString()) as { i: number
 const open = (dir: string, extra: Partial<Parameters<typeof Spool.open>[0]> = {}) =>
   Spool.open({ dir, maxBytes: 10 * 1024 * 1024, segmentBytes: 4096, fsync: false, ...extra });
 
-function drain(spool: Spool, batch = 7): number[] {
+async function drain(spool: Spool, batch = 7): Promise<number[]> {
   const seen: number[] = [];
-  for (let b = spool.read(batch, 1 << 20); b; b = spool.read(batch, 1 << 20)) {
+  for (let b = await spool.read(batch, 1 << 20); b; b = await spool.read(batch, 1 << 20)) {
     seen.push(...b.records.map(indexOf));
     spool.ack(b);
   }
@@ -52,11 +52,11 @@ describe('spool', () => {
     for (let i = 0; i < 100; i++) spool.append([record(i)]);
     expect(spool.pendingRecords).toBe(100);
     expect(readdirSync(dir).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(2);
-    const first = spool.read(10, 1 << 20);
+    const first = await spool.read(10, 1 << 20);
     expect(first?.records.map(indexOf)).toEqual([...Array(10).keys()]);
     expect(first?.records[1]).toEqual(record(1));
     if (first) spool.ack(first);
-    expect(drain(spool)).toEqual([...Array(90).keys()].map((i) => i + 10));
+    expect(await drain(spool)).toEqual([...Array(90).keys()].map((i) => i + 10));
     expect(spool.pendingRecords).toBe(0);
     // Deleted by the writer, after the cursor that passed them is saved.
     await spool.idle();
@@ -71,20 +71,20 @@ describe('spool', () => {
     const cursor = () => readFileSync(join(dir, 'cursor.json'), 'utf8');
     await spool.idle();
     const before = existsSync(join(dir, 'cursor.json')) ? cursor() : undefined;
-    const first = spool.read(10, 1 << 20);
-    const batch = spool.read(10, 1 << 20);
+    const first = await spool.read(10, 1 << 20);
+    const batch = await spool.read(10, 1 << 20);
     if (first) spool.ack(first);
     if (batch) spool.ack(batch);
     // Not written by ack() itself: two acknowledgements, one save by the writer afterwards.
     expect(existsSync(join(dir, 'cursor.json')) ? cursor() : undefined).toBe(before);
     await spool.idle();
     expect(JSON.parse(cursor())).toEqual(batch?.end);
-    spool.read(10, 1 << 20); // handed out, never acknowledged: must come back
+    await spool.read(10, 1 << 20); // handed out, never acknowledged: must come back
     // Crash: no close(); the lock names our own pid, which a new open accepts.
     const again = open(dir);
     expect(again.pendingRecords).toBe(30);
     again.append([record(50)]);
-    expect(drain(again)).toEqual([...Array(31).keys()].map((i) => i + 20));
+    expect(await drain(again)).toEqual([...Array(31).keys()].map((i) => i + 20));
     await again.close();
   });
 
@@ -99,19 +99,34 @@ describe('spool', () => {
     expect(again.pendingRecords).toBe(10);
     expect(again.corruptFrames).toBe(1);
     again.append([record(10)]);
-    expect(drain(again)).toEqual([...Array(11).keys()]);
+    expect(await drain(again)).toEqual([...Array(11).keys()]);
     await again.close();
+  });
+
+  it('reads ahead off the caller’s turn, and never hands out a batch read before a rewrite moved what was there', async () => {
+    const dir = tempDir();
+    const spool = open(dir);
+    spool.append(Array.from({ length: 10 }, (_, i) => record(i + 10)));
+    // Not read yet: the read starts now, off this call.
+    expect(spool.readReady(5, 1 << 20)).toBeUndefined();
+    await spool.readable();
+    // Older records go in front of the same position the read ahead started from.
+    await spool.prepend([0, 1].map((i) => record(i)));
+    expect(spool.readReady(5, 1 << 20)?.records.map(indexOf) ?? []).not.toEqual([10, 11, 12, 13, 14]);
+    spool.rewind();
+    expect(await drain(spool, 5)).toEqual([0, 1, ...[...Array(10).keys()].map((i) => i + 10)]);
+    await spool.close();
   });
 
   it('puts prepended records before everything pending', async () => {
     const dir = tempDir();
     const spool = open(dir);
     for (let i = 10; i < 40; i++) spool.append([record(i)]);
-    const batch = spool.read(5, 1 << 20);
+    const batch = await spool.read(5, 1 << 20);
     if (batch) spool.ack(batch);
     await spool.prepend([0, 1, 2].map((i) => record(i)));
     expect(spool.pendingRecords).toBe(28);
-    expect(drain(spool)).toEqual([0, 1, 2, ...[...Array(25).keys()].map((i) => i + 15)]);
+    expect(await drain(spool)).toEqual([0, 1, 2, ...[...Array(25).keys()].map((i) => i + 15)]);
     await spool.close();
   });
 
@@ -142,8 +157,8 @@ describe('spool', () => {
     const dir = tempDir();
     const spool = open(dir); // 4 KiB segments: the batches span segments
     spool.append(Array.from({ length: 100 }, (_, i) => record(i)));
-    const first = spool.read(30, 1 << 20) as NonNullable<ReturnType<Spool['read']>>;
-    const second = spool.read(30, 1 << 20) as NonNullable<ReturnType<Spool['read']>>;
+    const first = (await spool.read(30, 1 << 20)) as SpoolBatch;
+    const second = (await spool.read(30, 1 << 20)) as SpoolBatch;
     // Of the two batches out, 5 and 40..44 were not delivered; the rest was (or was refused for good).
     const left = [
       ...first.records.filter((r) => indexOf(r) === 5),
@@ -155,7 +170,7 @@ describe('spool', () => {
     // A restart replays exactly that, in that order.
     const again = open(dir);
     expect(again.pendingRecords).toBe(47);
-    expect(drain(again)).toEqual([1000, 5, 40, 41, 42, 43, 44, ...Array.from({ length: 40 }, (_, i) => 60 + i)]);
+    expect(await drain(again)).toEqual([1000, 5, 40, 41, 42, 43, 44, ...Array.from({ length: 40 }, (_, i) => 60 + i)]);
     await again.close();
   });
 
@@ -170,7 +185,7 @@ describe('spool', () => {
     truncateSync(path, statSync(path).size - 7);
     const again = open(dir);
     expect(again.corruptFrames).toBe(1);
-    expect(drain(again)).toEqual(Array.from({ length: 19 }, (_, i) => i));
+    expect(await drain(again)).toEqual(Array.from({ length: 19 }, (_, i) => i));
     await again.close();
   });
 });

@@ -52,7 +52,8 @@ export class Batcher {
       return { topic: first.topic, records, from: 'memory' };
     }
     if (!spool || spool.pendingRecords === 0) return undefined;
-    const batch = spool.read(maxEvents, maxBytes);
+    // Read ahead off the emit path: nothing yet means the read is under way (`spool.readable()` wakes the sender).
+    const batch = spool.readReady(maxEvents, maxBytes);
     if (!batch) return undefined;
     // A spool batch may span topics; it is sent in same-topic runs (acknowledged together).
     return {

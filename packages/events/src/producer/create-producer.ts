@@ -12,23 +12,26 @@ import {
   EventsRefusedError,
   isEventEncodeError,
   isInvalidEventError,
-  isTransportSendError,
   isUnknownEventError,
 } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
-import { Spool, type SpoolBatch } from '../spool/spool.js';
+import { Spool } from '../spool/spool.js';
 import { emitObserved, traceEmit } from '../tracing/emit-span.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
-import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
+import type { RejectedMessage, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
 import { Admission } from './admission.js';
-import { type Batch, Batcher } from './batching.js';
+import { backoffDelay } from './backoff.js';
+import { Batcher } from './batching.js';
 import { DeadLetters } from './dead-letters.js';
 import { type EmitOptions, type EventProducerOptions, producerOptionsSchema } from './options.js';
 import { type Pending, pending } from './pending.js';
 import type { RecordQueue } from './record-queue.js';
+import { sendRecords } from './send-outcome.js';
+import { type InFlight, type Leftovers, SendWindow } from './send-window.js';
+import { type SpillContext, spillAfterFailure, spillOnClose } from './shutdown.js';
 import { TopicSizeLimits } from './size-limits.js';
 import { Waiters } from './waiters.js';
 
@@ -126,27 +129,7 @@ export interface EventProducer<Defs extends EventDefinitions> {
   metrics(options?: { reset?: boolean | undefined }): ProducerMetrics;
 }
 
-/** A batch in the send window. */
-interface InFlight extends Batch {
-  /**
-   * Its send: settles with `undefined` once acknowledged, or with why it failed (never rejects);
-   * after a failure `records` keeps only what was not acknowledged. Unset: not sent (yet, or again).
-   */
-  result?: Promise<unknown> | undefined;
-  /** Why its last send failed, once settled. */
-  error?: unknown;
-  /** Set once its send settled with every record acknowledged (or refused for good). */
-  acknowledged?: boolean;
-}
-
 const now = () => performance.timeOrigin + performance.now();
-
-/** What one send of a batch came to: the records refused for good, and, when it failed, why and what is left to send. */
-interface Outcome {
-  rejected: RejectedMessage[];
-  error: unknown;
-  unsent: Pending[];
-}
 
 /**
  * Creates a typed event producer. `emit` validates against the catalogue and
@@ -212,11 +195,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     dropped: 0,
     batches: 0,
   };
-  /** Batches sent and not yet acknowledged, oldest first (at most `#maxInFlight`). */
-  #inflight: InFlight[] = [];
-  readonly #maxInFlight: number;
-  /** Set between a failed send and the resend of the failed batches: no new batch starts. */
-  #backingOff = false;
+  /** Batches sent and not yet acknowledged, oldest first. */
+  readonly #window: SendWindow;
   #pump: Promise<void> | undefined;
   #linger: NodeJS.Timeout | undefined;
   #flushing = 0;
@@ -231,7 +211,6 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#logger = options.logger ?? silentLogger;
     const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
     this.#transport = transport.producer();
-    this.#maxInFlight = this.#transport.resume ? Math.max(1, this.#transport.pipelining ?? 1) : 1;
     this.#lingerMs = options.batch?.lingerMs ?? 5;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';
@@ -263,6 +242,16 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       lingerMs: this.#lingerMs,
     });
     this.#held = this.#admission.held;
+    const maxInFlight = this.#transport.resume ? Math.max(1, this.#transport.pipelining ?? 1) : 1;
+    this.#window = new SendWindow({
+      batcher: this.#batcher,
+      maxInFlight,
+      send: (records) => sendRecords(this.#transport, records, maxInFlight > 1),
+      onRejected: (rejected) => this.#deadLetter(rejected),
+      onPartlySent: (records, from) => this.#countSent(records, from),
+      // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
+      onTaken: () => this.#waiters.settle(),
+    });
     const deadLetter = options.deadLetter;
     this.#deadLetters = new DeadLetters({
       topic: deadLetter && {
@@ -282,6 +271,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#limits = new TopicSizeLimits(this.#transport, now);
     if (typeof options.topic === 'string') this.#limits.lookUp(options.topic);
     else if (options.topic === undefined) this.#limits.lookUp('events');
+    // A spool batch read ahead: send it now if the window has room (not only when a send settles).
+    this.#spool?.onReadAhead(() => this.#kick());
     // Replay what a previous process left in the spool.
     if (this.#spool && this.#spool.pendingRecords > 0) this.#kick();
     liveProducers.add(this);
@@ -389,7 +380,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     const snapshot: ProducerMetrics = {
       ...this.#counts,
       ...this.#deadLetters.counts,
-      buffered: this.#memory.length + this.#inflightFromMemory(),
+      buffered: this.#memory.length + this.#window.recordsFromMemory(),
       bufferedBytes: this.#memory.bytes,
       spoolPending: this.#spool?.pendingRecords ?? 0,
       spoolCorrupt: this.#spool?.corruptFrames ?? 0,
@@ -479,7 +470,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       return;
     }
     // The pump is waiting for a send: start more batches now, up to the window.
-    if (this.#pump && this.#inflight.length > 0) {
+    if (this.#pump && this.#window.size > 0) {
       this.#fillWindow();
       return;
     }
@@ -492,7 +483,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   #hasWork(): boolean {
     return (
-      this.#inflight.length > 0 ||
+      this.#window.size > 0 ||
       this.#memory.length > 0 ||
       (this.#spool?.pendingRecords ?? 0) > 0 ||
       this.#held.length > 0
@@ -501,48 +492,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   /** (Re)starts sends up to the window: batches to send again first, in order, then new ones. */
   #fillWindow(): void {
-    if (this.#backingOff || this.#stopped) return;
-    for (const batch of this.#inflight) if (!batch.result) this.#start(batch);
-    while (this.#inflight.length < this.#maxInFlight && this.#batcher.ready(this.#flushing > 0, now())) {
-      const batch = this.#batcher.take();
-      if (!batch) break;
-      this.#inflight.push(batch);
-      this.#start(batch);
-      // Taking a batch frees memory: let a blocked emitter fill the next one while this one is in flight.
-      this.#waiters.settle();
-    }
-  }
-
-  #start(batch: InFlight): void {
-    batch.error = undefined;
-    batch.acknowledged = false;
-    batch.result = this.#send(batch.records).then((outcome) => this.#settle(batch, outcome));
-  }
-
-  /** Applies a send's outcome to its batch: dead-letters what was refused, keeps only what is left to send. */
-  #settle(batch: InFlight, outcome: Outcome): unknown {
-    if (outcome.rejected.length > 0) this.#deadLetter(outcome.rejected);
-    if (outcome.error === undefined || outcome.unsent.length === 0) {
-      if (outcome.rejected.length > 0) {
-        const refused = new Set(outcome.rejected.map((r) => r.message));
-        batch.records = batch.records.filter((record) => !refused.has(record));
-      }
-      batch.acknowledged = true;
-      return undefined;
-    }
-    // Acknowledged parts are done (never sent again); the batch keeps only what is left to send.
-    const left = new Set<Pending>(outcome.unsent);
-    const acknowledged = batch.records.filter((record) => !left.has(record));
-    if (acknowledged.length > 0) {
-      const refused = new Set(outcome.rejected.map((r) => r.message));
-      this.#countSent(
-        acknowledged.filter((record) => !refused.has(record)),
-        batch.from,
-      );
-    }
-    batch.records = outcome.unsent;
-    batch.error = outcome.error ?? new Error('send failed');
-    return batch.error;
+    if (!this.#stopped) this.#window.fill(this.#flushing > 0, now());
   }
 
   /** Records refused for good by the broker: never retried, handed to the dead-letter route. */
@@ -561,7 +511,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     while (!this.#stopped) {
       this.#admission.admitHeld();
       this.#fillWindow();
-      const head = this.#inflight[0];
+      const head = this.#window.head;
       if (!head) {
         // Nothing in flight and the next batch not ready: let it linger, then look again.
         const oldest = this.#memory.peek();
@@ -579,7 +529,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       const error = await head.result;
       if (this.#stopped) return;
       if (error === undefined) {
-        this.#inflight.shift();
+        this.#window.shift();
         this.#acknowledged(head);
         if (this.#degraded) {
           this.#logger.info({ failures }, 'event producer: sending again after an outage');
@@ -591,9 +541,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       }
       // The oldest batch failed: let every later send settle (the transport refuses
       // them until `resume()`), back off, then send the failed ones again, in order.
-      this.#backingOff = true;
-      await Promise.all(this.#inflight.map((batch) => batch.result));
-      const failed = this.#inflight.filter((batch) => batch.error !== undefined);
+      const failed = await this.#window.failed();
       failures++;
       this.#counts.failedBatches += failed.length;
       for (const batch of failed) this.#counts.retried += batch.records.length;
@@ -613,61 +561,15 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       // Crash-safe while the broker is away: what is only in memory goes to the spool now.
       await this.#spillAfterFailure();
       this.#waiters.settle();
-      const initial = this.#options.retry?.initialDelayMs ?? 100;
-      const max = this.#options.retry?.maxDelayMs ?? 5000;
-      const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20)) * (0.5 + Math.random() / 2);
-      await this.#sleep(delay);
-      for (const batch of failed) batch.result = undefined;
+      await this.#sleep(
+        backoffDelay(failures, {
+          initialDelayMs: this.#options.retry?.initialDelayMs ?? 100,
+          maxDelayMs: this.#options.retry?.maxDelayMs ?? 5000,
+        }),
+      );
       this.#transport.resume?.();
-      this.#backingOff = false;
+      this.#window.resume(failed);
     }
-  }
-
-  /** Sends a batch's same-topic runs (a spool batch may span topics); never rejects. */
-  async #send(records: Pending[]): Promise<Outcome> {
-    const runs: [string, Pending[]][] = [];
-    let start = 0;
-    while (start < records.length) {
-      const topic = (records[start] as Pending).topic;
-      let end = start + 1;
-      while (end < records.length && (records[end] as Pending).topic === topic) end++;
-      runs.push([topic, start === 0 && end === records.length ? records : records.slice(start, end)]);
-      start = end;
-    }
-    const outcome: Outcome = { rejected: [], error: undefined, unsent: [] };
-    // biome-ignore lint/suspicious/noConfusingVoidType: what TransportProducer.send resolves with.
-    const take = (run: Pending[], result: PromiseSettledResult<void | SendReport>) => {
-      if (result.status === 'fulfilled') {
-        if (result.value?.rejected) outcome.rejected.push(...result.value.rejected);
-        return;
-      }
-      outcome.error ??= result.reason ?? new Error('send failed');
-      if (isTransportSendError(result.reason)) {
-        // The transport hands back the very records it was given.
-        outcome.rejected.push(...result.reason.rejected);
-        outcome.unsent.push(...(result.reason.unsent as Pending[]));
-      } else {
-        outcome.unsent.push(...run);
-      }
-    };
-    if (this.#maxInFlight > 1) {
-      // Issued together, in order: a pipelining transport keeps each partition in call order.
-      const results = await Promise.allSettled(runs.map(([topic, run]) => this.#transport.send(topic, run)));
-      for (const [index, result] of results.entries()) take((runs[index] as [string, Pending[]])[1], result);
-      return outcome;
-    }
-    for (const [topic, run] of runs) {
-      if (outcome.error !== undefined) {
-        outcome.unsent.push(...run);
-        continue;
-      }
-      try {
-        take(run, { status: 'fulfilled', value: await this.#transport.send(topic, run) });
-      } catch (error) {
-        take(run, { status: 'rejected', reason: error });
-      }
-    }
-    return outcome;
   }
 
   /** A batch is acknowledged (and every older one was): count it, and release it from the spool. */
@@ -715,99 +617,41 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   }
 
   #pendingCount(): number {
-    return this.#memory.length + this.#held.length + (this.#spool?.pendingRecords ?? 0) + this.#inflightFromMemory();
+    return (
+      this.#memory.length + this.#held.length + (this.#spool?.pendingRecords ?? 0) + this.#window.recordsFromMemory()
+    );
   }
 
-  #inflightFromMemory(): number {
-    let count = 0;
-    for (const batch of this.#inflight) if (batch.from === 'memory') count += batch.records.length;
-    return count;
-  }
-
-  /**
-   * After a failed send (every send in flight has settled): batches still to send and the memory
-   * buffer go to the front of the spool, so a crash during the outage loses nothing accepted;
-   * later events follow them into the spool (group commit) until it drains.
-   */
+  /** After a failed send: with a spool, what is left in flight and in memory goes to its front (see `spillAfterFailure`). */
   async #spillAfterFailure(): Promise<void> {
-    const spool = this.#spool;
-    if (!spool) return;
-    const { older, outstanding, fromMemory } = this.#leftInFlight();
-    const drained = this.#memory.drain();
-    older.push(...drained);
-    this.#inflight = [];
-    if (older.length === 0 && outstanding.length === 0) return;
-    try {
-      await spool.requeue(outstanding, older);
-    } catch (error) {
-      // The disk refuses (full?): keep them in memory, in order, and retry from there.
-      this.#logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
-      if (outstanding.length > 0) spool.rewind();
-      for (const record of [...fromMemory, ...drained]) this.#memory.push(record);
-      return;
-    }
-    this.#counts.spooled += fromMemory.length + drained.length;
-    this.#logger.warn(
-      { spooled: older.length, spoolPending: spool.pendingRecords },
-      'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
-    );
+    if (!this.#spool) return;
+    await spillAfterFailure(this.#spool, this.#spillContext(), this.#drainWindow());
   }
 
-  /**
-   * What is left to send of the batches in flight, oldest first (acknowledged ones are counted
-   * as sent; one whose send has not settled is kept whole), the spool batches among them, and
-   * the part of `older` that came from memory.
-   */
-  #leftInFlight(): { older: Pending[]; outstanding: SpoolBatch[]; fromMemory: Pending[] } {
-    const older: Pending[] = [];
-    const outstanding: SpoolBatch[] = [];
-    const fromMemory: Pending[] = [];
-    for (const batch of this.#inflight) {
-      if (batch.from === 'spool' && batch.spoolBatch) outstanding.push(batch.spoolBatch);
-      if (batch.acknowledged) {
-        // Acknowledged while an older batch failed: done.
-        this.#countSent(batch.records, batch.from);
-        this.#counts.batches++;
-        continue;
-      }
-      older.push(...batch.records);
-      if (batch.from === 'memory') fromMemory.push(...batch.records);
-    }
-    return { older, outstanding, fromMemory };
-  }
-
-  /** On close: what is still in memory goes to the spool (older first), or is counted as lost. */
+  /** On close: what is left goes to the spool, or is counted as lost (see `spillOnClose`). */
   async #spillOnClose(): Promise<void> {
-    const { older, outstanding, fromMemory } = this.#leftInFlight();
-    this.#inflight = [];
-    const drained = this.#memory.drain();
-    older.push(...drained);
-    const newer = this.#held.drain();
-    const left = older.length + newer.length;
-    if (left === 0 && outstanding.length === 0) return;
-    if (!this.#spool) {
-      this.#admission.drop(left, 'closed with undelivered events and no spool');
-      this.#logger.error(
-        { lost: left },
-        'event producer: closed before delivering every event, and no spool is configured',
-      );
-      return;
+    await spillOnClose(this.#spillContext(), this.#drainWindow());
+  }
+
+  /** Empties the send window; batches acknowledged while an older one failed are counted as sent. */
+  #drainWindow(): Leftovers {
+    const left = this.#window.drain();
+    for (const batch of left.acknowledged) {
+      this.#countSent(batch.records, batch.from);
+      this.#counts.batches++;
     }
-    // Beyond the spool's bound if need be: losing events at shutdown is worse.
-    try {
-      await this.#spool.requeue(outstanding, older);
-      if (this.#writeThrough) this.#spool.append(newer);
-      else this.#spool.appendSoon(newer);
-    } catch (error) {
-      this.#admission.drop(older.length + newer.length, 'closed, and the spool could not take the undelivered events');
-      this.#logger.error({ err: error, lost: left }, 'event producer: could not spool the undelivered events at close');
-      return;
-    }
-    this.#counts.spooled += fromMemory.length + drained.length + newer.length;
-    if (left === 0) return;
-    this.#logger.warn(
-      { spooled: left },
-      'event producer: closed with undelivered events; they are in the spool for the next start',
-    );
+    return left;
+  }
+
+  #spillContext(): SpillContext {
+    return {
+      spool: this.#spool,
+      memory: this.#memory,
+      held: this.#held,
+      admission: this.#admission,
+      writeThrough: this.#writeThrough,
+      counts: this.#counts,
+      logger: this.#logger,
+    };
   }
 }

@@ -8,7 +8,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  readSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -29,6 +28,19 @@ export interface SpoolConfig {
   segmentBytes: number;
   fsync: boolean;
   logger?: EventsLogger | undefined;
+}
+
+/** A batch read ahead from `start`, valid while the spool's generation is unchanged. */
+interface ReadAhead {
+  readonly generation: number;
+  readonly start: { segment: number; offset: number };
+  readonly end: { segment: number; offset: number };
+  readonly records: LogRecord[];
+  readonly bytes: number;
+  /** Torn or corrupt tails passed over, counted and logged when the batch is handed out. */
+  readonly skipped: { segment: number; offset: number; bytes: number }[];
+  readonly maxRecords: number;
+  readonly maxBytes: number;
 }
 
 /** @internal position just past a batch handed out by {@link Spool.read}. */
@@ -99,8 +111,15 @@ export class Spool {
   #cursorSaveQueued = false;
   /** Segments acknowledged whole, deleted after the next cursor save. */
   #toDelete: number[] = [];
-  /** Waiting for the writer to finish an operation. */
+  /** Waiting for the writer to finish an operation (or a read ahead). */
   #waiters: (() => void)[] = [];
+  /** The next batch, read ahead from disk off the caller's path (see {@link readReady}). */
+  #ahead: ReadAhead | undefined;
+  #filling: Promise<void> | undefined;
+  /** Moves on when what was read ahead may no longer be where it was (a rewind, a rewrite). */
+  #generation = 0;
+  #lastReadError: string | undefined;
+  #onReadAhead: (() => void) | undefined;
 
   private constructor(config: SpoolConfig) {
     this.dir = config.dir;
@@ -223,58 +242,140 @@ export class Spool {
     return this.requeue([], records);
   }
 
-  /** The next written batch after what was handed out last (at most `maxRecords`/about `maxBytes`), or undefined. */
-  read(maxRecords: number, maxBytes: number): SpoolBatch | undefined {
-    if (this.#rewriting > 0) return undefined;
-    const records: LogRecord[] = [];
-    let bytes = 0;
-    while (records.length < maxRecords && bytes < maxBytes) {
-      const { segment, offset } = this.#read;
-      const size = this.#sizes.get(segment);
-      if (size === undefined || offset >= size) {
-        const next = this.#segments.find((id) => id > segment);
-        if (next === undefined) break;
-        this.#read = { segment: next, offset: 0 };
-        continue;
-      }
-      const fd = openSync(join(this.dir, name(segment)), 'r');
-      let buffer: Buffer;
-      try {
-        let want = Math.min(size - offset, Math.max(maxBytes - bytes, 64 * 1024));
-        if (want >= FRAME_HEADER) {
-          // A single frame larger than the read: read at least all of it.
-          const header = Buffer.allocUnsafe(FRAME_HEADER);
-          readSync(fd, header, 0, FRAME_HEADER, offset);
-          want = Math.min(size - offset, Math.max(want, FRAME_HEADER + header.readUInt32BE(0)));
-        }
-        buffer = Buffer.allocUnsafe(want);
-        buffer = buffer.subarray(0, readSync(fd, buffer, 0, want, offset));
-      } finally {
-        closeSync(fd);
-      }
-      const scan = scanFrames(buffer);
-      for (const frame of scan.frames) {
-        if (records.length >= maxRecords || (bytes > 0 && bytes + frame.end - frame.start > maxBytes)) {
-          this.#read = { segment, offset: offset + frame.start };
-          return { records, bytes, end: { ...this.#read } };
-        }
-        records.push(decodeRecord(frame.payload));
-        bytes += frame.end - frame.start;
-      }
-      this.#read = { segment, offset: offset + scan.next };
-      if (scan.stop === 'corrupt' || (scan.stop === 'partial' && scan.frames.length === 0)) {
-        // A frame that can never become whole: its checksum fails, or it is torn.
-        const skipped = size - this.#read.offset;
-        this.#corrupt++;
-        this.#pendingBytes = Math.max(0, this.#pendingBytes - skipped);
-        this.#logger.error(
-          { spool: this.dir, segment: name(segment), offset: this.#read.offset, skippedBytes: skipped },
-          'spool: corrupt or torn frame; skipping the rest of the segment',
-        );
-        this.#read = { segment, offset: size };
-      }
+  /**
+   * The next written batch after what was handed out last (at most `maxRecords`/about
+   * `maxBytes`), or undefined when nothing more is written. Reads the disk asynchronously.
+   */
+  async read(maxRecords: number, maxBytes: number): Promise<SpoolBatch | undefined> {
+    for (;;) {
+      if (this.#rewriting > 0 || this.#closed) return undefined;
+      const ready = this.readReady(maxRecords, maxBytes);
+      if (ready) return ready;
+      if (!this.#unread()) return undefined;
+      await this.#fill(maxRecords, maxBytes);
     }
-    return records.length === 0 ? undefined : { records, bytes, end: { ...this.#read } };
+  }
+
+  /**
+   * Without waiting: the next batch when it has been read from disk already, else undefined
+   * (a read is started, and {@link readable} waiters are woken when it is done). The
+   * producer's path: no disk work on the caller's turn of the event loop.
+   */
+  readReady(maxRecords: number, maxBytes: number): SpoolBatch | undefined {
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    if (
+      ahead === undefined ||
+      ahead.generation !== this.#generation ||
+      ahead.maxRecords !== maxRecords ||
+      ahead.maxBytes !== maxBytes ||
+      ahead.start.segment !== this.#read.segment ||
+      ahead.start.offset !== this.#read.offset ||
+      this.#rewriting > 0
+    ) {
+      if (this.#rewriting === 0 && this.#unread()) void this.#fill(maxRecords, maxBytes);
+      return undefined;
+    }
+    for (const skip of ahead.skipped) {
+      this.#corrupt++;
+      this.#pendingBytes = Math.max(0, this.#pendingBytes - skip.bytes);
+      this.#logger.error(
+        { spool: this.dir, segment: name(skip.segment), offset: skip.offset, skippedBytes: skip.bytes },
+        'spool: corrupt or torn frame; skipping the rest of the segment',
+      );
+    }
+    this.#read = { ...ahead.end };
+    // The next batch is read while this one is sent.
+    if (this.#unread()) void this.#fill(maxRecords, maxBytes);
+    return ahead.records.length === 0
+      ? undefined
+      : { records: ahead.records, bytes: ahead.bytes, end: { ...ahead.end } };
+  }
+
+  /** Calls `callback` whenever a batch has been read ahead (the producer then fills its send window). */
+  onReadAhead(callback: () => void): void {
+    this.#onReadAhead = callback;
+  }
+
+  /** Whether anything written lies after what was handed out. */
+  #unread(): boolean {
+    const { segment, offset } = this.#read;
+    if (offset < (this.#sizes.get(segment) ?? 0)) return true;
+    return this.#segments.some((id) => id > segment && (this.#sizes.get(id) ?? 0) > 0);
+  }
+
+  /** Reads the batch after `#read` into `#ahead` (one read at a time); wakes `readable()` waiters when done. */
+  #fill(maxRecords: number, maxBytes: number): Promise<void> {
+    this.#filling ??= this.#readAhead(maxRecords, maxBytes).finally(() => {
+      this.#filling = undefined;
+      for (const wake of this.#waiters.splice(0)) wake();
+      if (this.#ahead) this.#onReadAhead?.();
+    });
+    return this.#filling;
+  }
+
+  async #readAhead(maxRecords: number, maxBytes: number): Promise<void> {
+    const generation = this.#generation;
+    const start = { ...this.#read };
+    const records: LogRecord[] = [];
+    const skipped: ReadAhead['skipped'] = [];
+    let bytes = 0;
+    let { segment, offset } = start;
+    const done = (end: { segment: number; offset: number }) => {
+      // Rewritten or rewound meanwhile: what was read may have moved.
+      if (generation !== this.#generation) return;
+      this.#ahead = { generation, start, end, records, bytes, skipped, maxRecords, maxBytes };
+    };
+    try {
+      while (records.length < maxRecords && bytes < maxBytes) {
+        if (generation !== this.#generation || this.#closed) return;
+        const size = this.#sizes.get(segment);
+        if (size === undefined || offset >= size) {
+          const next = this.#segments.find((id) => id > segment);
+          if (next === undefined) break;
+          segment = next;
+          offset = 0;
+          continue;
+        }
+        let buffer: Buffer;
+        const handle = await openFile(join(this.dir, name(segment)), 'r');
+        try {
+          let want = Math.min(size - offset, Math.max(maxBytes - bytes, 64 * 1024));
+          if (want >= FRAME_HEADER) {
+            // A single frame larger than the read: read at least all of it.
+            const header = Buffer.alloc(FRAME_HEADER);
+            await handle.read(header, 0, FRAME_HEADER, offset);
+            want = Math.min(size - offset, Math.max(want, FRAME_HEADER + header.readUInt32BE(0)));
+          }
+          buffer = Buffer.allocUnsafe(want);
+          buffer = buffer.subarray(0, (await handle.read(buffer, 0, want, offset)).bytesRead);
+        } finally {
+          await handle.close();
+        }
+        const scan = scanFrames(buffer);
+        for (const frame of scan.frames) {
+          if (records.length >= maxRecords || (bytes > 0 && bytes + frame.end - frame.start > maxBytes)) {
+            done({ segment, offset: offset + frame.start });
+            return;
+          }
+          records.push(decodeRecord(frame.payload));
+          bytes += frame.end - frame.start;
+        }
+        offset += scan.next;
+        if (scan.stop === 'corrupt' || (scan.stop === 'partial' && scan.frames.length === 0)) {
+          // A frame that can never become whole: its checksum fails, or it is torn.
+          skipped.push({ segment, offset, bytes: size - offset });
+          offset = size;
+        }
+      }
+      done({ segment, offset });
+    } catch (error) {
+      // Moved by a rewrite meanwhile: read again from the new position. Otherwise say so, once per cause.
+      if (generation !== this.#generation) return;
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.#lastReadError) this.#logger.error({ err: error, spool: this.dir }, 'spool: read failed');
+      this.#lastReadError = message;
+    }
   }
 
   /** Acknowledges a batch returned by {@link read}: it will not be replayed once the cursor is saved (soon, off this call). */
@@ -323,6 +424,7 @@ export class Spool {
     this.#pendingRecords += records;
     this.#pendingBytes += bytes;
     this.#rewriting++;
+    this.#generation++;
     return this.#enqueue(async () => {
       try {
         await this.#rewrite(at, frames);
@@ -338,6 +440,7 @@ export class Spool {
 
   /** Forgets the batches handed out, so the next `read` returns them again. */
   rewind(): void {
+    this.#generation++;
     this.#read = { ...this.#acked };
   }
 
@@ -493,6 +596,7 @@ export class Spool {
     }
     this.#sizes.set(at.segment, frames.length + rest.length);
     this.#acked = cursor;
+    this.#generation++;
     this.#read = { ...cursor };
     if (!savedHere) await this.#saveCursor(cursor);
     // Segments wholly handed out are done: the cursor is past them.

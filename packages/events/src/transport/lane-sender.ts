@@ -1,4 +1,5 @@
 import { TransportSendError } from '../errors.js';
+import { DeliveredLedger } from './delivered-ledger.js';
 import { chunkByBytes, groupByPartition } from './partitioning.js';
 import { brokerErrorName, failureKind, isUnknownTopic, UNKNOWN_TOPIC } from './send-failure.js';
 import type { OutgoingMessage, RejectedMessage, SendReport } from './types.js';
@@ -7,9 +8,10 @@ import type { OutgoingMessage, RejectedMessage, SendReport } from './types.js';
 export interface Lane<M> {
   /**
    * Sends `messages` of `topic` (each given its partition, or none) and resolves once the broker
-   * acknowledged them. After a `record` failure (see {@link failureKind}) the lane keeps its
-   * producer id and sequence numbers, so the same messages of a partition sent again as one
-   * batch are de-duplicated by the broker when it had accepted them.
+   * acknowledged them. After a failure other than a `producer` one (see {@link failureKind}) the
+   * lane keeps its producer id and sequence numbers (moved on only by acknowledgements), so the
+   * same messages of a partition sent again as one batch are de-duplicated by the broker when it
+   * had written them; after a `producer` failure it starts over with a new producer id.
    */
   send(topic: string, messages: M[]): Promise<void>;
 }
@@ -81,6 +83,21 @@ interface Entry<M> {
   readonly partition: number | undefined;
 }
 
+/**
+ * Whether the broker may have written a request that failed with `error`: after an outage
+ * (no answer, a cut connection, or an error for some of its partitions), yes; after a
+ * `producer` failure the lane has a new producer id and the broker can no longer tell; a
+ * topic it does not know was not written.
+ */
+const inDoubtAfter = (error: unknown): boolean => failureKind(error) === 'outage' && !isUnknownTopic(error);
+
+/** What a lane's send settled: acknowledged or refused for good (`settled`), of which refused (`refused`, reported in `rejected`). */
+interface Settled<M> {
+  readonly settled: Set<Entry<M>>;
+  readonly refused: Set<Entry<M>>;
+  readonly rejected: RejectedMessage[];
+}
+
 /** Why a lane's part was not wholly delivered: what it did not deliver, and what it refused for good. */
 class PartFailure<M> {
   readonly cause: unknown;
@@ -97,10 +114,16 @@ class PartFailure<M> {
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The parts of one lane, run one after the other in the order they were queued. */
-class LaneQueue {
+class LaneQueue<M> {
   #tail: Promise<unknown> = Promise.resolve();
   /** Why a part failed here; later parts are refused until `resume()`. */
   failure: unknown;
+  /**
+   * The request this lane sent when an outage cut it off before the broker's answer: the broker
+   * may have written it. It is sent again exactly (same partition batches, so the same producer
+   * id and sequence numbers) before anything else, and the broker de-duplicates it if so.
+   */
+  inDoubt: { topic: string; entries: Entry<M>[] } | undefined;
 
   enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(task);
@@ -121,7 +144,9 @@ class LaneQueue {
  */
 export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
   const { lanes, maxRequestBytes } = options;
-  const queues = lanes.map(() => new LaneQueue());
+  const queues = lanes.map(() => new LaneQueue<M>());
+  /** What lanes delivered while settling a request in doubt, claimed by the producer's copies sent again. */
+  const delivered = new DeliveredLedger();
   const roundRobin = { next: 0 };
   const partitionCounts = new Map<string, { count: number; at: number }>();
   const sizeLimits = new Map<string, { bytes: number; at: number }>();
@@ -165,7 +190,7 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
   // Partition lookups resolve in the order sends were issued, so parts reach the lanes in that order.
   let intake: Promise<void> = Promise.resolve();
 
-  const refused = (queue: LaneQueue) =>
+  const refused = (queue: LaneQueue<M>) =>
     new Error('not sent: an earlier batch failed on this connection and will be sent again first', {
       cause: queue.failure,
     });
@@ -173,34 +198,26 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
   const entrySize = (entry: Entry<M>) => options.sizeOf(entry.msg) + RECORD_OVERHEAD_BYTES;
 
   /**
-   * Sends a lane's part, chunk by chunk. A chunk the broker refuses for its records is split:
-   * first into its partitions (each sent again exactly as it was in the refused request, so the
-   * broker de-duplicates a partition it had accepted), then a refused partition in halves, down
-   * to the single records that are refused for good.
+   * Sends one chunk over a lane. A chunk the broker refuses for its records is split: first
+   * into its partitions (each sent again exactly as it was in the refused request, so the
+   * broker de-duplicates a partition it had accepted), then a refused partition in halves,
+   * down to the single records that are refused for good. Throws on an outage, with what was
+   * settled so far in `done`.
    */
-  const sendPart = async (
-    index: number,
-    topic: string,
-    part: Entry<M>[],
-    requestBytes: number,
-  ): Promise<RejectedMessage[]> => {
-    const queue = queues[index] as LaneQueue;
-    const lane = lanes[index] as Lane<M>;
-    if (queue.failure !== undefined) throw new PartFailure(refused(queue), part, []);
-    const settled = new Set<Entry<M>>();
-    const rejected: RejectedMessage[] = [];
+  const deliver = async (lane: Lane<M>, topic: string, chunk: Entry<M>[], done: Settled<M>): Promise<void> => {
     const send = async (entries: Entry<M>[]) => {
       await lane.send(
         topic,
         entries.map((entry) => entry.msg),
       );
-      for (const entry of entries) settled.add(entry);
+      for (const entry of entries) done.settled.add(entry);
     };
     const reject = (entries: readonly Entry<M>[], error: unknown) => {
       const code = brokerErrorName(error) ?? 'UNKNOWN';
       for (const entry of entries) {
-        settled.add(entry);
-        rejected.push({ message: entry.out, code, reason: reasonOf(error) });
+        done.settled.add(entry);
+        done.refused.add(entry);
+        done.rejected.push({ message: entry.out, code, reason: reasonOf(error) });
       }
     };
     /** Sends `entries` (one partition's, or a part of them); on a record failure, halves until the refused ones are alone. */
@@ -219,45 +236,104 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
       }
     };
     try {
+      await send(chunk);
+    } catch (error) {
+      const kind = failureKind(error);
+      if (kind === 'topic') {
+        reject(chunk, error);
+        return;
+      }
+      // Records refused, on known partitions: isolate them. Otherwise (an outage, or a topic the
+      // client partitions itself) the chunk is sent again later as it is.
+      if (kind !== 'record' || chunk.some((entry) => entry.partition === undefined)) throw error;
+      if (chunk.length === 1) {
+        reject(chunk, error);
+        return;
+      }
+      const byPartition = new Map<number, Entry<M>[]>();
+      for (const entry of chunk) {
+        const group = byPartition.get(entry.partition as number);
+        if (group) group.push(entry);
+        else byPartition.set(entry.partition as number, [entry]);
+      }
+      const acknowledged = options.acknowledgedPartitions?.(error, topic);
+      for (const [partition, group] of byPartition) {
+        // Delivered and counted by the client despite the failure: sending it again would write it twice.
+        if (acknowledged?.has(partition)) for (const entry of group) done.settled.add(entry);
+        else await bisect(group);
+      }
+    }
+  };
+
+  /** Sends a lane's part, chunk by chunk (see {@link deliver}); an outage leaves the chunk under way in doubt. */
+  const sendPart = async (
+    index: number,
+    topic: string,
+    part: Entry<M>[],
+    requestBytes: number,
+  ): Promise<RejectedMessage[]> => {
+    const queue = queues[index] as LaneQueue<M>;
+    const lane = lanes[index] as Lane<M>;
+    if (queue.failure !== undefined) throw new PartFailure(refused(queue), part, []);
+    const done: Settled<M> = { settled: new Set(), refused: new Set(), rejected: [] };
+    let current: Entry<M>[] = [];
+    try {
       for (const chunk of chunkByBytes(part, requestBytes, entrySize)) {
-        try {
-          await send(chunk);
-        } catch (error) {
-          const kind = failureKind(error);
-          if (kind === 'topic') {
-            reject(chunk, error);
-            continue;
-          }
-          // Records refused, on known partitions: isolate them. Otherwise (an outage, or a topic the
-          // client partitions itself) the chunk is sent again later as it is.
-          if (kind !== 'record' || chunk.some((entry) => entry.partition === undefined)) throw error;
-          if (chunk.length === 1) {
-            reject(chunk, error);
-            continue;
-          }
-          const byPartition = new Map<number, Entry<M>[]>();
-          for (const entry of chunk) {
-            const group = byPartition.get(entry.partition as number);
-            if (group) group.push(entry);
-            else byPartition.set(entry.partition as number, [entry]);
-          }
-          const acknowledged = options.acknowledgedPartitions?.(error, topic);
-          for (const [partition, group] of byPartition) {
-            // Delivered and counted by the client despite the failure: sending it again would write it twice.
-            if (acknowledged?.has(partition)) for (const entry of group) settled.add(entry);
-            else await bisect(group);
-          }
-        }
+        current = chunk;
+        await deliver(lane, topic, chunk, done);
       }
     } catch (error) {
       queue.failure ??= error;
+      // The broker may have written what was under way: it is settled before anything else is sent.
+      // After a `producer` failure the lane has a new producer id: what was under way cannot be settled.
+      const unsettled = current.filter((entry) => !done.settled.has(entry));
+      if (inDoubtAfter(error) && unsettled.length > 0) queue.inDoubt = { topic, entries: unsettled };
       throw new PartFailure(
         error,
-        part.filter((entry) => !settled.has(entry)),
-        rejected,
+        part.filter((entry) => !done.settled.has(entry)),
+        done.rejected,
       );
     }
-    return rejected;
+    return done.rejected;
+  };
+
+  /**
+   * Sends again, exactly, the request each lane had under way when an outage cut it off
+   * (lanes whose failure was not yet `resume()`d wait). What the broker acknowledges now is
+   * noted in the ledger; resolves with the first outage that left a request in doubt, if any.
+   */
+  const settleDoubts = async (): Promise<unknown> => {
+    const settling: Promise<void>[] = [];
+    for (const [index, queue] of queues.entries()) {
+      if (queue.inDoubt === undefined || queue.failure !== undefined) continue;
+      settling.push(
+        queue.enqueue(async () => {
+          const doubt = queue.inDoubt;
+          if (doubt === undefined) return;
+          const done: Settled<M> = { settled: new Set(), refused: new Set(), rejected: [] };
+          try {
+            await deliver(lanes[index] as Lane<M>, doubt.topic, doubt.entries, done);
+            queue.inDoubt = undefined;
+          } catch (error) {
+            queue.failure ??= error;
+            const unsettled = doubt.entries.filter((entry) => !done.settled.has(entry));
+            // A `producer` failure: the lane starts over with a new producer id; the broker can no longer tell.
+            queue.inDoubt =
+              inDoubtAfter(error) && unsettled.length > 0 ? { topic: doubt.topic, entries: unsettled } : undefined;
+            throw error;
+          } finally {
+            // Refused for good now (a poison record): not written; sent again, the producer's copy is isolated the same way.
+            delivered.add(
+              doubt.topic,
+              doubt.entries.filter((entry) => done.settled.has(entry) && !done.refused.has(entry)).map((e) => e.out),
+            );
+          }
+        }),
+      );
+    }
+    if (settling.length === 0) return undefined;
+    const results = await Promise.allSettled(settling);
+    return results.find((result) => result.status === 'rejected')?.reason;
   };
 
   /** Runs `task` once every lane finished its earlier parts; later parts wait for it (a topic not known yet). */
@@ -308,7 +384,7 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
     const sent: Promise<RejectedMessage[]>[] = [];
     for (const [index, part] of parts.entries()) {
       if (part.length > 0) {
-        sent.push((queues[index] as LaneQueue).enqueue(() => sendPart(index, topic, part, requestBytes)));
+        sent.push((queues[index] as LaneQueue<M>).enqueue(() => sendPart(index, topic, part, requestBytes)));
       }
     }
     return settle(messages, sent);
@@ -369,36 +445,44 @@ export function createLaneSender<M>(options: LaneSenderOptions<M>): LaneSender {
   };
 
   return {
-    send(topic, messages) {
+    send(topic, given) {
       let done: Promise<SendReport | undefined> = Promise.resolve(undefined);
-      const placed = intake
-        .then(() => Promise.all([partitionsOf(topic), maxMessageBytes(topic)]))
-        .then(([partitions, limit]) => {
-          if (partitions !== undefined) unknownTopics.delete(topic);
-          else if (missing(topic)) {
-            // Still unknown after a fresh metadata request: refused, not sent (and not retried).
-            done = Promise.resolve(refuseMissing(topic, messages));
-            return;
-          }
-          done = place(topic, messages, partitions, limit).then(
-            (report) => {
-              // A record refused for its size: the topic's limit may have changed, read it again.
-              if (report) sizeLimits.delete(topic);
-              return report;
-            },
-            (error: unknown) => {
-              if (partitions === undefined && isUnknownTopic(error)) {
-                const seen = unknownTopics.get(topic);
-                if (seen) seen.attempts++;
-                else unknownTopics.set(topic, { since: Date.now(), attempts: 1 });
-              }
-              // The partition count (or the size limit) may have changed: fetch them again next time.
-              partitionCounts.delete(topic);
-              sizeLimits.delete(topic);
-              throw error;
-            },
-          );
-        });
+      const placed = intake.then(async () => {
+        // A request an outage left in doubt goes first, exactly as it was; until the broker
+        // answers it, nothing else is sent.
+        const doubtful = await settleDoubts();
+        if (doubtful !== undefined) {
+          throw new TransportSendError(`send failed: ${reasonOf(doubtful)}`, given, [], { cause: doubtful });
+        }
+        // What settling delivered is acknowledged, not written again.
+        const messages = delivered.claim(topic, given);
+        if (messages.length === 0) return;
+        const [partitions, limit] = await Promise.all([partitionsOf(topic), maxMessageBytes(topic)]);
+        if (partitions !== undefined) unknownTopics.delete(topic);
+        else if (missing(topic)) {
+          // Still unknown after a fresh metadata request: refused, not sent (and not retried).
+          done = Promise.resolve(refuseMissing(topic, messages));
+          return;
+        }
+        done = place(topic, messages, partitions, limit).then(
+          (report) => {
+            // A record refused for its size: the topic's limit may have changed, read it again.
+            if (report) sizeLimits.delete(topic);
+            return report;
+          },
+          (error: unknown) => {
+            if (partitions === undefined && isUnknownTopic(error)) {
+              const seen = unknownTopics.get(topic);
+              if (seen) seen.attempts++;
+              else unknownTopics.set(topic, { since: Date.now(), attempts: 1 });
+            }
+            // The partition count (or the size limit) may have changed: fetch them again next time.
+            partitionCounts.delete(topic);
+            sizeLimits.delete(topic);
+            throw error;
+          },
+        );
+      });
       intake = placed.catch(noop);
       return placed.then(() => done);
     },

@@ -6,10 +6,14 @@
  *   corrupt); sending them again can never succeed, so the offending ones are
  *   isolated and dead-lettered, and the rest flows on;
  * - `topic`: the topic refuses every record (not authorised, invalid name,
- *   policy); its messages are dead-lettered rather than retried forever.
+ *   policy); its messages are dead-lettered rather than retried forever;
+ * - `producer`: the broker no longer accepts the connection's producer id or
+ *   sequence numbers (out of order, unknown producer id, fenced epoch); the
+ *   connection starts over with a new producer id, and the messages are sent
+ *   again after a backoff, like an outage's.
  * @internal
  */
-export type FailureKind = 'outage' | 'record' | 'topic';
+export type FailureKind = 'outage' | 'record' | 'topic' | 'producer';
 
 /** Kafka error names (the protocol's, as kafkajs and @platformatic/kafka spell them) of each non-retriable kind. */
 const RECORD_ERRORS = new Set([
@@ -26,6 +30,14 @@ const TOPIC_ERRORS = new Set([
   'INVALID_TOPIC_EXCEPTION',
   'POLICY_VIOLATION',
   'INVALID_REQUIRED_ACKS',
+]);
+
+const PRODUCER_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'PRODUCER_FENCED',
 ]);
 
 /** Every Kafka error name carried by `error` or its causes (kafkajs: `type`; @platformatic/kafka: `apiId`), outermost first. */
@@ -71,6 +83,6 @@ export function isUnknownTopic(error: unknown): boolean {
 /** Classifies a failed send; anything not known to be permanent is an `outage` (kept and retried). @internal */
 export function failureKind(error: unknown): FailureKind {
   const name = brokerErrorName(error);
-  if (name === undefined) return 'outage';
+  if (name === undefined) return errorNames(error).some((each) => PRODUCER_ERRORS.has(each)) ? 'producer' : 'outage';
   return RECORD_ERRORS.has(name) ? 'record' : 'topic';
 }

@@ -25,6 +25,7 @@ import { topicConfigs } from '../topic-spec.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
 import { registerCodecs, withTransportCodecs } from './codecs.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
+import { trackedSockets } from './tracked-sockets.js';
 
 /** Options of {@link kafkaTransport}. */
 export interface KafkaTransportOptions extends KafkaProducerOptions {
@@ -84,7 +85,17 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   // Producers own their retry policy in one place, the Backlot producer's backoff: kafkajs's
   // client-level retry (5 tries, up to 30 s, around every reconnect) would otherwise nest inside
   // each send and hide an outage for 10 s and more.
-  const producerKafka = new Kafka({ ...config, retry: { retries: 0 }, ...(options.kafkaConfig ?? {}) });
+  // One client per producer, whose sockets its close() can cut (see trackedSockets).
+  const producerClient = () => {
+    const sockets = trackedSockets(options.kafkaConfig?.socketFactory);
+    const client = new Kafka({
+      ...config,
+      retry: { retries: 0 },
+      ...(options.kafkaConfig ?? {}),
+      socketFactory: sockets.factory,
+    });
+    return { kafka: client, sockets };
+  };
   // zstd for every consumer, a one-round-trip gzip for this transport's producers.
   registerCodecs();
   fixKafkajsRequestQueue();
@@ -101,7 +112,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
     name: 'kafka',
     producer: () =>
       createKafkaProducer(
-        producerKafka,
+        producerClient(),
         compression,
         sendRetries,
         options.producerConnections ?? 4,
@@ -113,7 +124,7 @@ export function kafkaTransport(options: KafkaTransportOptions): Transport {
   };
 }
 
-/** One idempotent kafkajs producer (its own connection and producer id), opened lazily and replaced after a failure. */
+/** One idempotent kafkajs producer (its own connection and producer id), opened lazily, replaced only when the broker refuses its producer id. */
 function createLane(kafka: Kafka, retries: number) {
   let producer: Producer | undefined;
   let connected: Promise<Producer> | undefined;
@@ -144,11 +155,12 @@ function createLane(kafka: Kafka, retries: number) {
       try {
         await withTransportCodecs(() => current.send({ topic, acks: -1, compression, messages }));
       } catch (error) {
-        // Records refused (too large, invalid): kafkajs rolled the sequence numbers back, so the
-        // lane keeps its producer and the same partition batches sent again are de-duplicated.
-        // Otherwise start over with a fresh producer (and producer id) next time: after a failed
-        // idempotent send, kafkajs's sequence numbers may no longer match the broker's.
-        if (failureKind(error) === 'outage' && producer === current) {
+        // kafkajs moves a partition's sequence number on only when the broker acknowledged it,
+        // so after an outage or refused records the lane keeps its producer (and producer id):
+        // the same partition batches sent again are de-duplicated by the broker where it had
+        // written them (an answer lost to a timeout or a cut connection). Only when the broker
+        // refuses the producer id or its sequence numbers does the lane start over with a new one.
+        if (failureKind(error) === 'producer' && producer === current) {
           producer = undefined;
           connected = undefined;
           await current.disconnect().catch(() => {});
@@ -172,7 +184,7 @@ const messageBytes = (m: Message): number =>
   (m.value as Buffer).length + (typeof m.key === 'string' ? m.key.length : (m.key?.length ?? 0));
 
 function createKafkaProducer(
-  kafka: Kafka,
+  { kafka, sockets }: { kafka: Kafka; sockets: ReturnType<typeof trackedSockets> },
   compression: CompressionTypes,
   retries: number,
   connections: number,
@@ -255,13 +267,19 @@ function createKafkaProducer(
     async close() {
       const current = admin;
       admin = undefined;
-      await Promise.all([
+      const disconnected = Promise.all([
         ...lanes.map((lane) => lane.close()),
         current?.then(
           (client) => client.disconnect(),
           () => {},
         ),
       ]);
+      // Idle connections are ended by now; one kafkajs still holds requests for (an outage) would
+      // write them as its in-flight one completes or times out, after this close returned and the
+      // producer put their events in its spool: cut it, so nothing is written after close().
+      await new Promise((resolve) => setImmediate(resolve));
+      sockets.destroyAll();
+      await disconnected;
     },
   };
 }

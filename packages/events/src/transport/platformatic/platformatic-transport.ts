@@ -132,7 +132,7 @@ const clientOptions = (settings: Settings) => ({
   retryDelay: 100,
 });
 
-/** One idempotent producer (its own connection and producer id), created lazily and replaced after a failure. */
+/** One idempotent producer (its own connection and producer id), created lazily, replaced only when the broker refuses its producer id. */
 function createLane(settings: Settings) {
   let producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
   const open = () => {
@@ -160,12 +160,12 @@ function createLane(settings: Settings) {
           throw withKafkaName(error);
         });
       } catch (error) {
-        // Records refused (too large, invalid): the client did not move the sequence numbers of
-        // the refused request on, so the lane keeps its producer (and producer id), and the same
-        // partition batches sent again are de-duplicated by the broker where it had accepted them.
-        // Otherwise start over with a fresh producer (and producer id) next time: after a failed
-        // idempotent send, sequence numbers may no longer match the broker's.
-        if (failureKind(error) === 'outage' && producer === current) {
+        // The client moves a partition's sequence number on only when the broker acknowledged it,
+        // so after an outage or refused records the lane keeps its producer (and producer id):
+        // the same partition batches sent again are de-duplicated by the broker where it had
+        // written them (an answer lost to a timeout or a cut connection). Only when the broker
+        // refuses the producer id or its sequence numbers does the lane start over with a new one.
+        if (failureKind(error) === 'producer' && producer === current) {
           producer = undefined;
           try {
             await current.close(true);

@@ -1,0 +1,84 @@
+import type { Spool } from '../spool/spool.js';
+import type { EventsLogger } from '../util/logger.js';
+import type { Admission } from './admission.js';
+import type { Pending } from './pending.js';
+import type { RecordQueue } from './record-queue.js';
+import type { Leftovers } from './send-window.js';
+
+/** @internal where a producer's undelivered events are spilled to, and what it counts. */
+export interface SpillContext {
+  readonly spool: Spool | undefined;
+  readonly memory: RecordQueue<Pending>;
+  readonly held: RecordQueue<Pending>;
+  readonly admission: Admission;
+  readonly writeThrough: boolean;
+  readonly counts: { spooled: number };
+  readonly logger: EventsLogger;
+}
+
+/**
+ * @internal After a failed send (every send in flight has settled): what is left of the
+ * window and the memory buffer go to the front of the spool, so a crash during the outage
+ * loses nothing accepted; later events follow them into the spool (group commit) until it
+ * drains. A disk that refuses (full) leaves them in memory, in order, to be tried again.
+ */
+export async function spillAfterFailure(spool: Spool, context: SpillContext, left: Leftovers): Promise<void> {
+  const { older, outstanding, fromMemory } = left;
+  const drained = context.memory.drain();
+  older.push(...drained);
+  if (older.length === 0 && outstanding.length === 0) return;
+  try {
+    await spool.requeue(outstanding, older);
+  } catch (error) {
+    context.logger.error({ err: error, records: older.length }, 'event producer: could not spill to the spool');
+    if (outstanding.length > 0) spool.rewind();
+    for (const record of [...fromMemory, ...drained]) context.memory.push(record);
+    return;
+  }
+  context.counts.spooled += fromMemory.length + drained.length;
+  context.logger.warn(
+    { spooled: older.length, spoolPending: spool.pendingRecords },
+    'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
+  );
+}
+
+/**
+ * @internal On close: what is left of the window, the memory buffer and the held events go to
+ * the spool (older first, beyond its bound if need be: losing events at shutdown is worse), or,
+ * without a spool, are counted as dropped and logged.
+ */
+export async function spillOnClose(context: SpillContext, left: Leftovers): Promise<void> {
+  const { older, outstanding, fromMemory } = left;
+  const drained = context.memory.drain();
+  older.push(...drained);
+  const newer = context.held.drain();
+  const count = older.length + newer.length;
+  if (count === 0 && outstanding.length === 0) return;
+  const { spool } = context;
+  if (!spool) {
+    context.admission.drop(count, 'closed with undelivered events and no spool');
+    context.logger.error(
+      { lost: count },
+      'event producer: closed before delivering every event, and no spool is configured',
+    );
+    return;
+  }
+  try {
+    await spool.requeue(outstanding, older);
+    if (context.writeThrough) spool.append(newer);
+    else spool.appendSoon(newer);
+  } catch (error) {
+    context.admission.drop(count, 'closed, and the spool could not take the undelivered events');
+    context.logger.error(
+      { err: error, lost: count },
+      'event producer: could not spool the undelivered events at close',
+    );
+    return;
+  }
+  context.counts.spooled += fromMemory.length + drained.length + newer.length;
+  if (count === 0) return;
+  context.logger.warn(
+    { spooled: count },
+    'event producer: closed with undelivered events; they are in the spool for the next start',
+  );
+}
