@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { LatencyHistogram } from '@backlot/metrics-core';
 import { z } from 'zod';
 import type {
   AnyEventEnvelope,
@@ -8,7 +9,6 @@ import type {
   EventPayload,
 } from '../catalog/define-catalog.js';
 import { ClosedError } from '../errors.js';
-import { LatencyHistogram } from '../metrics/histogram.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
 import type { RecordPosition } from '../sinks/types.js';
 import type { CheckpointStore } from '../state/types.js';
@@ -325,9 +325,9 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       alreadyCheckpointed: this.#checkpointing?.skipped ?? 0,
       partitions: this.#checkpointing?.metrics(this.#lag) ?? [],
       latencyMs: {
-        p50: this.#latency.percentile(50),
-        p99: this.#latency.percentile(99),
-        max: this.#latency.percentile(100),
+        p50: this.#latency.percentileMs(50),
+        p99: this.#latency.percentileMs(99),
+        max: this.#latency.percentileMs(100),
       },
     };
   }
@@ -372,7 +372,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       return;
     }
     const eventTime = Date.parse(event.time);
-    this.#latency.record(Date.now() - eventTime);
+    this.#latency.recordMs(Date.now() - eventTime);
     const position: RecordPosition = {
       topic: message.topic,
       partition: message.partition,
