@@ -8,7 +8,7 @@ import {
   prometheusRegistry,
   registerCollectors,
 } from '@backlot/metrics-core';
-import { StorageError } from '../errors.js';
+import { MissingPeerError } from '../errors.js';
 import { storageStats } from './operation-stats.js';
 
 function collectors(): PrometheusCollector[] {
@@ -50,7 +50,8 @@ function collectors(): PrometheusCollector[] {
  * `store` is the adapter name; `outcome` is `success` or the error's storage
  * code (`not_found`, `precondition_failed`, `backend`, …).
  *
- * @throws {StorageError} `BACKLOT_STORAGE_UNSUPPORTED` without `registry` when prom-client is not installed.
+ * @throws {MissingPeerError} `BACKLOT_STORAGE_MISSING_PEER` without `registry` when prom-client is not installed
+ * (install it, or pass a `Registry`).
  *
  * @example
  * ```ts
@@ -67,7 +68,14 @@ function collectors(): PrometheusCollector[] {
 export function registerPrometheusMetrics(registry?: PrometheusRegistry): () => void {
   const target = prometheusRegistry(
     registry,
-    (message, cause) => new StorageError('BACKLOT_STORAGE_UNSUPPORTED', message, { cause }),
+    (_message, cause) =>
+      new MissingPeerError(
+        "registerPrometheusMetrics() without a registry (prom-client's global one)",
+        ['prom-client'],
+        {
+          cause,
+        },
+      ),
   );
   return registerCollectors(target, collectors());
 }
