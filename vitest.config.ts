@@ -14,16 +14,20 @@ const alias = {
   '@backlot/storage': here('./packages/storage/src/index.ts'),
 };
 
+type Service = 'kafka' | 's3' | 'cassandra' | 'redis';
+
 /**
- * One vitest project per package. Projects whose integration tests talk to the
- * real Kafka broker / S3 server get the global setup that starts them.
+ * One vitest project per package. Projects whose integration tests talk to
+ * real services (Kafka, S3, Cassandra, Redis) get the global setup that starts
+ * the ones they name (`provide.backlotServices`).
  */
-const project = (name: string, root: string, { services = false } = {}) => ({
+const project = (name: string, root: string, { services = [] as Service[] } = {}) => ({
   extends: true as const,
   test: {
     name,
     root,
-    globalSetup: services ? [here('./scripts/vitest-services.ts')] : [],
+    globalSetup: services.length ? [here('./scripts/vitest-services.ts')] : [],
+    provide: { backlotServices: services },
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     typecheck: {
       enabled: true,
@@ -42,9 +46,9 @@ export default defineConfig({
       project('gateway', here('./packages/gateway')),
       project('metrics-core', here('./packages/metrics-core')),
       project('resilience', here('./packages/resilience')),
-      project('events', here('./packages/events'), { services: true }),
-      project('storage', here('./packages/storage'), { services: true }),
-      project('play-platform', here('./examples/play-platform'), { services: true }),
+      project('events', here('./packages/events'), { services: ['kafka', 's3', 'cassandra'] }),
+      project('storage', here('./packages/storage'), { services: ['kafka', 's3', 'cassandra'] }),
+      project('play-platform', here('./examples/play-platform'), { services: ['kafka', 's3', 'cassandra', 'redis'] }),
       project('create-backlot', here('./packages/create-backlot')),
       project('create-backlot-template', here('./packages/create-backlot/template')),
     ],

@@ -9,7 +9,9 @@
  * - kv_put_ops_s / kv_get_ops_s: a JSON record written / read by id
  *   (Backlot: zod validation on write and read, a version per record);
  * - series_append_ops_s: an entry appended to a wide-row partition (with a TTL);
- * - series_latest_ops_s: the latest 20 entries of a partition.
+ * - series_latest_ops_s: the latest 20 entries of a partition;
+ * - *_cpu_us: this process's CPU time per operation (the client's own cost:
+ *   driver, adapter, JSON), steadier than throughput on a loaded machine.
  * The raw subject runs the same prepared statements on its own client with the
  * same options (token-aware load balancing, readTimeout), and JSON.stringify /
  * JSON.parse of the same values, without validation.
@@ -32,16 +34,47 @@ const bookmark = z.object({ title: z.string(), position: z.number().int().nonneg
 type Bookmark = z.infer<typeof bookmark>;
 const recordOf = (i: number): Bookmark => ({ title: `title-${i % 500}`, position: i * 7, device: 'tv' });
 
-/** Runs `op(i)` for i in [0, OPS) with IN_FLIGHT at a time; returns operations per second. */
-async function opsPerSecond(op: (i: number) => Promise<unknown>): Promise<number> {
+/**
+ * Runs `op(i)` for i in [0, OPS) with IN_FLIGHT at a time: operations per
+ * second, and this process's CPU time per operation in µs (the client's own
+ * cost — driver, adapter, JSON — which the load of a shared machine moves far
+ * less than the throughput).
+ */
+async function measure(op: (i: number) => Promise<unknown>): Promise<{ ops: number; cpuUs: number }> {
   let next = 0;
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < OPS) await op(next++);
     }),
   );
-  return OPS / (Number(process.hrtime.bigint() - start) / 1e9);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { ops: OPS / seconds, cpuUs: (used.user + used.system) / OPS };
+}
+
+/** The figures of one subject's round: each operation's throughput and client CPU. */
+async function figures(ops: {
+  put: (i: number) => Promise<unknown>;
+  get: (i: number) => Promise<unknown>;
+  append: (i: number) => Promise<unknown>;
+  latest: (i: number) => Promise<unknown>;
+}): Promise<Figures> {
+  const put = await measure(ops.put);
+  const get = await measure(ops.get);
+  const append = await measure(ops.append);
+  const latest = await measure(ops.latest);
+  return {
+    kv_put_ops_s: put.ops,
+    kv_get_ops_s: get.ops,
+    series_append_ops_s: append.ops,
+    series_latest_ops_s: latest.ops,
+    kv_put_cpu_us: put.cpuUs,
+    kv_get_cpu_us: get.cpuUs,
+    series_append_cpu_us: append.cpuUs,
+    series_latest_cpu_us: latest.cpuUs,
+  };
 }
 
 export default async function bench(): Promise<void> {
@@ -90,38 +123,41 @@ export default async function bench(): Promise<void> {
         kv_get_ops_s: 'key-value gets/s, 32 in flight (higher is better)',
         series_append_ops_s: 'time-series appends/s, 32 in flight (higher is better)',
         series_latest_ops_s: 'latest-20 reads/s, 32 in flight (higher is better)',
+        kv_put_cpu_us: 'client CPU µs per put (lower is better)',
+        kv_get_cpu_us: 'client CPU µs per get (lower is better)',
+        series_append_cpu_us: 'client CPU µs per append (lower is better)',
+        series_latest_cpu_us: 'client CPU µs per latest-20 read (lower is better)',
       },
       rounds: 5,
       subjects: {
-        backlot: async (): Promise<Figures> => ({
-          kv_put_ops_s: await opsPerSecond((i) => bookmarks.put(id(i), recordOf(i))),
-          kv_get_ops_s: await opsPerSecond((i) => bookmarks.get(id(i))),
-          series_append_ops_s: await opsPerSecond((i) =>
-            history.append(partition(i), recordOf(i), { ttlSeconds: 86_400 }),
-          ),
-          series_latest_ops_s: await opsPerSecond((i) => history.latest(partition(i), { limit: 20 })),
-        }),
-        'cassandra-driver': async (): Promise<Figures> => ({
-          kv_put_ops_s: await opsPerSecond((i) =>
-            client.execute(rawPut, ['bookmarks', i % 16, id(i), JSON.stringify(recordOf(i)), randomUUID()], query),
-          ),
-          kv_get_ops_s: await opsPerSecond(async (i) => {
-            const row = (await client.execute(rawGet, ['bookmarks', i % 16, id(i)], query)).first();
-            return row ? JSON.parse(row.value as string) : undefined;
+        backlot: () =>
+          figures({
+            put: (i) => bookmarks.put(id(i), recordOf(i)),
+            get: (i) => bookmarks.get(id(i)),
+            append: (i) => history.append(partition(i), recordOf(i), { ttlSeconds: 86_400 }),
+            latest: (i) => history.latest(partition(i), { limit: 20 }),
           }),
-          series_append_ops_s: await opsPerSecond((i) => {
-            const at = new Date();
-            return client.execute(
-              rawAppend,
-              ['history', partition(i), at, types.TimeUuid.fromDate(at), JSON.stringify(recordOf(i)), 86_400],
-              query,
-            );
+        'cassandra-driver': () =>
+          figures({
+            put: (i) =>
+              client.execute(rawPut, ['bookmarks', i % 16, id(i), JSON.stringify(recordOf(i)), randomUUID()], query),
+            get: async (i) => {
+              const row = (await client.execute(rawGet, ['bookmarks', i % 16, id(i)], query)).first();
+              return row ? JSON.parse(row.value as string) : undefined;
+            },
+            append: (i) => {
+              const at = new Date();
+              return client.execute(
+                rawAppend,
+                ['history', partition(i), at, types.TimeUuid.fromDate(at), JSON.stringify(recordOf(i)), 86_400],
+                query,
+              );
+            },
+            latest: async (i) => {
+              const result = await client.execute(rawLatest, ['history', partition(i)], query);
+              return result.rows.map((row) => JSON.parse(row.value as string));
+            },
           }),
-          series_latest_ops_s: await opsPerSecond(async (i) => {
-            const result = await client.execute(rawLatest, ['history', partition(i)], query);
-            return result.rows.map((row) => JSON.parse(row.value as string));
-          }),
-        }),
       },
     });
   } finally {

@@ -16,6 +16,12 @@
  *   (`@backlot/events/platformatic`), same options.
  * - platformatic: raw `@platformatic/kafka` `producer.send` with the same
  *   guarantees (idempotent, acks all, gzip) and the same caller-built 1 MiB batches.
+ * - backlot-otel-off, backlot-otel: the `backlot` subject with an OpenTelemetry
+ *   SDK registered for the round (W3C propagator, AsyncLocalStorage context
+ *   manager): sampling off (`AlwaysOffSampler`: no span recorded, the unsampled
+ *   `traceparent` still written into each record), and every emit sampled (a
+ *   span per emit and its `traceparent` header; spans batched to an exporter
+ *   that discards them). `backlot` itself runs without an SDK: the no-op tracer.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
  * - backlot-pipeline vs kafkajs-consumer: consuming a topic of the same events
@@ -46,6 +52,7 @@ import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { serviceEnv } from '../scripts/test-env.ts';
 import { type Figures, runBench } from './lib/harness.ts';
+import { withOpenTelemetry } from './lib/otel.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -443,6 +450,8 @@ export default async function run() {
       'kafkajs-zstd': () => rawKafkajsWith(CompressionTypes.ZSTD),
       'backlot-platformatic': backlotPlatformatic,
       platformatic: rawPlatformatic,
+      'backlot-otel-off': withOpenTelemetry(false, backlot),
+      'backlot-otel': withOpenTelemetry(true, backlot),
       'backlot-spool': backlotSpool,
       'backlot-pipeline': backlotPipeline,
       'kafkajs-consumer': rawKafkajsConsumer,

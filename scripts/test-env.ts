@@ -7,6 +7,8 @@ export interface ServiceEnv {
   kafkaBrokers: string[];
   /** S3-compatible endpoint and credentials, `BACKLOT_S3_*`. */
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+  /** Redis URL, `BACKLOT_REDIS_URL` (default: the port `scripts/services/redis.sh` uses, `BACKLOT_REDIS_PORT` or 6379). */
+  redisUrl: string;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -21,5 +23,6 @@ export function serviceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
       accessKeyId: env.BACKLOT_S3_ACCESS_KEY_ID ?? 'test',
       secretAccessKey: env.BACKLOT_S3_SECRET_ACCESS_KEY ?? 'test',
     },
+    redisUrl: env.BACKLOT_REDIS_URL ?? `redis://127.0.0.1:${env.BACKLOT_REDIS_PORT ?? '6379'}`,
   };
 }

@@ -36,82 +36,31 @@ SERVICES_DIR=${BACKLOT_SERVICES_DIR:-$REPO_ROOT/.services}
 [[ $SERVICES_DIR == /* ]] || SERVICES_DIR=$PWD/$SERVICES_DIR # absolute: used in cassandra.yaml
 STATE_DIR="$SERVICES_DIR/cassandra"
 LIBS_DIR="$STATE_DIR/libs"
-LIBS_STAMP="$LIBS_DIR/.pom.sha256"
 DATA_DIR="$STATE_DIR/data"
 YAML="$STATE_DIR/cassandra.yaml"
-LOG_FILE="$STATE_DIR/cassandra.log"
-PID_FILE="$STATE_DIR/cassandra.pid"
 
-log() { printf 'cassandra: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+SERVICE=cassandra
+PORTS=("$PORT" "$STORAGE_PORT")
+READY_POLL=1
+READY_WHAT="answer CQL"
+FOREIGN="a node"
+WIPE_DIR=$DATA_DIR
+# shellcheck source=scripts/services/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
-# --- process helpers ------------------------------------------------------
-
-saved_pid() {
-  local pid=""
-  if [[ -f $PID_FILE ]]; then read -r pid <"$PID_FILE" || true; fi
-  [[ $pid =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
-  return 0
-}
-
-# True if PID is alive; a zombie counts as dead.
-is_alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $state != Z ]]
-}
-
-# True if PID is our node: a CassandraDaemon started with our cassandra.yaml (guards against PID reuse).
-is_our_node() {
-  local pid=$1 cmdline
-  is_alive "$pid" || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == *CassandraDaemon* && $cmdline == *"$YAML"* ]]
-}
-
-running_pid() {
-  local pid
-  pid=$(saved_pid)
-  [[ -n $pid ]] && is_our_node "$pid" && printf '%s\n' "$pid"
-}
-
-port_open() {
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+# Our node: a CassandraDaemon started with our cassandra.yaml.
+is_our_cmdline() {
+  [[ $1 == *CassandraDaemon* && $1 == *"$YAML"* ]]
 }
 
 # True if a node on $PORT answers a real CQL query (SELECT ... FROM system.local).
-answers_cql() {
+answers() {
   port_open "$PORT" || return 1
   command -v node >/dev/null 2>&1 || die "node is required for the readiness probe"
   (cd -- "$REPO_ROOT" && node "$PROBE" "$HOST" "$PORT") >/dev/null 2>&1
 }
 
 # --- setup ----------------------------------------------------------------
-
-fetch_libs() {
-  local want have=""
-  want=$(sha256sum "$POM" | awk '{print $1}')
-  if [[ -f $LIBS_STAMP ]]; then read -r have <"$LIBS_STAMP" || true; fi
-  [[ $want == "$have" ]] && return 0
-
-  command -v mvn >/dev/null 2>&1 || die "mvn is required to fetch the Cassandra jars"
-  log "fetching jars from $POM into $LIBS_DIR"
-  local tmp="$LIBS_DIR.tmp" mvn_log="$STATE_DIR/mvn.log"
-  rm -rf -- "$tmp"
-  if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$mvn_log" 2>&1; then
-    cat -- "$mvn_log" >&2
-    rm -rf -- "$tmp"
-    die "mvn dependency:copy-dependencies failed (log: $mvn_log)"
-  fi
-  printf '%s\n' "$want" >"$tmp/.pom.sha256"
-  rm -rf -- "$LIBS_DIR"
-  mv -- "$tmp" "$LIBS_DIR" # swap in whole, so an interrupted fetch is redone
-}
 
 # Regenerated on every `up`, so port changes apply. A minimal single-node
 # config: one token range owner, everything on 127.0.0.1, state under $DATA_DIR.
@@ -220,158 +169,14 @@ java_cmd() {
     -cp "$LIBS_DIR/*" org.apache.cassandra.service.CassandraDaemon)
 }
 
-wait_ready() {
-  local pid=$1 deadline=$((SECONDS + READY_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    answers_cql && return 0
-    is_alive "$pid" || {
-      log "error: node process $pid exited during startup"
-      return 1
-    }
-    sleep 1
-  done
-  log "error: node did not answer CQL on $HOST:$PORT within ${READY_TIMEOUT}s"
-  return 1
-}
-
-print_log_tail() {
-  [[ -f $LOG_FILE ]] || return 0
-  log "last 50 lines of $LOG_FILE:"
-  tail -n 50 -- "$LOG_FILE" >&2
-}
-
-# --- subcommands ----------------------------------------------------------
-
-take_lock() {
-  mkdir -p -- "$STATE_DIR"
-  exec 9>"$STATE_DIR/cassandra.lock"
-  flock -w 300 9 || die "timed out waiting for $STATE_DIR/cassandra.lock"
-}
-
-cmd_up() {
-  local pid start=$SECONDS
-  take_lock
-
-  if pid=$(running_pid); then
-    if wait_ready "$pid"; then
-      echo "cassandra: already running at $HOST:$PORT (pid $pid)"
-      return 0
-    fi
-    print_log_tail
-    exit 1
-  fi
-  rm -f -- "$PID_FILE" # stale
-
-  if answers_cql; then
-    echo "cassandra: a node not started by this script already answers at $HOST:$PORT; using it"
-    return 0
-  fi
-  local p
-  for p in "$PORT" "$STORAGE_PORT"; do
-    port_open "$p" && die "port $HOST:$p is already in use (and no Cassandra node answers CQL on $HOST:$PORT)"
-  done
-
+# First run or pom change: the jars; every `up`: the yaml.
+service_prepare() {
   command -v java >/dev/null 2>&1 || die "java 17 is required"
-  fetch_libs
+  fetch_maven_libs "$POM" "$LIBS_DIR"
   write_yaml
   mkdir -p -- "$DATA_DIR"
-
   java_cmd
-  printf '\n===== %s cassandra.sh up =====\n' "$(date -Is)" >>"$LOG_FILE"
-  # Own session, no stdin, lock fd closed: see kafka.sh.
-  (exec setsid "${JAVA[@]}" </dev/null >>"$LOG_FILE" 2>&1 9>&-) &
-  pid=$!
-  printf '%s\n' "$pid" >"$PID_FILE"
-
-  if ! wait_ready "$pid"; then
-    print_log_tail
-    stop_pid "$pid"
-    rm -f -- "$PID_FILE"
-    exit 1
-  fi
-  echo "cassandra: up at $HOST:$PORT (pid $pid, $((SECONDS - start))s)"
+  LAUNCH=("${JAVA[@]}")
 }
 
-stop_pid() {
-  local pid=$1 deadline=$((SECONDS + STOP_TIMEOUT))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while is_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-      break
-    fi
-    sleep 0.2
-  done
-}
-
-cmd_down() {
-  local wipe=false pid
-  case "${1:-}" in
-  "") ;;
-  --wipe) wipe=true ;;
-  *) die "usage: cassandra.sh down [--wipe]" ;;
-  esac
-  if [[ ! -d $STATE_DIR ]]; then
-    echo "cassandra: not running"
-    return 0
-  fi
-  take_lock
-
-  if pid=$(running_pid); then
-    stop_pid "$pid"
-    echo "cassandra: stopped (pid $pid)"
-  else
-    echo "cassandra: not running"
-  fi
-  rm -f -- "$PID_FILE"
-  if $wipe; then
-    rm -rf -- "$DATA_DIR"
-    echo "cassandra: wiped $DATA_DIR"
-  fi
-}
-
-cmd_status() {
-  local pid
-  if pid=$(running_pid); then
-    if answers_cql; then
-      echo "running (pid $pid) at $HOST:$PORT"
-    else
-      echo "running (pid $pid) at $HOST:$PORT, not answering CQL yet"
-    fi
-    return 0
-  fi
-  if answers_cql; then
-    echo "stopped (but a node not started by this script answers at $HOST:$PORT)"
-  else
-    echo "stopped"
-  fi
-  exit 3
-}
-
-cmd_logs() {
-  [[ -f $LOG_FILE ]] || die "no log yet at $LOG_FILE"
-  case "${1:-}" in
-  "") tail -n 100 -- "$LOG_FILE" ;;
-  -f) tail -n 100 -F -- "$LOG_FILE" ;;
-  *) die "usage: cassandra.sh logs [-f]" ;;
-  esac
-}
-
-main() {
-  local cmd=${1:-}
-  shift || true
-  case "$cmd" in
-  up) cmd_up "$@" ;;
-  down) cmd_down "$@" ;;
-  status) cmd_status "$@" ;;
-  logs) cmd_logs "$@" ;;
-  *)
-    echo "usage: $(basename -- "$0") up|down [--wipe]|status|logs [-f]" >&2
-    exit 2
-    ;;
-  esac
-}
-
-main "$@"
+service_main "$@"

@@ -45,52 +45,20 @@ STATE_DIR="$SERVICES_DIR/s3"
 VENV_DIR="$STATE_DIR/venv"
 VENV_PY="$VENV_DIR/bin/python"
 VENV_STAMP="$VENV_DIR/.requirements.sha256"
-LOG_FILE="$STATE_DIR/s3.log"
-PID_FILE="$STATE_DIR/s3.pid"
 LOCK_FILE="$STATE_DIR/.lock"
 
-log() { printf 's3: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+SERVICE=s3
+READY_POLL=0.2
+READY_WHAT="answer ListBuckets"
+FOREIGN="an S3 server"
+# shellcheck source=scripts/services/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "BACKLOT_S3_PORT must be a port number, got '$PORT'"
 
-# Serialise up/down between concurrent callers (flock is optional).
-take_lock() {
-  mkdir -p -- "$STATE_DIR"
-  command -v flock >/dev/null 2>&1 || return 0
-  exec 9>"$LOCK_FILE"
-  flock -w 600 9 || die "timed out waiting for another s3.sh holding $LOCK_FILE"
-}
-
-# --- process helpers ------------------------------------------------------
-
-# PID from the pid file, or nothing.
-saved_pid() {
-  local pid=""
-  if [[ -f $PID_FILE ]]; then read -r pid <"$PID_FILE" || true; fi
-  [[ $pid =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
-  return 0
-}
-
-# True if PID is alive (a zombie counts as dead) and is our server: the venv's
-# python running our launcher (guards against PID reuse).
-is_our_server() {
-  local pid=$1 state cmdline
-  kill -0 "$pid" 2>/dev/null || return 1
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $state != Z ]] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == "$VENV_PY "* && $cmdline == *"$LAUNCHER"* ]]
-}
-
-# PID of our running server, or fail.
-running_pid() {
-  local pid
-  pid=$(saved_pid)
-  [[ -n $pid ]] && is_our_server "$pid" && printf '%s\n' "$pid"
+# Our server: the venv's python running our launcher.
+is_our_cmdline() {
+  [[ $1 == "$VENV_PY "* && $1 == *"$LAUNCHER"* ]]
 }
 
 # Port our server PID listens on (the value after -p on its command line).
@@ -128,28 +96,8 @@ s3_probe() {
   return 3
 }
 
-# Poll until the server answers ListBuckets; fail early if the process dies.
-wait_ready() {
-  local pid=$1 deadline=$((SECONDS + READY_TIMEOUT)) rc=none
-  while ((SECONDS < deadline)); do
-    rc=0
-    s3_probe || rc=$?
-    ((rc == 0)) && return 0
-    is_our_server "$pid" || {
-      log "error: server process $pid exited during startup"
-      return 1
-    }
-    sleep 0.2
-  done
-  log "error: server did not answer ListBuckets on $HOST:$PORT within ${READY_TIMEOUT}s (last probe result $rc)"
-  return 1
-}
-
-print_log_tail() {
-  [[ -f $LOG_FILE ]] || return 0
-  log "last 50 lines of $LOG_FILE:"
-  tail -n 50 -- "$LOG_FILE" >&2
-}
+# True if an S3 server answers ListBuckets on $HOST:$PORT.
+answers() { s3_probe; }
 
 # --- setup ----------------------------------------------------------------
 
@@ -221,49 +169,11 @@ cmd_up() {
   #   MOTO_S3_DEFAULT_MAX_KEYS  ListObjects page size when MaxKeys is not given
   # Left at moto's defaults: no signature/IAM checks (INITIAL_NO_AUTH_ACTION_COUNT)
   # and permissive CORS on every response (MOTO_DISABLE_GLOBAL_CORS).
-  # Own session (setsid), no stdin, lock fd closed: the server outlives this shell.
-  # The subshell is not a process-group leader, so setsid execs in place and $! is python.
-  (
-    export S3_UPLOAD_PART_MIN_SIZE=5242880 MOTO_S3_DEFAULT_MAX_KEYS=1000 PYTHONUNBUFFERED=1
-    exec setsid "$VENV_PY" "$LAUNCHER" -H "$HOST" -p "$PORT" </dev/null >>"$LOG_FILE" 2>&1 9>&-
-  ) &
-  pid=$!
-  printf '%s\n' "$pid" >"$PID_FILE"
-
-  if ! wait_ready "$pid"; then
-    print_log_tail
-    stop_pid "$pid" # do not leave a half-started server behind
-    rm -f -- "$PID_FILE"
-    exit 1
-  fi
-  echo "s3: up at http://$HOST:$PORT (pid $pid, $((SECONDS - start))s)"
-}
-
-# SIGTERM, wait (bounded), then SIGKILL.
-stop_pid() {
-  local pid=$1 deadline=$((SECONDS + STOP_TIMEOUT))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while is_our_server "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.1
-  done
-}
-
-cmd_down() {
-  local pid
-  take_lock
-  if pid=$(running_pid); then
-    stop_pid "$pid"
-    echo "s3: stopped (pid $pid)"
-  else
-    echo "s3: not running"
-  fi
-  rm -f -- "$PID_FILE"
+  # `env` execs python in place, so the recorded PID is the server's.
+  launch env S3_UPLOAD_PART_MIN_SIZE=5242880 MOTO_S3_DEFAULT_MAX_KEYS=1000 PYTHONUNBUFFERED=1 \
+    "$VENV_PY" "$LAUNCHER" -H "$HOST" -p "$PORT"
+  wait_launched
+  echo "s3: up at http://$HOST:$PORT (pid $LAUNCHED_PID, $((SECONDS - start))s)"
 }
 
 cmd_status() {
@@ -291,28 +201,4 @@ cmd_status() {
   exit 3
 }
 
-cmd_logs() {
-  [[ -f $LOG_FILE ]] || die "no log yet at $LOG_FILE"
-  case "${1:-}" in
-  "") tail -n 100 -- "$LOG_FILE" ;;
-  -f) tail -n 100 -F -- "$LOG_FILE" ;;
-  *) die "usage: s3.sh logs [-f]" ;;
-  esac
-}
-
-main() {
-  local cmd=${1:-}
-  shift || true
-  case "$cmd" in
-  up) cmd_up "$@" ;;
-  down) cmd_down "$@" ;;
-  status) cmd_status "$@" ;;
-  logs) cmd_logs "$@" ;;
-  *)
-    echo "usage: $(basename -- "$0") up|down|status|logs [-f]" >&2
-    exit 2
-    ;;
-  esac
-}
-
-main "$@"
+service_main "$@"

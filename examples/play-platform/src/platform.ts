@@ -22,6 +22,7 @@ import {
 import { Registry } from 'prom-client';
 import { type AdminServer, startAdminServer } from './admin/admin-server.ts';
 import type { BrokerControl } from './admin/broker-control.ts';
+import { type CassandraOptions, openCassandra } from './data/cassandra.ts';
 import { subscriberSchema, titleSchema } from './data/schemas.ts';
 import { allProfiles, seedTitles } from './data/seed.ts';
 import { edgeConfig, profileFromToken } from './edge/gateway-config.ts';
@@ -37,7 +38,9 @@ import { createPlaybackDecisionService } from './services/playback-decision.ts';
 import { createSteeringService } from './services/steering.ts';
 import { createSubscriberService } from './services/subscriber.ts';
 import { startStreamProcessor, type TrendingWindow } from './stream/processor.ts';
+import { rowViewingHistory, seriesViewingHistory } from './stream/viewing-history.ts';
 import { createViewsService } from './stream/views-service.ts';
+import type { TraceBuffer } from './tracing/trace-buffer.ts';
 
 /** Real mode's S3: where objects and the stream's output go. */
 export interface S3Options {
@@ -58,6 +61,12 @@ export interface PlatformOptions {
   kafkaBrokers?: string[] | undefined;
   /** Real mode: data and outputs in this S3 bucket (created if missing) instead of the embedded store. */
   s3?: S3Options | undefined;
+  /**
+   * Real mode: bookmarks, licences and viewing history in Cassandra (keyspace
+   * and tables created if missing; continue-watching read from each profile's
+   * viewing-history partition). Unreachable at start: `CassandraUnreachableError`.
+   */
+  cassandra?: CassandraOptions | undefined;
   /** Share of `/play` traffic for the canary Play API (default 10 %). */
   canaryPercent?: number;
   /** Rate limit per profile at the gateway. */
@@ -82,6 +91,12 @@ export interface PlatformOptions {
    * port of 127.0.0.1. Default: quiet logs (`silent`), chaos over HTTP off.
    */
   http?: Partial<Omit<ServiceConfig, 'port' | 'host'>>;
+  /**
+   * Where the dashboard reads the latest plays' traces (`GET /api/traces`):
+   * the buffer of the OpenTelemetry SDK the caller registered (`installTracing`
+   * in `tracing/install.ts`). The platform registers no SDK itself.
+   */
+  traces?: TraceBuffer | undefined;
 }
 
 /** The platform behind the edge: microservices, data store, Play APIs, events, stream processor. */
@@ -151,6 +166,8 @@ async function openStore(options: PlatformOptions): Promise<ObjectStore> {
  */
 export async function startCore(options: PlatformOptions = {}): Promise<PlatformCore> {
   const topic = options.topic ?? PLAY_TOPIC;
+  // Real mode's Cassandra first: an unreachable node stops the start before anything listens.
+  const cassandra = options.cassandra ? await openCassandra(options.cassandra) : undefined;
   // Real mode: the topic exists, with its documented partitions and retention, before anyone uses it.
   if (options.kafkaBrokers) {
     await ensureTopics(options.kafkaBrokers, [
@@ -160,6 +177,9 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
   const store = await openStore(options);
   await seed(store);
   const kv = createKeyValueStore({ store });
+  // Per-user state: bookmarks and licences in Cassandra in real mode, else beside the rest.
+  const userKv = cassandra?.store ?? kv;
+  const history = cassandra ? seriesViewingHistory(cassandra.history) : rowViewingHistory(kv);
   // Without a data folder, events live in a temporary folder that close() removes.
   const temporaryDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'play-events-'));
   const eventsDir = temporaryDir ?? join(options.dataDir as string, 'events');
@@ -192,7 +212,7 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     subscriber: createSubscriberService(kv, http),
     catalog: createCatalogService(kv, http),
     bookmarks: createBookmarksService(
-      kv,
+      userKv,
       (bookmark) =>
         bookmarksEmit('bookmark.updated', {
           profileId: bookmark.profileId,
@@ -203,8 +223,8 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     ),
     playbackDecision: createPlaybackDecisionService(http),
     steering: createSteeringService(http),
-    license: createLicenseService(kv, {}, http),
-    views: createViewsService(kv, http),
+    license: createLicenseService(userKv, {}, http),
+    views: createViewsService(kv, http, history),
   };
   const urls = Object.fromEntries(
     await Promise.all(Object.entries(services).map(async ([name, service]) => [name, await service.listen()])),
@@ -214,7 +234,10 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
     transport: transport('stream-processor'),
     store,
     kv,
+    history,
     topic,
+    // Its own consumer group per topic: platforms on other topics of the same cluster never take its partitions.
+    groupId: topic === PLAY_TOPIC ? 'play-stream-processor' : `play-stream-processor.${topic}`,
     ...(options.trendingWindow ? { window: options.trendingWindow } : {}),
     // Real mode: the trending windows are checkpointed on a changelog topic with the
     // offsets, so a restart (Ctrl-C, SIGKILL, a broker stop/start) never counts twice.
@@ -257,15 +280,19 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
             eventMetrics,
             events,
             store,
+            continueWatching: (profileId) => history.continueWatching(profileId),
+            ...(options.traces ? { traces: options.traces } : {}),
             mode: {
               events: options.kafkaBrokers
                 ? `events on Kafka ${options.kafkaBrokers.join(',')}`
                 : 'events on the embedded log',
-              data: options.s3
-                ? `data in S3 bucket ${options.s3.bucket}`
-                : options.dataDir
-                  ? `data in ${options.dataDir}`
-                  : 'data in memory',
+              data: `${
+                options.s3
+                  ? `data in S3 bucket ${options.s3.bucket}`
+                  : options.dataDir
+                    ? `data in ${options.dataDir}`
+                    : 'data in memory'
+              }${cassandra ? `; bookmarks, licences, viewing history in Cassandra keyspace ${cassandra.keyspace}` : ''}`,
             },
           },
           options.admin ?? {},
@@ -288,6 +315,7 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
       await Promise.all(Object.values(services).map((service) => service.close()));
       registry.clear();
       canaryRegistry.clear();
+      await cassandra?.store.close();
       if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
     },
   };

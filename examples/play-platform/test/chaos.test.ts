@@ -1,9 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { request } from 'undici';
@@ -12,6 +9,7 @@ import { kafkaScriptBroker } from '../src/admin/broker-control.ts';
 import type { DashboardSnapshot } from '../src/admin/snapshot.ts';
 import { runLoad } from '../src/cli/load-generator.ts';
 import { type Platform, startPlatform } from '../src/platform.ts';
+import { type PrivateBroker, startPrivateBroker } from './private-broker.ts';
 
 /** The admin API, as the dashboard's buttons call it. */
 function adminOf(platform: Platform) {
@@ -120,35 +118,18 @@ describe('chaos: a slow and a failing service', () => {
 });
 
 // Real mode on a private broker (its own ports and state), so the shared one on 9092 is never stopped.
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const PORT = 19192;
-const brokers = [`127.0.0.1:${PORT}`];
+const PORT = 19720;
 
 describe('chaos in real mode: the broker stopped under load', () => {
-  let servicesDir: string;
+  let broker: PrivateBroker | undefined;
+  let brokers: string[];
   let dataDir: string;
   let platform: Platform;
-  const brokerEnv = () => ({
-    ...process.env,
-    BACKLOT_SERVICES_DIR: servicesDir,
-    BACKLOT_KAFKA_PORT: String(PORT),
-    BACKLOT_KAFKA_CONTROLLER_PORT: String(PORT + 1),
-  });
-  const broker = (action: 'up' | 'down') => {
-    const result = spawnSync('bash', [join(repo, 'scripts/services/kafka.sh'), action], {
-      env: brokerEnv(),
-      encoding: 'utf8',
-    });
-    if (result.status !== 0) throw new Error(`kafka.sh ${action} failed: ${result.stderr}${result.stdout}`);
-  };
 
   beforeAll(async () => {
-    servicesDir = await mkdtemp(join(tmpdir(), 'play-chaos-services-'));
+    broker = await startPrivateBroker(PORT);
+    brokers = broker.brokers;
     dataDir = await mkdtemp(join(tmpdir(), 'play-chaos-data-'));
-    // Reuse the shared jar cache instead of downloading the jars again.
-    mkdirSync(join(servicesDir, 'kafka'), { recursive: true });
-    symlinkSync(join(repo, '.services/kafka/libs'), join(servicesDir, 'kafka/libs'));
-    broker('up');
     const topic = 'play-events-chaos';
     const kafkaAdmin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
     await kafkaAdmin.connect();
@@ -159,13 +140,13 @@ describe('chaos in real mode: the broker stopped under load', () => {
       dataDir,
       kafkaBrokers: brokers,
       topic,
-      admin: { broker: kafkaScriptBroker({ brokers, env: brokerEnv() }) },
+      admin: { broker: kafkaScriptBroker({ brokers, env: broker.env() }) },
     });
   }, 180_000);
   afterAll(async () => {
     await platform?.close();
-    if (servicesDir) broker('down');
-    await Promise.all([servicesDir, dataDir].filter(Boolean).map((dir) => rm(dir, { recursive: true, force: true })));
+    await broker?.remove();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }, 120_000);
 
   /** Ids of every raw event the stream processor persisted, one per raw record (a repeated id is a double count). */
@@ -232,10 +213,10 @@ describe('chaos in real mode: the broker stopped under load', () => {
 
   it('refuses to stop a broker that kafka.sh does not run at the platform address, and leaves it running', async () => {
     // kafka.sh's private broker listens on PORT; a platform on another port or host is not its business.
-    const elsewhere = kafkaScriptBroker({ brokers: [`127.0.0.1:${PORT + 7}`], env: brokerEnv() });
+    const elsewhere = kafkaScriptBroker({ brokers: [`127.0.0.1:${PORT + 7}`], env: broker?.env() ?? process.env });
     await expect(elsewhere.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
     expect(elsewhere.stopped).toBe(false);
-    const remote = kafkaScriptBroker({ brokers: ['broker.invalid:9092'], env: brokerEnv() });
+    const remote = kafkaScriptBroker({ brokers: ['broker.invalid:9092'], env: broker?.env() ?? process.env });
     await expect(remote.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
     const kafkaAdmin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
     await kafkaAdmin.connect();

@@ -70,6 +70,9 @@ describe('npm start from the repository root', () => {
     expect(level.code).toBe(64);
     expect(level.stderr.trim().split('\n')).toHaveLength(1);
     expect(level.stderr).toContain('--log-level must be one of trace, debug, info');
+    const cassandra = await run('npm', ['start', '--', '--cassandra', '127.0.0.1'], { cwd: repo });
+    expect(cassandra.code).toBe(64);
+    expect(cassandra.stderr).toContain('--cassandra must be host:port');
   }, 60_000);
 
   it('a bad service variable in the environment is one line naming it and the fix, exit 78', async () => {
@@ -83,6 +86,31 @@ describe('npm start from the repository root', () => {
     expect(result.stderr).toContain('DRAIN_TIMEOUT_MS="soon" is invalid: DRAIN_TIMEOUT_MS must be a number');
     expect(result.stderr).not.toMatch(STACK_FRAME);
   }, 60_000);
+
+  it('Cassandra: a bad variable or an unreachable node is one line naming it and the fix, exit 78', async () => {
+    const bad = await run('npm', ['start', '--', '--memory', '--cassandra', '127.0.0.1:9042'], {
+      cwd: repo,
+      env: { ...process.env, BACKLOT_CASSANDRA_CONSISTENCY: 'most' },
+    });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('CONFIG_INVALID: BACKLOT_CASSANDRA_CONSISTENCY="most" is invalid');
+
+    // A port nothing listens on.
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const port = (free.address() as { port: number }).port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const down = await run(
+      'npm',
+      ['start', '--', '--memory', '--port', '0', '--admin-port', '0', '--cassandra', `127.0.0.1:${port}`],
+      { cwd: repo },
+    );
+    expect(down.code).toBe(78);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    expect(down.stderr).toContain(`CASSANDRA_UNREACHABLE: Cassandra at 127.0.0.1:${port} is not reachable`);
+    expect(down.stderr).not.toMatch(STACK_FRAME);
+  }, 120_000);
 
   describe('with a port taken', () => {
     let holder: Server;

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceEnv } from '../../../scripts/test-env.ts';
 import { runLoad } from '../src/cli/load-generator.ts';
 import { type Platform, startPlatform } from '../src/platform.ts';
 
@@ -105,4 +107,85 @@ describe('the dashboard in headless Chromium', () => {
     expect(summary.errorRate).toBe(0);
     expect(Object.keys(summary.fallbacks).some((kind) => kind.startsWith('steering'))).toBe(true);
   });
+});
+
+describe('the dashboard in real mode: the stream state per partition', () => {
+  let real: Platform;
+  let realPage: Page;
+  const topic = `play-events-dash-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    const { kafkaBrokers, s3 } = serviceEnv();
+    real = await startPlatform({
+      canaryPercent: 0,
+      topic,
+      topicPartitions: 2,
+      kafkaBrokers,
+      s3: {
+        endpoint: s3.endpoint,
+        bucket: `play-dash-${randomUUID().slice(0, 8)}`,
+        region: s3.region,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+      },
+      trendingWindow: { sizeMs: 2000, advanceMs: 1000, allowedLatenessMs: 0 },
+    });
+    realPage = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+  }, 120_000);
+  afterAll(async () => {
+    await realPage?.close();
+    await real?.close();
+  });
+
+  const cell = async (partition: number, column: string) =>
+    (await realPage.locator(`tr[data-partition="${topic}/${partition}"] td.${column}`).textContent())?.trim() ?? '';
+
+  it('shows lag, state size, restore time and last checkpoint of each partition, as /metrics serves them', async () => {
+    const admin = real.admin;
+    if (!admin) throw new Error('the platform started no admin listener');
+    await realPage.goto(`${admin.url}/`);
+    // Both partitions of the events topic, restored from the changelog when assigned.
+    await expect
+      .poll(() => realPage.locator('#partitions tr[data-partition]').count(), { timeout: 30_000, interval: 200 })
+      .toBe(2);
+    await runLoad({ url: real.url, durationS: 3, connections: 4 });
+    for (const partition of [0, 1]) {
+      await expect.poll(() => cell(partition, 'checkpoint'), { timeout: 15_000, interval: 200 }).toMatch(/s ago/);
+      await expect.poll(() => cell(partition, 'state-bytes'), { timeout: 15_000, interval: 200 }).toMatch(/[1-9]/);
+      expect(await cell(partition, 'restore')).toMatch(/ms \(\d+ entries\)/);
+      expect(await cell(partition, 'lag')).toMatch(/^(\d+|–)$/);
+    }
+    // The same figures from the snapshot the page draws, and from Prometheus.
+    const { pipeline } = real.eventMetrics() as {
+      pipeline: { partitions: { partition: number; stateBytes: number }[] };
+    };
+    expect(pipeline.partitions.map((p) => p.partition).sort()).toEqual([0, 1]);
+    const response = await fetch(`${admin.url}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    for (const family of [
+      'backlot_pipeline_state_bytes',
+      'backlot_pipeline_restore_seconds',
+      'backlot_pipeline_last_checkpoint_timestamp_seconds',
+      'backlot_pipeline_lag',
+    ]) {
+      for (const partition of [0, 1]) {
+        expect(text).toMatch(
+          new RegExp(
+            `^${family}\\{pipeline="play-stream-processor[^"]*",topic="${topic}",partition="${partition}"\\} [0-9.e+-]+$`,
+            'm',
+          ),
+        );
+      }
+    }
+    const checkpointAt = Number(
+      new RegExp(
+        `^backlot_pipeline_last_checkpoint_timestamp_seconds\\{[^}]*topic="${topic}",partition="0"\\} (\\S+)$`,
+        'm',
+      ).exec(text)?.[1],
+    );
+    expect(checkpointAt).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(checkpointAt).toBeLessThanOrEqual(Date.now() / 1000);
+    await realPage.screenshot({ path: `${resultsDir}dashboard-state.png`, fullPage: true });
+  }, 120_000);
 });

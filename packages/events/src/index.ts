@@ -11,6 +11,16 @@ export {
   type EventPayloadInput,
 } from './catalog/define-catalog.js';
 export {
+  DEAD_LETTER_CHANNEL,
+  type DeadLetterMessage,
+  EMIT_CHANNEL,
+  type EmitMessage,
+  PIPELINE_DEAD_LETTER_CHANNEL,
+  type PipelineDeadLetterMessage,
+  PROCESS_CHANNEL,
+  type ProcessMessage,
+} from './diagnostics/channels.js';
+export {
   CatalogError,
   ClosedError,
   EventEncodeError,
@@ -79,6 +89,7 @@ export type {
   StateEntry,
 } from './state/types.js';
 export { type EnsureTopicsOptions, ensureTopics, type TopicSpec } from './topics/ensure-topics.js';
+export { EVENTS_TRACER_NAME } from './tracing/tracer.js';
 export {
   type EmbeddedLogTransportOptions,
   embeddedLogTransport,

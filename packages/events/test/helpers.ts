@@ -73,3 +73,28 @@ export function readTopic(brokers: string[], topic: string): { partition: number
       return { partition: Number(partition), key, value };
     });
 }
+
+/** The values of `topic` from the beginning, as a read_committed client that is not ours (kcat) reads them. */
+export function readCommittedValues(brokers: string[], topic: string): string[] {
+  return execFileSync(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      brokers[0] as string,
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      'isolation.level=read_committed',
+      '-f',
+      '%s\n',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  )
+    .split('\n')
+    .filter(Boolean);
+}

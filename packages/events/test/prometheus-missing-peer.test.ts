@@ -36,7 +36,10 @@ describe('registerPrometheusMetrics without prom-client', () => {
       getSingleMetric: (name: string) => names.get(name),
     };
     const unregister = registerPrometheusMetrics(registry);
-    expect(names.size).toBe(11);
+    // Every family, the checkpointed pipelines' state per partition among them.
+    expect(names.size).toBe(13);
+    expect(names.has('backlot_pipeline_restore_seconds')).toBe(true);
+    expect(names.has('backlot_pipeline_last_checkpoint_timestamp_seconds')).toBe(true);
     unregister();
     expect(names.size).toBe(0);
   });

@@ -63,10 +63,13 @@ const eventsFamilies = {
   backlot_pipeline_dead_lettered_total: 'counter',
   backlot_pipeline_checkpoints_total: 'counter',
   backlot_pipeline_state_bytes: 'gauge',
+  backlot_pipeline_restore_seconds: 'gauge',
+  backlot_pipeline_last_checkpoint_timestamp_seconds: 'gauge',
 };
 
 describe('registerPrometheusMetrics (real broker)', () => {
   it('exposes a producer’s and a checkpointed pipeline’s families, typed and labelled, and unregisters them', async () => {
+    const startedAt = Date.now();
     const registry = new Registry();
     const unregister = registerPrometheusMetrics(registry);
     const source = `prom-api-${run}`;
@@ -149,6 +152,21 @@ describe('registerPrometheusMetrics (real broker)', () => {
     expect(state.map((v) => v.labels.partition).sort()).toEqual([0, 1, 2]);
     // Open windows were checkpointed: their state has a size.
     expect(state.reduce((total, v) => total + v.value, 0)).toBeGreaterThan(0);
+    // Each partition's restore time and last checkpoint, as metrics().partitions has them.
+    const partitions = pipeline.metrics().partitions;
+    const restore = valuesOf(scraped.get('backlot_pipeline_restore_seconds'), { pipeline: groupId });
+    expect(restore.map((v) => [v.labels.partition, v.value]).sort()).toEqual(
+      partitions.map((p) => [p.partition, p.restoreMs / 1000]).sort(),
+    );
+    const lastCheckpoint = valuesOf(scraped.get('backlot_pipeline_last_checkpoint_timestamp_seconds'), {
+      pipeline: groupId,
+    });
+    expect(lastCheckpoint.map((v) => v.labels.partition).sort()).toEqual([0, 1, 2]);
+    for (const value of lastCheckpoint) {
+      // Seconds since the epoch, not ms: after the test started, not in the future.
+      expect(value.value).toBeGreaterThan(startedAt / 1000);
+      expect(value.value).toBeLessThanOrEqual(Date.now() / 1000);
+    }
 
     await pipeline.close();
     await producer.close();
@@ -200,6 +218,10 @@ describe('registerPrometheusMetrics (embedded log)', () => {
     // Without checkpoints, no checkpoint families for this pipeline.
     expect(valuesOf(scraped.get('backlot_pipeline_checkpoints_total'), { pipeline: groupId })).toEqual([]);
     expect(valuesOf(scraped.get('backlot_pipeline_state_bytes'), { pipeline: groupId })).toEqual([]);
+    expect(valuesOf(scraped.get('backlot_pipeline_restore_seconds'), { pipeline: groupId })).toEqual([]);
+    expect(valuesOf(scraped.get('backlot_pipeline_last_checkpoint_timestamp_seconds'), { pipeline: groupId })).toEqual(
+      [],
+    );
     await pipeline.close();
     unregister();
   });

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import {
 } from '../src/index.js';
 import { events } from './fixtures/catalog.js';
 import { trendingWindow } from './fixtures/trending.js';
-import { collect, connectAdmin, removeTempDirs, tempDir, until } from './helpers.js';
+import { collect, connectAdmin, readCommittedValues, removeTempDirs, tempDir, until } from './helpers.js';
 
 // SIGKILL tests of checkpointed window state, on the real broker started by scripts/services.sh:
 // the child processes are killed, never the broker.
@@ -119,6 +119,8 @@ function startChild(args: string[]) {
     partitions: 0,
     exited: false,
     stderr: '',
+    /** Its `warn …`/`error …` log lines (fencing, lost partitions). */
+    warnings: [] as string[],
     final: undefined as { processed: number } | undefined,
   };
   proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -127,6 +129,7 @@ function startChild(args: string[]) {
       if (match) state.processed = Number(match[1]);
       const owned = / partitions (\d+)/.exec(line);
       if (owned) state.partitions = Number(owned[1]);
+      if (line.startsWith('warn ') || line.startsWith('error ')) state.warnings.push(line);
       if (line.startsWith('closed ')) state.final = JSON.parse(line.slice('closed '.length)) as { processed: number };
     }
   });
@@ -181,6 +184,44 @@ const windowLines = (files: string[]) =>
 
 /** Results emitted from one partition in one advance (10 titles): a bound on what one checkpoint interval can repeat. */
 const PER_ADVANCE = 10;
+
+/**
+ * An exactly-once run's setup: a source topic of `partitions` holding the plays, its output topic
+ * (as many partitions), the results of one uninterrupted run, an output folder and a group.
+ */
+async function exactlyOnceRun(name: string, partitions: number) {
+  const topic = `${name}-${run}`;
+  const output = `${topic}-trending`;
+  const total = await produce(topic, partitions);
+  await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: output, partitions }] });
+  topics.push(output);
+  const expected = await reference(topic, total);
+  const groupId = `${name}-group-${run}`;
+  topics.push(`${groupId}-state-changelog`);
+  return { topic, output, total, expected, out: tempDir(), groupId };
+}
+
+/**
+ * Waits until members `a` and `b` processed every event (their raw files) and `output` holds every
+ * expected result, stops them (SIGTERM), and returns the output as read_committed (kcat) reads it.
+ */
+async function finishedOutput(
+  out: string,
+  output: string,
+  total: number,
+  expected: string[],
+  members: ReturnType<typeof startChild>[],
+): Promise<string[]> {
+  const raw = [join(out, 'raw-a.log'), join(out, 'raw-b.log')];
+  await until(() => extra(raw.flatMap(lines)).unique.size === total, 'every event processed', 180_000);
+  await until(() => compare(readCommitted(output), expected).missing.length === 0, 'every window result', 60_000);
+  for (const member of members) await kill(member, 'SIGTERM');
+  return readCommitted(output);
+}
+
+/** The window results of `topic` as a read_committed client that is not ours (kcat) reads them. */
+const readCommitted = (topic: string): string[] =>
+  readCommittedValues(kafkaBrokers, topic).map((line) => canonical(JSON.parse(line) as WindowResult<number>));
 
 describe('checkpointed windows survive SIGKILL (real broker, child processes)', () => {
   it('one member killed mid-way and restarted: each window result once, the replay bounded by one commit interval', async () => {
@@ -265,40 +306,70 @@ describe('checkpointed windows survive SIGKILL (real broker, child processes)', 
     expect(duplicates.length).toBeLessThanOrEqual(6 * PER_ADVANCE);
   }, 300_000);
 
-  it('exactly-once to a topic: SIGKILL mid-way, read_committed (kcat) holds each result exactly once', async () => {
-    const topic = `kill-eos-${run}`;
+  it('a zombie member (SIGSTOP past its session, its partitions taken over, then SIGCONT) is fenced: read_committed holds each result once', async () => {
+    const { topic, output, total, expected, out, groupId } = await exactlyOnceRun('zombie', 2);
+
+    const zombie = startChild([topic, groupId, out, 'a', 'exactly-once', output]);
+    await until(() => zombie.processed >= N / 4 || zombie.exited, 'a quarter of the events processed', 120_000);
+    expect(zombie.exited, zombie.stderr).toBe(false);
+    // Frozen (a long GC pause, a VM migration): no heartbeat, so after its 6 s session the group
+    // gives both partitions to the other member, whose take-over fences the frozen one's producers.
+    zombie.proc.kill('SIGSTOP');
+    const atStop = zombie.processed;
+    const successor = startChild([topic, groupId, out, 'b', 'exactly-once', output]);
+    await until(() => successor.partitions === 2 && successor.processed > 0, 'the successor owns both', 90_000);
+    // Resumed: it still holds a batch and state it believes are its own, and tries to checkpoint them.
+    zombie.proc.kill('SIGCONT');
+    await until(
+      () => zombie.warnings.some((line) => line.includes('another member took this partition over')),
+      'the zombie told it was fenced',
+      60_000,
+    );
+    const results = await finishedOutput(out, output, total, expected, [zombie, successor]);
+    const { repeated } = compare(results, expected);
+    console.info(
+      `zombie: SIGSTOP after ${atStop} of ${total} events; fenced: ${zombie.warnings.length} warning(s); read_committed output holds ${results.length} results (${expected.length} expected, ${repeated.length} repeated)`,
+    );
+    // Nothing the zombie produced after it was fenced is visible: each result exactly once.
+    expect(results.sort()).toEqual(expected);
+  }, 400_000);
+
+  it('a zombie resumed while idle and given one of its partitions back takes it over again (changelog), never stalls or repeats', async () => {
+    const topic = `zombie-idle-${run}`;
     const output = `${topic}-trending`;
-    const total = await produce(topic, 3);
-    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: output, partitions: 3 }] });
+    await createTopic(topic, 2);
+    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: output, partitions: 2 }] });
     topics.push(output);
-    const expected = await reference(topic, total);
     const out = tempDir();
-    const groupId = `eos-${run}`;
+    const groupId = `zombie-idle-${run}`;
     topics.push(`${groupId}-state-changelog`);
 
-    const readCommitted = (): string[] =>
-      execFileSync(
-        'kcat',
-        [
-          '-C',
-          '-b',
-          kafkaBrokers[0] as string,
-          '-t',
-          output,
-          '-o',
-          'beginning',
-          '-e',
-          '-q',
-          '-X',
-          'isolation.level=read_committed',
-          '-f',
-          '%s\n',
-        ],
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      )
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => canonical(JSON.parse(line) as WindowResult<number>));
+    const zombie = startChild([topic, groupId, out, 'a', 'exactly-once', output, '5']);
+    await until(() => zombie.partitions === 2, 'the first member owns both partitions', 60_000);
+    await emitRange(topic, 0, N / 4);
+    await until(() => zombie.processed >= N / 4, 'the first quarter processed', 120_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // its last checkpoint committed: idle
+    // Frozen while idle: the other member takes both partitions over and goes on with new events.
+    zombie.proc.kill('SIGSTOP');
+    const successor = startChild([topic, groupId, out, 'b', 'exactly-once', output, '5']);
+    await until(() => successor.partitions === 2, 'the successor owns both', 90_000);
+    await emitRange(topic, N / 4, N / 2);
+    await until(() => successor.processed >= N / 4, 'the second quarter processed by the successor', 120_000);
+    // Resumed: it rejoins, and the group gives it one of the partitions it believes it still has.
+    zombie.proc.kill('SIGCONT');
+    await until(() => successor.partitions === 1, 'the partitions shared again', 90_000);
+    await emitRange(topic, N / 2, N);
+    const total = N + PROFILES;
+    const expected = await reference(topic, total);
+    const results = await finishedOutput(out, output, total, expected, [zombie, successor]);
+    console.info(
+      `idle zombie: fenced: ${zombie.warnings.length} warning(s); read_committed output holds ${results.length} results (${expected.length} expected)`,
+    );
+    expect(results.sort()).toEqual(expected);
+  }, 500_000);
+
+  it('exactly-once to a topic: SIGKILL mid-way, read_committed (kcat) holds each result exactly once', async () => {
+    const { topic, output, total, expected, out, groupId } = await exactlyOnceRun('kill-eos', 3);
 
     const first = startChild([topic, groupId, out, 'a', 'exactly-once', output]);
     await until(() => first.processed >= N / 3 || first.exited, 'a third of the events processed', 120_000);
@@ -310,7 +381,7 @@ describe('checkpointed windows survive SIGKILL (real broker, child processes)', 
     await until(() => extra(lines(join(out, 'raw-a.log'))).unique.size === total, 'every event processed', 120_000);
     await kill(second, 'SIGTERM');
 
-    const results = readCommitted();
+    const results = readCommitted(output);
     const { repeated: duplicates } = compare(results, expected);
     console.info(
       `exactly-once: SIGKILL after ${atKill} of ${total} events; read_committed output holds ${results.length} results (${expected.length} expected, ${duplicates.length} repeated)`,

@@ -25,6 +25,8 @@ export const GATEWAY_ERROR_CODES = [
   'BACKLOT_GATEWAY_RESPONSE_TOO_LARGE',
   'BACKLOT_GATEWAY_SHUTTING_DOWN',
   'BACKLOT_GATEWAY_FILTER_FAILED',
+  'BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED',
+  'BACKLOT_GATEWAY_MISSING_PEER',
 ] as const;
 
 /** A stable, machine-readable error code of the gateway. */
@@ -51,6 +53,8 @@ export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, readonly [status: n
   BACKLOT_GATEWAY_RESPONSE_TOO_LARGE: [502, 'response_too_large'],
   BACKLOT_GATEWAY_SHUTTING_DOWN: [503, 'shutting_down'],
   BACKLOT_GATEWAY_FILTER_FAILED: [500, 'filter_failed'],
+  BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED: [503, 'rate_limit_unavailable'],
+  BACKLOT_GATEWAY_MISSING_PEER: [500, 'missing_peer'],
 };
 
 /**
@@ -84,6 +88,8 @@ export const ERROR_FAULT: Readonly<Record<GatewayErrorCode, Fault>> = {
   BACKLOT_GATEWAY_RESPONSE_TOO_LARGE: 'origin',
   BACKLOT_GATEWAY_SHUTTING_DOWN: 'gateway',
   BACKLOT_GATEWAY_FILTER_FAILED: 'gateway',
+  BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED: 'gateway',
+  BACKLOT_GATEWAY_MISSING_PEER: 'gateway',
 };
 
 /**
@@ -100,6 +106,8 @@ const PUBLIC_MESSAGE: Partial<Record<GatewayErrorCode, string>> = {
   BACKLOT_GATEWAY_FILTER_FAILED: 'the request could not be processed',
   BACKLOT_GATEWAY_INVALID_CONFIG: 'the gateway is misconfigured',
   BACKLOT_GATEWAY_INVALID_FILTER: 'the gateway is misconfigured',
+  BACKLOT_GATEWAY_RATE_LIMIT_STORE_FAILED: 'the rate limiter is unavailable for a moment; retry later',
+  BACKLOT_GATEWAY_MISSING_PEER: 'the gateway is misconfigured',
 };
 
 /** The message answered to the client for `error`: fixed per code where the detail is internal. */

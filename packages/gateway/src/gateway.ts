@@ -16,13 +16,17 @@ import {
 } from './config/remote.js';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { InvalidConfigError } from './errors.js';
+import { GatewayState } from './exchange/gateway-state.js';
 import { defineFilter, type Filter } from './filters/filter.js';
 import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { liveGateways, trackGateway } from './metrics/prometheus.js';
+import type { OriginChainBuilder } from './origins/chain/origin-chain.js';
 import type { Origin } from './origins/origin.js';
+import { checkStoreObjects } from './rate-limit/check-stores.js';
+import type { RateLimitStore } from './rate-limit/store.js';
 import { createEdgeServer, type EdgeServer, readTls } from './server/create-server.js';
-import { createHandler, type HandlerState } from './server/handler.js';
+import { createHandler } from './server/handler.js';
 import { buildRuntime, type Runtime } from './server/runtime.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 
@@ -34,6 +38,20 @@ export interface GatewayOptions {
   logger?: GatewayLogger | undefined;
   /** Where the origins' resilience commands live (default: a registry of the gateway's own). */
   registry?: CommandRegistry | undefined;
+  /**
+   * Shared rate-limit stores by name, for `rateLimit` filters whose config
+   * says `store: '<name>'` (e.g. a {@link RedisRateLimitStore} shared by a
+   * fleet of gateways). The gateway never closes them: close them after
+   * `gateway.close()`.
+   */
+  rateLimitStores?: Readonly<Record<string, RateLimitStore>> | undefined;
+  /**
+   * Changes each origin's chain of undici interceptors: it gets the default
+   * one, outermost first (`retry`, `resilience-command`, `outlier-detection`),
+   * and returns the chain to use: insert your own steps, reorder or drop the
+   * gateway's. A bad result is an {@link InvalidConfigError}.
+   */
+  originChain?: OriginChainBuilder | undefined;
 }
 
 /** One route as `/routes` and {@link Gateway.routes} show it. */
@@ -160,28 +178,28 @@ function listenOn(server: Server | EdgeServer, port: number, host: string): Prom
 export function createGateway(config: GatewayConfigInput, options: GatewayOptions = {}): Gateway {
   const userFilters = (options.filters ?? []).map((filter) => defineFilter(filter));
   const registry = options.registry ?? new CommandRegistry();
-  const generations = new Map<string, number>();
+  const parts = { userFilters, registry, generations: new Map<string, number>(), originChain: options.originChain };
   const metrics = new GatewayMetrics();
   const logger = options.logger;
   const parsed = parseConfig(config);
+  checkStoreObjects(options.rateLimitStores);
+  const filterDeps = { rateLimitStores: options.rateLimitStores, stats: metrics.rateLimit, logger };
   let runtime: Runtime;
   try {
-    ({ runtime } = buildRuntime(parsed, userFilters, registry, generations));
+    ({ runtime } = buildRuntime(parsed, parts, undefined, filterDeps));
   } catch (error) {
-    throw new InvalidConfigError([(error as Error).message], { cause: error });
+    throw error instanceof InvalidConfigError
+      ? error
+      : new InvalidConfigError([(error as Error).message], { cause: error });
   }
-  const state: HandlerState = {
+  const state = new GatewayState({
     runtime,
     metrics,
     accessLog: createAccessLog(logger, parsed.accessLog),
-    draining: false,
-    inflight: 0,
-    onIdle: undefined,
-    tunnels: new Set(),
-  };
-  const protocol = parsed.server.tls ? 'https' : 'http';
-  const handler = createHandler(state, protocol);
-  const upgradeHandler = createUpgradeHandler(state, protocol);
+    protocol: parsed.server.tls ? 'https' : 'http',
+  });
+  const handler = createHandler(state);
+  const upgradeHandler = createUpgradeHandler(state);
   let edge: EdgeServer | undefined;
   let admin: Server | undefined;
   const retiring = new Set<Promise<void>>();
@@ -241,7 +259,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       let retired: Origin[];
       try {
         const parsedNext = parseConfig(input);
-        ({ runtime: next, retired } = buildRuntime(parsedNext, userFilters, registry, generations, state.runtime));
+        ({ runtime: next, retired } = buildRuntime(parsedNext, parts, state.runtime, filterDeps));
       } catch (error) {
         metrics.reloadFailures++;
         logger?.warn({ err: error }, 'gateway config refused; the previous config keeps serving');
@@ -249,8 +267,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
           ? error
           : new InvalidConfigError([(error as Error).message], { cause: error });
       }
-      state.runtime = next; // the atomic swap: one reference
-      state.accessLog = createAccessLog(logger, next.config.accessLog);
+      state.swap(next, createAccessLog(logger, next.config.accessLog)); // the atomic swap: one reference
       metrics.reloads++;
       retire(retired);
       logger?.info({ routes: next.table.routes.length, origins: next.origins.size }, 'gateway config reloaded');
@@ -338,25 +355,14 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
 
   async function closeAll({ timeoutMs }: { timeoutMs?: number | undefined }): Promise<void> {
     {
-      state.draining = true;
+      const idle = state.drain(timeoutMs ?? state.runtime.config.server.shutdownTimeoutMs);
       for (const stop of [...watchers]) stop();
-      const deadline = timeoutMs ?? state.runtime.config.server.shutdownTimeoutMs;
       const server = edge;
       const closed = closeServer(server);
       if (server && 'closeIdleConnections' in server) server.closeIdleConnections();
-      if (state.inflight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, deadline);
-          timer.unref();
-          state.onIdle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      // Upgraded connections (WebSockets) have no request to finish: closed at the deadline's end.
-      for (const socket of state.tunnels) socket.destroy();
-      state.tunnels.clear();
+      await idle;
+      // Tunnels (WebSockets) still open at the deadline are closed with the remaining connections.
+      state.closeTunnels();
       if (server && 'closeAllConnections' in server) server.closeAllConnections();
       await closed;
       await closeServer(admin);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/run.js';
 import { get, named, onCleanup, startOrigin, until } from './helpers.js';
+import { startPrivateRedis } from './rate-limit/redis-server.js';
 
 /** Runs `main` with console output captured. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -160,6 +161,51 @@ describe('backlot-gateway CLI', () => {
     const missing = await run(['--config-url', valid.url.replace('gateway.json', 'nothing.json'), '--check']);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/nothing\.json: HTTP 404/);
+  });
+
+  it('--redis gives rateLimit filters the fleet store "redis"; without it such a config is refused', async () => {
+    const redis = await startPrivateRedis();
+    onCleanup(() => redis.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'backlot-cli-'));
+    onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'gateway.json');
+    const limit = {
+      type: 'rateLimit',
+      capacity: 2,
+      refillPerSecond: 0.001,
+      store: 'redis',
+      onStoreError: 'failClosed',
+    };
+    writeFileSync(
+      path,
+      JSON.stringify({
+        server: { port: 0 },
+        routes: [{ id: 'hello', pathPrefix: '/', filters: [limit, { type: 'static', body: 'hi' }] }],
+      }),
+    );
+
+    const without = await run(['--config', path, '--check']);
+    expect(without.code).toBe(1);
+    expect(without.err).toMatch(/routes\[0\]\.filters\[0\]\.store: no rate-limit store named 'redis'/);
+    expect(without.err).toMatch(/given with --redis <url>/);
+    expect((await run(['--config', path, '--check', '--redis', redis.url])).code).toBe(0);
+    const badUrl = await run(['--config', path, '--redis', 'http://127.0.0.1:6379']);
+    expect([badUrl.code, badUrl.err.split('\n')[0]]).toEqual([
+      64,
+      "--redis must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got 'http://127.0.0.1:6379')",
+    ]);
+
+    const cliProcess = spawnCli(['--config', path, '--redis', redis.url]);
+    const base = `http://${(await cliProcess.logged('gateway listening')).address}`;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await get(`${base}/x`)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    // The bucket is in Redis, seen with a client that is not ours.
+    expect(await redis.cli('--scan', '--pattern', 'backlot:ratelimit:route:hello#0:ip:*')).toMatch(
+      /^backlot:ratelimit:/,
+    );
+    cliProcess.child.kill('SIGTERM');
+    expect(await cliProcess.exited).toBe(0);
   });
 
   it('runs a gateway from --config-url in its own process, applying valid changes live', async () => {

@@ -176,6 +176,55 @@ describe.skipIf(cassandraOff)('cassandra store on the real node', () => {
     await expect(history.append('p-1', { title: 'x', position: 0 }, { ttlSeconds: -5 })).rejects.toThrow(/ttlSeconds/);
     await expect(history.latest('p-1', { limit: 0 })).rejects.toThrow(/limit/);
     await expect(history.append('p-1', { title: 'x', position: -1 })).rejects.toThrow(/position/);
+    await expect(history.append('p-1', { title: 'x', position: 0 }, { at: new Date(-1e15) })).rejects.toThrow(
+      /at must/,
+    );
+    await expect(history.append('p-1', { title: 'x', position: 0 }, { at: new Date(Number.NaN) })).rejects.toThrow(
+      /at must/,
+    );
+  });
+
+  it('time series: appends with a dedupeKey are kept once however often they are replayed', async () => {
+    const s = await store();
+    const history = s.series('history', viewing);
+    const at = new Date(Date.UTC(2026, 0, 1, 12));
+    const first = await history.append('p-1', { title: 't-1', position: 5 }, { at, dedupeKey: 'event-1' });
+    for (let replay = 0; replay < 3; replay++) {
+      const again = await history.append('p-1', { title: 't-1', position: 5 }, { at, dedupeKey: 'event-1' });
+      expect(again.id).toBe(first.id);
+    }
+    // Another event at the same instant, and appends without a key, are entries of their own.
+    await history.append('p-1', { title: 't-2', position: 6 }, { at, dedupeKey: 'event-2' });
+    await history.append('p-1', { title: 't-3', position: 7 }, { at });
+    await history.append('p-1', { title: 't-3', position: 7 }, { at });
+    const count = await raw.execute(
+      `SELECT count(*) AS n FROM ${tableOf(s, 'series')} WHERE series = ? AND pkey = ?`,
+      ['history', 'p-1'],
+      { prepare: true },
+    );
+    expect(Number(count.first()?.n)).toBe(4);
+    expect(new Date((await history.latest('p-1')).entries[0]?.at ?? 0).getTime()).toBe(at.getTime());
+    await expect(history.append('p-1', { title: 'x', position: 0 }, { dedupeKey: '' })).rejects.toThrow(/dedupeKey/);
+  });
+
+  it('property: a dedupeKey maps to one time-based UUID within the millisecond of the entry', async () => {
+    const { types } = (await import('cassandra-driver')).default;
+    const s = await store();
+    const history = s.series('history', viewing);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 4_000_000_000_000 }),
+        async (dedupeKey, ms) => {
+          const at = new Date(ms);
+          const a = await history.append('prop', { title: 't', position: 1 }, { at, dedupeKey });
+          const b = await history.append('prop', { title: 't', position: 1 }, { at, dedupeKey });
+          expect(b.id).toBe(a.id);
+          expect(types.TimeUuid.fromString(a.id).getDate().getTime()).toBe(ms);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('property: hostile ids, partition keys and values round-trip unchanged', async () => {
@@ -199,6 +248,27 @@ describe.skipIf(cassandraOff)('cassandra store on the real node', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe('cassandra time series: the time of an entry from its time UUID', () => {
+  it('property: timeUuidMillis gives the millisecond the UUID was made from, whatever its ticks, node and clock', async () => {
+    const { types } = (await import('cassandra-driver')).default;
+    const { timeUuidMillis } = await import('../src/cassandra/series.js');
+    fc.assert(
+      fc.property(
+        // From 1582-10-15 (the UUID epoch) to the last millisecond its 60 bits hold (year 5236).
+        fc.integer({ min: -12_219_292_800_000, max: 103_072_857_660_684 }),
+        fc.integer({ min: 0, max: 9999 }),
+        fc.uint8Array({ minLength: 6, maxLength: 6 }),
+        fc.uint8Array({ minLength: 2, maxLength: 2 }),
+        (ms, ticks, node, clock) => {
+          const uuid = types.TimeUuid.fromDate(new Date(ms), ticks, Buffer.from(node), Buffer.from(clock));
+          expect(timeUuidMillis(uuid.getBuffer())).toBe(ms);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,6 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { registerPrometheusMetrics } from '@backlot/events';
+import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { type BrokerControl, BrokerControlError } from './broker-control.ts';
 import { dashboardPage } from './dashboard-page.ts';
@@ -65,7 +67,10 @@ const sameToken = (given: string | string[] | undefined, expected: Buffer) =>
  * Starts the admin listener on 127.0.0.1 only:
  *
  * - `GET /` the dashboard (one self-contained page), `GET /api/snapshot`
- *   (JSON), `GET /api/stream` (the same every 500 ms as `text/event-stream`);
+ *   (JSON), `GET /api/stream` (the same every 500 ms as `text/event-stream`),
+ *   `GET /api/traces` (the latest plays' traces, as waterfalls);
+ *   `GET /metrics` (Prometheus: `@backlot/events`' families, the stream
+ *   processor's state per partition among them);
  * - chaos, each needing the `x-chaos-token` header: `POST /api/chaos/service/:name`
  *   `{ latencyMs, failureRate, down }`, `POST /api/chaos/heal`,
  *   `POST /api/chaos/gateway/:index/kill` (fleet), `POST /api/chaos/broker/stop|start` (real mode).
@@ -90,6 +95,10 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
       stopped: broker?.stopped ?? false,
     });
   const streams = new Set<ServerResponse>();
+  // Prometheus: the events families (producers, and the stream processor's lag, checkpoints and
+  // state per partition: backlot_pipeline_state_bytes, _restore_seconds, _last_checkpoint_timestamp_seconds).
+  const metrics = new Registry();
+  const unregisterEvents = registerPrometheusMetrics(metrics);
 
   const chaos = async (path: string, body: unknown): Promise<[number, unknown]> => {
     const service = /^\/api\/chaos\/service\/([^/]+)$/.exec(path);
@@ -151,6 +160,19 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
         return res.end(page);
       }
       if (req.method === 'GET' && path === '/api/snapshot') return json(res, 200, await snapshot());
+      if (req.method === 'GET' && path === '/api/traces') {
+        // The latest plays' traces as waterfalls (empty without an OpenTelemetry SDK, e.g. --trace-sample 0).
+        return json(res, 200, { tracing: Boolean(sources.traces), traces: sources.traces?.latest(5) ?? [] });
+      }
+      if (req.method === 'GET' && path === '/metrics') {
+        const text = await metrics.metrics();
+        res.writeHead(200, {
+          'content-type': metrics.contentType,
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'no-store',
+        });
+        return res.end(text);
+      }
       if (req.method === 'GET' && path === '/api/stream') {
         res.writeHead(200, {
           'content-type': 'text/event-stream',
@@ -188,7 +210,10 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
         const [status, answer] = await chaos(path, body);
         return json(res, status, answer);
       }
-      json(res, 404, { error: 'not_found', message: 'admin paths: / /api/snapshot /api/stream /api/chaos/…' });
+      json(res, 404, {
+        error: 'not_found',
+        message: 'admin paths: / /metrics /api/snapshot /api/stream /api/traces /api/chaos/…',
+      });
     } catch (error) {
       json(res, 500, { error: 'internal', message: (error as Error).message });
     }
@@ -211,6 +236,7 @@ export async function startAdminServer(sources: SnapshotSources, options: AdminO
     },
     close: () =>
       new Promise((resolve) => {
+        unregisterEvents();
         for (const stream of streams) stream.destroy();
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,8 +1,9 @@
 /**
  * The dashboard: one self-contained page (inline CSS and JS, nothing fetched
  * from elsewhere) that follows `/api/stream` and draws the edge's traffic, a
- * Hystrix-style circuit grid, the bulkheads, the events pipeline, the stream
- * processor's output, and the chaos controls.
+ * Hystrix-style circuit grid, the bulkheads, the events pipeline and the
+ * stream processor's state per partition (lag, state size, restore time, last
+ * checkpoint), its output, and the chaos controls.
  */
 export function dashboardPage(token: string): string {
   return `<!doctype html>
@@ -55,6 +56,16 @@ export function dashboardPage(token: string): string {
   .cols { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
   .muted { color: var(--dim); }
   #toast { color: var(--warn); min-height: 1.4em; }
+  .trace { margin-bottom: 10px; }
+  .trace .title { color: var(--dim); margin-bottom: 2px; }
+  .span { display: grid; grid-template-columns: 320px 1fr 70px; align-items: center; gap: 6px; font-size: 12px; }
+  .span .label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .span .track { position: relative; height: 10px; }
+  .span .track > div { position: absolute; height: 100%; min-width: 2px; border-radius: 2px; background: var(--blue); }
+  .span.server .track > div { background: var(--teal); } .span.client .track > div { background: var(--purple); }
+  .span.producer .track > div, .span.consumer .track > div { background: var(--warn); }
+  .span.error .track > div { background: var(--bad); }
+  .span .dur { text-align: right; color: var(--dim); font-variant-numeric: tabular-nums; }
 </style>
 </head>
 <body>
@@ -94,6 +105,8 @@ export function dashboardPage(token: string): string {
     <h2>Events pipeline</h2>
     <table id="producers"><thead><tr><th>producer</th><th>emitted</th><th>sent</th><th>spooled</th><th>pending</th><th>ack p99</th><th>state</th></tr></thead><tbody></tbody></table>
     <table id="pipeline" style="margin-top:8px"><tbody></tbody></table>
+    <h2 style="margin-top:10px">Stream state: checkpointed windows per partition</h2>
+    <table id="partitions"><thead><tr><th>partition</th><th>lag</th><th>open windows</th><th>state size</th><th>restore</th><th>last checkpoint</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>Stream output: trending and continue watching</h2>
@@ -101,6 +114,10 @@ export function dashboardPage(token: string): string {
     <div class="cols" id="continue" style="margin-top:8px"></div>
     <h2 style="margin-top:10px">Latest events</h2>
     <ol id="recent" class="muted"></ol>
+  </section>
+  <section class="wide">
+    <h2>Latest plays: one trace each (OpenTelemetry, this process: Play API → commands → services → events → stream processor)</h2>
+    <div id="traces" class="muted">no trace yet: npm run play</div>
   </section>
 </main>
 <script>
@@ -197,6 +214,22 @@ function renderCircuits(s) {
   }
 }
 
+const bytes = (n) => (n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KiB" : (n / 1048576).toFixed(1) + " MiB");
+const age = (at, now) => (at === undefined || at === null ? "none yet" : ((now - at) / 1000).toFixed(1) + " s ago");
+
+// The stream processor's state per owned partition (real mode: checkpointed to Kafka with the offsets).
+function renderPartitions(s) {
+  const parts = (s.events.pipeline && s.events.pipeline.partitions) || [];
+  $("partitions").tBodies[0].innerHTML = parts.map((p) => {
+    const id = p.topic + "/" + p.partition;
+    return '<tr data-partition="' + esc(id) + '"><td>' + esc(id) + '</td><td class="lag">' + (p.lag === undefined || p.lag === null ? "–" : p.lag) +
+      '</td><td class="entries">' + p.stateEntries + '</td><td class="state-bytes">' + bytes(p.stateBytes) +
+      '</td><td class="restore">' + ms(p.restoreMs) + ' <span class="muted">(' + p.restoredEntries + " entries)</span>" +
+      '</td><td class="checkpoint">' + age(p.lastCheckpointAt, s.at) + (p.checkpointOffset === undefined || p.checkpointOffset === null ? "" : ' <span class="muted">at offset ' + esc(p.checkpointOffset) + "</span>") +
+      "</td></tr>";
+  }).join("") || '<tr><td colspan="6" class="muted">no checkpointed state: real mode (--kafka) checkpoints the trending windows with the offsets</td></tr>';
+}
+
 function render(s) {
   last = s;
   $("mode").textContent = s.mode.events + " · " + s.mode.data;
@@ -224,12 +257,34 @@ function render(s) {
   const pl = s.events.pipeline;
   $("pipeline").tBodies[0].innerHTML = pl ? "<tr><td>stream processor</td><td>consumed <b id='consumed'>" + pl.consumed + "</b></td><td>processed " + pl.processed +
     "</td><td>lag " + pl.lag + "</td><td>sink flushes " + pl.sinkFlushes + "</td><td>late " + pl.late + "</td><td>e2e p99 " + ms(pl.latencyMs.p99) + "</td></tr>" : "";
+  renderPartitions(s);
   $("trending").innerHTML = Object.entries(s.views.trending).map(([country, titles]) =>
     "<div><b>Trending in " + esc(country) + "</b><ol>" + (titles.slice(0, 5).map((t) => "<li>" + esc(t.name) + ' <span class="muted">' + t.plays + "</span></li>").join("") || '<li class="muted">–</li>') + "</ol></div>").join("");
   $("continue").innerHTML = Object.entries(s.views.continueWatching).map(([profile, titles]) =>
     "<div><b>Continue watching · " + esc(profile) + "</b><ol>" + (titles.slice(0, 4).map((t) => "<li>" + esc(t.name) + ' <span class="muted">' + Math.round(t.positionMs / 60000) + " min</span></li>").join("") || '<li class="muted">–</li>') + "</ol></div>").join("");
   $("recent").innerHTML = s.events.recent.map((e) => "<li>" + esc(e.name) + " · " + esc(e.profileId) + (e.titleId ? " · " + esc(e.titleId) : "") + "</li>").join("");
 }
+
+function renderTraces(answer) {
+  if (!answer.tracing) { $("traces").textContent = "tracing is off (--trace-sample 0)"; return; }
+  if (answer.traces.length === 0) return;
+  $("traces").innerHTML = answer.traces.map((t) =>
+    '<div class="trace"><div class="title">trace ' + esc(t.traceId) + " · " + new Date(t.startedAt).toLocaleTimeString() + " · " + ms(t.durationMs) + " · " + t.spans.length + " spans</div>" +
+    t.spans.map((sp) => {
+      const left = t.durationMs > 0 ? (100 * sp.offsetMs) / t.durationMs : 0;
+      const width = t.durationMs > 0 ? (100 * sp.durationMs) / t.durationMs : 100;
+      return '<div class="span ' + esc(sp.kind) + (sp.error ? " error" : "") + '"><span class="label" title="' + esc(sp.scope) + '" style="padding-left:' + (sp.depth * 10) + 'px">' + esc(sp.name) +
+        '</span><span class="track"><div style="left:' + left.toFixed(2) + "%;width:" + width.toFixed(2) + '%"></div></span><span class="dur">' + ms(sp.durationMs) + "</span></div>";
+    }).join("") + "</div>").join("");
+}
+async function pollTraces() {
+  try {
+    const res = await fetch("/api/traces");
+    if (res.ok) renderTraces(await res.json());
+  } catch {}
+  setTimeout(pollTraces, 2000);
+}
+pollTraces();
 
 function follow() {
   const source = new EventSource("/api/stream");

@@ -5,7 +5,9 @@ import { seedSubscribers, seedTitles } from '../data/seed.ts';
 import type { PlayEvent } from '../events.ts';
 import type { Chaos } from '../http/chaos.ts';
 import type { Service } from '../http/service.ts';
-import { continueWatchingSchema, trendingSchema } from '../stream/views.ts';
+import { rowViewingHistory } from '../stream/viewing-history.ts';
+import { type ContinueWatching, trendingSchema } from '../stream/views.ts';
+import type { TraceBuffer } from '../tracing/trace-buffer.ts';
 import { type CountersBySource, parseRouteCounters, type RouteTraffic, TrafficWindow } from './gateway-traffic.ts';
 
 /** The edge in front of the core, as the dashboard sees it. */
@@ -27,8 +29,12 @@ export interface SnapshotSources {
   eventMetrics(): { producers: Record<string, ProducerMetrics>; pipeline: unknown };
   events: PlayEvent[];
   store: ObjectStore;
+  /** Where a profile's continue-watching row is read (default: the row the embedded store keeps). */
+  continueWatching?: ((profileId: string) => Promise<ContinueWatching>) | undefined;
   /** Events on the embedded log or on Kafka; data in memory, on disk or in S3. */
   mode: { events: string; data: string };
+  /** The latest traces, when an OpenTelemetry SDK records into this buffer. */
+  traces?: TraceBuffer | undefined;
 }
 
 /** One command's card in the circuit grid (Hystrix's numbers). */
@@ -105,7 +111,7 @@ const COUNTRIES = [...new Set(seedSubscribers.map((s) => s.country))];
 export function createSnapshotter(sources: SnapshotSources) {
   const kv = createKeyValueStore({ store: sources.store });
   const trending = kv.namespace('trending', trendingSchema);
-  const rows = kv.namespace('continue-watching', continueWatchingSchema);
+  const continueWatching = sources.continueWatching ?? rowViewingHistory(kv).continueWatching;
   const traffic = new TrafficWindow();
   let views: DashboardSnapshot['views'] = { trending: {}, continueWatching: {} };
   let viewsAt = 0;
@@ -116,7 +122,7 @@ export function createSnapshotter(sources: SnapshotSources) {
       Promise.all(COUNTRIES.map(async (c) => [c, (await trending.get(c).catch(() => undefined))?.value] as const)),
       Promise.all(
         seedSubscribers.map(
-          async (s) => [s.profileId, (await rows.get(s.profileId).catch(() => undefined))?.value] as const,
+          async (s) => [s.profileId, await continueWatching(s.profileId).catch(() => undefined)] as const,
         ),
       ),
     ]);

@@ -10,21 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { tokenFor, UnknownProfileError } from '../edge/demo-users.ts';
+import { duration } from './duration.ts';
 
 const USAGE = `Usage: npm run play -- [--profile p-ada] [--title 80100172] [--device tv|web|mobile|tablet]
                      [--watch 30s] [--heartbeat 10s] [--url http://127.0.0.1:8080]`;
-
-/** `30s`, `2m`, `1500ms` or plain seconds → ms. */
-const duration = (flag: string) =>
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m)?$/, `${flag} must be a duration such as 30s, 2m or 1500ms`)
-    .transform((text) => {
-      const value = Number.parseFloat(text);
-      if (text.endsWith('ms')) return value;
-      if (text.endsWith('m')) return value * 60_000;
-      return value * 1000;
-    });
 
 const optionsSchema = z.object({
   url: z.url({ error: '--url must be a URL such as http://127.0.0.1:8080' }),

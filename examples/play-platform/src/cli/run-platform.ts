@@ -8,6 +8,7 @@ import { kafkaScriptBroker } from '../admin/broker-control.ts';
 import { fleetEdge } from '../admin/fleet-edge.ts';
 import { type GatewayFleet, startGatewayFleet } from '../edge/gateway-fleet.ts';
 import { type PlatformCore, startCore } from '../platform.ts';
+import { installTracing } from '../tracing/install.ts';
 import { assertPortsFree } from './ports.ts';
 import type { StartOptions } from './start-options.ts';
 
@@ -17,11 +18,14 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
     { port: options.port, flag: '--port' },
     { port: options.adminPort, flag: '--admin-port' },
   ]);
-  const { kafkaBrokers, s3Bucket, s3Endpoint } = options;
+  const { kafkaBrokers, s3Bucket, s3Endpoint, cassandra } = options;
   let core: PlatformCore | undefined;
   let fleet: GatewayFleet | undefined;
+  // An OpenTelemetry SDK for this process: the dashboard shows the latest plays' traces as waterfalls.
+  const tracing = options.traceSample > 0 ? installTracing({ sampleRatio: options.traceSample }) : undefined;
   try {
     core = await startCore({
+      ...(tracing ? { traces: tracing.buffer } : {}),
       // The dashboard and chaos controls; in real mode they may stop the broker kafka.sh runs at --kafka.
       admin: {
         port: options.adminPort,
@@ -29,7 +33,9 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       },
       ...(options.memory ? {} : { dataDir: options.dataDir }),
       http: options.http,
+      ...(options.trendingWindow ? { trendingWindow: options.trendingWindow } : {}),
       ...(kafkaBrokers ? { kafkaBrokers } : {}),
+      ...(cassandra ? { cassandra } : {}),
       ...(s3Bucket
         ? {
             s3: {
@@ -48,6 +54,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       playApi: core.playApiUrls.v1,
       playApiCanary: core.playApiUrls.v2,
       canaryPercent: options.canaryPercent,
+      ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
       supervise: {
         onReplace: ({ index, deadPid, exit, pid, error }) =>
           console.log(
@@ -60,6 +67,7 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
   } catch (error) {
     await fleet?.close().catch(() => {});
     await core?.close().catch(() => {});
+    await tracing?.stop();
     throw error;
   }
   const running = { core, fleet };
@@ -72,6 +80,12 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       : options.memory
         ? 'data in memory (temporary, removed on exit)'
         : `data in ${options.dataDir}`,
+    ...(cassandra
+      ? [
+          `bookmarks, licences and viewing history in Cassandra ${cassandra.contactPoints.join(',')} (keyspace ${cassandra.keyspace})`,
+        ]
+      : []),
+    options.redisUrl ? `rate limits shared in Redis ${options.redisUrl}` : 'rate limits per gateway',
   ].join(', ');
   console.log(`Play platform up — ${mode}
 
@@ -95,6 +109,7 @@ Press Ctrl-C to stop.`);
       console.log('\nstopping: draining the gateways, then the services…');
       await running.fleet.close();
       await running.core.close();
+      await tracing?.stop();
       console.log(`stopped (${running.core.events.length} events emitted)`);
     },
   };

@@ -12,7 +12,18 @@ export interface EdgeOptions {
   rateLimit?: { capacity: number; refillPerSecond: number };
   /** Gateway port (default 0: a free one). */
   port?: number;
+  /**
+   * Redis shared by every gateway of the fleet for the rate limits (real mode):
+   * one limit for the fleet instead of one per gateway process. Unset: each
+   * gateway keeps its own buckets.
+   */
+  redisUrl?: string;
+  /** Prefix of the bucket keys in that Redis (default `play:ratelimit:`). */
+  redisKeyPrefix?: string;
 }
+
+/** Name of the shared rate-limit store in the gateway config (given by `gateway-instance.ts`). */
+export const FLEET_STORE = 'fleet';
 
 /**
  * The gateway config of the Play platform: `/play` to the Play API with a
@@ -23,6 +34,10 @@ export interface EdgeOptions {
 export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
   const canary = options.canaryPercent ?? 10;
   const rateLimit = options.rateLimit ?? { capacity: 5000, refillPerSecond: 2000 };
+  // With Redis, the buckets are the fleet's. When Redis fails or is slow (50 ms), each route says what
+  // happens: playback keeps working (failOpen: the gateways' other limits still protect the Play API).
+  const shared = (onStoreError: 'failOpen' | 'failClosed') =>
+    options.redisUrl ? { store: FLEET_STORE, onStoreError, storeTimeoutMs: 50 } : {};
   return {
     // Play and browse bodies are a few hundred bytes: a large one is refused at the edge (413) instead of
     // being streamed to a Play API that refuses it once past its own limit and cuts the upload (a 502 here).
@@ -45,7 +60,7 @@ export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
         surgical: [{ header: { name: 'x-canary', value: 'on' }, origin: 'playApiCanary' }],
         filters: [
           { type: 'jwt', secret: new TextDecoder().decode(JWT_SECRET), issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
-          { type: 'rateLimit', key: 'jwtSubject', ...rateLimit },
+          { type: 'rateLimit', key: 'jwtSubject', ...rateLimit, ...shared('failOpen') },
         ],
       },
       {
@@ -54,7 +69,7 @@ export function edgeConfig(options: EdgeOptions): GatewayConfigInput {
         origin: 'playApi',
         filters: [
           { type: 'jwt', secret: new TextDecoder().decode(JWT_SECRET), issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
-          { type: 'rateLimit', key: 'jwtSubject', ...rateLimit },
+          { type: 'rateLimit', key: 'jwtSubject', ...rateLimit, ...shared('failOpen') },
         ],
       },
       { id: 'health', path: '/health', filters: [{ type: 'static', body: '{"status":"up"}' }] },

@@ -4,11 +4,20 @@
  * config in `PLAY_EDGE_OPTIONS`; tells its parent its port once listening,
  * and drains then exits on SIGTERM.
  */
-import { createGateway } from '@backlot/gateway';
-import { type EdgeOptions, edgeConfig, profileFromToken } from './gateway-config.ts';
+import { createGateway, RedisRateLimitStore } from '@backlot/gateway';
+import { type EdgeOptions, edgeConfig, FLEET_STORE, profileFromToken } from './gateway-config.ts';
 
 const options = JSON.parse(process.env.PLAY_EDGE_OPTIONS ?? '{}') as EdgeOptions;
-const gateway = createGateway(edgeConfig({ ...options, port: 0 }), { filters: [profileFromToken] });
+// Real mode: the fleet's rate limits live in Redis. A Redis that is down at start is not fatal: the
+// routes' onStoreError applies until it answers (the client reconnects in the background).
+const fleetStore = options.redisUrl
+  ? new RedisRateLimitStore({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix ?? 'play:ratelimit:' })
+  : undefined;
+await fleetStore?.ready().catch((error: Error) => console.error(`gateway ${process.pid}: ${error.message}`));
+const gateway = createGateway(edgeConfig({ ...options, port: 0 }), {
+  filters: [profileFromToken],
+  ...(fleetStore ? { rateLimitStores: { [FLEET_STORE]: fleetStore } } : {}),
+});
 const { port } = await gateway.listen();
 // Its admin listener (loopback only): /metrics for the platform's dashboard.
 const admin = await gateway.listenAdmin({ port: 0, host: '127.0.0.1' });
@@ -19,6 +28,7 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   await gateway.close();
+  await fleetStore?.close();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { BadRequestError, markRetryable } from '@backlot/resilience';
 import { request } from 'undici';
 import type { z } from 'zod';
+import { startOutgoingCall } from '../http/tracing.ts';
 
 /** A 4xx answer from a microservice: the caller's fault, passed through with its status. */
 export class ServiceRejection extends BadRequestError {
@@ -32,16 +33,29 @@ export async function callService<T>(
   options: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown; signal: AbortSignal },
 ): Promise<T> {
   const requestId = requestIds.getStore();
-  const { statusCode, body } = await request(url, {
-    method: options.method ?? 'GET',
-    signal: options.signal,
-    headers: {
-      ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await body.text();
+  const method = options.method ?? 'GET';
+  // With an OpenTelemetry SDK: a client span, and its `traceparent` for the service's own span.
+  const traced = startOutgoingCall(service, method, url);
+  let answer: Awaited<ReturnType<typeof request>>;
+  let text: string;
+  try {
+    answer = await request(url, {
+      method,
+      signal: options.signal,
+      headers: {
+        ...traced?.headers,
+        ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    });
+    text = await answer.body.text();
+  } catch (error) {
+    traced?.end(undefined, error);
+    throw error;
+  }
+  traced?.end(answer.statusCode);
+  const { statusCode } = answer;
   const json: unknown = text ? JSON.parse(text) : undefined;
   if (statusCode >= 400 && statusCode < 500) throw new ServiceRejection(service, statusCode, json);
   if (statusCode === 503) throw markRetryable(new Error(`${service} is unavailable (503)`));

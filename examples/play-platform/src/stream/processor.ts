@@ -9,7 +9,8 @@ import {
 } from '@backlot/events';
 import type { KeyValueStore, ObjectStore } from '@backlot/storage';
 import { playEvents } from '../events.ts';
-import { type ContinueWatching, continueWatchingSchema, type Trending, trendingSchema } from './views.ts';
+import type { ViewingHistory } from './viewing-history.ts';
+import { type Trending, trendingSchema } from './views.ts';
 
 /** Windows of the trending computation (event time). */
 export interface TrendingWindow {
@@ -28,9 +29,18 @@ export interface StreamProcessorOptions {
   transport: Transport;
   /** Where raw events and outputs are persisted (S3 in real mode). */
   store: ObjectStore;
-  /** Where the served views live (trending per country, continue-watching per profile). */
+  /** Where the served trending views live. */
   kv: KeyValueStore;
+  /** Where progress goes, for continue-watching (a row per profile in `kv`, or a time series on Cassandra). */
+  history: ViewingHistory;
   topic: string;
+  /**
+   * The consumer group (default `play-stream-processor`). One group per
+   * topic: kafkajs' assigner hands every subscribed topic's partitions to all
+   * members of a group, so two platforms on different topics of one cluster
+   * must not share it.
+   */
+  groupId?: string;
   window?: Partial<TrendingWindow>;
   /** How often offsets are committed and sinks flushed (default 1000 ms). */
   commitIntervalMs?: number;
@@ -95,33 +105,12 @@ function trendingSink(kv: KeyValueStore): Sink<WindowResult<number>> {
   };
 }
 
-/** Merges progress into each profile's continue-watching row (most recent first, 20 at most). */
-function continueWatchingTarget(kv: KeyValueStore) {
-  const rows = kv.namespace('continue-watching', continueWatchingSchema);
-  return {
-    put: (_id: string, progress: { profileId: string; titleId: string; positionMs: number; at: number }) =>
-      rows.update(
-        progress.profileId,
-        (current): ContinueWatching => ({
-          profileId: progress.profileId,
-          titles: [
-            { titleId: progress.titleId, positionMs: progress.positionMs, at: progress.at },
-            ...(current?.titles ?? []).filter((t) => t.titleId !== progress.titleId),
-          ]
-            .sort((a, b) => b.at - a.at)
-            .slice(0, 20),
-        }),
-        { maxAttempts: 10 },
-      ),
-  };
-}
-
 /**
  * The stream processor (Keystone's role): consumes the Play platform's events
  * and computes trending titles per country over sliding minutes and each
  * profile's continue-watching row, persisting the raw events and the trending
- * windows to the object store (partitioned by time) and serving views from the
- * key-value store.
+ * windows to the object store (partitioned by time), serving trending from the
+ * key-value store and recording progress in the viewing history.
  */
 export async function startStreamProcessor(options: StreamProcessorOptions) {
   const window: TrendingWindow = {
@@ -133,7 +122,7 @@ export async function startStreamProcessor(options: StreamProcessorOptions) {
   };
   const pipeline = createPipeline({
     catalog: playEvents,
-    groupId: 'play-stream-processor',
+    groupId: options.groupId ?? 'play-stream-processor',
     transport: options.transport,
     topics: [options.topic],
     commitIntervalMs: options.commitIntervalMs ?? 1000,
@@ -163,20 +152,24 @@ export async function startStreamProcessor(options: StreamProcessorOptions) {
     .flatMap((event) => {
       switch (event.name) {
         case 'playback.started':
-          return [{ ...event.payload, positionMs: event.payload.resumePositionMs, at: Date.parse(event.time) }];
+          return [{ ...event.payload, positionMs: event.payload.resumePositionMs, id: event.id, time: event.time }];
         case 'playback.heartbeat':
         case 'playback.stopped':
         case 'bookmark.updated':
-          return [{ ...event.payload, at: Date.parse(event.time) }];
+          return [{ ...event.payload, id: event.id, time: event.time }];
         default:
           return [];
       }
     })
-    .map(({ profileId, titleId, positionMs, at }) => ({ profileId, titleId, positionMs, at }))
+    .map(({ profileId, titleId, positionMs, id, time }) => ({
+      progress: { profileId, titleId, positionMs, at: Date.parse(time) },
+      eventId: id,
+    }))
     .to(
       keyValueSink({
-        target: continueWatchingTarget(options.kv),
-        key: (progress) => `${progress.profileId}/${progress.titleId}`,
+        // The latest point per profile and title between flushes; the event id keeps a replay from adding an entry.
+        target: { put: (_id, { progress, eventId }) => options.history.record(progress, eventId) },
+        key: ({ progress }) => `${progress.profileId}/${progress.titleId}`,
       }),
     );
 

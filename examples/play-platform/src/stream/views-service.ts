@@ -2,16 +2,24 @@ import type { KeyValueStore } from '@backlot/storage';
 import { z } from 'zod';
 import { createService, type Service, type ServiceConfig } from '../http/service.ts';
 import { storeReadiness } from '../services/readiness.ts';
-import { continueWatchingSchema, trendingSchema } from './views.ts';
+import { rowViewingHistory, type ViewingHistory } from './viewing-history.ts';
+import { trendingSchema } from './views.ts';
 
-/** `views`: serves what the stream processor computed — trending per country, continue-watching per profile. */
-export function createViewsService(kv: KeyValueStore, config?: Partial<ServiceConfig>): Service {
+/**
+ * `views`: serves what the stream processor computed — trending per country
+ * (from `kv`), continue-watching per profile (from `history`, by default a row
+ * per profile in `kv`).
+ */
+export function createViewsService(
+  kv: KeyValueStore,
+  config?: Partial<ServiceConfig>,
+  history: ViewingHistory = rowViewingHistory(kv),
+): Service {
   const trending = kv.namespace('trending', trendingSchema);
-  const rows = kv.namespace('continue-watching', continueWatchingSchema);
   return createService({
     name: 'views',
     ...(config ? { config } : {}),
-    readiness: [storeReadiness(kv)],
+    readiness: [storeReadiness(kv), ...(history.readiness ? [history.readiness] : [])],
     routes(app) {
       app.get(
         '/trending/:country',
@@ -25,11 +33,7 @@ export function createViewsService(kv: KeyValueStore, config?: Partial<ServiceCo
       app.get(
         '/continue-watching/:profileId',
         { schema: { params: z.object({ profileId: z.string().min(1) }) } },
-        async (request) => {
-          const { profileId } = request.params;
-          const item = await rows.get(profileId, { signal: request.clientGone });
-          return item?.value ?? { profileId, titles: [] };
-        },
+        (request) => history.continueWatching(request.params.profileId, request.clientGone),
       );
     },
   });

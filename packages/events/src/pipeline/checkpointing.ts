@@ -86,35 +86,38 @@ export class Checkpointing {
   }
 
   /**
-   * Applies the latest assignment: checkpoints, then forgets, partitions given
-   * up; takes over and restores new ones. `processed` is the pipeline's next
-   * offset per partition (entries of partitions given up are deleted);
-   * `flushSinks` makes the sinks durable before a last checkpoint commits
-   * offsets past what they hold.
+   * Applies the latest assignment, as an eager rebalance does: every owned
+   * partition is checkpointed (best effort), then forgotten, and every
+   * assigned one taken over and restored from the changelog. Partitions kept
+   * across the rebalance are restored too: another member may have owned
+   * them in between (this one frozen past its session: a zombie), and after a
+   * rebalance the consumer reads from the committed offsets anyway, which the
+   * restored state matches. `processed` is the pipeline's next offset per
+   * partition (entries of partitions given up are deleted); `flushSinks`
+   * makes the sinks durable before a last checkpoint commits offsets past
+   * what they hold.
    */
   async sync(processed: Map<string, bigint>, flushSinks: () => Promise<void>): Promise<void> {
     const assignment = this.#assignment;
     if (!assignment) return;
-    const wanted = new Map(assignment.map((p) => [partitionId(p), p]));
-    const revoked = [...this.#tasks.values()].filter((task) => !wanted.has(partitionId(task)));
-    if (revoked.length > 0) {
+    const released = [...this.#tasks.values()];
+    if (released.length > 0) {
       await flushSinks();
-      // Best effort: the new owner may have fenced this member already; it then replays from the last checkpoint.
+      // Best effort: a member that took a partition over fenced this one; it replays from the last checkpoint.
       await Promise.all(
-        revoked.map((task) =>
+        released.map((task) =>
           this.#checkpoint(task, processed).catch((error: unknown) =>
             this.#logger.info(
               { err: error, topic: task.topic, partition: task.partition },
-              'pipeline: final checkpoint of a revoked partition failed',
+              'pipeline: final checkpoint before a rebalance failed',
             ),
           ),
         ),
       );
-      for (const task of revoked) this.#forget(task, processed);
-      await this.#store.revoke(revoked);
+      for (const task of released) this.#forget(task, processed);
+      await this.#store.revoke(released);
     }
-    const added = [...wanted.entries()].filter(([id]) => !this.#tasks.has(id)).map(([, p]) => p);
-    if (added.length > 0) await this.#restore(added);
+    if (assignment.length > 0) await this.#restore([...assignment]);
     if (this.#assignment === assignment) this.#assignment = undefined;
   }
 

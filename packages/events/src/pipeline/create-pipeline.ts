@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { LatencyHistogram } from '@backlot/metrics-core';
 import { z } from 'zod';
@@ -8,10 +9,12 @@ import type {
   EventEnvelope,
   EventPayload,
 } from '../catalog/define-catalog.js';
+import { PIPELINE_DEAD_LETTER_CHANNEL, type PipelineDeadLetterMessage } from '../diagnostics/channels.js';
 import { ClosedError } from '../errors.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
 import type { RecordPosition } from '../sinks/types.js';
 import type { CheckpointStore } from '../state/types.js';
+import { type ProcessNote, traceBatch, traceProcess } from '../tracing/process-span.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
 import type {
   ConsumedBatch,
@@ -160,6 +163,8 @@ export function createPipeline<const Defs extends EventDefinitions>(options: Pip
   return new PipelineRuntime<Defs>(options);
 }
 
+const deadLetterChannel = channel(PIPELINE_DEAD_LETTER_CHANNEL);
+
 /** Marks Backlot's offset-commit metadata (window watermarks), so others' is left alone. */
 const METADATA_PREFIX = 'backlot.windows/v2 ';
 
@@ -242,7 +247,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
           // Checkpointed state of newly assigned partitions is read back before any of their events.
           await checkpointing?.sync(this.#processed, () => this.#flushOutputs());
           await this.#restoring;
-          await this.#handle(batch);
+          await traceBatch(this.#options.groupId, batch, () => this.#handle(batch));
         }),
       onAssign: (partitions) => {
         if (checkpointing) {
@@ -307,9 +312,13 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       lag,
       checkpoints: checkpointing && {
         total: checkpointing.checkpoints,
-        stateBytes: checkpointing
-          .metrics(this.#lag)
-          .map(({ topic, partition, stateBytes }) => ({ topic, partition, bytes: stateBytes })),
+        partitions: checkpointing.metrics(this.#lag).map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          bytes: p.stateBytes,
+          restoreSeconds: p.restoreMs / 1000,
+          lastCheckpointSeconds: p.lastCheckpointAt === undefined ? undefined : p.lastCheckpointAt / 1000,
+        })),
       },
     };
   }
@@ -350,7 +359,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       )
         continue;
       this.#counts.consumed++;
-      await this.#process(message);
+      await traceProcess(this.#options.groupId, message, (note) => this.#process(message, note));
       this.#processed.set(tp, BigInt(message.offset) + 1n);
       // A large batch is checkpointed as it goes, so a crash replays one commit interval, not the batch.
       if (checkpointing && ++this.#sinceCheck >= 256) {
@@ -363,14 +372,16 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     if (due || this.#graph.sinks.some((sink) => sink.needsFlush?.())) await this.#commit();
   }
 
-  async #process(message: ConsumedMessage): Promise<void> {
+  async #process(message: ConsumedMessage, note: ProcessNote): Promise<void> {
     let event: AnyEventEnvelope<Defs>;
     try {
       event = this.#options.catalog.decode(message.value ?? '');
     } catch (error) {
+      note.deadLettered = { stage: 'decode', error };
       this.#deadLetter(message, 'decode', error);
       return;
     }
+    note.event = event;
     const eventTime = Date.parse(event.time);
     this.#latency.recordMs(Date.now() - eventTime);
     const position: RecordPosition = {
@@ -383,6 +394,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       await this.#root.push(event, position);
       this.#counts.processed++;
     } catch (error) {
+      note.deadLettered = { stage: 'process', error };
       this.#deadLetter(message, 'process', error);
     }
   }
@@ -396,6 +408,16 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       );
     }
     this.#counts.deadLettered++;
+    if (deadLetterChannel.hasSubscribers) {
+      deadLetterChannel.publish({
+        pipeline: this.#options.groupId,
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        stage,
+        error,
+      } satisfies PipelineDeadLetterMessage);
+    }
     this.#logger.warn(
       { topic: message.topic, partition: message.partition, offset: message.offset, stage, err: error },
       'pipeline: event sent to the dead-letter topic',
@@ -411,6 +433,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
         }),
       ),
       timestamp: Date.now(),
+      // The record's trace context goes with it: a dead-letter consumer can continue or link its trace.
+      ...(message.headers ? { headers: message.headers } : {}),
     });
   }
 

@@ -19,6 +19,7 @@ import {
 import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool, type SpoolBatch } from '../spool/spool.js';
+import { emitObserved, traceEmit } from '../tracing/emit-span.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
 import type { RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
@@ -432,12 +433,17 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       if (isEventEncodeError(error)) this.#counts.invalid++;
       throw error;
     }
-    const record = pending({
-      topic: topic === undefined ? 'events' : typeof topic === 'string' ? topic : topic(envelope),
-      key: options?.key ?? this.#options.key?.(envelope) ?? null,
-      value,
-      timestamp: now(),
-    });
+    const destination = topic === undefined ? 'events' : typeof topic === 'string' ? topic : topic(envelope);
+    const key = options?.key ?? this.#options.key?.(envelope) ?? null;
+    if (!emitObserved()) return this.#admit(envelope, pending({ topic: destination, key, value, timestamp: now() }));
+    const emit = { producer: this.#options.source, event: envelope, topic: destination, key };
+    return traceEmit(emit, (headers) =>
+      this.#admit(envelope, pending({ topic: destination, key, value, timestamp: now(), headers })),
+    );
+  }
+
+  /** Checks an event's record against its topic's size limit and places it (memory, spool, held or dropped). */
+  #admit(envelope: AnyEventEnvelope<Defs>, record: Pending): boolean {
     try {
       this.#limits.check(envelope.name, record);
     } catch (error) {

@@ -1,4 +1,6 @@
+import { channel } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEAD_LETTER_CHANNEL, type DeadLetterMessage } from '../diagnostics/channels.js';
 import { isTransportSendError } from '../errors.js';
 import type { LogRecord } from '../log/record.js';
 import type { DeadLetter, DeadLetterFile } from '../spool/dead-letter.js';
@@ -12,6 +14,8 @@ export const DEAD_LETTER_HEADERS = {
   topic: 'backlot-dead-letter-topic',
   at: 'backlot-dead-letter-at',
 } as const;
+
+const deadLetterChannel = channel(DEAD_LETTER_CHANNEL);
 
 /** Attempts to write a group of dead letters to the dead-letter topic before they fall back. */
 const TOPIC_ATTEMPTS = 3;
@@ -79,8 +83,10 @@ export class DeadLetters {
       code,
       reason,
       deadLetteredAt: at,
+      ...(record.headers ? { headers: record.headers } : {}),
     }));
     this.counts.deadLettered += letters.length;
+    if (deadLetterChannel.hasSubscribers) deadLetterChannel.publish({ letters } satisfies DeadLetterMessage);
     const { onDeadLetter, topic, logger } = this.#options;
     if (onDeadLetter) {
       try {
@@ -135,6 +141,8 @@ export class DeadLetters {
       value: letter.value,
       timestamp: letter.timestamp,
       headers: {
+        // The event's own headers (its trace context) first: a dead-letter consumer can link to its trace.
+        ...letter.headers,
         [DEAD_LETTER_HEADERS.code]: letter.code,
         [DEAD_LETTER_HEADERS.reason]: letter.reason,
         [DEAD_LETTER_HEADERS.topic]: letter.topic,

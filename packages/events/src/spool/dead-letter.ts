@@ -19,6 +19,8 @@ export interface DeadLetter {
   reason: string;
   /** When it was dead-lettered (ms since epoch). */
   deadLetteredAt: number;
+  /** Its record headers (its W3C trace context, when it was emitted inside a traced span), if any. */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Name of the dead-letter file inside a spool directory. @internal */

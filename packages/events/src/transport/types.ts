@@ -93,6 +93,11 @@ export interface ConsumedMessage {
   value: Buffer | null;
   /** Its timestamp (ms since epoch). */
   timestamp: number;
+  /**
+   * Its record headers as text (the first value of a repeated header), when it has any:
+   * the producer writes the W3C trace context (`traceparent`, `tracestate`) here.
+   */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Messages of one partition handed to the consumer in offset order. */

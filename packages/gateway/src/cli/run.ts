@@ -5,20 +5,27 @@ import pino from 'pino';
 import { parseConfig } from '../config/parse.js';
 import { fetchConfigUrl } from '../config/remote.js';
 import type { GatewayConfigInput } from '../config/schema.js';
-import { isInvalidConfigError } from '../errors.js';
+import { isGatewayError, isInvalidConfigError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway.js';
+import { checkRateLimitStores } from '../rate-limit/check-stores.js';
+import { RedisRateLimitStore } from '../rate-limit/redis-store.js';
 
-const USAGE = `usage: backlot-gateway (--config <gateway.json> | --config-url <url>) [--poll-interval <ms>] [--check]
+const USAGE = `usage: backlot-gateway (--config <gateway.json> | --config-url <url>) [--poll-interval <ms>] [--redis <url>] [--check]
 
   --config, -c       JSON config file (watched: valid changes are applied live)
   --config-url, -u   JSON config at an http(s) URL, polled with If-None-Match
                      (valid changes are applied live; the config in force keeps
                      serving while the URL fails or serves an invalid one)
   --poll-interval    ms between polls of --config-url (default 10000, at least 100)
+  --redis            redis:// URL of a Redis shared by the fleet: rateLimit filters
+                     with "store": "redis" keep their buckets there (needs ioredis)
   --check            validate the config and exit (0 valid, 1 invalid)
   --help, -h         this help
 
 Give exactly one of --config and --config-url.`;
+
+/** What the CLI adds to an unknown-store error: its one store, and how to give it. */
+const STORE_HINT = "backlot-gateway has one shared store, 'redis', given with --redis <url>";
 
 /** Exit code of a command-line mistake (sysexits EX_USAGE). */
 const USAGE_ERROR = 64;
@@ -89,6 +96,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     config?: string | undefined;
     'config-url'?: string | undefined;
     'poll-interval'?: string | undefined;
+    redis?: string | undefined;
     check?: boolean | undefined;
     help?: boolean | undefined;
   };
@@ -99,6 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         'config-url': { type: 'string', short: 'u' },
         'poll-interval': { type: 'string' },
+        redis: { type: 'string' },
         check: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -127,10 +136,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       input = fetched.config as GatewayConfigInput;
       version = fetched.version;
     }
-    parseConfig(input);
+    checkRateLimitStores(parseConfig(input), values.redis === undefined ? {} : { redis: true });
   } catch (error) {
     const message = isInvalidConfigError(error) ? error.message : (error as Error).message;
     console.error(message.startsWith(name) || isInvalidConfigError(error) ? message : `${name}: ${message}`);
+    if (message.includes('no rate-limit store named')) console.error(STORE_HINT);
     return 1;
   }
   if (values.check) {
@@ -138,7 +148,36 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const logger = pino({ name: 'backlot-gateway' });
-  const gateway = createGateway(input, { logger });
+  let redis: RedisRateLimitStore | undefined;
+  if (values.redis !== undefined) {
+    try {
+      redis = new RedisRateLimitStore({ url: values.redis });
+    } catch (error) {
+      if (isInvalidConfigError(error)) {
+        console.error(
+          `--redis must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got '${values.redis}')\n\n${USAGE}`,
+        );
+        return USAGE_ERROR;
+      }
+      if (isGatewayError(error)) {
+        console.error(error.message); // ioredis is not installed
+        return 1;
+      }
+      throw error;
+    }
+  }
+  let gateway: Gateway;
+  try {
+    gateway = createGateway(input, { logger, ...(redis ? { rateLimitStores: { redis } } : {}) });
+  } catch (error) {
+    await redis?.close();
+    if (!isInvalidConfigError(error)) throw error;
+    console.error(error.message);
+    if (error.message.includes('no rate-limit store named')) console.error(STORE_HINT);
+    return 1;
+  }
+  // A Redis that is not up yet is not fatal: the filters' onStoreError applies until it answers.
+  await redis?.ready().catch((error: Error) => logger.warn({ err: error }, 'redis not ready; rate limits fall back'));
   const address = await gateway.listen();
   logger.info({ address: `${address.address}:${address.port}`, config: name }, 'gateway listening');
   watch(gateway, from, version, logger);
@@ -151,6 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await gateway.close();
+  await redis?.close();
   logger.info('stopped');
   return 0;
 }

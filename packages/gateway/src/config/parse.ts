@@ -1,7 +1,8 @@
 import { InvalidConfigError } from '../errors.js';
 import { type GatewayConfig, gatewayConfigSchema } from './schema.js';
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** A zod issue path as `routes[0].filters[1].store`. @internal */
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;

@@ -260,6 +260,21 @@ const filterSchema = z.discriminatedUnion(
       refillPerSecond: z.number().positive('refillPerSecond must be > 0'),
       apiKeyHeader: headerName('apiKeyHeader').default('x-api-key'),
       maxKeys: positiveInt('maxKeys').default(100_000),
+      /** A store given in `createGateway(config, { rateLimitStores })`, e.g. a Redis store shared by a fleet (default: in-process). */
+      store: z
+        .string({ error: "store must name a store given in createGateway's rateLimitStores option, e.g. 'fleet'" })
+        .regex(/^[\w.-]+$/, 'store names use letters, digits, _ . -')
+        .optional(),
+      /** When the store fails or misses storeTimeoutMs: let requests pass, or answer 503. */
+      onStoreError: z
+        .enum(['failOpen', 'failClosed'], {
+          error: "onStoreError must be 'failOpen' (let requests pass) or 'failClosed' (answer 503)",
+        })
+        .default('failOpen'),
+      /** Deadline of one call to the store. */
+      storeTimeoutMs: ms('storeTimeoutMs').default(50),
+      /** After a failed store call, how long the fallback applies at once before the store is asked again. */
+      storeRetryMs: ms('storeRetryMs').default(1_000),
     }),
     z.strictObject({ type: z.literal('bodyLimit'), maxBytes: z.number().int().min(0) }),
     z.strictObject({

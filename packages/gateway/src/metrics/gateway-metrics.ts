@@ -1,4 +1,5 @@
 import { LatencyHistogram } from '@backlot/metrics-core';
+import { RateLimitStats } from './rate-limit-stats.js';
 
 /** Counters of one route or origin. */
 export class TrafficStats {
@@ -36,6 +37,8 @@ export class GatewayMetrics {
   /** Config reloads applied / refused. */
   reloads = 0;
   reloadFailures = 0;
+  /** Rate-limit store errors and fallbacks. */
+  readonly rateLimit = new RateLimitStats();
   /** Requests in flight in the gateway now (set by the gateway to read its own count). */
   inflight: () => number = () => 0;
 

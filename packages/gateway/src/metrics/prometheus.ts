@@ -162,6 +162,20 @@ export function gatewayCollectors(sources: () => Iterable<GatewayMetricsSource>)
       'Config reloads refused (invalid).',
       total(sources, (m) => m.reloadFailures),
     ),
+    prometheusCounter(
+      'backlot_gateway_rate_limit_store_errors_total',
+      'Rate-limit store calls that failed or missed storeTimeoutMs, by store and reason (error, timeout).',
+      function* () {
+        for (const source of sources()) yield* source.metrics.rateLimit.storeErrors.values();
+      },
+    ),
+    prometheusCounter(
+      'backlot_gateway_rate_limit_fallbacks_total',
+      "Requests decided by a rate limit's onStoreError (failOpen passed, failClosed answered 503), by route, store and mode.",
+      function* () {
+        for (const source of sources()) yield* source.metrics.rateLimit.fallbacks.values();
+      },
+    ),
   ];
 }
 
@@ -188,7 +202,9 @@ export interface RegisterGatewayPrometheusOptions {
  * `backlot_gateway_origin_inflight{origin}`,
  * `backlot_gateway_origin_retries_total{origin}`, `backlot_gateway_shed_total`,
  * `backlot_gateway_no_route_total`, `backlot_gateway_rejected_total`,
- * `backlot_gateway_config_reloads_total`, `backlot_gateway_config_reload_failures_total`.
+ * `backlot_gateway_config_reloads_total`, `backlot_gateway_config_reload_failures_total`,
+ * `backlot_gateway_rate_limit_store_errors_total{store,reason}`,
+ * `backlot_gateway_rate_limit_fallbacks_total{route,store,mode}`.
  *
  * Gateways named in `gateways` keep exposing their final counts once closed;
  * by default the families cover the gateways not yet closed.

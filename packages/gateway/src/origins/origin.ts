@@ -13,19 +13,14 @@ import { buildConnector, type Dispatcher, Pool } from 'undici';
 import type { OriginConfig } from '../config/schema.js';
 import { isOriginFault } from '../proxy/fault.js';
 import { type Balancer, createBalancer } from './balancers/index.js';
+import { BalancerDispatcher } from './chain/balancer-dispatcher.js';
+import { composeOriginChain, type OriginChainBuilder, type OriginInterceptor } from './chain/origin-chain.js';
+import { outlierDetection } from './chain/outlier-detection.js';
+import { type CommandAttempt, resilienceCommand } from './chain/resilience-command.js';
+import { retry } from './chain/retry.js';
 import { startHealthChecks } from './health/health-checker.js';
 import { OutlierDetector } from './outlier/outlier-detector.js';
 import { OriginServer } from './server.js';
-
-/** One attempt of a proxied request, run inside the origin's command. */
-export interface OriginAttempt {
-  /**
-   * Dispatches to a server; resolves when response headers arrive, rejects on
-   * failure before them. A command timeout rejects `execute()` and the caller
-   * then cancels the attempt, so no `AbortSignal` is created per request.
-   */
-  start(): Promise<void>;
-}
 
 /** Builds the adaptive limit algorithm named in config. */
 export function limitAlgorithm(config: {
@@ -148,11 +143,29 @@ function tlsSettings(name: string, config: OriginConfig, url: URL, h2: boolean):
   };
 }
 
+/** What an {@link Origin} is built with beside its name and config. */
+export interface OriginOptions {
+  /** Where its resilience command lives. */
+  readonly registry: CommandRegistry;
+  /**
+   * 0 for the first origin of this name; reloads that change its config
+   * create the next generation, whose command key gets an `@<generation>` suffix.
+   */
+  readonly generation?: number | undefined;
+  /** Changes the default chain of interceptors (see {@link OriginChainBuilder}). */
+  readonly chain?: OriginChainBuilder | undefined;
+}
+
 /**
  * A named pool of servers: an undici `Pool` per server, a balancer, passive
  * outlier ejection, optional active health checks, and one
  * `@backlot/resilience` command (key `gateway.origin.<name>`) giving the
  * origin its timeout, circuit breaker and optional adaptive concurrency limit.
+ *
+ * Requests go through its {@link Origin.dispatcher}: undici interceptors
+ * composed on the balancer, outermost first `retry` → `resilience-command`
+ * → `outlier-detection` → balancer → the server's pool; the order is data
+ * ({@link OriginChainBuilder}).
  */
 export class Origin {
   /** The origin's name. */
@@ -166,7 +179,9 @@ export class Origin {
   /** Retry budget shared by the origin's requests. */
   readonly retryBudget: RetryBudget;
   /** The resilience command every attempt runs in. */
-  readonly command: Command<[OriginAttempt], void>;
+  readonly command: Command<[CommandAttempt], void>;
+  /** The origin's chain: where the gateway dispatches its requests (with an `OriginCall` on their options). */
+  readonly dispatcher: Dispatcher;
   readonly #balancer: Balancer;
   /** HTTP/1.1 pools for upgrades to servers whose main pool may speak HTTP/2. */
   readonly #upgradePools = new Map<OriginServer, Pool>();
@@ -174,11 +189,8 @@ export class Origin {
   readonly #stopHealth: (() => void) | undefined;
   readonly #now: () => number = performance.now.bind(performance);
 
-  /**
-   * @param generation - 0 for the first origin of this name; reloads that change its config
-   * create the next generation, whose command key gets an `@<generation>` suffix.
-   */
-  constructor(name: string, config: OriginConfig, registry: CommandRegistry, generation = 0) {
+  constructor(name: string, config: OriginConfig, options: OriginOptions) {
+    const { registry, generation = 0 } = options;
     this.name = name;
     this.config = config;
     this.#poolOptions = {
@@ -227,8 +239,20 @@ export class Origin {
         : { concurrencyLimit: limitAlgorithm(config.concurrencyLimit) }),
       // Whose fault (one place: proxy/fault.ts): only the origin's failures trip its breaker and adaptive limit.
       isBadRequest: (error: unknown) => !isOriginFault(error),
-      run: (_execution, attempt: OriginAttempt) => attempt.start(),
+      run: (_execution, attempt: CommandAttempt) => attempt.start(),
     });
+    const defaults: OriginInterceptor[] = [
+      { name: 'retry', interceptor: retry(this) },
+      { name: 'resilience-command', interceptor: resilienceCommand(this.command) },
+      { name: 'outlier-detection', interceptor: outlierDetection(this.outlier) },
+    ];
+    try {
+      this.dispatcher = composeOriginChain(new BalancerDispatcher(this), name, defaults, options.chain);
+    } catch (error) {
+      this.command.dispose();
+      void Promise.all(this.servers.map((server) => server.pool.destroy()));
+      throw error;
+    }
     this.#stopHealth = config.healthCheck ? startHealthChecks(this.servers, config.healthCheck) : undefined;
   }
 

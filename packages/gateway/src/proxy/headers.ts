@@ -24,6 +24,7 @@ type HeaderValue = string | string[] | number | undefined;
 function connectionTokens(connection: HeaderValue): Set<string> | undefined {
   if (connection === undefined) return undefined;
   const text = Array.isArray(connection) ? connection.join(',') : String(connection);
+  if (text === 'keep-alive' || text === 'close') return undefined; // what nearly every peer sends: nothing to split
   let tokens: Set<string> | undefined;
   for (const token of text.split(',')) {
     const name = token.trim().toLowerCase();

@@ -1,9 +1,11 @@
 import { AdaptiveLimiter, type CommandRegistry } from '@backlot/resilience';
 import { type GatewayConfig, type OriginConfig, originSchema } from '../config/schema.js';
-import { builtinFilters } from '../filters/builtin/index.js';
+import { type BuiltinFilterDeps, builtinFilters } from '../filters/builtin/index.js';
 import { buildChains, type Filter, type FilterChains } from '../filters/filter.js';
+import type { OriginChainBuilder } from '../origins/chain/origin-chain.js';
 import { limitAlgorithm, Origin } from '../origins/origin.js';
 import { TrustedProxies } from '../proxy/client-ip.js';
+import { checkRateLimitStores } from '../rate-limit/check-stores.js';
 import { RouteTable } from '../routing/route-table.js';
 import { PathPolicy } from '../security/path-policy.js';
 
@@ -48,6 +50,18 @@ function originConfigs(config: GatewayConfig): Map<string, OriginConfig> {
   return out;
 }
 
+/** What a gateway builds every runtime with, beside the config: the parts that are code. */
+export interface RuntimeParts {
+  /** Filters written in code. */
+  readonly userFilters: readonly Filter[];
+  /** Where the origins' commands live. */
+  readonly registry: CommandRegistry;
+  /** The last generation of each origin name (updated here). */
+  readonly generations: Map<string, number>;
+  /** Changes each origin's chain of interceptors. */
+  readonly originChain: OriginChainBuilder | undefined;
+}
+
 /**
  * Builds a runtime from a validated config, reusing the previous runtime's
  * origins whose config did not change (their pools, breakers and health
@@ -55,11 +69,12 @@ function originConfigs(config: GatewayConfig): Map<string, OriginConfig> {
  */
 export function buildRuntime(
   config: GatewayConfig,
-  userFilters: readonly Filter[],
-  registry: CommandRegistry,
-  generations: Map<string, number>,
+  parts: RuntimeParts,
   previous?: Runtime,
+  filterDeps: Omit<BuiltinFilterDeps, 'scope'> = {},
 ): { runtime: Runtime; retired: Origin[] } {
+  checkRateLimitStores(config, filterDeps.rateLimitStores ?? {});
+  const { userFilters, registry, generations } = parts;
   const origins = new Map<string, Origin>();
   const originKeys = new Map<string, Origin>();
   const created: Origin[] = [];
@@ -70,7 +85,11 @@ export function buildRuntime(
       if (!origin) {
         const generation = generations.get(name);
         generations.set(name, generation === undefined ? 0 : generation + 1);
-        origin = new Origin(name, originConfig, registry, generation === undefined ? 0 : generation + 1);
+        origin = new Origin(name, originConfig, {
+          registry,
+          generation: generation === undefined ? 0 : generation + 1,
+          chain: parts.originChain,
+        });
         created.push(origin);
       }
       origins.set(name, origin);
@@ -80,11 +99,17 @@ export function buildRuntime(
     for (const origin of created) void origin.destroy();
     throw error;
   }
-  const globalFilters = [...config.filters.flatMap(builtinFilters), ...userFilters];
+  const globalFilters = [
+    ...config.filters.flatMap((filter, i) => builtinFilters(filter, { ...filterDeps, scope: `global#${i}` })),
+    ...userFilters,
+  ];
   const table = new RouteTable(config.routes);
   const chains = new Map<string, FilterChains>();
   for (const route of table.routes) {
-    chains.set(route.id, buildChains([...globalFilters, ...route.filters.flatMap(builtinFilters)]));
+    const routeFilters = route.filters.flatMap((filter, i) =>
+      builtinFilters(filter, { ...filterDeps, scope: `route:${route.id}#${i}` }),
+    );
+    chains.set(route.id, buildChains([...globalFilters, ...routeFilters]));
   }
   const retired = previous ? [...previous.origins.values()].filter((o) => ![...origins.values()].includes(o)) : [];
   return {

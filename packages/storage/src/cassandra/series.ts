@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { types } from 'cassandra-driver';
 import type { z } from 'zod';
 import type { CallOptions } from '../core/types.js';
@@ -22,6 +23,13 @@ export interface SeriesAppendOptions extends CallOptions {
   at?: Date | undefined;
   /** The entry expires after this many seconds (Cassandra TTL); default: never. */
   ttlSeconds?: number | undefined;
+  /**
+   * A stable id of what the entry records (e.g. the id of the event it came
+   * from): appends with the same `key`, `at` and `dedupeKey` write the same
+   * row, so a replayed event is kept once. Default: none (every append is a
+   * new entry, even at the same instant).
+   */
+  dedupeKey?: string | undefined;
 }
 
 /** Options of {@link TimeSeries.latest}. */
@@ -59,12 +67,35 @@ export interface TimeSeries<T> {
 }
 
 interface Row {
-  at: Date;
   seq: types.TimeUuid;
   value: string;
 }
 
+/** Milliseconds from the start of the Gregorian calendar (a time UUID's epoch) to 1970. */
+const GREGORIAN_TO_UNIX_MS = 12_219_292_800_000;
+/** The last millisecond a time UUID's 60-bit timestamp holds (in 5236). */
+const LAST_TIME_UUID_MS = Math.floor(2 ** 60 / 10_000) - GREGORIAN_TO_UNIX_MS;
+
+/**
+ * @internal The millisecond of a version-1 UUID (the `at` it was made from):
+ * its 60-bit count of 100-ns intervals since 1582, divided by 10 000 exactly
+ * in doubles (split as high·2³² + low, with 2³² = 429 496·10 000 + 7 296),
+ * without the driver's Long arithmetic.
+ */
+export function timeUuidMillis(bytes: Uint8Array): number {
+  const low =
+    (bytes[0] as number) * 2 ** 24 + ((bytes[1] as number) << 16) + ((bytes[2] as number) << 8) + (bytes[3] as number);
+  const high =
+    ((bytes[6] as number) & 0x0f) * 2 ** 24 +
+    ((bytes[7] as number) << 16) +
+    ((bytes[4] as number) << 8) +
+    (bytes[5] as number);
+  return high * 429_496 + Math.floor((high * 7_296 + low) / 10_000) - GREGORIAN_TO_UNIX_MS;
+}
+
 const MAX_TTL = 630_720_000; // Cassandra's limit: 20 years.
+/** The driver's default `fetchSize`: a read of more rows than this needs its own. */
+const DRIVER_FETCH_SIZE = 5000;
 
 /** A `nextPage`: the last entry's time (epoch milliseconds) and time-based UUID. */
 const PAGE = /^(-?\d{1,16})_([0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -75,6 +106,18 @@ function parseTimeUuid(TimeUuid: typeof types.TimeUuid, text: string): types.Tim
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The time-based UUID of an entry at `at`: random node and clock bits, or,
+ * with a `dedupeKey`, bits derived from it (SHA-256), so the same key and
+ * instant give the same UUID.
+ */
+function seqOf(TimeUuid: typeof types.TimeUuid, at: Date, dedupeKey: string | undefined): types.TimeUuid {
+  if (dedupeKey === undefined) return TimeUuid.fromDate(at);
+  const digest = createHash('sha256').update(dedupeKey).digest();
+  // 100-ns ticks within the millisecond (0-9999), 6 bytes of node id, 2 bytes of clock sequence.
+  return TimeUuid.fromDate(at, digest.readUInt16BE(0) % 10_000, digest.subarray(2, 8), digest.subarray(8, 10));
 }
 
 /** @internal A time series in the series table, partitioned by (series, key), clustered by (at DESC, seq DESC). */
@@ -88,8 +131,10 @@ export function createTimeSeries<T>(
   const insert = `INSERT INTO ${table} (series, pkey, at, seq, value) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
   // A page is one `LIMIT` read (what a hand-written query does), from the top of the partition or after
   // the last entry of the previous page: the cursor is that entry's clustering key, not a driver paging state.
-  const selectFirst = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ? LIMIT ?`;
-  const selectAfter = `SELECT at, seq, value FROM ${table} WHERE series = ? AND pkey = ? AND (at, seq) < (?, ?) LIMIT ?`;
+  // `at` is not read: an entry's time UUID is made from the same `at` (to the millisecond), so it is
+  // computed from `seq` — 8 bytes less per row, and no timestamp decoding through the driver's Long.
+  const selectFirst = `SELECT seq, value FROM ${table} WHERE series = ? AND pkey = ? LIMIT ?`;
+  const selectAfter = `SELECT seq, value FROM ${table} WHERE series = ? AND pkey = ? AND (at, seq) < (?, ?) LIMIT ?`;
   const drop = `DELETE FROM ${table} WHERE series = ? AND pkey = ?`;
   const check = (key: string) => {
     if (typeof key !== 'string' || key.length === 0)
@@ -98,7 +143,8 @@ export function createTimeSeries<T>(
   };
   const toEntry = (key: string, row: Row): SeriesEntry<T> => {
     const id = row.seq.toString();
-    return { key, at: row.at, id, value: decodeRecord(() => `${name}/${key}@${id}`, row.value, schema) };
+    const at = new Date(timeUuidMillis(row.seq.getBuffer()));
+    return { key, at, id, value: decodeRecord(() => `${name}/${key}@${id}`, row.value, schema) };
   };
   const afterOf = (page: string): [Date, types.TimeUuid] => {
     const match = typeof page === 'string' ? PAGE.exec(page) : null;
@@ -121,12 +167,19 @@ export function createTimeSeries<T>(
       const path = check(key);
       const valid = validateRecord(path, value, 'write', schema);
       const at = options?.at ?? new Date();
-      if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError(`${name}: at must be a valid Date`);
+      const ms = at instanceof Date ? at.getTime() : Number.NaN;
+      if (!(ms >= -GREGORIAN_TO_UNIX_MS && ms <= LAST_TIME_UUID_MS)) {
+        throw new TypeError(`${name}: at must be a valid Date from 1582-10-15 to 5236 (what a time UUID holds)`);
+      }
       const ttl = options?.ttlSeconds ?? 0;
       if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
         throw new TypeError(`${name}: ttlSeconds must be an integer from 1 to ${MAX_TTL} (or left out: no expiry)`);
       }
-      const seq = TimeUuid.fromDate(at);
+      const dedupeKey = options?.dedupeKey;
+      if (dedupeKey !== undefined && (typeof dedupeKey !== 'string' || dedupeKey.length === 0)) {
+        throw new TypeError(`${name}: dedupeKey must be a non-empty string (e.g. the event id), or left out`);
+      }
+      const seq = seqOf(TimeUuid, at, dedupeKey);
       await session.execute('append', insert, [name, key, at, seq, JSON.stringify(valid), ttl], {
         signal: options?.signal,
         idempotent: true,
@@ -137,7 +190,12 @@ export function createTimeSeries<T>(
     async latest(key, options) {
       check(key);
       const limit = limitOf(options?.limit);
-      const call = { signal: options?.signal, idempotent: true, fetchSize: limit };
+      // LIMIT bounds the rows; a fetch size is needed only above the driver's default page (5000 rows).
+      const call = {
+        signal: options?.signal,
+        idempotent: true,
+        fetchSize: limit > DRIVER_FETCH_SIZE ? limit : undefined,
+      };
       const result =
         options?.page === undefined
           ? await session.execute('latest', selectFirst, [name, key, limit], call)

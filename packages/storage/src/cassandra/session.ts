@@ -1,4 +1,4 @@
-import type { Client, types } from 'cassandra-driver';
+import type { Client, QueryOptions, types } from 'cassandra-driver';
 import { abortReasonOr, throwIfAborted } from '../core/signal.js';
 import type { CallOptions } from '../core/types.js';
 import { cassandraError } from './errors.js';
@@ -28,12 +28,23 @@ export class CassandraSession {
   readonly options: ResolvedCassandraOptions;
   readonly #consistency: number;
   readonly #serialConsistency: number;
+  /** The driver's query options of idempotent and non-idempotent statements, built once (the driver does not mutate them). */
+  readonly #idempotent: QueryOptions;
+  readonly #conditional: QueryOptions;
 
   constructor(client: Client, options: ResolvedCassandraOptions, consistencies: typeof types.consistencies) {
     this.client = client;
     this.options = options;
     this.#consistency = consistencies[options.consistency];
     this.#serialConsistency = consistencies[options.serialConsistency];
+    const base = {
+      prepare: true,
+      consistency: this.#consistency,
+      serialConsistency: this.#serialConsistency,
+      readTimeout: options.timeoutMs,
+    };
+    this.#idempotent = Object.freeze({ ...base, isIdempotent: true });
+    this.#conditional = Object.freeze({ ...base, isIdempotent: false });
   }
 
   /** Runs a schema statement (not prepared, not retried). */
@@ -52,18 +63,21 @@ export class CassandraSession {
 
   /** Runs `cql` with `values`; `what` names the operation in errors. */
   async execute(what: string, cql: string, values: CqlValue[], options: StatementOptions): Promise<types.ResultSet> {
-    throwIfAborted(options.signal);
-    const run = this.client.execute(cql, values, {
-      prepare: true,
-      isIdempotent: options.idempotent,
-      consistency: this.#consistency,
-      serialConsistency: this.#serialConsistency,
-      readTimeout: this.options.timeoutMs,
-      ...(options.fetchSize ? { fetchSize: options.fetchSize } : {}),
-      ...(options.pageState ? { pageState: options.pageState } : {}),
-    });
+    const signal = options.signal;
+    if (signal) throwIfAborted(signal);
+    const shared = options.idempotent ? this.#idempotent : this.#conditional;
+    // Paged reads get their own options; every other statement shares the prebuilt ones (no allocation).
+    const query =
+      options.fetchSize || options.pageState
+        ? {
+            ...shared,
+            ...(options.fetchSize ? { fetchSize: options.fetchSize } : {}),
+            ...(options.pageState ? { pageState: options.pageState } : {}),
+          }
+        : shared;
     try {
-      return await raceSignal(run, options.signal);
+      const run = this.client.execute(cql, values, query);
+      return await (signal ? raceSignal(run, signal) : run);
     } catch (error) {
       if (options.signal?.aborted) throw abortReasonOr(options.signal, error);
       throw cassandraError(what, error);

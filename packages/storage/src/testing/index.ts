@@ -6,5 +6,6 @@ export type { ConformanceOptions } from './context.js';
 export { describeObjectStoreFaults, type FaultSuiteOptions } from './faults.js';
 export { drain, failingBody, generatedBody, hashing, rejection, rssProbe } from './helpers.js';
 export { describeKeyValueConformance, hostileIds, type KeyValueConformanceOptions } from './key-value-suite.js';
+export { type FaultProxy, faultProxy } from './proxy.js';
 export { hungServer, midBodyServer, type RawServer } from './servers.js';
 export { describeObjectStoreConformance } from './suite.js';

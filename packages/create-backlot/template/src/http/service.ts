@@ -12,6 +12,7 @@ import {
 import type { Registry } from 'prom-client';
 import { type Chaos, registerChaos } from './chaos.ts';
 import { type ServiceConfig, serviceConfigFromEnv } from './config.ts';
+import { registerTracing, traceLogFields } from './tracing.ts';
 
 export type { ServiceConfig };
 
@@ -108,7 +109,11 @@ export function createService(options: ServiceOptions): Service {
   const { name } = options;
   const app = Fastify({
     // Silent: no logger at all, so requests do not even create child loggers.
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, base: { service: options.name } },
+    // Every line logged inside a traced request, command or event names its trace (`trace_id`, `span_id`).
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : { level: config.logLevel, base: { service: options.name }, mixin: traceLogFields },
     requestIdHeader: 'x-request-id',
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),
@@ -117,6 +122,8 @@ export function createService(options: ServiceOptions): Service {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
+  // Before any route: each request's server span is active while its handler runs.
+  registerTracing(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: a text/plain body is refused with 415 rather than read as a string.

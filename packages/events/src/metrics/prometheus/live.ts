@@ -13,6 +13,18 @@ export interface ProducerSample {
   ack: HistogramData;
 }
 
+/** @internal the state of one owned partition of a pipeline with checkpoints, at scrape time. */
+export interface PartitionStateSample {
+  topic: string;
+  partition: number;
+  /** Bytes of its last checkpointed window state. */
+  bytes: number;
+  /** How long restoring its state took when it was assigned, in seconds. */
+  restoreSeconds: number;
+  /** When its last checkpoint committed, in seconds since the epoch (`undefined` before the first). */
+  lastCheckpointSeconds: number | undefined;
+}
+
 /** @internal what a pipeline reports at scrape time. */
 export interface PipelineSample {
   /** The pipeline's `groupId`. */
@@ -21,7 +33,7 @@ export interface PipelineSample {
   deadLettered: number;
   lag: { topic: string; partition: number; lag: number }[];
   /** Only with checkpoints. */
-  checkpoints: { total: number; stateBytes: { topic: string; partition: number; bytes: number }[] } | undefined;
+  checkpoints: { total: number; partitions: PartitionStateSample[] } | undefined;
 }
 
 /** @internal bucket bounds of `backlot_events_ack_duration_seconds`. */

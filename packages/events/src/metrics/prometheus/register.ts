@@ -10,7 +10,7 @@ import {
   registerCollectors,
 } from '@backlot/metrics-core';
 import { EventsError } from '../../errors.js';
-import { livePipelines, liveProducers } from './live.js';
+import { livePipelines, liveProducers, type PartitionStateSample } from './live.js';
 
 // Several producers with the same `source` (or pipelines with the same
 // `groupId`) in one process are one series: the collectors sum them.
@@ -18,6 +18,18 @@ import { livePipelines, liveProducers } from './live.js';
 function perProducer(field: 'sent' | 'spooled' | 'deadLettered' | 'degraded'): () => Iterable<PrometheusSample> {
   return function* () {
     for (const sample of liveProducers.samples()) yield [{ producer: sample.producer }, Number(sample[field])];
+  };
+}
+
+/** One series per owned partition of each pipeline with checkpoints; a partition without a value yields none. */
+function perPartition(field: (p: PartitionStateSample) => number | undefined): () => Iterable<PrometheusSample> {
+  return function* () {
+    for (const { pipeline, checkpoints } of livePipelines.samples()) {
+      for (const p of checkpoints?.partitions ?? []) {
+        const value = field(p);
+        if (value !== undefined) yield [{ pipeline, topic: p.topic, partition: p.partition }, value];
+      }
+    }
   };
 }
 
@@ -91,12 +103,19 @@ function collectors(): PrometheusCollector[] {
     prometheusGauge(
       'backlot_pipeline_state_bytes',
       'Bytes of the last checkpointed window state of each owned partition (pipelines with checkpoints only).',
-      function* () {
-        for (const { pipeline, checkpoints } of livePipelines.samples()) {
-          for (const { topic, partition, bytes } of checkpoints?.stateBytes ?? [])
-            yield [{ pipeline, topic, partition }, bytes];
-        }
-      },
+      perPartition((p) => p.bytes),
+    ),
+    prometheusGauge(
+      'backlot_pipeline_restore_seconds',
+      'How long restoring the window state of each owned partition took when it was assigned (pipelines with checkpoints only).',
+      perPartition((p) => p.restoreSeconds),
+      { combine: Math.max },
+    ),
+    prometheusGauge(
+      'backlot_pipeline_last_checkpoint_timestamp_seconds',
+      'When the last checkpoint of each owned partition committed, in seconds since the epoch (pipelines with checkpoints only; absent before the first).',
+      perPartition((p) => p.lastCheckpointSeconds),
+      { combine: Math.max },
     ),
   ];
 }
@@ -114,8 +133,10 @@ function collectors(): PrometheusCollector[] {
  * `backlot_events_degraded{producer}` (gauge), `backlot_events_ack_duration_seconds{producer}`
  * (histogram), `backlot_pipeline_lag{pipeline,topic,partition}`,
  * `backlot_pipeline_consumed_total{pipeline}`, `backlot_pipeline_dead_lettered_total{pipeline}`
- * and, with checkpoints, `backlot_pipeline_checkpoints_total{pipeline}` and
- * `backlot_pipeline_state_bytes{pipeline,topic,partition}`.
+ * and, with checkpoints, `backlot_pipeline_checkpoints_total{pipeline}` and per owned partition
+ * `backlot_pipeline_state_bytes{pipeline,topic,partition}`,
+ * `backlot_pipeline_restore_seconds{pipeline,topic,partition}` and
+ * `backlot_pipeline_last_checkpoint_timestamp_seconds{pipeline,topic,partition}` (gauges).
  *
  * @throws {EventsError} `BACKLOT_MISSING_PEER` without `registry` when prom-client is not installed.
  *

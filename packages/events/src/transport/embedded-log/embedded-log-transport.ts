@@ -94,7 +94,15 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
           const partition = message.key === null ? roundRobin++ % partitions : hashKey(message.key) % partitions;
           const frames = byPartition.get(partition) ?? [];
           frames.push(
-            encodeFrame(encodeRecord({ topic, key: message.key, value: message.value, timestamp: message.timestamp })),
+            encodeFrame(
+              encodeRecord({
+                topic,
+                key: message.key,
+                value: message.value,
+                timestamp: message.timestamp,
+                headers: message.headers,
+              }),
+            ),
           );
           byPartition.set(partition, frames);
         }
@@ -175,6 +183,7 @@ export function embeddedLogTransport(options: EmbeddedLogTransportOptions): Tran
                       key: record.key === null ? null : Buffer.from(record.key, 'utf8'),
                       value: record.value,
                       timestamp: record.timestamp,
+                      ...(record.headers ? { headers: record.headers } : {}),
                     };
                   });
                   const last = frames[frames.length - 1];

@@ -19,6 +19,7 @@ import {
   kafkaProducerOptionsSchema,
   positiveMs,
 } from '../producer-options.js';
+import { headersOf } from '../record-headers.js';
 import { failureKind } from '../send-failure.js';
 import { topicConfigs } from '../topic-spec.js';
 import type { ConsumedBatch, PartitionOffset, Transport, TransportConsumer, TransportProducer } from '../types.js';
@@ -319,6 +320,7 @@ function createKafkaConsumer(
                 key: m.key ?? null,
                 value: m.value ?? null,
                 timestamp: Number(m.timestamp),
+                ...headersOf(m.headers),
               })),
             };
             await handler(consumed);

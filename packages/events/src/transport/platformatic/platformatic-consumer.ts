@@ -10,6 +10,7 @@ import {
 } from '@platformatic/kafka';
 import { ClosedError } from '../../errors.js';
 import type { EventsLogger } from '../../util/logger.js';
+import { headersOf } from '../record-headers.js';
 import type { ConsumedBatch, ConsumedMessage, PartitionOffset, TransportConsumer } from '../types.js';
 
 /** What a consumer of {@link platformaticKafkaTransport} is built from. @internal */
@@ -470,6 +471,7 @@ function toBatches(received: readonly Received[]): Batch[] {
       key: (m.key as Buffer | undefined) ?? null,
       value: (m.value as Buffer | undefined) ?? null,
       timestamp: Number(m.timestamp),
+      ...headersOf(m.headers),
     });
     batch.last = m.offset;
   }

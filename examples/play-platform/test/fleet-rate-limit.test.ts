@@ -1,0 +1,58 @@
+import { get as httpGet } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceEnv } from '../../../scripts/test-env.js';
+import { tokenFor } from '../src/edge/demo-users.ts';
+import { type GatewayFleet, startGatewayFleet } from '../src/edge/gateway-fleet.ts';
+import { type PlatformCore, startCore } from '../src/platform.ts';
+
+const { redisUrl } = serviceEnv();
+
+/** One request on a connection of its own, so the L4 load balancer spreads them over the gateways. */
+function browse(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${url}/browse`, { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+}
+
+// BACKLOT_REDIS=off: no Redis is started, and the platform keeps per-gateway limits (this test is skipped).
+describe.skipIf(process.env.BACKLOT_REDIS === 'off')('real mode: the gateways share their rate limits in Redis', () => {
+  let core: PlatformCore;
+  let fleet: GatewayFleet;
+  const capacity = 6;
+
+  beforeAll(async () => {
+    core = await startCore();
+    fleet = await startGatewayFleet({
+      count: 2,
+      port: 0,
+      playApi: core.playApiUrls.v1,
+      playApiCanary: core.playApiUrls.v2,
+      canaryPercent: 0,
+      // A burst of 6 and (almost) no refill: what the fleet allows is exactly the burst.
+      rateLimit: { capacity, refillPerSecond: 0.001 },
+      redisUrl,
+      redisKeyPrefix: `play-test:${process.pid}:${Date.now()}:`,
+      supervise: false,
+    });
+  });
+  afterAll(async () => {
+    await fleet?.close();
+    await core?.close();
+  });
+
+  it('one limit for the fleet: two gateways together allow the burst once, not once each', async () => {
+    const token = await tokenFor('p-ada');
+    const accepted = fleet.backends.map((b) => b.accepted);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4 * capacity; i++) statuses.push(await browse(fleet.url, token));
+    // Both gateways answered (the load balancer spread the connections) …
+    expect(fleet.backends.map((b, i) => b.accepted - (accepted[i] ?? 0)).every((n) => n > 0)).toBe(true);
+    // … and together they allowed the burst once: per-process buckets would have allowed 2 × 6.
+    expect(statuses.filter((s) => s === 200)).toHaveLength(capacity);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3 * capacity);
+  });
+});
