@@ -8,10 +8,11 @@
 #   bash scripts/install-footprint.sh /tmp/tarballs /tmp/footprint
 set -u
 tgz=$1; out=$2; mkdir -p "$out"
-overrides=$(for f in "$tgz"/backlot-*.tgz; do n=$(basename "$f" | sed -E 's/^backlot-(.*)-0\.0\.0\.tgz$/\1/'); printf '"@backlot/%s":"file:%s",' "$n" "$f"; done | sed 's/,$//')
+overrides=$(for f in "$tgz"/backlot-*.tgz; do n=$(basename "$f" | sed -E 's/^backlot-(.*)-[0-9]+\.[0-9]+\.[0-9]+[^/]*\.tgz$/\1/'); printf '"@backlot/%s":"file:%s",' "$n" "$f"; done | sed 's/,$//')
 for p in resilience storage events gateway; do
   d="$out/$p"; rm -rf "$d"; mkdir -p "$d"
-  printf '{"name":"fp-%s","private":true,"dependencies":{"@backlot/%s":"file:%s/backlot-%s-0.0.0.tgz"},"overrides":{%s}}\n' "$p" "$p" "$tgz" "$p" "$overrides" > "$d/package.json"
+  own=$(ls "$tgz"/backlot-"$p"-[0-9]*.tgz | head -1)
+  printf '{"name":"fp-%s","private":true,"dependencies":{"@backlot/%s":"file:%s"},"overrides":{%s}}\n' "$p" "$p" "$own" "$overrides" > "$d/package.json"
   (cd "$d" && npm install --omit=dev --prefer-offline --no-audit --no-fund --ignore-scripts >/dev/null 2>"$d/err.txt") || { echo "$p install FAILED"; cat "$d/err.txt" | tail -5; continue; }
   n=$(cd "$d" && npm ls --all --omit=dev --parseable 2>/dev/null | tail -n +2 | sort -u | wc -l)
   kib=$(du -sk "$d/node_modules" | cut -f1)
