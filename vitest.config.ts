@@ -6,6 +6,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** Workspace packages resolve to their sources, so tests never need a build first. */
 const alias = {
   '@backlot/gateway': here('./packages/gateway/src/index.ts'),
+  '@backlot/metrics-core': here('./packages/metrics-core/src/index.ts'),
   '@backlot/resilience': here('./packages/resilience/src/index.ts'),
   '@backlot/events/platformatic': here('./packages/events/src/platformatic.ts'),
   '@backlot/events': here('./packages/events/src/index.ts'),
@@ -43,6 +44,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       project('gateway', here('./packages/gateway')),
+      project('metrics-core', here('./packages/metrics-core')),
       project('resilience', here('./packages/resilience')),
       project('events', here('./packages/events'), { services: ['kafka', 's3', 'cassandra'] }),
       project('storage', here('./packages/storage'), { services: ['kafka', 's3', 'cassandra'] }),

@@ -11,6 +11,7 @@
  * (1 worker, keep-alive upstream). `backlot-observed` is `backlot` with its
  * metrics registered in a prom-client registry and an OpenTelemetry SDK
  * installed that samples nothing (`AlwaysOffSampler`).
+ * `backlot-prom` has its metrics registered only (the families' cost alone).
  *
  * Figures per round: wrk -t2 -c50 (max throughput: rps, p50, p99, and for the
  * Node subjects the process CPU per request, cpu_us_per_req, which shared
@@ -58,7 +59,7 @@ async function role(name: string, target: string): Promise<number> {
     server.keepAliveTimeout = 60_000;
     return listen(server);
   }
-  if (name === 'backlot' || name === 'backlot-observed') {
+  if (name === 'backlot' || name === 'backlot-observed' || name === 'backlot-prom') {
     const { createGateway, registerPrometheusMetrics } = await import('@backlot/gateway');
     const { default: pino } = await import('pino');
     const gateway = createGateway(
@@ -74,6 +75,11 @@ async function role(name: string, target: string): Promise<number> {
       },
       { logger: pino(pino.destination('/dev/null')) },
     );
+    if (name === 'backlot-prom') {
+      // Metrics registered in a prom-client registry, nothing else: what the families cost per request.
+      const { Registry } = await import('prom-client');
+      registerPrometheusMetrics(new Registry());
+    }
     if (name === 'backlot-observed') {
       // Metrics registered in a prom-client registry, and an OpenTelemetry SDK that samples nothing.
       const { Registry } = await import('prom-client');
@@ -364,6 +370,7 @@ export default async function run() {
   const running: Record<string, Running> = {
     backlot: await startRole('backlot', origin.url),
     'backlot-observed': await startRole('backlot-observed', origin.url),
+    'backlot-prom': await startRole('backlot-prom', origin.url),
     'fastify-http-proxy': await startRole('fastify-http-proxy', origin.url),
     'http-proxy': await startRole('http-proxy', origin.url),
     'undici-passthrough': await startRole('undici-passthrough', origin.url),

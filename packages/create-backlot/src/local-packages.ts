@@ -6,8 +6,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The Backlot packages a generated service depends on, in build order. */
-export const BACKLOT_PACKAGES = ['resilience', 'storage', 'events', 'gateway'] as const;
+/**
+ * The Backlot packages a generated service depends on, in build order
+ * (`metrics-core`, the kernel the others share, is vendored too so that
+ * theirs resolves to the local one).
+ */
+export const BACKLOT_PACKAGES = ['metrics-core', 'resilience', 'storage', 'events', 'gateway'] as const;
 
 /** `localPackages` does not point at a Backlot clone, or packing failed. */
 export class LocalPackagesError extends Error {

@@ -1,3 +1,4 @@
+export type { PrometheusRegistry } from '@backlot/metrics-core';
 export {
   type AnyEventEnvelope,
   defineEventCatalog,
@@ -44,7 +45,7 @@ export {
   TransportSendError,
   UnknownEventError,
 } from './errors.js';
-export { type PrometheusRegistry, registerPrometheusMetrics } from './metrics/prometheus/register.js';
+export { registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { PartitionStateMetrics } from './pipeline/checkpointing.js';
 export {
   createPipeline,

@@ -1,21 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 
 // prom-client is installed in the workspace: this file makes it unresolvable, as in an install without it.
-vi.mock('node:module', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:module')>();
-  return {
-    ...actual,
-    createRequire: (from: string | URL) => {
-      const real = actual.createRequire(from);
-      return Object.assign((id: string) => {
-        if (id === 'prom-client') {
-          throw Object.assign(new Error("Cannot find module 'prom-client'"), { code: 'MODULE_NOT_FOUND' });
-        }
-        return real(id);
-      }, real);
-    },
-  };
-});
+vi.mock('node:module', async (original) =>
+  (await import('../../metrics-core/test/without-module.js')).withoutModule(
+    await original<typeof import('node:module')>(),
+    'prom-client',
+  ),
+);
 
 const { EventsError, registerPrometheusMetrics } = await import('../src/index.js');
 

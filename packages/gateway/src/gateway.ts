@@ -20,7 +20,7 @@ import { GatewayState } from './exchange/gateway-state.js';
 import { defineFilter, type Filter } from './filters/filter.js';
 import { createAccessLog, type GatewayLogger } from './logging/access-log.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
-import { liveGateways } from './metrics/prometheus.js';
+import { liveGateways, trackGateway } from './metrics/prometheus.js';
 import type { OriginChainBuilder } from './origins/chain/origin-chain.js';
 import type { Origin } from './origins/origin.js';
 import { checkStoreObjects } from './rate-limit/check-stores.js';
@@ -124,13 +124,6 @@ export interface Gateway {
   watchConfigObject(store: ConfigObjectStore, key: string, options?: RemoteConfigOptions): () => void;
   /** Reloads the TLS certificate and key from their files, without a restart. */
   reloadCertificates(): void;
-  /**
-   * The 0.x Prometheus text of the gateway's traffic (`backlot_gateway_route_*`,
-   * `backlot_gateway_origin_*`), for in-process dashboards that parse it.
-   * @deprecated Register the prom-client families instead
-   * (`registerPrometheusMetrics(registry)`), or scrape the admin `/metrics`.
-   */
-  metrics(): string;
   /** The route table, in match order. */
   routes(): RouteSummary[];
   /**
@@ -337,8 +330,6 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       edge.setSecureContext(readTls(tls));
     },
 
-    metrics: () => metrics.render(),
-
     routes() {
       return state.runtime.table.routes.map((route) => ({
         id: route.id,
@@ -380,7 +371,7 @@ export function createGateway(config: GatewayConfigInput, options: GatewayOption
       liveGateways.delete(gateway);
     }
   }
-  liveGateways.set(gateway, { metrics, registry });
+  trackGateway(gateway, { metrics, registry });
   const adminMetrics = createAdminMetrics(gateway);
   return gateway;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ConfigObjectStore, createGateway, type GatewayConfigInput, isInvalidConfigError } from '../src/index.js';
-import { get, named, onCleanup, startGateway, startOrigin, until } from './helpers.js';
+import { gatewayMetric, get, named, onCleanup, startGateway, startOrigin, until } from './helpers.js';
 
 describe('dynamic config', () => {
   it('rejects an invalid reload with a precise error and keeps serving the old config', async () => {
@@ -28,8 +28,8 @@ describe('dynamic config', () => {
     expect((await get(`${base}/`)).text).toBe('v1');
     gateway.reload({ origins: { api: { servers: [v2] } }, routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }] });
     expect((await get(`${base}/`)).text).toBe('v2');
-    expect(gateway.metrics()).toMatch(/backlot_gateway_config_reloads_total 1/);
-    expect(gateway.metrics()).toMatch(/backlot_gateway_config_reload_failures_total 1/);
+    expect(await gatewayMetric(gateway, 'backlot_gateway_config_reloads_total')).toBe(1);
+    expect(await gatewayMetric(gateway, 'backlot_gateway_config_reload_failures_total')).toBe(1);
   });
 
   it('finishes requests in flight on the old config while new requests use the new one', async () => {

@@ -8,8 +8,15 @@ import {
 } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
-import { createGateway, type Gateway, type GatewayConfigInput, type GatewayOptions } from '../src/index.js';
+import {
+  createGateway,
+  type Gateway,
+  type GatewayConfigInput,
+  type GatewayOptions,
+  registerPrometheusMetrics,
+} from '../src/index.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const cleanups: (() => Promise<void>)[] = [];
@@ -171,4 +178,27 @@ export function httpRequest(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/**
+ * The value of one series of the gateway's prom-client families (a fresh
+ * registry per call, the gateway's own families only), or undefined when
+ * the series is absent.
+ */
+export async function gatewayMetric(
+  gateway: Gateway,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
+  const registry = new Registry();
+  const unregister = registerPrometheusMetrics(registry, { gateways: [gateway], commands: false });
+  try {
+    const family = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+    const series = family?.values.find((v) =>
+      Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
+    );
+    return series?.value;
+  } finally {
+    unregister();
+  }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { type ExpectedFamily, expectFamilies, parseExposition } from '../../resilience/test/prometheus-text.js';
+import { type ExpectedFamily, expectFamilies, parseExposition } from '../../metrics-core/test/prometheus-text.js';
 import { createGateway, registerPrometheusMetrics } from '../src/index.js';
 import { get, named, startGateway, startOrigin } from './helpers.js';
 

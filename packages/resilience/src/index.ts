@@ -1,3 +1,5 @@
+/** What `registerPrometheusMetrics` needs of a prom-client `Registry` (from `@backlot/metrics-core`). */
+export type { PrometheusRegistry } from '@backlot/metrics-core';
 export type { CircuitBreakerOptions, CircuitState, ResolvedCircuitBreakerOptions } from './breaker/circuit-breaker.js';
 export type { CircuitJson, CircuitJsonInput } from './breaker/circuit-json.js';
 export { Bulkhead, type BulkheadOptions } from './bulkhead/bulkhead.js';
@@ -81,26 +83,7 @@ export {
   toHystrixThreadPool,
 } from './metrics/hystrix-json.js';
 export { createHystrixStream, type HystrixStream, type HystrixStreamOptions } from './metrics/hystrix-stream.js';
-export {
-  type HistogramData,
-  LATENCY_BUCKETS_SECONDS,
-  LatencyHistogram,
-} from './metrics/latency-histogram.js';
 export type { MetricsSource } from './metrics/metrics-source.js';
-export {
-  defaultPrometheusRegistry,
-  loadPromClient,
-  type PromClientModule,
-  PrometheusCollector,
-  type PrometheusHistogramSample,
-  type PrometheusLabels,
-  type PrometheusRegistry,
-  type PrometheusSample,
-  prometheusCounter,
-  prometheusGauge,
-  prometheusHistogram,
-  registerCollectors,
-} from './metrics/prometheus/collector.js';
 export { type RegisterPrometheusOptions, registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { EventCounts, HealthCounts } from './metrics/rolling-counts.js';
 export { LATENCY_PERCENTILES, type LatencySnapshot } from './metrics/rolling-latency.js';

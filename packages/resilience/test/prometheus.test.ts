@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import client, { type OpenMetricsContentType, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import {
-  CommandRegistry,
-  defineCommand,
-  LatencyHistogram,
-  prometheusCounter,
-  registerPrometheusMetrics,
-} from '../src/index.js';
+import { type ExpectedFamily, expectFamilies, parseExposition } from '../../metrics-core/test/prometheus-text.js';
+import { CommandRegistry, defineCommand, registerPrometheusMetrics } from '../src/index.js';
 import { registry as commands, exerciseCatalog } from './helpers.js';
-import { type ExpectedFamily, expectFamilies, parseExposition } from './prometheus-text.js';
 
 /** Six calls (four successes, two failures that fall back), then a circuit forced open and one short-circuited call. */
 async function exercise(registry: CommandRegistry): Promise<void> {
@@ -139,30 +133,5 @@ describe('registerPrometheusMetrics', () => {
       }),
       { numRuns: 50 },
     );
-  });
-});
-
-describe('LatencyHistogram', () => {
-  it('counts samples at or below each bound, within its precision', () => {
-    const histogram = new LatencyHistogram();
-    for (const ms of [0.5, 0.9, 3, 20, 20, 400, 7000, 20_000]) histogram.recordMs(ms);
-    const data = histogram.data([0.001, 0.005, 0.1, 1, 10]);
-    expect(data.buckets).toEqual([
-      [0.001, 2],
-      [0.005, 3],
-      [0.1, 5],
-      [1, 6],
-      [10, 7],
-    ]);
-    expect(data.count).toBe(8);
-    expect(data.sum).toBeCloseTo(27.4444, 4);
-    expect(histogram.percentileMs(50)).toBeCloseTo(20, 0);
-    expect(new LatencyHistogram().data().buckets.every(([, count]) => count === 0)).toBe(true);
-  });
-
-  it('feeds a counter-only family too', async () => {
-    const registry = new Registry();
-    registry.registerMetric(prometheusCounter('x_total', 'help', () => [[{ a: '1' }, 2]]) as never);
-    expect(await registry.metrics()).toContain('x_total{a="1"} 2');
   });
 });

@@ -8,6 +8,7 @@ export type StorageErrorCode =
   | 'BACKLOT_STORAGE_CONFLICT'
   | 'BACKLOT_STORAGE_INVALID_RANGE'
   | 'BACKLOT_STORAGE_UNSUPPORTED'
+  | 'BACKLOT_STORAGE_MISSING_PEER'
   | 'BACKLOT_STORAGE_VALIDATION'
   | 'BACKLOT_STORAGE_BACKEND';
 
@@ -111,6 +112,28 @@ export class UnsupportedError extends StorageError {
   }
 }
 
+/**
+ * Thrown when a feature needs an optional peer dependency that is not
+ * installed: the S3 adapter (`@aws-sdk/client-s3`, `@aws-sdk/lib-storage`),
+ * presigned S3 URLs (`@aws-sdk/s3-request-presigner`), the Cassandra store
+ * (`cassandra-driver`), or Prometheus metrics without a registry
+ * (`prom-client`). The message says what to install; not retryable.
+ */
+export class MissingPeerError extends StorageError {
+  /** The packages to install, e.g. `['@aws-sdk/client-s3', '@aws-sdk/lib-storage']`. */
+  readonly packages: readonly string[];
+
+  constructor(feature: string, packages: readonly string[], options?: ErrorOptions) {
+    const list = packages.map((name) => `'${name}'`).join(' and ');
+    super(
+      'BACKLOT_STORAGE_MISSING_PEER',
+      `${feature} needs ${list}, optional peer ${packages.length > 1 ? 'dependencies' : 'dependency'} of @backlot/storage that ${packages.length > 1 ? 'are' : 'is'} not installed: run \`npm install ${packages.join(' ')}\``,
+      options,
+    );
+    this.packages = packages;
+  }
+}
+
 /** One problem found by a schema, with the path of the offending field. */
 export interface ValidationIssue {
   /** Path of the field, e.g. `['plan', 'tier']`. */
@@ -194,6 +217,11 @@ export function isConflictError(error: unknown): error is ConflictError {
 /** True when `error` is an {@link InvalidRangeError}, from any copy of the package. */
 export function isInvalidRangeError(error: unknown): error is InvalidRangeError {
   return hasCode(error, 'BACKLOT_STORAGE_INVALID_RANGE');
+}
+
+/** True when `error` is a {@link MissingPeerError} (an optional peer dependency is not installed), from any copy of the package. */
+export function isMissingPeerError(error: unknown): error is MissingPeerError {
+  return hasCode(error, 'BACKLOT_STORAGE_MISSING_PEER');
 }
 
 /** True when `error` is an {@link UnsupportedError}, from any copy of the package. */

@@ -1,3 +1,4 @@
+export type { PrometheusRegistry } from '@backlot/metrics-core';
 export { createFilesystemStore, type FilesystemStoreOptions } from './adapters/filesystem/index.js';
 export { createMemoryStore } from './adapters/memory/index.js';
 export {
@@ -67,11 +68,13 @@ export {
   isConflictError,
   isInvalidKeyError,
   isInvalidRangeError,
+  isMissingPeerError,
   isNotFoundError,
   isPreconditionFailedError,
   isStorageError,
   isUnsupportedError,
   isValidationError,
+  MissingPeerError,
   NotFoundError,
   PreconditionFailedError,
   StorageError,
@@ -90,4 +93,4 @@ export {
   type KvUpdateOptions,
   type Namespace,
 } from './kv/index.js';
-export { type PrometheusRegistry, registerPrometheusMetrics } from './observability/prometheus.js';
+export { registerPrometheusMetrics } from './observability/prometheus.js';

@@ -3,8 +3,8 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { expectFamilies, parseExposition } from '../../metrics-core/test/prometheus-text.js';
 import { installTracing } from '../../resilience/test/otel.js';
-import { expectFamilies, parseExposition } from '../../resilience/test/prometheus-text.js';
 import {
   isPreconditionFailedError,
   isValidationError,

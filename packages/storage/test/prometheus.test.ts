@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import client, { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectFamilies, parseExposition } from '../../resilience/test/prometheus-text.js';
+import { expectFamilies, parseExposition } from '../../metrics-core/test/prometheus-text.js';
 import {
   createFilesystemStore,
   createMemoryStore,

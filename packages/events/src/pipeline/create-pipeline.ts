@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
+import { LatencyHistogram } from '@backlot/metrics-core';
 import { z } from 'zod';
 import type {
   AnyEventEnvelope,
@@ -10,7 +11,6 @@ import type {
 } from '../catalog/define-catalog.js';
 import { PIPELINE_DEAD_LETTER_CHANNEL, type PipelineDeadLetterMessage } from '../diagnostics/channels.js';
 import { ClosedError } from '../errors.js';
-import { LatencyHistogram } from '../metrics/histogram.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
 import type { RecordPosition } from '../sinks/types.js';
 import type { CheckpointStore } from '../state/types.js';
@@ -334,9 +334,9 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       alreadyCheckpointed: this.#checkpointing?.skipped ?? 0,
       partitions: this.#checkpointing?.metrics(this.#lag) ?? [],
       latencyMs: {
-        p50: this.#latency.percentile(50),
-        p99: this.#latency.percentile(99),
-        max: this.#latency.percentile(100),
+        p50: this.#latency.percentileMs(50),
+        p99: this.#latency.percentileMs(99),
+        max: this.#latency.percentileMs(100),
       },
     };
   }
@@ -383,7 +383,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
     }
     note.event = event;
     const eventTime = Date.parse(event.time);
-    this.#latency.record(Date.now() - eventTime);
+    this.#latency.recordMs(Date.now() - eventTime);
     const position: RecordPosition = {
       topic: message.topic,
       partition: message.partition,

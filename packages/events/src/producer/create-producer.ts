@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LatencyHistogram } from '@backlot/metrics-core';
 import type {
   AnyEventEnvelope,
   EventDefinitions,
@@ -14,7 +15,6 @@ import {
   isInvalidEventError,
   isUnknownEventError,
 } from '../errors.js';
-import { LatencyHistogram } from '../metrics/histogram.js';
 import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool } from '../spool/spool.js';
@@ -368,11 +368,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       spooled: this.#counts.spooled,
       deadLettered: this.#deadLetters.counts.deadLettered,
       degraded: this.#degraded,
-      ack: {
-        buckets: this.#ackLifetime.cumulative(ACK_BOUNDS_SECONDS.map((seconds) => seconds * 1000)),
-        count: this.#ackLifetime.count,
-        sum: this.#ackLifetime.sum / 1000,
-      },
+      ack: this.#ackLifetime.data(ACK_BOUNDS_SECONDS),
     };
   }
 
@@ -386,10 +382,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       spoolCorrupt: this.#spool?.corruptFrames ?? 0,
       held: this.#held.length,
       ackLatencyMs: {
-        p50: this.#latency.percentile(50),
-        p99: this.#latency.percentile(99),
-        p999: this.#latency.percentile(99.9),
-        max: this.#latency.percentile(100),
+        p50: this.#latency.percentileMs(50),
+        p99: this.#latency.percentileMs(99),
+        p999: this.#latency.percentileMs(99.9),
+        max: this.#latency.percentileMs(100),
       },
       degraded: this.#degraded,
     };
@@ -582,8 +578,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   #countSent(records: readonly Pending[], from: InFlight['from']): void {
     const at = now();
     for (const record of records) {
-      this.#latency.record(at - record.timestamp);
-      this.#ackLifetime.record(at - record.timestamp);
+      this.#latency.recordMs(at - record.timestamp);
+      this.#ackLifetime.recordMs(at - record.timestamp);
     }
     this.#counts.sent += records.length;
     if (from === 'spool') this.#counts.replayed += records.length;

@@ -1,4 +1,5 @@
-import { loadPromClient, type PromClientModule, type PrometheusRegistry } from '@backlot/resilience';
+import { loadPromClient, type PromClientModule, type ServingPrometheusRegistry } from '@backlot/metrics-core';
+import { ResilienceError } from '@backlot/resilience';
 import { registerPrometheusMetrics } from '../metrics/prometheus.js';
 
 /** One exposition of the admin `/metrics`: its content type and text. */
@@ -7,7 +8,8 @@ export interface MetricsExposition {
   text: string;
 }
 
-type ServingRegistry = PrometheusRegistry & { metrics(): Promise<string>; readonly contentType: string };
+const missingPromClient = (message: string, cause: unknown) =>
+  new ResilienceError('BACKLOT_MISSING_PEER', `the admin /metrics: ${message}`, { cause });
 
 /**
  * The admin `/metrics` of one gateway: a prom-client registry of its own with
@@ -18,8 +20,8 @@ type ServingRegistry = PrometheusRegistry & { metrics(): Promise<string>; readon
  * @internal
  */
 export function createAdminMetrics(gateway: object): (accept: string | undefined) => Promise<MetricsExposition> {
-  const registries = new Map<boolean, ServingRegistry>();
-  const registryFor = (prom: PromClientModule, openMetrics: boolean): ServingRegistry => {
+  const registries = new Map<boolean, ServingPrometheusRegistry>();
+  const registryFor = (prom: PromClientModule, openMetrics: boolean): ServingPrometheusRegistry => {
     let registry = registries.get(openMetrics);
     if (!registry) {
       registry = openMetrics ? new prom.Registry(prom.Registry.OPENMETRICS_CONTENT_TYPE) : new prom.Registry();
@@ -30,7 +32,10 @@ export function createAdminMetrics(gateway: object): (accept: string | undefined
     return registry;
   };
   return async (accept) => {
-    const registry = registryFor(loadPromClient(), accept?.includes('application/openmetrics-text') ?? false);
+    const registry = registryFor(
+      loadPromClient(missingPromClient),
+      accept?.includes('application/openmetrics-text') ?? false,
+    );
     return { contentType: registry.contentType, text: await registry.metrics() };
   };
 }

@@ -1,4 +1,4 @@
-import { LatencyHistogram } from '@backlot/resilience';
+import { LatencyHistogram } from '@backlot/metrics-core';
 import { RateLimitStats } from './rate-limit-stats.js';
 
 /** Counters of one route or origin. */
@@ -19,12 +19,11 @@ export class TrafficStats {
   }
 }
 
-const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
 /**
  * The gateway's traffic metrics, per route and per origin: requests by
  * status class, latency histograms, in-flight, retries and shed requests.
- * Plain counters updated in place; text is only built when scraped.
+ * Plain counters updated in place; the prom-client collectors of
+ * `registerPrometheusMetrics` read them when scraped.
  */
 export class GatewayMetrics {
   readonly #routes = new Map<string, TrafficStats>();
@@ -71,66 +70,5 @@ export class GatewayMetrics {
   /** Origins' stats, by origin name. */
   get origins(): ReadonlyMap<string, TrafficStats> {
     return this.#origins;
-  }
-
-  /**
-   * The 0.x text of these counters (`backlot_gateway_route_*`,
-   * `backlot_gateway_origin_*`), kept for `gateway.metrics()` while in-process
-   * dashboards parse it. Scrapers use the prom-client families
-   * (`registerPrometheusMetrics`, admin `/metrics`).
-   * @deprecated
-   */
-  render(prefix = 'backlot_gateway'): string {
-    const lines: string[] = [];
-    const family = (kind: string, label: string, stats: Map<string, TrafficStats>) => {
-      const n = `${prefix}_${kind}`;
-      lines.push(
-        `# HELP ${n}_requests_total Requests by ${kind} and status class.`,
-        `# TYPE ${n}_requests_total counter`,
-      );
-      for (const [id, s] of stats) {
-        s.byClass.forEach((count, i) => {
-          if (count) lines.push(`${n}_requests_total{${label}="${escapeLabel(id)}",code="${i + 1}xx"} ${count}`);
-        });
-      }
-      lines.push(
-        `# HELP ${n}_request_duration_seconds Request latency.`,
-        `# TYPE ${n}_request_duration_seconds histogram`,
-      );
-      for (const [id, s] of stats) {
-        const l = `${label}="${escapeLabel(id)}"`;
-        const { buckets, sum, count } = s.latency.data();
-        for (const [le, cumulative] of buckets) {
-          lines.push(`${n}_request_duration_seconds_bucket{${l},le="${le}"} ${cumulative}`);
-        }
-        lines.push(`${n}_request_duration_seconds_bucket{${l},le="+Inf"} ${count}`);
-        lines.push(`${n}_request_duration_seconds_sum{${l}} ${sum}`);
-        lines.push(`${n}_request_duration_seconds_count{${l}} ${count}`);
-      }
-      for (const [metric, help, type, get] of [
-        ['inflight', 'Requests in flight.', 'gauge', (s: TrafficStats) => s.inflight],
-        ['retries_total', 'Retries sent.', 'counter', (s: TrafficStats) => s.retries],
-        ['shed_total', 'Requests shed (503).', 'counter', (s: TrafficStats) => s.shed],
-      ] as const) {
-        lines.push(`# HELP ${n}_${metric} ${help}`, `# TYPE ${n}_${metric} ${type}`);
-        for (const [id, s] of stats) lines.push(`${n}_${metric}{${label}="${escapeLabel(id)}"} ${get(s)}`);
-      }
-    };
-    family('route', 'route', this.#routes);
-    family('origin', 'origin', this.#origins);
-    for (const [metric, help, value] of [
-      ['shed_total', 'Requests shed by the gateway-wide concurrency limit.', this.shedGateway],
-      ['no_route_total', 'Requests that matched no route.', this.noRoute],
-      ['rejected_total', 'Requests refused before routing (bad target or path).', this.rejected],
-      ['config_reloads_total', 'Config reloads applied.', this.reloads],
-      ['config_reload_failures_total', 'Config reloads refused (invalid).', this.reloadFailures],
-    ] as const) {
-      lines.push(
-        `# HELP ${prefix}_${metric} ${help}`,
-        `# TYPE ${prefix}_${metric} counter`,
-        `${prefix}_${metric} ${value}`,
-      );
-    }
-    return `${lines.join('\n')}\n`;
   }
 }

@@ -1,6 +1,4 @@
 import {
-  type CommandRegistry,
-  defaultPrometheusRegistry,
   type PrometheusCollector,
   type PrometheusHistogramSample,
   type PrometheusRegistry,
@@ -8,7 +6,12 @@ import {
   prometheusCounter,
   prometheusGauge,
   prometheusHistogram,
+  prometheusRegistry,
   registerCollectors,
+} from '@backlot/metrics-core';
+import {
+  type CommandRegistry,
+  ResilienceError,
   registerPrometheusMetrics as registerCommandMetrics,
 } from '@backlot/resilience';
 import type { GatewayMetrics, TrafficStats } from './gateway-metrics.js';
@@ -22,25 +25,19 @@ export interface GatewayMetricsSource {
 /** Gateways created and not yet closed, by gateway: the default source of {@link registerPrometheusMetrics}. @internal */
 export const liveGateways = new Map<object, GatewayMetricsSource>();
 
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/**
+ * Every gateway's source, closed ones included, held weakly: a gateway named
+ * in `gateways` keeps exposing its final counts after `close()`. @internal
+ */
+export const gatewaySources = new WeakMap<object, GatewayMetricsSource>();
 
-/** Sums `value` over every gateway, per key (several gateways in one process share the families). */
-function summed<K extends string>(
-  sources: () => Iterable<GatewayMetricsSource>,
-  read: (metrics: GatewayMetrics, add: (labels: Record<K, string>, value: number) => void) => void,
-): () => Iterable<PrometheusSample> {
-  return () => {
-    const series = new Map<string, [Record<K, string>, number]>();
-    const add = (labels: Record<K, string>, value: number) => {
-      const key = JSON.stringify(labels);
-      const entry = series.get(key);
-      if (entry) entry[1] += value;
-      else series.set(key, [labels, value]);
-    };
-    for (const source of sources()) read(source.metrics, add);
-    return series.values();
-  };
+/** Adds a new gateway to the live ones (`close()` removes it from {@link liveGateways}). @internal */
+export function trackGateway(gateway: object, source: GatewayMetricsSource): void {
+  liveGateways.set(gateway, source);
+  gatewaySources.set(gateway, source);
 }
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 function traffic(
   kind: 'route' | 'origin',
@@ -48,13 +45,16 @@ function traffic(
 ): { requests: () => Iterable<PrometheusSample>; latency: () => Iterable<PrometheusHistogramSample> } {
   const stats = (metrics: GatewayMetrics) => (kind === 'route' ? metrics.routes : metrics.origins);
   return {
-    requests: summed<string>(sources, (metrics, add) => {
-      for (const [id, s] of stats(metrics)) {
-        s.byClass.forEach((count, i) => {
-          if (count) add({ [kind]: id, status_class: STATUS_CLASSES[i] as string }, count);
-        });
+    requests: function* () {
+      for (const source of sources()) {
+        for (const [id, s] of stats(source.metrics)) {
+          for (let i = 0; i < STATUS_CLASSES.length; i++) {
+            const count = s.byClass[i] as number;
+            if (count) yield [{ [kind]: id, status_class: STATUS_CLASSES[i] as string }, count];
+          }
+        }
       }
-    }),
+    },
     latency: function* () {
       for (const source of sources()) {
         for (const [id, s] of stats(source.metrics)) yield [{ [kind]: id }, s.latency.data()];
@@ -68,9 +68,12 @@ function perStats(
   sources: () => Iterable<GatewayMetricsSource>,
   read: (stats: TrafficStats) => number,
 ): () => Iterable<PrometheusSample> {
-  return summed<string>(sources, (metrics, add) => {
-    for (const [id, s] of kind === 'route' ? metrics.routes : metrics.origins) add({ [kind]: id }, read(s));
-  });
+  return function* () {
+    for (const source of sources()) {
+      for (const [id, s] of kind === 'route' ? source.metrics.routes : source.metrics.origins)
+        yield [{ [kind]: id }, read(s)];
+    }
+  };
 }
 
 function total(
@@ -162,16 +165,16 @@ export function gatewayCollectors(sources: () => Iterable<GatewayMetricsSource>)
     prometheusCounter(
       'backlot_gateway_rate_limit_store_errors_total',
       'Rate-limit store calls that failed or missed storeTimeoutMs, by store and reason (error, timeout).',
-      summed<'store' | 'reason'>(sources, (metrics, add) => {
-        for (const [labels, count] of metrics.rateLimit.storeErrors.values()) add(labels, count);
-      }),
+      function* () {
+        for (const source of sources()) yield* source.metrics.rateLimit.storeErrors.values();
+      },
     ),
     prometheusCounter(
       'backlot_gateway_rate_limit_fallbacks_total',
       "Requests decided by a rate limit's onStoreError (failOpen passed, failClosed answered 503), by route, store and mode.",
-      summed<'route' | 'store' | 'mode'>(sources, (metrics, add) => {
-        for (const [labels, count] of metrics.rateLimit.fallbacks.values()) add(labels, count);
-      }),
+      function* () {
+        for (const source of sources()) yield* source.metrics.rateLimit.fallbacks.values();
+      },
     ),
   ];
 }
@@ -203,15 +206,21 @@ export interface RegisterGatewayPrometheusOptions {
  * `backlot_gateway_rate_limit_store_errors_total{store,reason}`,
  * `backlot_gateway_rate_limit_fallbacks_total{route,store,mode}`.
  *
- * @throws {Error} `BACKLOT_MISSING_PEER` without `registry` when prom-client is not installed.
+ * Gateways named in `gateways` keep exposing their final counts once closed;
+ * by default the families cover the gateways not yet closed.
+ *
+ * @throws {ResilienceError} `BACKLOT_MISSING_PEER` without `registry` when prom-client is not installed.
  */
 export function registerPrometheusMetrics(
   registry?: PrometheusRegistry,
   options: RegisterGatewayPrometheusOptions = {},
 ): () => void {
-  const target = registry ?? defaultPrometheusRegistry();
+  const target = prometheusRegistry(
+    registry,
+    (message, cause) => new ResilienceError('BACKLOT_MISSING_PEER', message, { cause }),
+  );
   const chosen = options.gateways;
-  const sources = chosen ? () => chosen.flatMap((g) => liveGateways.get(g) ?? []) : () => liveGateways.values();
+  const sources = chosen ? () => chosen.flatMap((g) => gatewaySources.get(g) ?? []) : () => liveGateways.values();
   const unregisterGateway = registerCollectors(target, gatewayCollectors(sources));
   if (options.commands === false) return unregisterGateway;
   let unregisterCommands: () => void;

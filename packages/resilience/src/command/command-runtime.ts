@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LatencyHistogram } from '@backlot/metrics-core';
 import { CircuitBreaker, type CircuitState } from '../breaker/circuit-breaker.js';
 import type { RestoredCircuit } from '../breaker/circuit-json.js';
 import { cachedInRequest } from '../context/request-cache.js';
@@ -13,7 +14,6 @@ import {
 } from '../errors.js';
 import { CommandEvents } from '../events/command-events.js';
 import type { CommandEvent } from '../metrics/events.js';
-import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { RollingCounts } from '../metrics/rolling-counts.js';
 import { RollingLatency } from '../metrics/rolling-latency.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';

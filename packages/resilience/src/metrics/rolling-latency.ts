@@ -1,5 +1,5 @@
 import type { RecordableHistogram } from 'node:perf_hooks';
-import { newMicrosecondHistogram, toMicroseconds } from './latency-histogram.js';
+import { newMicrosecondHistogram, toMicroseconds } from '@backlot/metrics-core';
 
 /** The percentiles Hystrix reports, as the keys of its `latencyExecute` object. */
 export const LATENCY_PERCENTILES = ['0', '25', '50', '75', '90', '95', '99', '99.5', '99.9', '100'] as const;

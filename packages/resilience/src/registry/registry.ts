@@ -1,6 +1,6 @@
+import type { LatencyHistogram } from '@backlot/metrics-core';
 import type { BulkheadOptions } from '../bulkhead/bulkhead.js';
 import type { CollapserMetricsSnapshot } from '../metrics/collapser-metrics.js';
-import type { LatencyHistogram } from '../metrics/latency-histogram.js';
 import type { CommandMetricsSnapshot, GroupMetricsSnapshot } from '../metrics/snapshot.js';
 import { type AdaptiveLimiterLike, GroupIsolation } from './group-isolation.js';
 

@@ -1,5 +1,6 @@
 import type { Client } from 'cassandra-driver';
 import { z } from 'zod';
+import { importPeer } from '../core/peer.js';
 import type { CallOptions } from '../core/types.js';
 import type { KeyValueStore, Namespace } from '../kv/index.js';
 import { instrumentMethods } from '../observability/instrument.js';
@@ -55,16 +56,14 @@ function checkName(kind: string, name: string, schema: unknown): void {
 
 type Driver = typeof import('cassandra-driver');
 
+/** @throws {MissingPeerError} when cassandra-driver (an optional peer dependency) is not installed. */
 async function loadDriver(): Promise<Driver> {
-  try {
-    const mod = (await import('cassandra-driver')) as Driver & { default?: Driver };
-    return mod.default ?? mod;
-  } catch (error) {
-    throw new Error(
-      "createCassandraStore: the optional peer dependency 'cassandra-driver' is not installed; run npm install cassandra-driver",
-      { cause: error },
-    );
-  }
+  const mod = await importPeer(
+    'cassandra-driver',
+    'createCassandraStore',
+    () => import('cassandra-driver') as Promise<Driver & { default?: Driver }>,
+  );
+  return mod.default ?? mod;
 }
 
 /**

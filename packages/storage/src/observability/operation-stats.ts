@@ -1,11 +1,11 @@
-import { LatencyRecorder } from './latency-histogram.js';
+import { LatencyHistogram } from '@backlot/metrics-core';
 
 /** Counters and latency of one operation of one store adapter. @internal */
 export interface OperationStats {
   /** Completed operations by outcome (`success`, `not_found`, `precondition_failed`, …). */
   readonly outcomes: Map<string, number>;
   /** Latency of every completed operation. */
-  readonly latency: LatencyRecorder;
+  readonly latency: LatencyHistogram;
 }
 
 /**
@@ -24,7 +24,7 @@ export function statsOf(store: string, operation: string): OperationStats {
   }
   let stats = byOperation.get(operation);
   if (!stats) {
-    stats = { outcomes: new Map(), latency: new LatencyRecorder() };
+    stats = { outcomes: new Map(), latency: new LatencyHistogram() };
     byOperation.set(operation, stats);
   }
   return stats;

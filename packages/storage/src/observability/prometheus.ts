@@ -1,104 +1,41 @@
-import { createRequire } from 'node:module';
-import { StorageError } from '../errors.js';
+import {
+  type PrometheusCollector,
+  type PrometheusHistogramSample,
+  type PrometheusRegistry,
+  type PrometheusSample,
+  prometheusCounter,
+  prometheusHistogram,
+  prometheusRegistry,
+  registerCollectors,
+} from '@backlot/metrics-core';
+import { MissingPeerError } from '../errors.js';
 import { storageStats } from './operation-stats.js';
 
-/**
- * What `@backlot/storage` needs of a prom-client `Registry`, structurally (so
- * that prom-client stays an optional peer dependency).
- */
-export interface PrometheusRegistry {
-  /** prom-client's `registerMetric`: throws when a metric of the same name is registered. */
-  registerMetric: (metric: never) => void;
-  /** prom-client's `removeSingleMetric`. */
-  removeSingleMetric(name: string): void;
-  /** prom-client's `getSingleMetric`. */
-  getSingleMetric(name: string): unknown;
-}
-
-interface Value {
-  labels: Record<string, string | number>;
-  value: number;
-  metricName?: string;
-}
-
-/** A family prom-client serves as its own: `get()` reads the live stats when scraped. */
-class StorageCollector {
-  name: string;
-  readonly aggregator = 'sum';
-  readonly help: string;
-  readonly type: 'counter' | 'histogram';
-  readonly #values: () => Value[];
-
-  constructor(name: string, help: string, type: 'counter' | 'histogram', values: () => Value[]) {
-    this.name = name;
-    this.help = help;
-    this.type = type;
-    this.#values = values;
-  }
-
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Value[] }> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.#values() };
-  }
-
-  reset(): void {}
-}
-
-function collectors(): StorageCollector[] {
-  const operations = 'backlot_storage_operations_total';
-  const duration = 'backlot_storage_operation_duration_seconds';
+function collectors(): PrometheusCollector[] {
   return [
-    new StorageCollector(
-      operations,
+    prometheusCounter(
+      'backlot_storage_operations_total',
       'Store operations completed, by adapter, operation and outcome.',
-      'counter',
-      () => {
-        const values: Value[] = [];
+      function* (): Iterable<PrometheusSample> {
         for (const [store, byOperation] of storageStats) {
           for (const [operation, stats] of byOperation) {
-            for (const [outcome, value] of stats.outcomes)
-              values.push({ labels: { store, operation, outcome }, value });
+            for (const [outcome, value] of stats.outcomes) yield [{ store, operation, outcome }, value];
           }
         }
-        return values;
       },
     ),
-    new StorageCollector(
-      duration,
+    prometheusHistogram(
+      'backlot_storage_operation_duration_seconds',
       'Store operation latency (a stream read: until the stream is handed out), by adapter and operation.',
-      'histogram',
-      () => {
-        const values: Value[] = [];
+      function* (): Iterable<PrometheusHistogramSample> {
         for (const [store, byOperation] of storageStats) {
           for (const [operation, stats] of byOperation) {
-            const { buckets, sum, count } = stats.latency.data();
-            if (count === 0) continue;
-            const labels = { store, operation };
-            for (const [le, n] of buckets)
-              values.push({ labels: { ...labels, le }, value: n, metricName: `${duration}_bucket` });
-            values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${duration}_bucket` });
-            values.push({ labels, value: sum, metricName: `${duration}_sum` });
-            values.push({ labels, value: count, metricName: `${duration}_count` });
+            if (stats.latency.count > 0) yield [{ store, operation }, stats.latency.data()];
           }
         }
-        return values;
       },
     ),
   ];
-}
-
-function globalRegistry(): PrometheusRegistry {
-  // `require` of this module's location, in both builds: CommonJS has `__filename`; ESM has
-  // `import.meta.url` (a bare `require` would be the bundler's shim, which throws in ESM).
-  const load = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
-  try {
-    return (load('prom-client') as { register: PrometheusRegistry }).register;
-  } catch (error) {
-    throw new StorageError(
-      'BACKLOT_STORAGE_UNSUPPORTED',
-      "registerPrometheusMetrics() without a registry uses prom-client's global registry, but prom-client (an optional peer dependency) is not installed: run `npm install prom-client`, or pass a Registry",
-      { cause: error },
-    );
-  }
 }
 
 /**
@@ -113,6 +50,9 @@ function globalRegistry(): PrometheusRegistry {
  * `store` is the adapter name; `outcome` is `success` or the error's storage
  * code (`not_found`, `precondition_failed`, `backend`, …).
  *
+ * @throws {MissingPeerError} `BACKLOT_STORAGE_MISSING_PEER` without `registry` when prom-client is not installed
+ * (install it, or pass a `Registry`).
+ *
  * @example
  * ```ts
  * import { Registry } from 'prom-client';
@@ -126,24 +66,16 @@ function globalRegistry(): PrometheusRegistry {
  * ```
  */
 export function registerPrometheusMetrics(registry?: PrometheusRegistry): () => void {
-  const target = registry ?? globalRegistry();
-  const register = target.registerMetric as (metric: StorageCollector) => void;
-  const added: [string, StorageCollector][] = [];
-  const unregister = () => {
-    for (const [name, collector] of added) {
-      if (target.getSingleMetric(name) === collector) target.removeSingleMetric(name);
-    }
-    added.length = 0;
-  };
-  try {
-    for (const collector of collectors()) {
-      const name = collector.name;
-      register.call(target, collector);
-      added.push([name, collector]);
-    }
-  } catch (error) {
-    unregister();
-    throw error;
-  }
-  return unregister;
+  const target = prometheusRegistry(
+    registry,
+    (_message, cause) =>
+      new MissingPeerError(
+        "registerPrometheusMetrics() without a registry (prom-client's global one)",
+        ['prom-client'],
+        {
+          cause,
+        },
+      ),
+  );
+  return registerCollectors(target, collectors());
 }

@@ -1,3 +1,5 @@
+import type { HistogramData } from '@backlot/metrics-core';
+
 /** @internal what a producer reports at scrape time. */
 export interface ProducerSample {
   /** The producer's `source`. */
@@ -7,8 +9,8 @@ export interface ProducerSample {
   spooled: number;
   deadLettered: number;
   degraded: boolean;
-  /** Cumulative ack-latency counts at `ACK_BOUNDS_SECONDS`, plus total count and sum (seconds). */
-  ack: { buckets: number[]; count: number; sum: number };
+  /** Ack latency since the producer was created, at `ACK_BOUNDS_SECONDS`. */
+  ack: HistogramData;
 }
 
 /** @internal the state of one owned partition of a pipeline with checkpoints, at scrape time. */

@@ -1,7 +1,4 @@
-import { type CommandRegistry, defaultRegistry } from '../../registry/registry.js';
-import type { CommandMetricsSnapshot, GroupMetricsSnapshot } from '../snapshot.js';
 import {
-  defaultPrometheusRegistry,
   type PrometheusCollector,
   type PrometheusHistogramSample,
   type PrometheusRegistry,
@@ -9,8 +6,12 @@ import {
   prometheusCounter,
   prometheusGauge,
   prometheusHistogram,
+  prometheusRegistry,
   registerCollectors,
-} from './collector.js';
+} from '@backlot/metrics-core';
+import { ResilienceError } from '../../errors.js';
+import { type CommandRegistry, defaultRegistry } from '../../registry/registry.js';
+import type { CommandMetricsSnapshot, GroupMetricsSnapshot } from '../snapshot.js';
 
 /** Options of {@link registerPrometheusMetrics}. */
 export interface RegisterPrometheusOptions {
@@ -109,6 +110,7 @@ function collectors(sources: Map<CommandRegistry, number>): PrometheusCollector[
       'backlot_command_circuit_open',
       '1 when the circuit is open or half-open, else 0.',
       each(commands, (m) => [[{ command: m.key }, m.circuit === 'closed' ? 0 : 1]]),
+      { combine: Math.max },
     ),
     prometheusGauge(
       'backlot_command_concurrent_executions',
@@ -179,7 +181,10 @@ export function registerPrometheusMetrics(
   registry?: PrometheusRegistry,
   options: RegisterPrometheusOptions = {},
 ): () => void {
-  const target = registry ?? defaultPrometheusRegistry();
+  const target = prometheusRegistry(
+    registry,
+    (message, cause) => new ResilienceError('BACKLOT_MISSING_PEER', message, { cause }),
+  );
   const given = options.commands ?? defaultRegistry;
   const added: readonly CommandRegistry[] = Array.isArray(given) ? given : [given as CommandRegistry];
   let exposure = exposures.get(target);

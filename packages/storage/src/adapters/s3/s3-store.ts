@@ -43,7 +43,7 @@ import { instrumentStore } from '../../observability/instrument.js';
 import { mapS3Error } from './map-error.js';
 import { instrumentClient, type S3StoreMetrics } from './metrics.js';
 import { resolveS3Options, type S3StoreOptions } from './options.js';
-import { s3Sdk } from './sdk.js';
+import { s3Presigner, s3Sdk } from './sdk.js';
 
 /** An {@link ObjectStore} on S3, with presigned URLs and request metrics. */
 export interface S3Store extends PresigningStore {
@@ -480,8 +480,8 @@ export function createS3Store(options: S3StoreOptions): S3Store {
         method === 'PUT'
           ? new PutObjectCommand({ Bucket: bucket, Key: key, ...(contentType ? { ContentType: contentType } : {}) })
           : new GetObjectCommand({ Bucket: bucket, Key: key });
-      // Loaded on first use: services that never presign do not pay for the presigner.
-      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+      // Loaded on first use: services that never presign do not pay for (or install) the presigner.
+      const { getSignedUrl } = s3Presigner();
       presignerUsed = true;
       return getSignedUrl(presignClient(), command, { expiresIn });
     },
