@@ -73,8 +73,13 @@ interface Row {
 
 /** Milliseconds from the start of the Gregorian calendar (a time UUID's epoch) to 1970. */
 const GREGORIAN_TO_UNIX_MS = 12_219_292_800_000;
-/** The last millisecond a time UUID's 60-bit timestamp holds (in 5236). */
-const LAST_TIME_UUID_MS = Math.floor(2 ** 60 / 10_000) - GREGORIAN_TO_UNIX_MS;
+/**
+ * The last millisecond a time UUID's 60-bit timestamp holds with all of its
+ * 10 000 sub-millisecond ticks (in 5236): ⌊(2⁶⁰ − 10 000) / 10 000⌋ − 1582's
+ * offset. The millisecond after it holds only some ticks, and the driver
+ * wraps the others to 1582.
+ */
+const LAST_TIME_UUID_MS = 115_292_150_460_683 - GREGORIAN_TO_UNIX_MS;
 
 /**
  * @internal The millisecond of a version-1 UUID (the `at` it was made from):
