@@ -12,6 +12,8 @@ import { readTopic, removeTempDirs, tempDir, until } from './helpers.js';
 // Fault tests on a private broker (its own ports and state), so the shared one is never stopped.
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const kafkaScript = join(repo, 'scripts/services/kafka.sh');
+/** Child processes run the package's sources (no build first): workspace imports map to `src/`. */
+const tsHooks = join(repo, 'scripts/ts-hooks.mjs');
 const servicesDir = tempDir();
 const PORT = 19100;
 const brokers = [`127.0.0.1:${PORT}`];
@@ -39,9 +41,6 @@ beforeAll(async () => {
   const kafka = new Kafka({ clientId: 'faults-test', brokers, logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();
-  // The child process imports the built package.
-  const build = spawnSync('npm', ['run', 'build', '-w', '@backlot/events'], { cwd: repo, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
 }, 180_000);
 
 afterAll(async () => {
@@ -111,10 +110,14 @@ describe('nothing lost: faults against a real broker', () => {
     const fixture = fileURLToPath(new URL('./fixtures/kill-producer.mjs', import.meta.url));
     const N = 6000;
     const run = (start: number, end: number) => {
-      const child = spawn(process.execPath, [fixture, brokers.join(','), topic, spoolDir, String(start), String(end)], {
-        env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', NODE_NO_WARNINGS: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', tsHooks, fixture, brokers.join(','), topic, spoolDir, String(start), String(end)],
+        {
+          env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', NODE_NO_WARNINGS: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const state = { emitted: -1, done: false, stderr: '' };
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         for (const line of chunk.split('\n')) {
@@ -152,10 +155,14 @@ describe('nothing lost: faults against a real broker', () => {
 
 /** Runs a fixture producer process; `state` follows what it printed. */
 function runChild(fixture: string, args: string[]) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)), ...args], {
-    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', tsHooks, fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)), ...args],
+    {
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const state = { emitted: -1, degraded: false, done: false, stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     state.stdout += chunk;

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ import { collect, connectAdmin, readCommittedValues, removeTempDirs, tempDir, un
 // the child processes are killed, never the broker.
 const { kafkaBrokers } = serviceEnv();
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
+/** Child processes run the package's sources (no build first): workspace imports map to `src/`. */
+const tsHooks = join(repo, 'scripts/ts-hooks.mjs');
 const child = fileURLToPath(new URL('./fixtures/state-pipeline.mjs', import.meta.url));
 const run = randomUUID().slice(0, 8);
 const topics: string[] = [];
@@ -30,9 +32,6 @@ let admin: Admin;
 
 beforeAll(async () => {
   admin = await connectAdmin(kafkaBrokers);
-  // The child process imports the built package.
-  const build = spawnSync('npm', ['run', 'build', '-w', '@backlot/events'], { cwd: repo, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
 }, 180_000);
 
 afterAll(async () => {
@@ -111,7 +110,9 @@ const canonical = (w: WindowResult<number>) => `${w.key}@${w.start}+${w.end}:${w
 
 /** A child pipeline; `processed` follows its reports. */
 function startChild(args: string[]) {
-  const proc = spawn(process.execPath, [child, kafkaBrokers.join(','), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', tsHooks, child, kafkaBrokers.join(','), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(proc);
   const state = {
     proc,
