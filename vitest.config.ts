@@ -14,11 +14,11 @@ const alias = {
   '@backlot/storage': here('./packages/storage/src/index.ts'),
 };
 
-type Service = 'kafka' | 's3' | 'cassandra' | 'redis';
+type Service = 'kafka' | 's3' | 'cassandra' | 'redis' | 'registry';
 
 /**
  * One vitest project per package. Projects whose integration tests talk to
- * real services (Kafka, S3, Cassandra, Redis) get the global setup that starts
+ * real services (Kafka, S3, Cassandra, Redis, the schema registry) get the global setup that starts
  * the ones they name (`provide.backlotServices`).
  */
 const project = (name: string, root: string, { services = [] as Service[] } = {}) => ({
@@ -46,7 +46,7 @@ export default defineConfig({
       project('gateway', here('./packages/gateway')),
       project('metrics-core', here('./packages/metrics-core')),
       project('resilience', here('./packages/resilience')),
-      project('events', here('./packages/events'), { services: ['kafka', 's3', 'cassandra'] }),
+      project('events', here('./packages/events'), { services: ['kafka', 's3', 'cassandra', 'registry'] }),
       project('storage', here('./packages/storage'), { services: ['kafka', 's3', 'cassandra'] }),
       project('play-platform', here('./examples/play-platform'), { services: ['kafka', 's3', 'cassandra', 'redis'] }),
       project('create-backlot', here('./packages/create-backlot')),

@@ -9,6 +9,11 @@ export interface ServiceEnv {
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   /** Redis URL, `BACKLOT_REDIS_URL` (default: the port `scripts/services/redis.sh` uses, `BACKLOT_REDIS_PORT` or 6379). */
   redisUrl: string;
+  /**
+   * Apicurio Registry's Confluent-compatible API, `BACKLOT_REGISTRY_URL` (default: the port
+   * `scripts/services/registry.sh` uses, `BACKLOT_REGISTRY_PORT` or 8081, with `/apis/ccompat/v7`).
+   */
+  registryUrl: string;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -24,5 +29,7 @@ export function serviceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
       secretAccessKey: env.BACKLOT_S3_SECRET_ACCESS_KEY ?? 'test',
     },
     redisUrl: env.BACKLOT_REDIS_URL ?? `redis://127.0.0.1:${env.BACKLOT_REDIS_PORT ?? '6379'}`,
+    registryUrl:
+      env.BACKLOT_REGISTRY_URL ?? `http://127.0.0.1:${env.BACKLOT_REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`,
   };
 }

@@ -1,27 +1,29 @@
 /**
  * Vitest global setup: makes sure the real services a project's integration
- * tests talk to (Kafka broker, S3-compatible server, Cassandra node, Redis;
+ * tests talk to (Kafka broker, S3-compatible server, Cassandra node, Redis,
+ * Apicurio schema registry;
  * the project names them in `provide.backlotServices`) are running, starting
  * the ones that are not, and stopping afterwards only what it started itself.
  *
  * `BACKLOT_SERVICES=external` skips starting anything (the services are managed
  * elsewhere and found through BACKLOT_KAFKA_BROKERS / BACKLOT_S3_ENDPOINT /
- * BACKLOT_CASSANDRA_CONTACT_POINTS / BACKLOT_REDIS_URL).
+ * BACKLOT_CASSANDRA_CONTACT_POINTS / BACKLOT_REDIS_URL / BACKLOT_REGISTRY_URL).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
 const script = fileURLToPath(new URL('./services.sh', import.meta.url));
-const ALL = ['kafka', 's3', 'cassandra', 'redis'];
+const ALL = ['kafka', 's3', 'cassandra', 'redis', 'registry'];
 
-/** The services `project` asked for, less those turned off (BACKLOT_CASSANDRA=off, BACKLOT_REDIS=off: their tests skip). */
+/** The services `project` asked for, less those turned off (BACKLOT_CASSANDRA=off, BACKLOT_REDIS=off, BACKLOT_REGISTRY=off: their tests skip). */
 function wanted(project: TestProject | undefined): string[] {
   const asked = (project?.config.provide as { backlotServices?: string[] } | undefined)?.backlotServices ?? ALL;
   return asked.filter(
     (service) =>
       !(service === 'cassandra' && process.env.BACKLOT_CASSANDRA === 'off') &&
-      !(service === 'redis' && process.env.BACKLOT_REDIS === 'off'),
+      !(service === 'redis' && process.env.BACKLOT_REDIS === 'off') &&
+      !(service === 'registry' && process.env.BACKLOT_REGISTRY === 'off'),
   );
 }
 
