@@ -29,7 +29,6 @@ export function serviceEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
       secretAccessKey: env.BACKLOT_S3_SECRET_ACCESS_KEY ?? 'test',
     },
     redisUrl: env.BACKLOT_REDIS_URL ?? `redis://127.0.0.1:${env.BACKLOT_REDIS_PORT ?? '6379'}`,
-    registryUrl:
-      env.BACKLOT_REGISTRY_URL ?? `http://127.0.0.1:${env.BACKLOT_REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`,
+    registryUrl: env.BACKLOT_REGISTRY_URL ?? `http://127.0.0.1:${env.BACKLOT_REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`,
   };
 }
