@@ -65,6 +65,24 @@ export type {
   SpoolOptions,
 } from './producer/options.js';
 export {
+  type CompatibilityLevel,
+  type RegistrySchema,
+  type SchemaRegistryClient,
+  type SchemaRegistryOptions,
+  schemaRegistry,
+} from './registry/client.js';
+export { ENVELOPE_HEADERS } from './registry/envelope-headers.js';
+export {
+  isRegistryError,
+  RegistryError,
+  type RegistryErrorCode,
+  type RegistryErrorDetails,
+} from './registry/errors.js';
+export type { PipelineRegistryOptions, ProducerRegistryOptions } from './registry/options.js';
+export { EVENT_KEYWORD, VERSION_KEYWORD } from './registry/schema-source.js';
+export type { SubjectStrategy } from './registry/subjects.js';
+export { FRAME_HEADER_BYTES, frame, isFramed, MAGIC_BYTE, type Unframed, unframe } from './registry/wire-format.js';
+export {
   type CassandraBatchClient,
   type CassandraColumnValue,
   type CassandraSinkOptions,

@@ -12,6 +12,9 @@ import type {
 import { PIPELINE_DEAD_LETTER_CHANNEL, type PipelineDeadLetterMessage } from '../diagnostics/channels.js';
 import { ClosedError } from '../errors.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
+import { RegistryDecoder } from '../registry/codec.js';
+import { isRegistryError } from '../registry/errors.js';
+import { type PipelineRegistryOptions, pipelineRegistrySchema } from '../registry/options.js';
 import type { RecordPosition } from '../sinks/types.js';
 import type { CheckpointStore } from '../state/types.js';
 import { type ProcessNote, traceBatch, traceProcess } from '../tracing/process-span.js';
@@ -61,6 +64,14 @@ export interface PipelineOptions<Defs extends EventDefinitions> {
   checkpoints?: CheckpointStore | undefined;
   /** Where dead letters, failures and state changes are logged (pino-compatible; default: nowhere). */
   logger?: EventsLogger | undefined;
+  /**
+   * Registry mode (default: off): records in the Confluent wire format (magic byte 0, schema id,
+   * JSON payload, envelope in headers) are read by their schema id; plain JSON envelopes are
+   * still read, so a topic can migrate. A record whose schema id the registry does not know, or
+   * whose frame is truncated, is dead-lettered with its code; while the registry is unreachable
+   * the batch fails and is consumed again (never dead-lettered). See {@link PipelineRegistryOptions}.
+   */
+  registry?: PipelineRegistryOptions | undefined;
 }
 
 /** Counters of a pipeline; see {@link Pipeline.metrics}. */
@@ -138,6 +149,7 @@ const optionsSchema = z.object({
     )
     .optional(),
   logger: loggerSchema.optional(),
+  registry: pipelineRegistrySchema.optional(),
 });
 
 /**
@@ -165,6 +177,17 @@ export function createPipeline<const Defs extends EventDefinitions>(options: Pip
 
 const deadLetterChannel = channel(PIPELINE_DEAD_LETTER_CHANNEL);
 
+/** The stable `code` of a Backlot error (e.g. `BACKLOT_EVENTS_REGISTRY_UNKNOWN_SCHEMA`), for dead letters. */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True when `bytes` read as UTF-8 and back are the same bytes. */
+function isText(bytes: Buffer): boolean {
+  return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+}
+
 /** Marks Backlot's offset-commit metadata (window watermarks), so others' is left alone. */
 const METADATA_PREFIX = 'backlot.windows/v2 ';
 
@@ -177,6 +200,8 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   readonly #graph: Graph;
   readonly #checkpointing: Checkpointing | undefined;
   readonly #root: StreamNode<AnyEventEnvelope<Defs>>;
+  /** Registry mode: reads wire-format records back into envelopes. */
+  readonly #registry: RegistryDecoder | undefined;
   readonly #latency = new LatencyHistogram();
   readonly #counts = { consumed: 0, processed: 0, deadLettered: 0, sinkFlushes: 0, commits: 0 };
   /** Next offset to commit per `topic\u0000partition`, once sinks flushed. */
@@ -210,6 +235,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       ? new Checkpointing(options.checkpoints, this.#graph.partitioned ?? [], this.#graph.sinks, this.#logger)
       : undefined;
     this.#root = new StreamNode(this.#graph);
+    this.#registry = options.registry ? new RegistryDecoder(options.registry.client) : undefined;
     livePipelines.add(this);
   }
 
@@ -375,8 +401,11 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
   async #process(message: ConsumedMessage, note: ProcessNote): Promise<void> {
     let event: AnyEventEnvelope<Defs>;
     try {
-      event = this.#options.catalog.decode(message.value ?? '');
+      const bytes = this.#registry ? await this.#registry.envelope(message) : (message.value ?? '');
+      event = this.#options.catalog.decode(bytes);
     } catch (error) {
+      // The registry is unreachable: the record is fine, so the batch fails and is consumed again.
+      if (isRegistryError(error) && error.retryable) throw error;
       note.deadLettered = { stage: 'decode', error };
       this.#deadLetter(message, 'decode', error);
       return;
@@ -428,8 +457,11 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
         JSON.stringify({
           stage,
           error: reason,
+          ...(codeOf(error) ? { code: codeOf(error) } : {}),
           source: { topic: message.topic, partition: message.partition, offset: message.offset },
           value: message.value?.toString('utf8') ?? null,
+          // Bytes that are not text (a wire-format record's header): kept exactly too.
+          ...(message.value && !isText(message.value) ? { valueBase64: message.value.toString('base64') } : {}),
         }),
       ),
       timestamp: Date.now(),

@@ -16,6 +16,9 @@ import {
   isUnknownEventError,
 } from '../errors.js';
 import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
+import { RegistryEncoder } from '../registry/codec.js';
+import { framingProducer } from '../registry/framing-producer.js';
+import { schemaSourceOf } from '../registry/schema-source.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool } from '../spool/spool.js';
 import { emitObserved, traceEmit } from '../tracing/emit-span.js';
@@ -210,7 +213,18 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
-    this.#transport = transport.producer();
+    const registry = options.registry;
+    this.#transport = registry
+      ? framingProducer(
+          transport.producer(),
+          new RegistryEncoder({
+            client: registry.client,
+            schemas: schemaSourceOf(registry.schemas),
+            subjects: registry.subjects ?? 'record',
+            autoRegister: registry.autoRegister ?? true,
+          }),
+        )
+      : transport.producer();
     this.#lingerMs = options.batch?.lingerMs ?? 5;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AnyEventEnvelope, EventCatalog, EventDefinitions } from '../catalog/define-catalog.js';
+import { type ProducerRegistryOptions, producerRegistrySchema } from '../registry/options.js';
 import type { DeadLetter } from '../spool/dead-letter.js';
 import type { Transport } from '../transport/types.js';
 import { type EventsLogger, loggerSchema } from '../util/logger.js';
@@ -117,6 +118,14 @@ export interface EventProducerOptions<Defs extends EventDefinitions> {
   closeTimeoutMs?: number | undefined;
   /** Where losses, outages and recoveries are logged (pino-compatible; default: nowhere). */
   logger?: EventsLogger | undefined;
+  /**
+   * Registry mode (default: off, records are plain JSON envelopes): records go out in the
+   * Confluent wire format with the schema id of the event's JSON Schema, registered in a
+   * Confluent-compatible schema registry; see {@link ProducerRegistryOptions}. Events wait in
+   * memory and spool unframed and are framed when sent, so a registry outage delays them like
+   * a broker outage and loses none.
+   */
+  registry?: ProducerRegistryOptions | undefined;
 }
 
 const fn = (message: string) =>
@@ -195,4 +204,5 @@ export const producerOptionsSchema = z.object({
   onDeadLetter: fn('onDeadLetter must be a function (letters) => void').optional(),
   closeTimeoutMs: z.number().int().min(0, 'closeTimeoutMs must be 0 or more ms').optional(),
   logger: loggerSchema.optional(),
+  registry: producerRegistrySchema.optional(),
 });
