@@ -21,7 +21,8 @@ export type SchemaSource = (name: string) => EventSchema;
 /**
  * @internal Where registry mode gets each event's JSON Schema: the one place coupled to the
  * catalogue. Today from the definitions given to `defineEventCatalog` (`z.toJSONSchema` of each
- * payload, output side), with `title`, `x-backlot-event` and `x-backlot-version` added so that a
+ * payload, output side, as draft-07: the draft registries' compatibility checkers all read —
+ * Apicurio 3.3 answers 500 to a 2020-12 schema under a compatibility rule), with `title`, `x-backlot-event` and `x-backlot-version` added so that a
  * schema fetched by id tells which event and version it describes. Computed once per event.
  */
 export function schemaSourceOf(definitions: EventDefinitions): SchemaSource {
@@ -33,7 +34,7 @@ export function schemaSourceOf(definitions: EventDefinitions): SchemaSource {
     if (!Object.hasOwn(definitions, name)) throw new UnknownEventError(name, names);
     const { version, payload } = definitions[name] as EventDefinitions[string];
     const document = {
-      ...z.toJSONSchema(payload, { io: 'output', target: 'draft-2020-12' }),
+      ...z.toJSONSchema(payload, { io: 'output', target: 'draft-7' }),
       title: name,
       [EVENT_KEYWORD]: name,
       [VERSION_KEYWORD]: version,
