@@ -249,7 +249,7 @@ describe.skipIf(off)('registry mode on Kafka', () => {
     });
     pipeline
       .events(PLAY)
-      .map((event) => ({ seq: event.payload.seq }))
+      .map((event) => ({ seq: (event.payload as { seq: number }).seq }))
       .to(seen);
     await pipeline.start();
     try {
