@@ -16,7 +16,8 @@
 #   BACKLOT_REGISTRY_HEAP               JVM heap options (default "-Xms64m -Xmx256m")
 #   BACKLOT_REGISTRY_READY_TIMEOUT      seconds to wait for readiness (default 90)
 #   BACKLOT_REGISTRY_STOP_TIMEOUT       seconds to wait for exit after SIGTERM (default 10)
-#   JAVA_HOME                           a Java 21+ to run it with (default: the newest /usr/lib/jvm/* that is 21+)
+#   BACKLOT_REGISTRY_JAVA_HOME          the Java 21+ to run it with (default: JAVA_HOME if it is 21+,
+#                                       else the newest /usr/lib/jvm/* that is, else java on the PATH)
 #
 # Needs Java 21 or newer (Apicurio 3 is built for class version 65), mvn (first
 # run only: the 158 MB distribution is cached in ./registry/dist) and curl.
@@ -74,16 +75,31 @@ java_major() {
   return 0
 }
 
-# JAVA: a java 21+, from JAVA_HOME when set (refused if older), else the newest one under /usr/lib/jvm.
+# True if $1 is a java executable of version 21 or newer.
+java_21() {
+  local major
+  [[ -x $1 ]] || return 1
+  major=$(java_major "$1")
+  [[ -n $major && $major -ge 21 ]]
+}
+
+# JAVA: a java 21+: BACKLOT_REGISTRY_JAVA_HOME (refused if older), else JAVA_HOME when it is 21+
+# (a Java 17 JAVA_HOME, which Kafka and Cassandra are happy with, is passed over), else the
+# newest one under /usr/lib/jvm, else `java` on the PATH.
 find_java() {
   local candidate major best="" best_major=0
-  if [[ -n ${JAVA_HOME:-} ]]; then
-    [[ -x $JAVA_HOME/bin/java ]] || die "JAVA_HOME=$JAVA_HOME has no bin/java"
-    major=$(java_major "$JAVA_HOME/bin/java")
-    [[ -n $major && $major -ge 21 ]] ||
-      die "JAVA_HOME=$JAVA_HOME is Java ${major:-?}; Apicurio Registry $VERSION needs Java 21+ (unset JAVA_HOME to pick one from /usr/lib/jvm)"
-    JAVA=$JAVA_HOME/bin/java
+  if [[ -n ${BACKLOT_REGISTRY_JAVA_HOME:-} ]]; then
+    java_21 "$BACKLOT_REGISTRY_JAVA_HOME/bin/java" ||
+      die "BACKLOT_REGISTRY_JAVA_HOME=$BACKLOT_REGISTRY_JAVA_HOME has no bin/java of version 21 or newer (Apicurio Registry $VERSION needs Java 21+)"
+    JAVA=$BACKLOT_REGISTRY_JAVA_HOME/bin/java
     return 0
+  fi
+  if [[ -n ${JAVA_HOME:-} ]]; then
+    if java_21 "$JAVA_HOME/bin/java"; then
+      JAVA=$JAVA_HOME/bin/java
+      return 0
+    fi
+    log "JAVA_HOME=$JAVA_HOME is not Java 21+; looking under /usr/lib/jvm (set BACKLOT_REGISTRY_JAVA_HOME to choose)"
   fi
   for candidate in /usr/lib/jvm/*/bin/java; do
     [[ -x $candidate ]] || continue
@@ -93,7 +109,10 @@ find_java() {
       best_major=$major
     fi
   done
-  [[ -n $best ]] || die "Apicurio Registry $VERSION needs Java 21+ and none was found under /usr/lib/jvm (install e.g. openjdk-21-jdk-headless or set JAVA_HOME), or set BACKLOT_REGISTRY=off to run without it"
+  if [[ -z $best ]] && command -v java >/dev/null 2>&1 && java_21 "$(command -v java)"; then
+    best=$(command -v java)
+  fi
+  [[ -n $best ]] || die "Apicurio Registry $VERSION needs Java 21+ and none was found (JAVA_HOME, /usr/lib/jvm/*, PATH): install one (e.g. a Temurin 21+ JDK) or set BACKLOT_REGISTRY_JAVA_HOME, or set BACKLOT_REGISTRY=off to run without the registry (its tests are then skipped)"
   JAVA=$best
 }
 
