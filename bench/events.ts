@@ -22,6 +22,10 @@
  *   `traceparent` still written into each record), and every emit sampled (a
  *   span per emit and its `traceparent` header; spans batched to an exporter
  *   that discards them). `backlot` itself runs without an SDK: the no-op tracer.
+ * - backlot-registry: the `backlot` subject in registry mode (`registry: { client, schemas }`):
+ *   each record framed in the Confluent wire format when sent (schema id from Apicurio,
+ *   registered once and cached, payload as the value, envelope in headers). Left out with
+ *   BACKLOT_REGISTRY=off.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
  * - backlot-pipeline vs kafkajs-consumer: consuming a topic of the same events
@@ -43,7 +47,10 @@ import {
   createEventProducer,
   createPipeline,
   defineEventCatalog,
+  type EventDefinitions,
   kafkaTransport,
+  type ProducerRegistryOptions,
+  schemaRegistry,
   type Transport,
 } from '@backlot/events';
 import { platformaticKafkaTransport } from '@backlot/events/platformatic';
@@ -58,9 +65,9 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const gc = (globalThis as { gc?: () => void }).gc;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BATCH_BYTES = 1024 * 1024;
-const { kafkaBrokers } = serviceEnv();
+const { kafkaBrokers, registryUrl } = serviceEnv();
 
-const catalog = defineEventCatalog({
+const definitions = {
   'play.started': {
     version: 1,
     payload: z.object({
@@ -72,7 +79,8 @@ const catalog = defineEventCatalog({
       blob: z.string(),
     }),
   },
-});
+} satisfies EventDefinitions;
+const catalog = defineEventCatalog(definitions);
 
 // ~1 KiB per encoded event, incompressible enough that gzip does real work.
 const blobs = Array.from({ length: 1024 }, () => randomBytes(560).toString('base64').slice(0, 740));
@@ -133,6 +141,11 @@ async function backlotZstd(): Promise<Figures> {
   return backlotOn(kafkaTransport({ brokers: kafkaBrokers, compression: 'zstd' }), 'backlot-zstd');
 }
 
+async function backlotRegistry(): Promise<Figures> {
+  const registry: ProducerRegistryOptions = { client: schemaRegistry({ url: registryUrl }), schemas: definitions };
+  return backlotOn(kafkaTransport({ brokers: kafkaBrokers }), 'backlot-registry', registry);
+}
+
 async function backlotPlatformatic(): Promise<Figures> {
   return backlotOn(platformaticKafkaTransport({ brokers: kafkaBrokers }), 'backlot-platformatic');
 }
@@ -160,7 +173,7 @@ function emitTimer() {
   };
 }
 
-async function backlotOn(transport: Transport, name: string): Promise<Figures> {
+async function backlotOn(transport: Transport, name: string, registry?: ProducerRegistryOptions): Promise<Figures> {
   const topic = await freshTopic();
   const spoolDir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
   const peak = rssSampler();
@@ -174,6 +187,7 @@ async function backlotOn(transport: Transport, name: string): Promise<Figures> {
     batch: { maxBytes: BATCH_BYTES },
     // Backpressure at 2 MiB queued: enough to keep a batch in flight and the next one filling.
     bufferBytes: 4 * 1024 * 1024,
+    ...(registry ? { registry } : {}),
   });
   const cpu = process.cpuUsage();
   const blocking = loopBlocking();
@@ -452,6 +466,7 @@ export default async function run() {
       platformatic: rawPlatformatic,
       'backlot-otel-off': withOpenTelemetry(false, backlot),
       'backlot-otel': withOpenTelemetry(true, backlot),
+      ...(process.env.BACKLOT_REGISTRY === 'off' ? {} : { 'backlot-registry': backlotRegistry }),
       'backlot-spool': backlotSpool,
       'backlot-pipeline': backlotPipeline,
       'kafkajs-consumer': rawKafkajsConsumer,

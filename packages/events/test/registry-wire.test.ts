@@ -108,6 +108,18 @@ describe('the Confluent wire format', () => {
     );
   });
 
+  it('writes text payloads as UTF-8 straight into the frame (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        fc.string({ unit: 'grapheme', maxLength: 64 }),
+        (id, text) => {
+          expect(frame(id, text)).toEqual(frame(id, Buffer.from(text, 'utf8')));
+        },
+      ),
+    );
+  });
+
   it('refuses a truncated header, a missing magic byte and a negative id with BAD_FRAME', () => {
     for (const bytes of [[0], [0, 0, 0, 1], [], [0x7b, 0, 0, 0, 1], [0, 0xff, 0xff, 0xff, 0xff]]) {
       const error = (() => {
@@ -199,6 +211,11 @@ describe('registry mode codec (over an in-memory registry)', () => {
       [ENVELOPE_HEADERS.traceId]: 'trace-1',
     });
     expect(await encoder.frame('events', framed)).toBe(framed);
+    // Once the id is known, emit frames at once (no I/O), to the same bytes and headers.
+    expect(encoder.frameNow('other-topic', envelope)).toBeUndefined();
+    const now = encoder.frameNow('events', envelope);
+    expect(now?.value).toEqual(framed.value);
+    expect({ a: 'b', ...now?.headers }).toEqual(framed.headers);
     const decoder = new RegistryDecoder(registry);
     expect(JSON.parse(String(await decoder.envelope(consumed(framed.value, framed.headers))))).toEqual(envelope);
     expect(registry.schemas.get(schemaId)?.schemaType).toBe('JSON');

@@ -169,6 +169,8 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   readonly #options: EventProducerOptions<Defs>;
   readonly #logger: EventsLogger;
   readonly #transport: TransportProducer;
+  /** Registry mode: frames records in the Confluent wire format. */
+  readonly #registry: RegistryEncoder | undefined;
   readonly #spool: Spool | undefined;
   readonly #writeThrough: boolean;
   readonly #lingerMs: number;
@@ -214,17 +216,15 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#logger = options.logger ?? silentLogger;
     const transport = options.transport ?? embeddedLogTransport({ dir: join(process.cwd(), '.backlot', 'log') });
     const registry = options.registry;
-    this.#transport = registry
-      ? framingProducer(
-          transport.producer(),
-          new RegistryEncoder({
-            client: registry.client,
-            schemas: schemaSourceOf(registry.schemas),
-            subjects: registry.subjects ?? 'record',
-            autoRegister: registry.autoRegister ?? true,
-          }),
-        )
-      : transport.producer();
+    this.#registry = registry
+      ? new RegistryEncoder({
+          client: registry.client,
+          schemas: schemaSourceOf(registry.schemas),
+          subjects: registry.subjects ?? 'record',
+          autoRegister: registry.autoRegister ?? true,
+        })
+      : undefined;
+    this.#transport = this.#registry ? framingProducer(transport.producer(), this.#registry) : transport.producer();
     this.#lingerMs = options.batch?.lingerMs ?? 5;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';
@@ -431,20 +431,29 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
 
   #accept(envelope: AnyEventEnvelope<Defs>, options: EmitOptions | undefined): boolean {
     const { topic } = this.#options;
+    const destination = topic === undefined ? 'events' : typeof topic === 'string' ? topic : topic(envelope);
     let value: Buffer;
+    // Registry mode, schema id known: framed now; else the plain envelope, framed when sent.
+    let framed: { value: Buffer; headers: Record<string, string> } | undefined;
     try {
-      value = this.#options.catalog.encode(envelope);
+      framed = this.#registry?.frameNow(destination, envelope);
+      value = framed?.value ?? this.#options.catalog.encode(envelope);
     } catch (error) {
       if (isEventEncodeError(error)) this.#counts.invalid++;
       throw error;
     }
-    const destination = topic === undefined ? 'events' : typeof topic === 'string' ? topic : topic(envelope);
     const key = options?.key ?? this.#options.key?.(envelope) ?? null;
-    if (!emitObserved()) return this.#admit(envelope, pending({ topic: destination, key, value, timestamp: now() }));
+    if (!emitObserved()) {
+      return this.#admit(
+        envelope,
+        pending({ topic: destination, key, value, timestamp: now(), headers: framed?.headers }),
+      );
+    }
     const emit = { producer: this.#options.source, event: envelope, topic: destination, key };
-    return traceEmit(emit, (headers) =>
-      this.#admit(envelope, pending({ topic: destination, key, value, timestamp: now(), headers })),
-    );
+    return traceEmit(emit, (trace) => {
+      const headers = framed && trace ? { ...trace, ...framed.headers } : (framed?.headers ?? trace);
+      return this.#admit(envelope, pending({ topic: destination, key, value, timestamp: now(), headers }));
+    });
   }
 
   /** Checks an event's record against its topic's size limit and places it (memory, spool, held or dropped). */

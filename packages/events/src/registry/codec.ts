@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../catalog/define-catalog.js';
+import { EventEncodeError } from '../errors.js';
 import type { ConsumedMessage, OutgoingMessage } from '../transport/types.js';
 import type { SchemaRegistryClient } from './client.js';
 import { ENVELOPE_HEADERS } from './envelope-headers.js';
@@ -22,9 +23,31 @@ export interface RegistryEncoderOptions {
  */
 export class RegistryEncoder {
   readonly #options: RegistryEncoderOptions;
+  /** Schema ids resolved so far, by topic and event name: what lets `frameNow` frame at `emit`. */
+  readonly #ids = new Map<string, number>();
 
   constructor(options: RegistryEncoderOptions) {
     this.#options = options;
+  }
+
+  /**
+   * The wire-format value and envelope headers of `envelope` if its schema id is known
+   * already (no I/O: the producer frames at `emit` then), else `undefined` (the producer keeps
+   * the plain envelope, framed by {@link frame} when sent).
+   * @throws {EventEncodeError} when the payload cannot be written as JSON.
+   */
+  frameNow(topic: string, envelope: EventEnvelope): { value: Buffer; headers: Record<string, string> } | undefined {
+    const id = this.#ids.get(`${topic}\u0000${envelope.name}`);
+    if (id === undefined) return undefined;
+    let text: string;
+    try {
+      text = JSON.stringify(envelope.payload);
+    } catch (error) {
+      throw new EventEncodeError(envelope.name, error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
+    }
+    return { value: frame(id, text), headers: envelopeHeaders(envelope) };
   }
 
   /**
@@ -39,22 +62,27 @@ export class RegistryEncoder {
     const subject = subjectOf(subjects, topic, envelope.name);
     const registered = { schemaType: 'JSON' as const, schema: schema.text };
     const id = autoRegister ? await client.register(subject, registered) : await client.lookup(subject, registered);
-    const headers: Record<string, string> = {
-      ...message.headers,
-      [ENVELOPE_HEADERS.id]: envelope.id,
-      [ENVELOPE_HEADERS.name]: envelope.name,
-      [ENVELOPE_HEADERS.version]: String(envelope.version),
-      [ENVELOPE_HEADERS.time]: envelope.time,
-      [ENVELOPE_HEADERS.source]: envelope.source,
-    };
-    if (envelope.traceId) headers[ENVELOPE_HEADERS.traceId] = envelope.traceId;
+    this.#ids.set(`${topic}\u0000${envelope.name}`, id);
     return {
       key: message.key,
       timestamp: message.timestamp,
-      value: frame(id, Buffer.from(JSON.stringify(envelope.payload), 'utf8')),
-      headers,
+      value: frame(id, JSON.stringify(envelope.payload)),
+      headers: { ...message.headers, ...envelopeHeaders(envelope) },
     };
   }
+}
+
+/** @internal The envelope of a registry-mode record, as Kafka headers (see {@link ENVELOPE_HEADERS}). */
+export function envelopeHeaders(envelope: EventEnvelope): Record<string, string> {
+  const headers: Record<string, string> = {
+    [ENVELOPE_HEADERS.id]: envelope.id,
+    [ENVELOPE_HEADERS.name]: envelope.name,
+    [ENVELOPE_HEADERS.version]: String(envelope.version),
+    [ENVELOPE_HEADERS.time]: envelope.time,
+    [ENVELOPE_HEADERS.source]: envelope.source,
+  };
+  if (envelope.traceId) headers[ENVELOPE_HEADERS.traceId] = envelope.traceId;
+  return headers;
 }
 
 function parseEnvelope(value: Buffer): EventEnvelope {
@@ -94,6 +122,8 @@ function parseEnvelope(value: Buffer): EventEnvelope {
  */
 export class RegistryDecoder {
   readonly #client: SchemaRegistryClient;
+  /** The event name and version each schema id declares, read once per id. */
+  readonly #declared = new Map<number, ReturnType<typeof eventOfSchema>>();
 
   constructor(client: SchemaRegistryClient) {
     this.#client = client;
@@ -108,8 +138,11 @@ export class RegistryDecoder {
     const value = message.value;
     if (value === null || !isFramed(value)) return value ?? '';
     const { schemaId, payload } = unframe(value);
-    const schema = await this.#client.schemaById(schemaId);
-    const declared = eventOfSchema(schema.schema);
+    let declared = this.#declared.get(schemaId);
+    if (declared === undefined) {
+      declared = eventOfSchema((await this.#client.schemaById(schemaId)).schema);
+      this.#declared.set(schemaId, declared);
+    }
     const headers = message.headers ?? {};
     const header = (name: string): string => {
       const found = headers[name];

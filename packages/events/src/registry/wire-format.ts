@@ -22,15 +22,20 @@ export function isFramed(bytes: Uint8Array): boolean {
   return bytes.length > 0 && bytes[0] === MAGIC_BYTE;
 }
 
-/** `payload` in the Confluent wire format: magic byte 0, the schema id (4 bytes, big-endian), the payload. */
-export function frame(schemaId: number, payload: Uint8Array): Buffer {
+/**
+ * `payload` in the Confluent wire format: magic byte 0, the schema id (4 bytes, big-endian),
+ * the payload (bytes, or text written as UTF-8 straight into the frame).
+ */
+export function frame(schemaId: number, payload: Uint8Array | string): Buffer {
   if (!Number.isInteger(schemaId) || schemaId < 0 || schemaId > MAX_SCHEMA_ID) {
     throw new RangeError(`schema id must be an integer from 0 to ${MAX_SCHEMA_ID}, got ${schemaId}`);
   }
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  const text = typeof payload === 'string';
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + (text ? Buffer.byteLength(payload, 'utf8') : payload.length));
   out[0] = MAGIC_BYTE;
   out.writeUInt32BE(schemaId, 1);
-  out.set(payload, FRAME_HEADER_BYTES);
+  if (text) out.write(payload, FRAME_HEADER_BYTES, 'utf8');
+  else out.set(payload, FRAME_HEADER_BYTES);
   return out;
 }
 
