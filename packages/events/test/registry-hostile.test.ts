@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRegistryError, type RegistryError, schemaRegistry } from '../src/index.js';
-import { startRegistryProxy } from './registry-proxy.js';
+import { schemaRegistry } from '../src/index.js';
+import { registryFailure as failure, startRegistryProxy } from './registry-helpers.js';
 
 // The client against registries that misbehave: hangs, fails with 5xx, refuses, answers nonsense.
 // These are local HTTP servers standing in for a broken registry; the working one is Apicurio
@@ -27,16 +27,6 @@ async function answering(status: number, body: string): Promise<{ url: string; h
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}/apis/ccompat/v7`, hits: () => hits };
-}
-
-async function failure(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isRegistryError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a RegistryError');
 }
 
 const schema = { schemaType: 'JSON' as const, schema: '{"type":"object"}' };

@@ -11,16 +11,14 @@ import {
   defineEventCatalog,
   ENVELOPE_HEADERS,
   frame,
-  isRegistryError,
   kafkaTransport,
-  type RegistryError,
   type SchemaRegistryClient,
   schemaRegistry,
   unframe,
 } from '../src/index.js';
 import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
 import { collect, connectAdmin, removeTempDirs, tempDir, until } from './helpers.js';
-import { startRegistryProxy } from './registry-proxy.js';
+import { registryFailure as failure, startRegistryProxy } from './registry-helpers.js';
 
 // Registry mode against the real services: Apicurio Registry 3 (its Confluent-compatible API,
 // started by scripts/services.sh) and the Kafka broker. Records are read back by clients that
@@ -104,16 +102,6 @@ function curlSchema(id: number): Record<string, unknown> {
     encoding: 'utf8',
   });
   return JSON.parse((JSON.parse(body) as { schema: string }).schema) as Record<string, unknown>;
-}
-
-async function failure(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isRegistryError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a RegistryError');
 }
 
 describe.skipIf(off)('the registry client against Apicurio Registry', () => {

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { isRegistryError, type RegistryError } from '../src/index.js';
 
 /**
  * What the proxy does to connections between the test's registry client and the registry:
@@ -57,4 +58,15 @@ export async function startRegistryProxy(upstream: URL): Promise<RegistryProxy> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The {@link RegistryError} `promise` rejects with; fails the test on success or another error. */
+export async function registryFailure(promise: Promise<unknown>): Promise<RegistryError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isRegistryError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a RegistryError');
 }
