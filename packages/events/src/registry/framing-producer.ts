@@ -3,6 +3,12 @@ import type { OutgoingMessage, RejectedMessage, SendReport, TransportProducer } 
 import type { RegistryEncoder } from './codec.js';
 import { isRegistryError } from './errors.js';
 
+const codeOf = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : 'BACKLOT_EVENTS_REGISTRY_BAD_FRAME';
+};
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /**
  * @internal A transport producer that frames each record in the Confluent wire format just
  * before it is sent, so that memory and spool keep plain envelopes and a registry outage is
@@ -42,11 +48,13 @@ export function framingProducer(inner: TransportProducer, encoder: RegistryEncod
           toSend.push(out);
         } catch (failure) {
           // Unreachable registry: the whole send fails, none is acknowledged, all are sent again later.
-          if (!isRegistryError(failure) || failure.retryable) {
+          if (isRegistryError(failure) && failure.retryable) {
             error = failure;
             break;
           }
-          rejected.push({ message, code: failure.code, reason: failure.message });
+          // Anything else cannot succeed by trying again (a refused schema, an event the catalogue
+          // no longer has, replayed from an older spool): that record is refused, the rest flows on.
+          rejected.push({ message, code: codeOf(failure), reason: reasonOf(failure) });
         }
       }
       await previous;
