@@ -10,7 +10,7 @@ import {
   TransportSendError,
   unframe,
 } from '../src/index.js';
-import { RegistryEncoder } from '../src/registry/codec.js';
+import { RegistryEncoder } from '../src/registry/encoder.js';
 import { RegistryError } from '../src/registry/errors.js';
 import { framingProducer } from '../src/registry/framing-producer.js';
 import { schemaSourceOf } from '../src/registry/schema-source.js';

@@ -17,7 +17,8 @@ import {
   unframe,
   VERSION_KEYWORD,
 } from '../src/index.js';
-import { RegistryDecoder, RegistryEncoder } from '../src/registry/codec.js';
+import { RegistryDecoder } from '../src/registry/decoder.js';
+import { RegistryEncoder } from '../src/registry/encoder.js';
 import { RegistryError } from '../src/registry/errors.js';
 import { schemaSourceOf } from '../src/registry/schema-source.js';
 import { subjectOf } from '../src/registry/subjects.js';

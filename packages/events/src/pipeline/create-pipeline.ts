@@ -12,7 +12,7 @@ import type {
 import { PIPELINE_DEAD_LETTER_CHANNEL, type PipelineDeadLetterMessage } from '../diagnostics/channels.js';
 import { ClosedError } from '../errors.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
-import { RegistryDecoder } from '../registry/codec.js';
+import { RegistryDecoder } from '../registry/decoder.js';
 import { isRegistryError } from '../registry/errors.js';
 import { type PipelineRegistryOptions, pipelineRegistrySchema } from '../registry/options.js';
 import type { RecordPosition } from '../sinks/types.js';

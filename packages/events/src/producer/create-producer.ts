@@ -16,7 +16,7 @@ import {
   isUnknownEventError,
 } from '../errors.js';
 import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
-import { RegistryEncoder } from '../registry/codec.js';
+import { RegistryEncoder } from '../registry/encoder.js';
 import { framingProducer } from '../registry/framing-producer.js';
 import { schemaSourceOf } from '../registry/schema-source.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';

@@ -77,7 +77,7 @@ export interface SchemaRegistryClient {
   setCompatibility(subject: string, level: CompatibilityLevel): Promise<void>;
   /** `subject`'s compatibility level, or the registry's global one when the subject has none (`GET /config/{subject}`). */
   compatibility(subject: string): Promise<CompatibilityLevel>;
-  /** HTTP requests made so far (cache hits make none). */
+  /** Calls that went to the registry so far, each of up to `1 + retries` HTTP attempts (cache hits make none). */
   readonly requests: number;
 }
 

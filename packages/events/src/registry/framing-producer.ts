@@ -1,6 +1,6 @@
 import { isTransportSendError, TransportSendError } from '../errors.js';
 import type { OutgoingMessage, RejectedMessage, SendReport, TransportProducer } from '../transport/types.js';
-import type { RegistryEncoder } from './codec.js';
+import type { RegistryEncoder } from './encoder.js';
 import { isRegistryError } from './errors.js';
 
 const codeOf = (error: unknown): string => {
