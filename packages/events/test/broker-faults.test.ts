@@ -43,6 +43,16 @@ const transports: [string, () => Transport][] = [
   ],
 ];
 
+/**
+ * The same transports with their request timeout far away (30 s): a hang can only be noticed
+ * soon by the producer's `degradedAfterMs`, and an answer that comes late is still taken.
+ */
+const patient: Record<string, () => Transport> = {
+  kafkajs: () => kafkaTransport({ brokers, connectionTimeoutMs: 1000, requestTimeoutMs: 30_000 }),
+  platformatic: () =>
+    platformaticKafkaTransport({ brokers, connectionTimeoutMs: 1000, requestTimeoutMs: 30_000, sendRetries: 1 }),
+};
+
 let topics = 0;
 async function freshTopic(name: string): Promise<string> {
   const topic = `${name}-${++topics}`;
@@ -58,8 +68,9 @@ async function freshTopic(name: string): Promise<string> {
   return topic;
 }
 
-function producerOn(transport: Transport, topic: string, spoolDir = tempDir()) {
+function producerOn(transport: Transport, topic: string, spoolDir = tempDir(), degradedAfterMs?: number) {
   return createEventProducer({
+    degradedAfterMs,
     catalog: testEvents,
     source: 'broker-faults',
     transport,
@@ -97,7 +108,7 @@ function expectExactlyOnce(counts: Map<number, number>, n: number) {
   expect({ missing, twice, distinct: counts.size }).toEqual({ missing: [], twice: [], distinct: n });
 }
 
-describe.each(transports)('a broker behind a fault proxy (%s)', (_name, transport) => {
+describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport) => {
   beforeEach(() => {
     proxy.mode('pass');
     proxy.latency(0);
@@ -148,6 +159,67 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (_name, transpor
     expect(second.metrics()).toMatchObject({ replayed: closed.spoolPending, spoolPending: 0 });
     await second.close();
     expectExactlyOnce(await countSeqs(topic), 800);
+  }, 120_000);
+
+  it('a broker that hangs: degraded after degradedAfterMs, before any request timed out; events go to the spool; close() and a restart lose nothing, write nothing twice', async () => {
+    const topic = await freshTopic('hang');
+    const spoolDir = tempDir();
+    const first = producerOn((patient[name] as () => Transport)(), topic, spoolDir, 300);
+    await emitRange(first, 0, 200);
+    await first.flush({ timeoutMs: 60_000 });
+    // Open connections fall silent; new ones are accepted and never answered.
+    proxy.mode('stall');
+    await emitRange(first, 200, 500);
+    await until(() => first.metrics().degraded, 'the producer to see the broker hang');
+    const hung = first.metrics();
+    // No request has failed or timed out (30 s away): degradedAfterMs noticed the hang.
+    expect(hung).toMatchObject({ failedBatches: 0, retried: 0, dropped: 0 });
+    await emitRange(first, 500, 800);
+    await first.persisted();
+    const later = first.metrics();
+    // What was only in memory went to the spool, and every event emitted since follows it there.
+    expect(later).toMatchObject({ emitted: 800, invalid: 0, dropped: 0, failedBatches: 0 });
+    expect(later.spooled - hung.spooled).toBeGreaterThanOrEqual(300);
+    expect(later.spoolPending).toBeGreaterThanOrEqual(300);
+    expect(later.buffered).toBeLessThanOrEqual(800 - 200 - later.spoolPending);
+    // close() does not wait for the broker: what is in flight goes to the spool too.
+    await first.close();
+    const closed = first.metrics();
+    expect(closed.spoolPending).toBe(800 - closed.sent);
+    proxy.mode('pass');
+    const second = producerOn(transport(), topic, spoolDir);
+    await second.flush({ timeoutMs: 60_000 });
+    expect(second.metrics()).toMatchObject({ replayed: closed.spoolPending, spoolPending: 0 });
+    await second.close();
+    expectExactlyOnce(await countSeqs(topic), 800);
+  }, 120_000);
+
+  it('a broker that answers late (after degradedAfterMs, before the request timeout): degraded meanwhile, the late answers taken, every event once', async () => {
+    const topic = await freshTopic('late');
+    const producer = producerOn((patient[name] as () => Transport)(), topic, tempDir(), 300);
+    await emitRange(producer, 0, 200);
+    await producer.flush({ timeoutMs: 60_000 });
+    // Every frame waits 1.5 s each way: answers come long after degradedAfterMs, long before the request timeout.
+    proxy.latency(1500);
+    await emitRange(producer, 200, 500);
+    await until(() => producer.metrics().degraded, 'the producer to see the broker hang');
+    await emitRange(producer, 500, 700);
+    proxy.latency(0);
+    await producer.flush({ timeoutMs: 60_000 });
+    const metrics = producer.metrics();
+    await producer.close();
+    // Nothing failed, nothing was sent again: the in-doubt requests kept waiting, and their answers were taken.
+    expect(metrics).toMatchObject({
+      emitted: 700,
+      sent: 700,
+      dropped: 0,
+      spoolPending: 0,
+      failedBatches: 0,
+      retried: 0,
+      degraded: false,
+    });
+    expect(metrics.spooled).toBeGreaterThan(0);
+    expectExactlyOnce(await countSeqs(topic), 700);
   }, 120_000);
 
   it('a slow broker, slower than the request timeout for a while: nothing lost, nothing written twice', async () => {
