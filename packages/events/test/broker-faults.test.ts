@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -68,16 +69,22 @@ async function freshTopic(name: string): Promise<string> {
   return topic;
 }
 
-function producerOn(transport: Transport, topic: string, spoolDir = tempDir(), degradedAfterMs?: number) {
+function producerOn(
+  transport: Transport,
+  topic: string,
+  spoolDir = tempDir(),
+  degradedAfterMs?: number,
+  batch = { maxEvents: 100 },
+) {
   return createEventProducer({
     degradedAfterMs,
+    batch,
     catalog: testEvents,
     source: 'broker-faults',
     transport,
     topic,
     key: byProfile,
     spool: { dir: spoolDir },
-    batch: { maxEvents: 100 },
     retry: { initialDelayMs: 50, maxDelayMs: 300 },
     closeTimeoutMs: 5000,
   });
@@ -220,6 +227,48 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport
     });
     expect(metrics.spooled).toBeGreaterThan(0);
     expectExactlyOnce(await countSeqs(topic), 700);
+  }, 120_000);
+
+  it('close() while the broker no longer reads cuts the connections: what they still held never reaches it when it reads again', async () => {
+    // One partition: each request carries a whole batch (up to 1 MiB) on one connection,
+    // more than a socket's receive buffer holds while nobody reads it.
+    const topic = `held-${++topics}`;
+    await until(
+      () =>
+        admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }).then(
+          () => true,
+          () => false,
+        ),
+      `topic ${topic} to be created`,
+    );
+    const spoolDir = tempDir();
+    const first = producerOn((patient[name] as () => Transport)(), topic, spoolDir, 300, { maxEvents: 10_000 });
+    // Incompressible (gzip): a request of a few hundred of these is larger than a socket buffer.
+    const emitBulky = (from: number, to: number) => {
+      for (let seq = from; seq < to; seq++) {
+        first.emit('play.started', {
+          profileId: 'p',
+          titleId: randomBytes(3000).toString('base64'),
+          country: 'FR',
+          seq,
+        });
+      }
+    };
+    emitBulky(0, 10);
+    await first.flush({ timeoutMs: 60_000 });
+    proxy.mode('hold');
+    emitBulky(10, 1010);
+    await until(() => first.metrics().degraded, 'the producer to see the broker hang');
+    await first.close();
+    const closed = first.metrics();
+    expect(closed).toMatchObject({ emitted: 1010, dropped: 0, sent: 10, spoolPending: 1000 });
+    // The broker reads again: whatever the closed producer's sockets still held would be written now.
+    proxy.mode('pass');
+    const second = producerOn(transport(), topic, spoolDir);
+    await second.flush({ timeoutMs: 60_000 });
+    expect(second.metrics()).toMatchObject({ replayed: 1000, spoolPending: 0 });
+    await second.close();
+    expectExactlyOnce(await countSeqs(topic), 1010);
   }, 120_000);
 
   it('a slow broker, slower than the request timeout for a while: nothing lost, nothing written twice', async () => {
