@@ -55,12 +55,12 @@ const patient: Record<string, () => Transport> = {
 };
 
 let topics = 0;
-async function freshTopic(name: string): Promise<string> {
+async function freshTopic(name: string, partitions = 3): Promise<string> {
   const topic = `${name}-${++topics}`;
   // The first admin requests after the broker's start may find it not ready yet: try again.
   await until(
     () =>
-      admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }).then(
+      admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).then(
         () => true,
         () => false,
       ),
@@ -106,6 +106,14 @@ async function countSeqs(topic: string): Promise<Map<number, number>> {
     counts.set(seq, (counts.get(seq) ?? 0) + 1);
   }
   return counts;
+}
+
+/** A new process's producer on the spool a closed one left: it replays all `pending` events of it. */
+async function restartOnSpool(transport: Transport, topic: string, spoolDir: string, pending: number) {
+  const second = producerOn(transport, topic, spoolDir);
+  await second.flush({ timeoutMs: 60_000 });
+  expect(second.metrics()).toMatchObject({ replayed: pending, spoolPending: 0 });
+  await second.close();
 }
 
 /** Every seq in [0, n) exactly once. */
@@ -161,10 +169,7 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport
     expect(closed.spoolPending).toBe(800 - closed.sent);
     expect(closed.spoolPending).toBeGreaterThan(0);
     proxy.mode('pass');
-    const second = producerOn(transport(), topic, spoolDir);
-    await second.flush({ timeoutMs: 60_000 });
-    expect(second.metrics()).toMatchObject({ replayed: closed.spoolPending, spoolPending: 0 });
-    await second.close();
+    await restartOnSpool(transport(), topic, spoolDir, closed.spoolPending);
     expectExactlyOnce(await countSeqs(topic), 800);
   }, 120_000);
 
@@ -194,10 +199,7 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport
     const closed = first.metrics();
     expect(closed.spoolPending).toBe(800 - closed.sent);
     proxy.mode('pass');
-    const second = producerOn(transport(), topic, spoolDir);
-    await second.flush({ timeoutMs: 60_000 });
-    expect(second.metrics()).toMatchObject({ replayed: closed.spoolPending, spoolPending: 0 });
-    await second.close();
+    await restartOnSpool(transport(), topic, spoolDir, closed.spoolPending);
     expectExactlyOnce(await countSeqs(topic), 800);
   }, 120_000);
 
@@ -232,15 +234,7 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport
   it('close() while the broker no longer reads cuts the connections: what they still held never reaches it when it reads again', async () => {
     // One partition: each request carries a whole batch (up to 1 MiB) on one connection,
     // more than a socket's receive buffer holds while nobody reads it.
-    const topic = `held-${++topics}`;
-    await until(
-      () =>
-        admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }).then(
-          () => true,
-          () => false,
-        ),
-      `topic ${topic} to be created`,
-    );
+    const topic = await freshTopic('held', 1);
     const spoolDir = tempDir();
     const first = producerOn((patient[name] as () => Transport)(), topic, spoolDir, 300, { maxEvents: 10_000 });
     // Incompressible (gzip): a request of a few hundred of these is larger than a socket buffer.
@@ -264,10 +258,7 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport
     expect(closed).toMatchObject({ emitted: 1010, dropped: 0, sent: 10, spoolPending: 1000 });
     // The broker reads again: whatever the closed producer's sockets still held would be written now.
     proxy.mode('pass');
-    const second = producerOn(transport(), topic, spoolDir);
-    await second.flush({ timeoutMs: 60_000 });
-    expect(second.metrics()).toMatchObject({ replayed: 1000, spoolPending: 0 });
-    await second.close();
+    await restartOnSpool(transport(), topic, spoolDir, 1000);
     expectExactlyOnce(await countSeqs(topic), 1010);
   }, 120_000);
 
