@@ -234,7 +234,9 @@ function acknowledgedPartitions(error: unknown, topic: string): ReadonlySet<numb
 /** An admin client of the producer's, for topic configuration: created on first use, closed with the producer. */
 function createTopicAdmin(settings: Settings) {
   let admin: Admin | undefined;
+  let closed = false;
   const open = () => {
+    if (closed) throw new Error('the producer is closed');
     admin ??= new Admin(clientOptions(settings));
     return admin;
   };
@@ -263,6 +265,7 @@ function createTopicAdmin(settings: Settings) {
       }
     },
     async close(): Promise<void> {
+      closed = true;
       const current = admin;
       admin = undefined;
       await current?.close();
