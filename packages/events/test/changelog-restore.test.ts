@@ -112,6 +112,33 @@ describe('changelog topics and restores (kafkaCheckpoints)', () => {
     });
   }, 120_000);
 
+  it('starts with an existing changelog whose settings the broker refuses, saying which command sets them', async () => {
+    const { topic, groupId } = await source('cl-refused', 1);
+    const changelogTopic = `cl-refused-own-${run}`;
+    topics.push(changelogTopic);
+    await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: changelogTopic, partitions: 1, compact: true }] });
+    const warnings: string[] = [];
+    const store = kafkaCheckpoints({
+      brokers: kafkaBrokers,
+      changelogTopic,
+      // Not a ratio: the broker refuses it (INVALID_CONFIG).
+      changelogConfig: { 'min.cleanable.dirty.ratio': '7' },
+      logger: { info: () => {}, warn: (_fields, message) => warnings.push(message), error: () => {} },
+    });
+    await store.prepare({ groupId, topics: [topic], transport: 'kafka' });
+    const restored = await store.assign([{ topic, partition: 0 }]);
+    await store.close();
+    expect(restored.get(`${topic}\u00000`)).toEqual({ entries: new Map(), offset: undefined });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `kafka-configs --alter --entity-type topics --entity-name ${changelogTopic} --add-config .*min\\.cleanable\\.dirty\\.ratio=7`,
+        ),
+      ),
+    ]);
+    expect(await topicConfigs(kafkaBrokers, changelogTopic)).toEqual({ 'cleanup.policy': 'compact' });
+  }, 120_000);
+
   it('names the field and the fix of a changelogConfig that is not a changelog’s', () => {
     expect(() => kafkaCheckpoints({ brokers: kafkaBrokers, changelogConfig: { 'cleanup.policy': 'delete' } })).toThrow(
       /changelogConfig\['cleanup.policy'\] must include 'compact'/,

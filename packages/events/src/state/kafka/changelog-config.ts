@@ -1,6 +1,5 @@
 import type { Admin, ConfigResourceTypes } from 'kafkajs';
 import type { EventsLogger } from '../../util/logger.js';
-import { StateError } from '../errors.js';
 
 /**
  * Topic settings a changelog is created with, so that compaction keeps it short and a
@@ -33,7 +32,10 @@ const TOPIC_CONFIG_SOURCE = 1;
  * its own (a topic created before they were chosen, or by hand): the settings made on
  * the topic are kept as they are (a user's choice wins), the missing ones are added.
  * kafkajs only has the non-incremental AlterConfigs, which replaces every topic setting:
- * the request therefore carries the topic's own settings too. Returns the names added.
+ * the request therefore carries the topic's own settings too. A broker that refuses
+ * (no DESCRIBE_CONFIGS or ALTER_CONFIGS permission) is logged with the command that
+ * sets them, and the pipeline starts anyway: restores then read more, nothing is lost.
+ * Returns the names added.
  */
 export async function completeChangelogConfig(
   admin: Admin,
@@ -41,19 +43,29 @@ export async function completeChangelogConfig(
   wanted: Readonly<Record<string, string>>,
   logger: EventsLogger,
 ): Promise<string[]> {
-  const { resources } = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: [{ type: TOPIC_RESOURCE, name: topic }],
-  });
-  const entries = resources[0]?.configEntries ?? [];
-  const own = entries.filter((entry) => entry.configSource === TOPIC_CONFIG_SOURCE);
+  const command = (names: readonly string[]) =>
+    `kafka-configs --alter --entity-type topics --entity-name ${topic} --add-config ${names.map((name) => `${name}=${wanted[name]}`).join(',')}`;
+  let own: { configName: string; configValue: string; isSensitive: boolean }[];
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: TOPIC_RESOURCE, name: topic }],
+    });
+    own = (resources[0]?.configEntries ?? []).filter((entry) => entry.configSource === TOPIC_CONFIG_SOURCE);
+  } catch (error) {
+    logger.warn(
+      { err: error, topic },
+      `checkpoints: cannot read the settings of changelog '${topic}'; restores read every update until it has ${command(Object.keys(wanted))}`,
+    );
+    return [];
+  }
   const missing = Object.keys(wanted).filter((name) => !own.some((entry) => entry.configName === name));
   if (missing.length === 0) return [];
   if (own.some((entry) => entry.isSensitive)) {
     // Its value is not readable: altering would erase it. Leave the topic to its operator.
     logger.warn(
       { topic, missing },
-      `checkpoints: changelog '${topic}' lacks ${missing.join(', ')} and has a sensitive setting this client cannot carry over; set them with kafka-configs --alter --add-config`,
+      `checkpoints: changelog '${topic}' has a sensitive setting this client cannot carry over; set the missing ones with ${command(missing)}`,
     );
     return [];
   }
@@ -67,11 +79,11 @@ export async function completeChangelogConfig(
       resources: [{ type: TOPIC_RESOURCE, name: topic, configEntries }],
     });
   } catch (error) {
-    throw new StateError(
-      'BACKLOT_EVENTS_TOPIC_SETUP',
-      `cannot give changelog '${topic}' the settings ${missing.map((name) => `${name}=${wanted[name]}`).join(', ')}: ${error instanceof Error ? error.message : String(error)} (grant ALTER_CONFIGS on the topic, or set them with kafka-configs --alter --add-config)`,
-      { cause: error, topic },
+    logger.warn(
+      { err: error, topic, missing },
+      `checkpoints: the broker refused settings of changelog '${topic}' (grant ALTER_CONFIGS on it); restores read every update until it has ${command(missing)}`,
     );
+    return [];
   }
   logger.info({ topic, added: missing }, 'checkpoints: changelog settings completed (compaction keeps restores short)');
   return missing;
