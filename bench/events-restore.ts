@@ -161,6 +161,17 @@ async function compacted(topic: string): Promise<void> {
   }
 }
 
+/** Both subjects on `changelog`, alternating. */
+const measure = (name: string, changelog: Changelog) =>
+  runBench({
+    name,
+    unit,
+    subjects: { 'backlot-restore': () => backlotRestore(changelog), 'kafkajs-read': () => kafkajsRead(changelog) },
+    rounds: 5,
+    warmup: 1,
+    reference: 'backlot-restore',
+  });
+
 export default async function eventsRestore() {
   const fresh = changelogOf('fresh');
   // Segments of 1 s and an eager cleaner: the changelog is compacted within the run, as one
@@ -170,16 +181,7 @@ export default async function eventsRestore() {
     await ensureTopics({ brokers: kafkaBrokers, topics: [{ topic: source, partitions: 2 }] });
     await writeState(fresh);
     await writeState(old);
-    const results = [
-      await runBench({
-        name: 'events-restore',
-        unit,
-        subjects: { 'backlot-restore': () => backlotRestore(fresh), 'kafkajs-read': () => kafkajsRead(fresh) },
-        rounds: 5,
-        warmup: 1,
-        reference: 'backlot-restore',
-      }),
-    ];
+    const results = [await measure('events-restore', fresh)];
     // A checkpoint after segment.ms rolls the segment holding every update, and the cleaner can take it.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const writer = kafkaCheckpoints({ brokers: kafkaBrokers, changelogConfig: old.config });
@@ -188,16 +190,7 @@ export default async function eventsRestore() {
     await writer.commit({ ...partition, offset: String(KEYS * UPDATES), changes: [], outputs: [] });
     await writer.close();
     await compacted(old.topic);
-    results.push(
-      await runBench({
-        name: 'events-restore-compacted',
-        unit,
-        subjects: { 'backlot-restore': () => backlotRestore(old), 'kafkajs-read': () => kafkajsRead(old) },
-        rounds: 5,
-        warmup: 1,
-        reference: 'backlot-restore',
-      }),
-    );
+    results.push(await measure('events-restore-compacted', old));
     return results;
   } finally {
     const admin = kafka.admin();
