@@ -98,6 +98,7 @@ export { type ObjectStoreSinkOptions, objectStoreSink } from './sinks/object-sto
 export type { RecordPosition, Sink, TransactionalSink } from './sinks/types.js';
 export { type DeadLetter, readDeadLetters } from './spool/dead-letter.js';
 export { isStateError, StateError, type StateErrorCode } from './state/errors.js';
+export { CHANGELOG_TOPIC_CONFIG } from './state/kafka/changelog-config.js';
 export { type KafkaCheckpointsOptions, kafkaCheckpoints } from './state/kafka/kafka-checkpoints.js';
 export type {
   CheckpointStore,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -43,13 +44,23 @@ const transports: [string, () => Transport][] = [
   ],
 ];
 
+/**
+ * The same transports with their request timeout far away (30 s): a hang can only be noticed
+ * soon by the producer's `degradedAfterMs`, and an answer that comes late is still taken.
+ */
+const patient: Record<string, () => Transport> = {
+  kafkajs: () => kafkaTransport({ brokers, connectionTimeoutMs: 1000, requestTimeoutMs: 30_000 }),
+  platformatic: () =>
+    platformaticKafkaTransport({ brokers, connectionTimeoutMs: 1000, requestTimeoutMs: 30_000, sendRetries: 1 }),
+};
+
 let topics = 0;
-async function freshTopic(name: string): Promise<string> {
+async function freshTopic(name: string, partitions = 3): Promise<string> {
   const topic = `${name}-${++topics}`;
   // The first admin requests after the broker's start may find it not ready yet: try again.
   await until(
     () =>
-      admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }).then(
+      admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).then(
         () => true,
         () => false,
       ),
@@ -58,15 +69,22 @@ async function freshTopic(name: string): Promise<string> {
   return topic;
 }
 
-function producerOn(transport: Transport, topic: string, spoolDir = tempDir()) {
+function producerOn(
+  transport: Transport,
+  topic: string,
+  spoolDir = tempDir(),
+  degradedAfterMs?: number,
+  batch = { maxEvents: 100 },
+) {
   return createEventProducer({
+    degradedAfterMs,
+    batch,
     catalog: testEvents,
     source: 'broker-faults',
     transport,
     topic,
     key: byProfile,
     spool: { dir: spoolDir },
-    batch: { maxEvents: 100 },
     retry: { initialDelayMs: 50, maxDelayMs: 300 },
     closeTimeoutMs: 5000,
   });
@@ -90,6 +108,14 @@ async function countSeqs(topic: string): Promise<Map<number, number>> {
   return counts;
 }
 
+/** A new process's producer on the spool a closed one left: it replays all `pending` events of it. */
+async function restartOnSpool(transport: Transport, topic: string, spoolDir: string, pending: number) {
+  const second = producerOn(transport, topic, spoolDir);
+  await second.flush({ timeoutMs: 60_000 });
+  expect(second.metrics()).toMatchObject({ replayed: pending, spoolPending: 0 });
+  await second.close();
+}
+
 /** Every seq in [0, n) exactly once. */
 function expectExactlyOnce(counts: Map<number, number>, n: number) {
   const missing = [...Array(n).keys()].filter((seq) => !counts.has(seq));
@@ -97,7 +123,7 @@ function expectExactlyOnce(counts: Map<number, number>, n: number) {
   expect({ missing, twice, distinct: counts.size }).toEqual({ missing: [], twice: [], distinct: n });
 }
 
-describe.each(transports)('a broker behind a fault proxy (%s)', (_name, transport) => {
+describe.each(transports)('a broker behind a fault proxy (%s)', (name, transport) => {
   beforeEach(() => {
     proxy.mode('pass');
     proxy.latency(0);
@@ -143,11 +169,97 @@ describe.each(transports)('a broker behind a fault proxy (%s)', (_name, transpor
     expect(closed.spoolPending).toBe(800 - closed.sent);
     expect(closed.spoolPending).toBeGreaterThan(0);
     proxy.mode('pass');
-    const second = producerOn(transport(), topic, spoolDir);
-    await second.flush({ timeoutMs: 60_000 });
-    expect(second.metrics()).toMatchObject({ replayed: closed.spoolPending, spoolPending: 0 });
-    await second.close();
+    await restartOnSpool(transport(), topic, spoolDir, closed.spoolPending);
     expectExactlyOnce(await countSeqs(topic), 800);
+  }, 120_000);
+
+  it('a broker that hangs: degraded after degradedAfterMs, before any request timed out; events go to the spool; close() and a restart lose nothing, write nothing twice', async () => {
+    const topic = await freshTopic('hang');
+    const spoolDir = tempDir();
+    const first = producerOn((patient[name] as () => Transport)(), topic, spoolDir, 300);
+    await emitRange(first, 0, 200);
+    await first.flush({ timeoutMs: 60_000 });
+    // Open connections fall silent; new ones are accepted and never answered.
+    proxy.mode('stall');
+    await emitRange(first, 200, 500);
+    await until(() => first.metrics().degraded, 'the producer to see the broker hang');
+    const hung = first.metrics();
+    // No request has failed or timed out (30 s away): degradedAfterMs noticed the hang.
+    expect(hung).toMatchObject({ failedBatches: 0, retried: 0, dropped: 0 });
+    await emitRange(first, 500, 800);
+    await first.persisted();
+    const later = first.metrics();
+    // What was only in memory went to the spool, and every event emitted since follows it there.
+    expect(later).toMatchObject({ emitted: 800, invalid: 0, dropped: 0, failedBatches: 0 });
+    expect(later.spooled - hung.spooled).toBeGreaterThanOrEqual(300);
+    expect(later.spoolPending).toBeGreaterThanOrEqual(300);
+    expect(later.buffered).toBeLessThanOrEqual(800 - 200 - later.spoolPending);
+    // close() does not wait for the broker: what is in flight goes to the spool too.
+    await first.close();
+    const closed = first.metrics();
+    expect(closed.spoolPending).toBe(800 - closed.sent);
+    proxy.mode('pass');
+    await restartOnSpool(transport(), topic, spoolDir, closed.spoolPending);
+    expectExactlyOnce(await countSeqs(topic), 800);
+  }, 120_000);
+
+  it('a broker that answers late (after degradedAfterMs, before the request timeout): degraded meanwhile, the late answers taken, every event once', async () => {
+    const topic = await freshTopic('late');
+    const producer = producerOn((patient[name] as () => Transport)(), topic, tempDir(), 300);
+    await emitRange(producer, 0, 200);
+    await producer.flush({ timeoutMs: 60_000 });
+    // Every frame waits 1.5 s each way: answers come long after degradedAfterMs, long before the request timeout.
+    proxy.latency(1500);
+    await emitRange(producer, 200, 500);
+    await until(() => producer.metrics().degraded, 'the producer to see the broker hang');
+    await emitRange(producer, 500, 700);
+    proxy.latency(0);
+    await producer.flush({ timeoutMs: 60_000 });
+    const metrics = producer.metrics();
+    await producer.close();
+    // Nothing failed, nothing was sent again: the in-doubt requests kept waiting, and their answers were taken.
+    expect(metrics).toMatchObject({
+      emitted: 700,
+      sent: 700,
+      dropped: 0,
+      spoolPending: 0,
+      failedBatches: 0,
+      retried: 0,
+      degraded: false,
+    });
+    expect(metrics.spooled).toBeGreaterThan(0);
+    expectExactlyOnce(await countSeqs(topic), 700);
+  }, 120_000);
+
+  it('close() while the broker no longer reads cuts the connections: what they still held never reaches it when it reads again', async () => {
+    // One partition: each request carries a whole batch (up to 1 MiB) on one connection,
+    // more than a socket's receive buffer holds while nobody reads it.
+    const topic = await freshTopic('held', 1);
+    const spoolDir = tempDir();
+    const first = producerOn((patient[name] as () => Transport)(), topic, spoolDir, 300, { maxEvents: 10_000 });
+    // Incompressible (gzip): a request of a few hundred of these is larger than a socket buffer.
+    const emitBulky = (from: number, to: number) => {
+      for (let seq = from; seq < to; seq++) {
+        first.emit('play.started', {
+          profileId: 'p',
+          titleId: randomBytes(3000).toString('base64'),
+          country: 'FR',
+          seq,
+        });
+      }
+    };
+    emitBulky(0, 10);
+    await first.flush({ timeoutMs: 60_000 });
+    proxy.mode('hold');
+    emitBulky(10, 1010);
+    await until(() => first.metrics().degraded, 'the producer to see the broker hang');
+    await first.close();
+    const closed = first.metrics();
+    expect(closed).toMatchObject({ emitted: 1010, dropped: 0, sent: 10, spoolPending: 1000 });
+    // The broker reads again: whatever the closed producer's sockets still held would be written now.
+    proxy.mode('pass');
+    await restartOnSpool(transport(), topic, spoolDir, 1000);
+    expectExactlyOnce(await countSeqs(topic), 1010);
   }, 120_000);
 
   it('a slow broker, slower than the request timeout for a while: nothing lost, nothing written twice', async () => {

@@ -204,6 +204,12 @@ describe('producer and pipeline on the embedded log (no broker)', () => {
     expect(() => createEventProducer({ catalog: events, source: 's', batch: { lingerMs: -1 }, spool: false })).toThrow(
       /batch.lingerMs must be 0 or more/,
     );
+    expect(() => createEventProducer({ catalog: events, source: 's', degradedAfterMs: 0, spool: false })).toThrow(
+      /degradedAfterMs must be positive/,
+    );
+    expect(() =>
+      createEventProducer({ catalog: events, source: 's', degradedAfterMs: '3s' as unknown as number, spool: false }),
+    ).toThrow(/degradedAfterMs must be a number of ms, e.g. 3000/);
     expect(() => embeddedLogTransport({ dir: '' })).toThrow(/dir must not be empty/);
     expect(() => createPipeline({ catalog: events, groupId: '' })).toThrow(/groupId must not be empty/);
     try {

@@ -13,9 +13,12 @@ const run = promisify(execFile);
  * - `pass`: forwards everything;
  * - `drop-produce-responses`: forwards every request, and every response except
  *   those to Produce requests (the broker writes the records, the client never hears so);
- * - `stall`: accepts connections and forwards nothing either way (a broker that hangs).
+ * - `stall`: accepts connections and forwards nothing either way (a broker that hangs);
+ * - `hold`: accepts connections and stops reading them (a broker that hangs and no longer
+ *   reads its sockets): what clients write stays in the sockets' buffers, and is read and
+ *   forwarded once the mode changes again, as a broker that comes back would.
  */
-export type ProxyMode = 'pass' | 'drop-produce-responses' | 'stall';
+export type ProxyMode = 'pass' | 'drop-produce-responses' | 'stall' | 'hold';
 
 /** A TCP proxy in front of a Kafka broker that the test controls. */
 export interface FaultProxy {
@@ -84,7 +87,7 @@ export async function startFaultProxy(port: number, upstreamPort: number): Promi
       upstream.on('error', close).on('close', close);
       upstream.on('data', (chunk: Buffer) => {
         for (const frame of responses.push(chunk)) {
-          if (mode === 'stall') continue;
+          if (mode === 'stall' || mode === 'hold') continue;
           const correlationId = frame.readInt32BE(4);
           if (produceIds.delete(correlationId) && mode === 'drop-produce-responses') {
             droppedResponses++;
@@ -94,7 +97,8 @@ export async function startFaultProxy(port: number, upstreamPort: number): Promi
         }
       });
     };
-    if (mode !== 'stall') openUpstream();
+    if (mode === 'hold') client.pause();
+    if (mode !== 'stall' && mode !== 'hold') openUpstream();
     client.on('data', (chunk: Buffer) => {
       for (const frame of requests.push(chunk)) {
         if (mode === 'stall') continue;
@@ -112,7 +116,12 @@ export async function startFaultProxy(port: number, upstreamPort: number): Promi
   return {
     port,
     mode(next) {
+      const held = mode === 'hold';
       mode = next;
+      for (const pair of pairs) {
+        if (next === 'hold') pair.client.pause();
+        else if (held) pair.client.resume();
+      }
     },
     latency(ms) {
       delayMs = ms;

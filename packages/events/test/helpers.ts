@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { Sink } from '../src/index.js';
@@ -58,8 +59,13 @@ export async function connectAdmin(brokers: string[]): Promise<Admin> {
   return admin;
 }
 
+/** How kcat reads a topic: `readCommitted` skips aborted transactions and stops at the last stable offset. */
+interface KcatReadOptions {
+  readCommitted?: boolean;
+}
+
 /** kcat's arguments to read every message of `topic` from the beginning, one `partition\tkey\tvalue` line each. */
-const kcatRead = (brokers: string[], topic: string) => [
+const kcatRead = (brokers: string[], topic: string, options: KcatReadOptions = {}) => [
   '-C',
   '-b',
   brokers[0] as string,
@@ -69,6 +75,7 @@ const kcatRead = (brokers: string[], topic: string) => [
   'beginning',
   '-e',
   '-q',
+  ...(options.readCommitted ? ['-X', 'isolation.level=read_committed'] : []),
   '-f',
   '%p\t%k\t%s\n',
 ];
@@ -86,42 +93,61 @@ function parseKcat(out: string): { partition: number; key: string; value: string
 
 /** The values of `topic` from the beginning, as a read_committed client that is not ours (kcat) reads them. */
 export function readCommittedValues(brokers: string[], topic: string): string[] {
-  return execFileSync(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      brokers[0] as string,
-      '-t',
-      topic,
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-X',
-      'isolation.level=read_committed',
-      '-f',
-      '%s\n',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  )
-    .split('\n')
-    .filter(Boolean);
+  return readTopic(brokers, topic, { readCommitted: true }).map((record) => record.value);
 }
 
 /** Every message of `topic`, from the beginning, as kcat (a client that is not ours) reads it. */
-export function readTopic(brokers: string[], topic: string): { partition: number; key: string; value: string }[] {
-  return parseKcat(execFileSync('kcat', kcatRead(brokers, topic), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }));
+export function readTopic(
+  brokers: string[],
+  topic: string,
+  options: KcatReadOptions = {},
+): { partition: number; key: string; value: string }[] {
+  return parseKcat(
+    execFileSync('kcat', kcatRead(brokers, topic, options), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
+  );
 }
 
 /** Like {@link readTopic}, without blocking the event loop (for a broker behind a proxy that runs on it). */
 export async function readTopicAsync(
   brokers: string[],
   topic: string,
+  options: KcatReadOptions = {},
 ): Promise<{ partition: number; key: string; value: string }[]> {
-  const { stdout } = await promisify(execFile)('kcat', kcatRead(brokers, topic), {
+  const { stdout } = await promisify(execFile)('kcat', kcatRead(brokers, topic, options), {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
   return parseKcat(stdout);
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The settings made on `topic` itself, as Kafka's own `kafka-configs --describe` prints them
+ * (a client that is not ours), run from the Kafka install of `scripts/services/kafka.sh`.
+ */
+export async function topicConfigs(brokers: string[], topic: string): Promise<Record<string, string>> {
+  const libs = process.env.BACKLOT_KAFKA_LIBS ?? join(repoRoot, '.services', 'kafka', 'libs');
+  const { stdout } = await promisify(execFile)(
+    'java',
+    [
+      '-cp',
+      `${libs}/*`,
+      'kafka.admin.ConfigCommand',
+      '--bootstrap-server',
+      brokers[0] as string,
+      '--entity-type',
+      'topics',
+      '--entity-name',
+      topic,
+      '--describe',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  const configs: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^\s+([a-z0-9.]+)=(\S*) sensitive=/.exec(line);
+    if (match) configs[match[1] as string] = match[2] as string;
+  }
+  return configs;
 }

@@ -31,6 +31,11 @@ export class Admission {
   readonly memory = new RecordQueue<Pending>();
   /** Held beyond the bounds by the `block` policy: newer than everything else. */
   readonly held = new RecordQueue<Pending>();
+  /**
+   * Set while the broker is away or hung: new events go to the spool (crash-safe) even when
+   * it holds nothing yet, behind what memory holds.
+   */
+  outage = false;
   readonly #options: AdmissionOptions;
   #lastDropLog = 0;
 
@@ -101,7 +106,7 @@ export class Admission {
 
   #spoolFirst(): boolean {
     const { spool } = this.#options;
-    return this.#options.writeThrough || (spool !== undefined && spool.pendingRecords > 0);
+    return this.#options.writeThrough || (spool !== undefined && (this.outage || spool.pendingRecords > 0));
   }
 
   /** Write-through: on disk before `emit` returns. Otherwise group commit, off the caller's path. */

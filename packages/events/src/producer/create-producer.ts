@@ -34,9 +34,12 @@ import { type Pending, pending } from './pending.js';
 import type { RecordQueue } from './record-queue.js';
 import { sendRecords } from './send-outcome.js';
 import { type InFlight, type Leftovers, SendWindow } from './send-window.js';
-import { type SpillContext, spillAfterFailure, spillOnClose } from './shutdown.js';
+import { type SpillContext, spillAfterFailure, spillOnClose, spillWhileHung } from './shutdown.js';
 import { TopicSizeLimits } from './size-limits.js';
 import { Waiters } from './waiters.js';
+
+/** What {@link Producer} races a send's answer with: `degradedAfterMs` passed first. */
+const HUNG = Symbol('hung');
 
 /** Counters and gauges of a producer; see {@link EventProducer.metrics}. */
 export interface ProducerMetrics {
@@ -79,7 +82,10 @@ export interface ProducerMetrics {
   batches: number;
   /** Emit-to-acknowledgement latency percentiles in ms, over events sent since the last `metrics({ reset: true })`. */
   ackLatencyMs: { p50: number; p99: number; p999: number; max: number };
-  /** Whether the last send failed (the broker is unreachable or failing). */
+  /**
+   * Whether the broker is unreachable, failing or hung: the last send failed, or the oldest
+   * one has gone unanswered for `degradedAfterMs`. While true, events go to the spool.
+   */
   degraded: boolean;
 }
 
@@ -174,6 +180,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   readonly #spool: Spool | undefined;
   readonly #writeThrough: boolean;
   readonly #lingerMs: number;
+  readonly #degradedAfterMs: number;
   /** Cuts the batches to send, from memory or the spool. */
   readonly #batcher: Batcher;
   /** Where accepted events wait: memory, spool, held or dropped. */
@@ -226,6 +233,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       : undefined;
     this.#transport = this.#registry ? framingProducer(transport.producer(), this.#registry) : transport.producer();
     this.#lingerMs = options.batch?.lingerMs ?? 5;
+    this.#degradedAfterMs = options.degradedAfterMs ?? 3000;
     const spool = options.spool;
     this.#writeThrough = spool !== false && spool?.mode === 'write-through';
     this.#spool =
@@ -545,14 +553,14 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
         await this.#sleep(Math.max(1, oldest.timestamp + this.#lingerMs - now()));
         continue;
       }
-      const error = await head.result;
+      const error = await this.#answer(head);
       if (this.#stopped) return;
       if (error === undefined) {
         this.#window.shift();
         this.#acknowledged(head);
         if (this.#degraded) {
           this.#logger.info({ failures }, 'event producer: sending again after an outage');
-          this.#degraded = false;
+          this.#setDegraded(false);
         }
         failures = 0;
         this.#waiters.settle();
@@ -576,7 +584,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
           'event producer: send failed; keeping events (memory, then spool) and retrying',
         );
       }
-      this.#degraded = true;
+      this.#setDegraded(true);
       // Crash-safe while the broker is away: what is only in memory goes to the spool now.
       await this.#spillAfterFailure();
       this.#waiters.settle();
@@ -589,6 +597,44 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       this.#transport.resume?.();
       this.#window.resume(failed);
     }
+  }
+
+  #setDegraded(degraded: boolean): void {
+    this.#degraded = degraded;
+    this.#admission.outage = degraded && this.#spool !== undefined;
+  }
+
+  /**
+   * The outcome of the oldest batch's send. One unanswered for `degradedAfterMs` marks the
+   * broker hung at once (degraded; memory to the spool, new events after it) rather than when
+   * the transport's request timeout ends it; the send keeps waiting for its answer meanwhile.
+   */
+  async #answer(head: InFlight): Promise<unknown> {
+    const result = head.result;
+    if (this.#degraded) return result;
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<typeof HUNG>((resolve) => {
+      timer = setTimeout(resolve, this.#degradedAfterMs, HUNG);
+    });
+    const first = await Promise.race([result, hung]);
+    clearTimeout(timer);
+    if (first !== HUNG || this.#stopped) return first === HUNG ? result : first;
+    this.#logger.warn(
+      {
+        waitedMs: this.#degradedAfterMs,
+        batch: head.records.length,
+        inFlight: this.#window.size,
+        buffered: this.#memory.length,
+        spoolPending: this.#spool?.pendingRecords ?? 0,
+      },
+      'event producer: the broker has not answered a send; marked degraded, still waiting for its answer',
+    );
+    this.#setDegraded(true);
+    if (this.#spool && !this.#window.hasSpoolBatch()) {
+      await spillWhileHung(this.#spool, this.#spillContext());
+      this.#waiters.settle();
+    }
+    return result;
   }
 
   /** A batch is acknowledged (and every older one was): count it, and release it from the spool. */

@@ -116,6 +116,15 @@ export interface EventProducerOptions<Defs extends EventDefinitions> {
   onDeadLetter?: ((letters: readonly DeadLetter[]) => void) | undefined;
   /** How long `close()` tries to deliver before it spools what is left, in ms (default 10,000). */
   closeTimeoutMs?: number | undefined;
+  /**
+   * How long a send may stay unanswered before the producer counts the broker as hung, in ms
+   * (default 3000): `metrics().degraded` turns true, events in memory go to the spool and new
+   * ones follow them there (crash-safe), and `close()` no longer waits for the broker. The
+   * send itself is not given up: it keeps waiting for the transport's `requestTimeoutMs`, and
+   * an answer that comes late is taken (nothing is sent twice). Below the transport's request
+   * timeout to be of use.
+   */
+  degradedAfterMs?: number | undefined;
   /** Where losses, outages and recoveries are logged (pino-compatible; default: nowhere). */
   logger?: EventsLogger | undefined;
   /**
@@ -203,6 +212,7 @@ export const producerOptionsSchema = z.object({
     .optional(),
   onDeadLetter: fn('onDeadLetter must be a function (letters) => void').optional(),
   closeTimeoutMs: z.number().int().min(0, 'closeTimeoutMs must be 0 or more ms').optional(),
+  degradedAfterMs: positive('degradedAfterMs', 'a number of ms, e.g. 3000').optional(),
   logger: loggerSchema.optional(),
   registry: producerRegistrySchema.optional(),
 });

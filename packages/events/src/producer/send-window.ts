@@ -121,6 +121,11 @@ export class SendWindow {
     return left;
   }
 
+  /** Whether a batch of the window was read from the spool (handed out, not yet acknowledged there). */
+  hasSpoolBatch(): boolean {
+    return this.#inflight.some((batch) => batch.from === 'spool');
+  }
+
   /** Records in the window that came from memory. */
   recordsFromMemory(): number {
     let count = 0;

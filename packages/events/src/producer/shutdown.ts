@@ -43,6 +43,33 @@ export async function spillAfterFailure(spool: Spool, context: SpillContext, lef
 }
 
 /**
+ * @internal When the broker hangs (a send unanswered for `degradedAfterMs`): what is in memory
+ * goes to the front of the spool, so a crash during the hang loses nothing accepted; new events
+ * follow it there. The window's batches stay in flight, waiting for their answer (in doubt: sent
+ * again as they were, never twice, should they fail). Called only while no spool batch is out of
+ * the spool (memory, older than the spool, goes before all of it). A disk that refuses (full)
+ * leaves the records in memory, in order.
+ */
+export async function spillWhileHung(spool: Spool, context: SpillContext): Promise<void> {
+  const drained = context.memory.drain();
+  if (drained.length === 0) return;
+  try {
+    await spool.prepend(drained);
+  } catch (error) {
+    context.logger.error({ err: error, records: drained.length }, 'event producer: could not spill to the spool');
+    // New events went to the spool meanwhile (newer): these stay ahead of them, in memory.
+    const newer = context.memory.drain();
+    for (const record of [...drained, ...newer]) context.memory.push(record);
+    return;
+  }
+  context.counts.spooled += drained.length;
+  context.logger.warn(
+    { spooled: drained.length, spoolPending: spool.pendingRecords },
+    'event producer: broker not answering; buffered events are in the spool, new ones follow them there',
+  );
+}
+
+/**
  * @internal On close: what is left of the window, the memory buffer and the held events go to
  * the spool (older first, beyond its bound if need be: losing events at shutdown is worse), or,
  * without a spool, are counted as dropped and logged.

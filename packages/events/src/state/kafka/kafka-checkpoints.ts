@@ -13,6 +13,7 @@ import {
   type RestoredPartition,
   type SourcePartition,
 } from '../types.js';
+import { CHANGELOG_TOPIC_CONFIG, completeChangelogConfig } from './changelog-config.js';
 import { readChangelog } from './read-changelog.js';
 
 /** Options of {@link kafkaCheckpoints}. */
@@ -21,6 +22,13 @@ export interface KafkaCheckpointsOptions {
   brokers: string[];
   /** The changelog topic (default `<groupId>-state-changelog`). Created with the source topics' partition count, compacted. */
   changelogTopic?: string | undefined;
+  /**
+   * Settings of the changelog topic, over {@link CHANGELOG_TOPIC_CONFIG} (compaction with
+   * `segment.ms` 10 min, `min.cleanable.dirty.ratio` 0.1, `delete.retention.ms` 1 h), e.g.
+   * `{ 'segment.ms': '60000' }`. Given to a changelog when it is created; an existing one
+   * gets those it does not have on its own (its own settings are kept).
+   */
+  changelogConfig?: Record<string, string> | undefined;
   /** Replication of the changelog topic when it is created (default: 3, or the number of brokers when fewer). */
   replicationFactor?: number | undefined;
   /** Longest a restore of assigned partitions may take, in ms (default 120,000). */
@@ -46,6 +54,16 @@ const optionsSchema = z.object({
   changelogTopic: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'changelogTopic must be 1–249 letters, digits, . _ or -')
+    .optional(),
+  changelogConfig: z
+    .record(
+      z.string().regex(/^[a-z0-9.]+$/, "changelogConfig keys are Kafka topic settings, e.g. 'segment.ms'"),
+      z.string({ error: "changelogConfig values are strings, e.g. { 'segment.ms': '60000' }" }),
+    )
+    .refine(
+      (config) => config['cleanup.policy'] === undefined || config['cleanup.policy'].split(',').includes('compact'),
+      "changelogConfig['cleanup.policy'] must include 'compact': a changelog keeps the latest record of each key",
+    )
     .optional(),
   replicationFactor: z.number().int().positive('replicationFactor must be a positive integer').optional(),
   restoreTimeoutMs: ms('restoreTimeoutMs').optional(),
@@ -193,18 +211,22 @@ class KafkaCheckpointStore implements CheckpointStore {
       );
     });
     const partitions = Math.max(...metadata.topics.map((t) => t.partitions.length));
-    await ensureTopicsWith(admin, [
+    const config = { ...CHANGELOG_TOPIC_CONFIG, ...this.#options.changelogConfig };
+    const { created } = await ensureTopicsWith(admin, [
       {
         topic: this.#changelog,
         partitions,
         compact: true,
         replicationFactor: this.#options.replicationFactor,
+        config,
       },
       // The dead-letter topic too, rather than by auto-creation at the first poison event.
       ...(deadLetterTopic === undefined
         ? []
         : [{ topic: deadLetterTopic, partitions: 1, replicationFactor: this.#options.replicationFactor }]),
     ]);
+    // A changelog created before these settings (or by hand) gets those it lacks.
+    if (!created.includes(this.#changelog)) await completeChangelogConfig(admin, this.#changelog, config, this.#logger);
   }
 
   #transactionalId(p: SourcePartition): string {
@@ -232,24 +254,27 @@ class KafkaCheckpointStore implements CheckpointStore {
     if (partitions.length === 0) return restored;
     // Take each partition over: the first transaction fences the previous owner (its open
     // transaction is aborted), and its marker tells the reader where the state ends.
-    const markers = new Map<string, string>();
+    const markers = new Map<string, { value: string; offset: number }>();
     const taken = Promise.all(
       partitions.map(async (p) => {
-        const marker = randomUUID();
+        const value = randomUUID();
         const producer = await this.#producer(p);
         const transaction = await producer.transaction();
+        let offset: number;
         try {
-          await transaction.send({
+          const [written] = await transaction.send({
             topic: this.#changelog,
             acks: -1,
-            messages: [{ key: changelogKey(p, KIND.marker, ''), value: marker, partition: p.partition }],
+            messages: [{ key: changelogKey(p, KIND.marker, ''), value, partition: p.partition }],
           });
+          offset = Number(written?.baseOffset);
+          if (!Number.isSafeInteger(offset)) throw new Error('the broker acknowledged the marker with no offset');
           await transaction.commit();
         } catch (error) {
           await transaction.abort().catch(() => {});
           throw error;
         }
-        markers.set(partitionId(p), marker);
+        markers.set(partitionId(p), { value, offset });
         this.#owned.add(partitionId(p));
       }),
     );
@@ -260,7 +285,8 @@ class KafkaCheckpointStore implements CheckpointStore {
         { cause: error, topic: partitions[0]?.topic },
       );
     });
-    const records = await readChangelog({
+    const started = Date.now();
+    const { records, fetched } = await readChangelog({
       kafka: this.#kafka,
       admin: await this.#connectedAdmin(),
       topic: this.#changelog,
@@ -268,6 +294,15 @@ class KafkaCheckpointStore implements CheckpointStore {
       markers,
       timeoutMs: this.#options.restoreTimeoutMs ?? 120_000,
     });
+    this.#logger.info(
+      {
+        changelog: this.#changelog,
+        partitions: partitions.map((p) => `${p.topic}/${p.partition}`),
+        records: fetched,
+        ms: Date.now() - started,
+      },
+      'checkpoints: window state read back from the changelog',
+    );
     for (const p of partitions) restored.set(partitionId(p), { entries: new Map(), offset: undefined });
     for (const { key, value } of records) {
       let parsedKey: unknown;

@@ -1,4 +1,4 @@
-import type { Admin, Kafka } from 'kafkajs';
+import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
 import { StateError } from '../errors.js';
 import type { StateEntry } from '../types.js';
 
@@ -9,27 +9,83 @@ export interface ReadChangelogOptions {
   topic: string;
   /** A group of its own, deleted afterwards (kafkajs consumers cannot be assigned partitions by hand). */
   groupId: string;
-  /** `topic\u0000partition` of the source partitions to read → the marker value their new owner just committed. */
-  markers: Map<string, string>;
+  /**
+   * `topic\u0000partition` of the source partitions to read → the marker their new owner just
+   * committed (its value, and its offset in the changelog partition, as the broker acknowledged it).
+   */
+  markers: Map<string, { value: string; offset: number }>;
   timeoutMs: number;
 }
 
+/** @internal what {@link readChangelog} read. */
+export interface ChangelogRead {
+  /** The state records of the wanted partitions, in offset order per partition, up to each one's marker. */
+  records: StateEntry[];
+  /** Every record the consumer was handed, whatever its partition (what the restore cost in records). */
+  fetched: number;
+  /** Per changelog partition read: its end offset, just past the last take-over marker written there. */
+  endOffsets: Map<number, number>;
+}
+
+/** A partition of the changelog (`topic\u0000partition` → its number). */
+const partitionOf = (id: string): number => Number(id.slice(id.lastIndexOf('\u0000') + 1));
+
 /**
- * @internal reads the changelog's committed records (read_committed) from the
- * beginning until, in every wanted partition, the marker its new owner
- * committed after fencing the previous one: everything committed before it
- * is then read, and nothing can be added behind it by the previous owner.
+ * An assigner that gives the group's (only) member exactly `partitions` of `topic`: the
+ * consumer fetches nothing of the partitions this restore does not need.
  */
-export async function readChangelog(options: ReadChangelogOptions): Promise<StateEntry[]> {
+const onlyPartitions =
+  (topic: string, partitions: readonly number[]): PartitionAssigner =>
+  () => ({
+    name: 'BacklotRestoreAssigner',
+    version: 0,
+    async assign({ members }) {
+      // A restore group has one member; were there more, the first takes the partitions.
+      return members.map(({ memberId }, index) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: index === 0 ? { [topic]: [...partitions] } : {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name: 'BacklotRestoreAssigner',
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+      };
+    },
+  });
+
+/**
+ * @internal reads the changelog's committed records (read_committed) of the wanted
+ * partitions only, from the beginning until, in each, the marker its new owner committed
+ * after fencing the previous one: everything committed before it is then read, and nothing
+ * can be added behind it by the previous owner. A partition's end offset is known before the
+ * read starts (just past the markers' offsets, which the broker acknowledged): a partition
+ * whose read passes it without a marker fails at once (never waits for the timeout).
+ */
+export async function readChangelog(options: ReadChangelogOptions): Promise<ChangelogRead> {
   const { kafka, admin, topic, groupId, markers, timeoutMs } = options;
-  const wanted = new Set([...markers.keys()].map((id) => Number(id.slice(id.lastIndexOf('\u0000') + 1))));
-  const pending = new Map(markers);
+  /** Changelog partition → the markers still to be read there (source partitions of several topics share one). */
+  const pending = new Map<number, Set<string>>();
+  const endOffsets = new Map<number, number>();
+  for (const [id, marker] of markers) {
+    const partition = partitionOf(id);
+    pending.set(partition, (pending.get(partition) ?? new Set()).add(marker.value));
+    endOffsets.set(partition, Math.max(endOffsets.get(partition) ?? 0, marker.offset + 1));
+  }
+  const wanted = [...pending.keys()].sort((a, b) => a - b);
   const records: StateEntry[] = [];
+  let fetched = 0;
+  if (wanted.length === 0) return { records, fetched, endOffsets };
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 200,
+    partitionAssigners: [onlyPartitions(topic, wanted)],
   });
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -54,14 +110,29 @@ export async function readChangelog(options: ReadChangelogOptions): Promise<Stat
         .run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
-            if (!wanted.has(batch.partition)) return;
+            fetched += batch.messages.length;
+            const left = pending.get(batch.partition);
+            if (left === undefined) return; // not wanted, or read to its markers already
+            const end = endOffsets.get(batch.partition) ?? Number.POSITIVE_INFINITY;
             for (const message of batch.messages) {
+              if (Number(message.offset) >= end) {
+                reject(
+                  new StateError(
+                    'BACKLOT_EVENTS_STATE_RESTORE',
+                    `restoring window state from '${topic}' partition ${batch.partition}: read past its end offset ${end} without its take-over marker (was the changelog written by another pipeline, or recreated?)`,
+                    { topic },
+                  ),
+                );
+                return;
+              }
               const key = message.key?.toString('utf8');
               if (key === undefined) continue;
               const value = message.value === null ? null : message.value.toString('utf8');
               records.push({ key, value });
-              if (value === null) continue;
-              for (const [id, marker] of pending) if (marker === value) pending.delete(id);
+              if (value !== null && left.delete(value) && left.size === 0) {
+                pending.delete(batch.partition);
+                break;
+              }
             }
             if (pending.size === 0) resolve();
           },
@@ -73,5 +144,5 @@ export async function readChangelog(options: ReadChangelogOptions): Promise<Stat
     await consumer.disconnect().catch(() => {});
     await admin.deleteGroups([groupId]).catch(() => {});
   }
-  return records;
+  return { records, fetched, endOffsets };
 }

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ISocketFactory } from 'kafkajs';
+import { cutSocket } from '../cut-socket.js';
 
 /** kafkajs's own keep-alive delay for its sockets, in ms. */
 const KEEP_ALIVE_DELAY_MS = 60_000;
@@ -19,7 +20,8 @@ const defaultFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
  * can cut them. kafkajs's `disconnect()` first waits for the requests queued on a
  * connection, and writes them as the in-flight one completes or times out: a request
  * queued during an outage would reach the broker after `close()` returned (and after its
- * events were put in the spool for the next process). Cutting the sockets stops that.
+ * events were put in the spool for the next process). Cutting the sockets (a TCP reset, so
+ * the kernel drops what it has not sent either) stops that.
  * @internal
  */
 export function trackedSockets(base: ISocketFactory = defaultFactory): {
@@ -45,7 +47,7 @@ export function trackedSockets(base: ISocketFactory = defaultFactory): {
       closed = true;
       for (const socket of open) {
         if (socket.writableEnded) socket.destroy();
-        else socket.destroy(new Error('closed by its producer with requests still queued; they are not sent'));
+        else cutSocket(socket, new Error('closed by its producer with requests still queued; they are not sent'));
       }
       open.clear();
     },

@@ -7,6 +7,7 @@ import {
   Producer,
 } from '@platformatic/kafka';
 import { type EventsLogger, loggerSchema, optionsError, silentLogger } from '../../util/logger.js';
+import { cutSocket } from '../cut-socket.js';
 import { createLaneSender } from '../lane-sender.js';
 import {
   DEFAULT_IN_FLIGHT_BATCHES,
@@ -135,7 +136,10 @@ const clientOptions = (settings: Settings) => ({
 /** One idempotent producer (its own connection and producer id), created lazily, replaced only when the broker refuses its producer id. */
 function createLane(settings: Settings) {
   let producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  let closed = false;
   const open = () => {
+    // A send after close() (a part still queued on the lane) must not open a new connection and write it.
+    if (closed) throw new Error('the producer is closed: not sent');
     producer ??= new Producer<Buffer, Buffer, Buffer, Buffer>({
       ...clientOptions(settings),
       idempotent: true,
@@ -177,11 +181,27 @@ function createLane(settings: Settings) {
       }
     },
     async close(): Promise<void> {
+      closed = true;
       const current = producer;
       producer = undefined;
-      await current?.close();
+      if (!current) return;
+      await closeCutting(current);
     },
   };
+}
+
+/**
+ * Closes a @platformatic/kafka client so that nothing is written after. Its own close refuses
+ * new connections and requests, but ends each socket gracefully (`destroySoon`): a request it
+ * had written during an outage, still in the socket's buffers, would reach the broker when it
+ * reads again, after `close()` returned and the producer put those events in its spool. So
+ * every socket is cut first (see `cutSocket`), which also fails the requests in flight at once.
+ */
+async function closeCutting(client: Producer<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+  for (const [, connection] of client.connections) {
+    if (connection.socket) cutSocket(connection.socket);
+  }
+  await client.close().catch(() => {});
 }
 
 /**
@@ -214,7 +234,9 @@ function acknowledgedPartitions(error: unknown, topic: string): ReadonlySet<numb
 /** An admin client of the producer's, for topic configuration: created on first use, closed with the producer. */
 function createTopicAdmin(settings: Settings) {
   let admin: Admin | undefined;
+  let closed = false;
   const open = () => {
+    if (closed) throw new Error('the producer is closed');
     admin ??= new Admin(clientOptions(settings));
     return admin;
   };
@@ -243,6 +265,7 @@ function createTopicAdmin(settings: Settings) {
       }
     },
     async close(): Promise<void> {
+      closed = true;
       const current = admin;
       admin = undefined;
       await current?.close();
