@@ -7,9 +7,12 @@ export {
   type EventDefinition,
   type EventDefinitions,
   type EventEnvelope,
+  type EventJsonSchema,
   type EventPayload,
   type EventPayloadInput,
+  type EventVersionDefinition,
 } from './catalog/define-catalog.js';
+export { defineEvent, type NextVersion, type VersionedEvent } from './catalog/define-event.js';
 export {
   DEAD_LETTER_CHANNEL,
   type DeadLetterMessage,
@@ -29,6 +32,7 @@ export {
   type EventsErrorCode,
   EventsRefusedError,
   EventTooLargeError,
+  EventVersionError,
   FlushTimeoutError,
   InvalidEventError,
   isCatalogError,
@@ -36,14 +40,19 @@ export {
   isEventEncodeError,
   isEventsRefusedError,
   isEventTooLargeError,
+  isEventVersionError,
   isFlushTimeoutError,
   isInvalidEventError,
+  isSchemaSnapshotError,
   isSpoolLockedError,
   isTransportSendError,
   isUnknownEventError,
+  isUpcastError,
+  SchemaSnapshotError,
   SpoolLockedError,
   TransportSendError,
   UnknownEventError,
+  UpcastError,
 } from './errors.js';
 export { registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { PartitionStateMetrics } from './pipeline/checkpointing.js';
