@@ -199,7 +199,9 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
       try {
         raw = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
       } catch (error) {
-        throw new InvalidEventError(undefined, [{ path: '', message: 'not valid JSON' }], { cause: error });
+        throw new InvalidEventError(undefined, [{ path: '', message: 'not valid JSON', rule: 'not-json' }], {
+          cause: error,
+        });
       }
       const envelope = envelopeSchema.safeParse(raw);
       if (!envelope.success) {

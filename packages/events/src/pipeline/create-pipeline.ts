@@ -12,6 +12,7 @@ import type {
 import { PIPELINE_DEAD_LETTER_CHANNEL, type PipelineDeadLetterMessage } from '../diagnostics/channels.js';
 import { ClosedError } from '../errors.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
+import { DEAD_LETTER_HEADERS } from '../producer/dead-letters.js';
 import type { RecordPosition } from '../sinks/types.js';
 import type { CheckpointStore } from '../state/types.js';
 import { type ProcessNote, traceBatch, traceProcess } from '../tracing/process-span.js';
@@ -32,6 +33,7 @@ import {
   isTransactional,
   type PartitionStateMetrics,
 } from './checkpointing.js';
+import { describeFailure } from './dead-letter-record.js';
 import { type Graph, type Stream, StreamNode } from './stream.js';
 
 /** Options of {@link createPipeline}. */
@@ -408,6 +410,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       );
     }
     this.#counts.deadLettered++;
+    const failure = describeFailure(stage, error, message.value);
     if (deadLetterChannel.hasSubscribers) {
       deadLetterChannel.publish({
         pipeline: this.#options.groupId,
@@ -416,25 +419,41 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
         offset: message.offset,
         stage,
         error,
+        code: failure.code,
+        rule: failure.rule,
+        version: failure.version,
       } satisfies PipelineDeadLetterMessage);
     }
     this.#logger.warn(
-      { topic: message.topic, partition: message.partition, offset: message.offset, stage, err: error },
+      { topic: message.topic, partition: message.partition, offset: message.offset, stage, ...failure, err: error },
       'pipeline: event sent to the dead-letter topic',
     );
+    const at = Date.now();
     this.#deadLetters.push({
       key: message.key ? message.key.toString('utf8') : null,
       value: Buffer.from(
         JSON.stringify({
           stage,
           error: reason,
+          ...failure,
           source: { topic: message.topic, partition: message.partition, offset: message.offset },
           value: message.value?.toString('utf8') ?? null,
         }),
       ),
-      timestamp: Date.now(),
-      // The record's trace context goes with it: a dead-letter consumer can continue or link its trace.
-      ...(message.headers ? { headers: message.headers } : {}),
+      timestamp: at,
+      headers: {
+        // The record's trace context goes with it: a dead-letter consumer can continue or link its trace.
+        ...message.headers,
+        [DEAD_LETTER_HEADERS.code]: failure.code,
+        [DEAD_LETTER_HEADERS.reason]: reason.slice(0, 1024),
+        [DEAD_LETTER_HEADERS.topic]: message.topic,
+        [DEAD_LETTER_HEADERS.at]: String(at),
+        [DEAD_LETTER_HEADERS.stage]: stage,
+        [DEAD_LETTER_HEADERS.rule]: failure.rule,
+        ...(failure.field ? { [DEAD_LETTER_HEADERS.field]: failure.field } : {}),
+        ...(failure.event ? { [DEAD_LETTER_HEADERS.event]: failure.event } : {}),
+        ...(failure.version !== undefined ? { [DEAD_LETTER_HEADERS.version]: String(failure.version) } : {}),
+      },
     });
   }
 
