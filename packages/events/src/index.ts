@@ -12,7 +12,25 @@ export {
   type EventPayloadInput,
   type EventVersionDefinition,
 } from './catalog/define-catalog.js';
+export {
+  type CompatibilityLevel,
+  type CompatibilityOptions,
+  type CompatibilityReport,
+  type CompatibilityViolation,
+  checkCompatibility,
+  formatViolations,
+} from './catalog/compatibility/check.js';
+export type { Direction as CompatibilityDirection } from './catalog/compatibility/json-schema-compare.js';
+export type { CompatibilityRule } from './catalog/compatibility/rules.js';
 export { defineEvent, type NextVersion, type VersionedEvent } from './catalog/define-event.js';
+export {
+  type CatalogSchemas,
+  exportSchemaSnapshot,
+  formatSchemaSnapshot,
+  parseSchemaSnapshot,
+  type SchemaSnapshot,
+  type SnapshotVersion,
+} from './catalog/snapshot.js';
 export {
   DEAD_LETTER_CHANNEL,
   type DeadLetterMessage,
