@@ -1,5 +1,15 @@
 export type { PrometheusRegistry } from '@backlot/metrics-core';
 export {
+  type CompatibilityLevel,
+  type CompatibilityOptions,
+  type CompatibilityReport,
+  type CompatibilityViolation,
+  checkCompatibility,
+  formatViolations,
+} from './catalog/compatibility/check.js';
+export type { Direction as CompatibilityDirection } from './catalog/compatibility/json-schema-compare.js';
+export type { CompatibilityRule } from './catalog/compatibility/rules.js';
+export {
   type AnyEventEnvelope,
   defineEventCatalog,
   type EnvelopeOptions,
@@ -12,16 +22,6 @@ export {
   type EventPayloadInput,
   type EventVersionDefinition,
 } from './catalog/define-catalog.js';
-export {
-  type CompatibilityLevel,
-  type CompatibilityOptions,
-  type CompatibilityReport,
-  type CompatibilityViolation,
-  checkCompatibility,
-  formatViolations,
-} from './catalog/compatibility/check.js';
-export type { Direction as CompatibilityDirection } from './catalog/compatibility/json-schema-compare.js';
-export type { CompatibilityRule } from './catalog/compatibility/rules.js';
 export { defineEvent, type NextVersion, type VersionedEvent } from './catalog/define-event.js';
 export {
   type CatalogSchemas,
