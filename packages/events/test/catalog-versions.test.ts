@@ -10,6 +10,7 @@ import {
   isUpcastError,
   UpcastError,
 } from '../src/index.js';
+import { thrown } from './helpers.js';
 
 const v1 = z.object({ profileId: z.string().min(1), titleId: z.string() });
 const v2 = z.object({ profileId: z.string().min(1), titleId: z.string(), device: z.enum(['tv', 'web']) });
@@ -70,26 +71,14 @@ describe('versioned events', () => {
   });
 
   it('validates an old event with its own version schema, naming the version and field', () => {
-    const error = (() => {
-      try {
-        events.decode(wire('play.started', 1, { profileId: '', titleId: 't1' }));
-      } catch (e) {
-        return e;
-      }
-    })();
+    const error = thrown(() => events.decode(wire('play.started', 1, { profileId: '', titleId: 't1' })));
     expect(isInvalidEventError(error)).toBe(true);
     expect(error).toMatchObject({ version: 1, issues: [{ path: 'payload.profileId', rule: 'too_small' }] });
   });
 
   it('refuses a version newer than the catalogue knows, and an undeclared older one, with a coded error', () => {
     expect(() => events.decode(wire('play.started', 4, {}))).toThrow(EventVersionError);
-    const newer = (() => {
-      try {
-        events.decode(wire('search.performed', 2, { query: 'q' }));
-      } catch (e) {
-        return e;
-      }
-    })();
+    const newer = thrown(() => events.decode(wire('search.performed', 2, { query: 'q' })));
     expect(isEventVersionError(newer)).toBe(true);
     expect(newer).toMatchObject({ code: 'BACKLOT_EVENT_VERSION_UNKNOWN', eventName: 'search.performed', version: 2 });
     expect((newer as Error).message).toMatch(/newer than this catalogue knows \(latest v1\): deploy consumers/);
@@ -112,23 +101,11 @@ describe('versioned events', () => {
         })
         .evolve({ version: 3, payload: v3, upcast: () => ({}) as z.input<typeof v3> }),
     });
-    const threw = (() => {
-      try {
-        broken.decode(wire('e', 1, { profileId: 'p', titleId: 'boom' }));
-      } catch (e) {
-        return e;
-      }
-    })();
+    const threw = thrown(() => broken.decode(wire('e', 1, { profileId: 'p', titleId: 'boom' })));
     expect(isUpcastError(threw)).toBe(true);
     expect(threw).toMatchObject({ eventName: 'e', fromVersion: 1, toVersion: 2, issues: [] });
     expect((threw as Error).message).toMatch(/from v1 to v2 failed, it threw: cannot lift boom/);
-    const invalid = (() => {
-      try {
-        broken.decode(wire('e', 1, { profileId: 'p', titleId: 't' }));
-      } catch (e) {
-        return e;
-      }
-    })();
+    const invalid = thrown(() => broken.decode(wire('e', 1, { profileId: 'p', titleId: 't' })));
     expect(invalid).toBeInstanceOf(UpcastError);
     expect(invalid).toMatchObject({ fromVersion: 1, toVersion: 2, issues: [{ path: 'payload.device' }] });
   });

@@ -13,6 +13,7 @@ import {
   parseSchemaSnapshot,
   type SchemaSnapshot,
 } from '../src/index.js';
+import { thrown } from './helpers.js';
 
 /** The findings of changing event `e`'s payload from `before` to `after` in place (same version), at `level`. */
 function change(before: z.ZodType, after: z.ZodType, level: CompatibilityLevel) {
@@ -306,13 +307,9 @@ describe('schema snapshot', () => {
   });
 
   it('a malformed snapshot is a SchemaSnapshotError naming the source and field', () => {
-    const error = (() => {
-      try {
-        parseSchemaSnapshot('{"format":1,"events":{"e":{"latest":0,"versions":{}}}}', 'events.schema.json');
-      } catch (e) {
-        return e;
-      }
-    })();
+    const error = thrown(() =>
+      parseSchemaSnapshot('{"format":1,"events":{"e":{"latest":0,"versions":{}}}}', 'events.schema.json'),
+    );
     expect(isSchemaSnapshotError(error)).toBe(true);
     expect((error as Error).message).toMatch(/events.schema.json: events.e.latest: .*backlot-events export/);
     expect(() => parseSchemaSnapshot('not json', 'x.json')).toThrow(/x.json is not JSON/);

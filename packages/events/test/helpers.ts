@@ -125,3 +125,13 @@ export async function readTopicAsync(
   });
   return parseKcat(stdout);
 }
+
+/** What `fn` throws (undefined when it returns). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
