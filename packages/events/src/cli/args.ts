@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-/** A command-line mistake: exit code 2, with the flag and the fix. @internal */
+/** A command-line mistake: exit code 2, with the flag and the fix (and the usage text). @internal */
 export class UsageError extends Error {}
+
+/** A flag whose value cannot be used (a missing module, an unknown git ref): exit code 2, without the usage text. @internal */
+export class InputError extends UsageError {}
 
 export const USAGE = `Usage:
   backlot-events export --catalog <module>[#export] [--out <file>]

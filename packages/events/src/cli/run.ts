@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkCompatibility, formatViolations } from '../catalog/compatibility/check.js';
 import { exportSchemaSnapshot, formatSchemaSnapshot, parseSchemaSnapshot } from '../catalog/snapshot.js';
 import { isSchemaSnapshotError } from '../errors.js';
-import { parseCliArgs, USAGE, UsageError } from './args.js';
+import { InputError, parseCliArgs, USAGE, UsageError } from './args.js';
 import { loadCatalog, readPrevious } from './sources.js';
 
 /** Where the CLI writes. @internal */
@@ -29,7 +29,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (args.command === 'export') {
       const text = formatSchemaSnapshot(exportSchemaSnapshot(catalog));
       if (args.out) {
-        writeFileSync(resolve(io.cwd, args.out), text);
+        // Written aside and renamed: a killed export never leaves a torn snapshot behind.
+        const target = resolve(io.cwd, args.out);
+        writeFileSync(`${target}.${process.pid}.tmp`, text);
+        renameSync(`${target}.${process.pid}.tmp`, target);
         io.err(`backlot-events: wrote ${catalog.jsonSchemas().length} event version schema(s) to ${args.out}\n`);
       } else {
         io.out(text);
@@ -56,7 +59,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 1;
   } catch (error) {
     if (error instanceof UsageError || isSchemaSnapshotError(error)) {
-      io.err(`backlot-events: ${(error as Error).message}\n${error instanceof UsageError ? `\n${USAGE}\n` : ''}`);
+      const usage = error instanceof UsageError && !(error instanceof InputError);
+      io.err(`backlot-events: ${(error as Error).message}\n${usage ? `\n${USAGE}\n` : ''}`);
       return 2;
     }
     throw error;

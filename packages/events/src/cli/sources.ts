@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { CatalogSchemas } from '../catalog/snapshot.js';
-import { UsageError } from './args.js';
+import { InputError } from './args.js';
 
 const run = promisify(execFile);
 
@@ -20,13 +20,13 @@ const isCatalog = (value: unknown): value is CatalogSchemas =>
 
 /**
  * Imports `<module>[#export]` (relative to `cwd`) and returns the catalogue it exports.
- * @throws {UsageError} naming `--catalog` when the module or the export is missing.
+ * @throws {InputError} naming `--catalog` when the module or the export is missing.
  * @internal
  */
 export async function loadCatalog(spec: string, cwd: string): Promise<CatalogSchemas> {
   const [path, name] = spec.split('#') as [string, string | undefined];
   const file = resolve(cwd, path);
-  if (!existsSync(file)) throw new UsageError(`--catalog: ${file} does not exist (build it first?)`);
+  if (!existsSync(file)) throw new InputError(`--catalog: ${file} does not exist (build it first?)`);
   let timer: NodeJS.Timeout | undefined;
   let module: Record<string, unknown>;
   try {
@@ -41,13 +41,13 @@ export async function loadCatalog(spec: string, cwd: string): Promise<CatalogSch
       }),
     ]);
   } catch (error) {
-    throw new UsageError(`--catalog: cannot import ${file}: ${(error as Error).message}`);
+    throw new InputError(`--catalog: cannot import ${file}: ${(error as Error).message}`);
   } finally {
     clearTimeout(timer);
   }
   if (name !== undefined) {
     if (!isCatalog(module[name])) {
-      throw new UsageError(
+      throw new InputError(
         `--catalog: ${path} has no catalogue export '${name}' (exports: ${Object.keys(module).join(', ') || 'none'})`,
       );
     }
@@ -56,7 +56,7 @@ export async function loadCatalog(spec: string, cwd: string): Promise<CatalogSch
   if (isCatalog(module.default)) return module.default;
   const catalogs = Object.entries(module).filter(([, value]) => isCatalog(value));
   if (catalogs.length !== 1) {
-    throw new UsageError(
+    throw new InputError(
       `--catalog: ${path} exports ${catalogs.length === 0 ? 'no catalogue' : `several catalogues (${catalogs.map(([k]) => k).join(', ')})`}: name one, e.g. --catalog ${path}#events`,
     );
   }
@@ -67,7 +67,7 @@ export async function loadCatalog(spec: string, cwd: string): Promise<CatalogSch
  * The text of a previous snapshot: `against` as a file if one exists, else
  * `git show <against>:./<snapshot>` (or `git show <against>` when it already
  * names `<ref>:<path>`), run in `cwd` with a deadline.
- * @throws {UsageError} naming `--against`.
+ * @throws {InputError} naming `--against`.
  * @internal
  */
 export async function readPrevious(
@@ -88,7 +88,7 @@ export async function readPrevious(
     return { text: stdout, source: object };
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-    throw new UsageError(
+    throw new InputError(
       `--against: '${against}' is not a file, and git show ${object} failed: ${stderr || (error as Error).message}`,
     );
   }
