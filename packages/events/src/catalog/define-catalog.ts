@@ -27,7 +27,7 @@ export interface EventEnvelope<Name extends string = string, Payload = unknown> 
   id: string;
   /** Event name, e.g. `play.started`. */
   name: Name;
-  /** Schema version of the payload. */
+  /** Schema version of the payload: the latest of the catalogue after `decode()` (older versions are upcast). */
   version: number;
   /** When the event happened (ISO-8601, UTC). */
   time: string;

@@ -4,11 +4,7 @@ import type { VersionChain } from './versions.js';
 
 function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   // Wire-safety was checked when the catalogue was defined; `cycles: 'ref'` keeps recursive schemas finite.
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, cycles: 'ref', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
+  return z.toJSONSchema(schema, { io, cycles: 'ref', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
 /** The JSON Schemas (wire and read side) of every version of every chain, by name then version. @internal */
