@@ -138,7 +138,16 @@ describe('backlot-events CLI in a git repository', () => {
       [['publish'], /unknown command 'publish'/],
       [['export', '--catalog', 'events.ts', '--bogus'], /Unknown option '--bogus'/],
       [['check', '--catalog', 'events.ts', '--against', '.gitignore'], /schema snapshot: .gitignore is not JSON/],
+      [['export', '--catalog', 'events.ts', '--timeout', 'soon'], /--timeout must be a number of milliseconds/],
+      [['export', '--catalog', 'throws.ts'], /--catalog: cannot import .*throws.ts: the catalogue module failed/],
+      // A module whose import never settles: the deadline ends it (never a silent exit 0).
+      [
+        ['export', '--catalog', 'hangs.ts', '--timeout', '500'],
+        /--catalog: cannot import .*hangs.ts: importing it took longer than 500 ms/,
+      ],
     ];
+    writeFileSync(join(dir, 'throws.ts'), "throw new Error('the catalogue module failed');\n");
+    writeFileSync(join(dir, 'hangs.ts'), 'await new Promise(() => {});\nexport const events = {};\n');
     for (const [args, message] of cases) {
       const result = backlotEvents(...args);
       expect(result.stderr, args.join(' ')).toMatch(message);

@@ -8,9 +8,9 @@ export class UsageError extends Error {}
 export class InputError extends UsageError {}
 
 export const USAGE = `Usage:
-  backlot-events export --catalog <module>[#export] [--out <file>]
+  backlot-events export --catalog <module>[#export] [--out <file>] [--timeout <ms>]
   backlot-events check  --catalog <module>[#export] --against <git ref | snapshot file> [--against …]
-                        [--level backward|forward|full] [--snapshot <path>]
+                        [--level backward|forward|full] [--snapshot <path>] [--timeout <ms>]
 
   --catalog   the module that exports the catalogue (built JS, or .ts on Node 23.6+), and its export name
               (default: the default export, else the only exported catalogue)
@@ -19,6 +19,7 @@ export const USAGE = `Usage:
               repeat it to check against several releases (Confluent's *_TRANSITIVE levels)
   --level     backward (default: new code reads old events), forward (old code reads new events), full (both)
   --snapshot  the snapshot's path, relative to the current directory, read from a git ref (default events.schema.json)
+  --timeout   longest wait in ms for importing the catalogue and for each git show (default 30000)
 
 Exit codes: 0 compatible (or exported), 1 breaking change, 2 usage or input error.`;
 
@@ -26,14 +27,22 @@ const catalogFlag = z
   .string({ error: '--catalog is required: the module exporting the catalogue, e.g. --catalog dist/events.js#events' })
   .regex(/^[^#]+(#[A-Za-z_$][\w$]*)?$/, '--catalog must be <module path>[#<export name>], e.g. dist/events.js#events');
 
+const timeoutFlag = z.coerce
+  .number({ error: '--timeout must be a number of milliseconds, e.g. --timeout 60000' })
+  .int('--timeout must be a whole number of milliseconds')
+  .positive('--timeout must be a positive number of milliseconds')
+  .default(30_000);
+
 const exportArgs = z.object({
   command: z.literal('export'),
+  timeout: timeoutFlag,
   catalog: catalogFlag,
   out: z.string().min(1, '--out must name a file').optional(),
 });
 
 const checkArgs = z.object({
   command: z.literal('check'),
+  timeout: timeoutFlag,
   catalog: catalogFlag,
   against: z
     .array(z.string().min(1, '--against must not be empty'), {
@@ -67,6 +76,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
         against: { type: 'string', multiple: true },
         level: { type: 'string' },
         snapshot: { type: 'string' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

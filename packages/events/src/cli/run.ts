@@ -25,7 +25,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.out(`${USAGE}\n`);
       return 0;
     }
-    const catalog = await loadCatalog(args.catalog, io.cwd);
+    const catalog = await loadCatalog(args.catalog, io.cwd, args.timeout);
     if (args.command === 'export') {
       const text = formatSchemaSnapshot(exportSchemaSnapshot(catalog));
       if (args.out) {
@@ -41,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const previous = [];
     for (const against of args.against) {
-      const { text, source } = await readPrevious(against, args.snapshot, io.cwd);
+      const { text, source } = await readPrevious(against, args.snapshot, io.cwd, args.timeout);
       previous.push(parseSchemaSnapshot(text, source));
     }
     const report = checkCompatibility(catalog, previous, { level: args.level });

@@ -8,9 +8,6 @@ import { InputError } from './args.js';
 
 const run = promisify(execFile);
 
-/** Longest wait for `git show` and for importing the catalogue module. */
-const DEADLINE_MS = 30_000;
-
 const isCatalog = (value: unknown): value is CatalogSchemas =>
   typeof value === 'object' &&
   value !== null &&
@@ -23,7 +20,7 @@ const isCatalog = (value: unknown): value is CatalogSchemas =>
  * @throws {InputError} naming `--catalog` when the module or the export is missing.
  * @internal
  */
-export async function loadCatalog(spec: string, cwd: string): Promise<CatalogSchemas> {
+export async function loadCatalog(spec: string, cwd: string, timeoutMs: number): Promise<CatalogSchemas> {
   const [path, name] = spec.split('#') as [string, string | undefined];
   const file = resolve(cwd, path);
   if (!existsSync(file)) throw new InputError(`--catalog: ${file} does not exist (build it first?)`);
@@ -33,11 +30,11 @@ export async function loadCatalog(spec: string, cwd: string): Promise<CatalogSch
     module = await Promise.race([
       import(pathToFileURL(file).href) as Promise<Record<string, unknown>>,
       new Promise<never>((_, reject) => {
+        // Not unref'd: a module whose import never settles must end in this error, not in a silent exit.
         timer = setTimeout(
-          () => reject(new Error(`importing it took longer than ${DEADLINE_MS / 1000} s`)),
-          DEADLINE_MS,
+          () => reject(new Error(`importing it took longer than ${timeoutMs} ms (--timeout)`)),
+          timeoutMs,
         );
-        timer.unref();
       }),
     ]);
   } catch (error) {
@@ -74,6 +71,7 @@ export async function readPrevious(
   against: string,
   snapshot: string,
   cwd: string,
+  timeoutMs: number,
 ): Promise<{ text: string; source: string }> {
   const file = resolve(cwd, against);
   if (existsSync(file)) return { text: readFileSync(file, 'utf8'), source: against };
@@ -81,7 +79,7 @@ export async function readPrevious(
   try {
     const { stdout } = await run('git', ['show', object], {
       cwd,
-      timeout: DEADLINE_MS,
+      timeout: timeoutMs,
       maxBuffer: 256 * 1024 * 1024,
       encoding: 'utf8',
     });
