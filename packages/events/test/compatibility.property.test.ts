@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { checkCompatibility, defineEventCatalog, exportSchemaSnapshot } from '../src/index.js';
+import { compareJsonSchemas } from '../src/catalog/compatibility/json-schema-compare.js';
+import {
+  checkCompatibility,
+  defineEventCatalog,
+  exportSchemaSnapshot,
+  isSchemaSnapshotError,
+  parseSchemaSnapshot,
+} from '../src/index.js';
 
 /** A small description of a zod schema, from which both the schema and its valid values are built. */
 type Spec =
@@ -199,6 +206,80 @@ describe('compatibility properties (random zod object schemas)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+/** JSON-Schema-shaped hostile input: every keyword the check reads, `$ref`s that loop or lead nowhere, nonsense values. */
+const { node: hostileSchema } = fc.letrec<{ node: unknown }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small' },
+    fc.constantFrom(true, false, {}, { $ref: '#' }, { $ref: '#/$defs/a' }, { $ref: '#/$defs/missing' }, { $ref: 7 }),
+    fc.record(
+      {
+        type: fc.oneof(
+          fc.constantFrom('string', 'number', 'integer', 'object', 'array', 'null', 'boolean'),
+          fc.jsonValue(),
+        ),
+        enum: fc.oneof(fc.array(fc.jsonValue(), { maxLength: 3 }), fc.jsonValue()),
+        const: fc.jsonValue(),
+        properties: fc.dictionary(fc.constantFrom('a', 'b', '__proto__', 'constructor'), tie('node'), { maxKeys: 3 }),
+        required: fc.oneof(fc.array(fc.constantFrom('a', 'b', 'c')), fc.jsonValue()),
+        additionalProperties: tie('node'),
+        propertyNames: tie('node'),
+        items: tie('node'),
+        anyOf: fc.array(tie('node'), { maxLength: 3 }),
+        oneOf: fc.oneof(fc.array(tie('node'), { maxLength: 2 }), fc.jsonValue()),
+        $defs: fc.record({ a: tie('node') }),
+        $ref: fc.constantFrom('#', '#/$defs/a', '#/definitions/a', '#/$defs/%61', 'http://elsewhere'),
+        minimum: fc.oneof(fc.double(), fc.jsonValue()),
+        maximum: fc.double(),
+        multipleOf: fc.oneof(fc.constant(0), fc.double()),
+        minLength: fc.integer(),
+        pattern: fc.string(),
+        not: tie('node'),
+      },
+      { requiredKeys: [] },
+    ),
+  ),
+}));
+
+describe('hostile input', () => {
+  it('the JSON Schema comparison never throws or loops, whatever the schemas', () => {
+    fc.assert(
+      fc.property(hostileSchema, hostileSchema, fc.constantFrom('backward', 'forward' as const), (r, w, direction) => {
+        const reader = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+        const writer = (typeof w === 'object' && w !== null ? w : {}) as Record<string, unknown>;
+        const findings = compareJsonSchemas(reader, writer, direction);
+        expect(Array.isArray(findings)).toBe(true);
+        for (const f of findings) expect(f.path.startsWith('payload')).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a reference cycle through a union branch ends as unsupported-change (found by the property above)', () => {
+    const cyclic = { $defs: { a: { anyOf: [{ $ref: '#' }] } }, $ref: '#/$defs/a' };
+    const findings = compareJsonSchemas(cyclic, {}, 'backward');
+    expect(findings.map((f) => f.rule)).toContain('unsupported-change');
+  });
+
+  it('parseSchemaSnapshot refuses anything that is not a snapshot with a SchemaSnapshotError, never another error', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ format: 1, events: v })),
+        ),
+        (text) => {
+          try {
+            parseSchemaSnapshot(text);
+          } catch (error) {
+            expect(isSchemaSnapshotError(error)).toBe(true);
+          }
+        },
+      ),
     );
   });
 });

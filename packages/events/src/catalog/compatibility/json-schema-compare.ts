@@ -13,6 +13,19 @@ export interface SchemaFinding {
 
 type Schema = Record<string, unknown>;
 
+/** How deep a comparison may nest (zod's schemas stay far below; a cycle through a union branch does not). */
+const MAX_DEPTH = 64;
+
+/** How many schema pairs one comparison may visit (a zod catalogue's event needs a few hundred). */
+const MAX_STEPS = 20_000;
+
+/** What a comparison and its trial comparisons (union branches) share: reference pairs compared, nesting depth, pairs visited. */
+interface Walk {
+  seen: Set<string>;
+  depth: number;
+  steps: number;
+}
+
 const UNSUPPORTED = ['allOf', 'not', 'if', 'then', 'else', 'prefixItems', 'patternProperties', 'contains'] as const;
 const LOWER = ['minLength', 'minimum', 'exclusiveMinimum', 'minItems', 'minProperties'] as const;
 const UPPER = ['maxLength', 'maximum', 'exclusiveMaximum', 'maxItems', 'maxProperties'] as const;
@@ -56,16 +69,21 @@ const show = (value: unknown): string => JSON.stringify(value);
 /** Compares one reader and one writer JSON Schema (zod's `z.toJSONSchema` output), both with their roots for `$ref`s. */
 class Comparison {
   readonly #findings: SchemaFinding[] = [];
-  readonly #seen: Set<string>;
+  readonly #walk: Walk;
   readonly direction: Direction;
   readonly readerRoot: Schema;
   readonly writerRoot: Schema;
 
-  constructor(direction: Direction, readerRoot: Schema, writerRoot: Schema, seen = new Set<string>()) {
+  constructor(
+    direction: Direction,
+    readerRoot: Schema,
+    writerRoot: Schema,
+    walk: Walk = { seen: new Set(), depth: 0, steps: 0 },
+  ) {
     this.direction = direction;
     this.readerRoot = readerRoot;
     this.writerRoot = writerRoot;
-    this.#seen = seen;
+    this.#walk = walk;
   }
 
   get findings(): SchemaFinding[] {
@@ -100,11 +118,27 @@ class Comparison {
 
   /** Findings of reading what `writer` admits with `reader`, at `path`. */
   compare(readerIn: unknown, writerIn: unknown, path: string): void {
+    // Unions of unions multiply the work: past the budget, the whole comparison is reported as unproven.
+    if (++this.#walk.steps > MAX_STEPS) return;
+    if (this.#walk.depth >= MAX_DEPTH) {
+      // Only a reference cycle the `$ref` pairs above do not catch (one through a union branch) gets here.
+      this.#add(path, 'unsupported-change', `nested deeper than ${MAX_DEPTH} levels (a reference cycle?)`);
+      return;
+    }
+    this.#walk.depth++;
+    try {
+      this.#compareAt(readerIn, writerIn, path);
+    } finally {
+      this.#walk.depth--;
+    }
+  }
+
+  #compareAt(readerIn: unknown, writerIn: unknown, path: string): void {
     if (isObject(readerIn) && isObject(writerIn) && (readerIn.$ref || writerIn.$ref)) {
       // A recursive schema: comparing the same pair of definitions again proves nothing new.
       const key = `${show(readerIn.$ref)}|${show(writerIn.$ref)}`;
-      if (this.#seen.has(key)) return;
-      this.#seen.add(key);
+      if (this.#walk.seen.has(key)) return;
+      this.#walk.seen.add(key);
     }
     const reader = this.#resolve(readerIn, this.readerRoot);
     const writer = this.#resolve(writerIn, this.writerRoot);
@@ -123,7 +157,7 @@ class Comparison {
       const { anyOf: _a, oneOf: _o, ...base } = reader;
       let best: SchemaFinding[] | undefined;
       for (const branch of readerBranches) {
-        const trial = new Comparison(this.direction, this.readerRoot, this.writerRoot, this.#seen);
+        const trial = new Comparison(this.direction, this.readerRoot, this.writerRoot, this.#walk);
         trial.compare({ ...base, ...this.#resolve(branch, this.readerRoot) }, writer, path);
         if (trial.findings.length === 0) return;
         if (!best || trial.findings.length < best.length) best = trial.findings;
@@ -305,8 +339,16 @@ export function compareJsonSchemas(
   direction: Direction,
   path = 'payload',
 ): SchemaFinding[] {
-  const comparison = new Comparison(direction, reader, writer);
+  const walk: Walk = { seen: new Set(), depth: 0, steps: 0 };
+  const comparison = new Comparison(direction, reader, writer, walk);
   comparison.compare(reader, writer, path);
+  if (walk.steps > MAX_STEPS) {
+    comparison.findings.push({
+      path,
+      rule: 'unsupported-change',
+      message: `too complex to compare (more than ${MAX_STEPS} schema pairs: unions of unions?)`,
+    });
+  }
   const seen = new Set<string>();
   return comparison.findings.filter((finding) => {
     const key = `${finding.path}\u0000${finding.rule}\u0000${finding.message}`;
