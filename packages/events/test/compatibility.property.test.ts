@@ -264,6 +264,23 @@ describe('hostile input', () => {
     expect(findings.map((f) => f.rule)).toContain('unsupported-change');
   });
 
+  it('a recursive definition a failed union branch visited is compared again for the next branch', () => {
+    const node = (v: string) => ({
+      type: 'object',
+      properties: { v: { type: v }, next: { $ref: '#/$defs/n' } },
+    });
+    const reader = {
+      $defs: { n: node('string') },
+      anyOf: [
+        { type: 'object', properties: { kind: { const: 'a' }, node: { $ref: '#/$defs/n' } }, required: ['kind'] },
+        { type: 'object', properties: { node: { $ref: '#/$defs/n' } } },
+      ],
+    };
+    const writer = { $defs: { n: node('number') }, type: 'object', properties: { node: { $ref: '#/$defs/n' } } };
+    const findings = compareJsonSchemas(reader, writer, 'backward');
+    expect(findings.map((f) => `${f.rule}@${f.path}`)).toEqual(['type-changed@payload.node.v']);
+  });
+
   it('parseSchemaSnapshot refuses anything that is not a snapshot with a SchemaSnapshotError, never another error', () => {
     fc.assert(
       fc.property(

@@ -23,7 +23,7 @@ const MAX_STEPS = 20_000;
 interface Walk {
   seen: Set<string>;
   depth: number;
-  steps: number;
+  budget: { steps: number };
 }
 
 const UNSUPPORTED = ['allOf', 'not', 'if', 'then', 'else', 'prefixItems', 'patternProperties', 'contains'] as const;
@@ -78,7 +78,7 @@ class Comparison {
     direction: Direction,
     readerRoot: Schema,
     writerRoot: Schema,
-    walk: Walk = { seen: new Set(), depth: 0, steps: 0 },
+    walk: Walk = { seen: new Set(), depth: 0, budget: { steps: 0 } },
   ) {
     this.direction = direction;
     this.readerRoot = readerRoot;
@@ -119,7 +119,7 @@ class Comparison {
   /** Findings of reading what `writer` admits with `reader`, at `path`. */
   compare(readerIn: unknown, writerIn: unknown, path: string): void {
     // Unions of unions multiply the work: past the budget, the whole comparison is reported as unproven.
-    if (++this.#walk.steps > MAX_STEPS) return;
+    if (++this.#walk.budget.steps > MAX_STEPS) return;
     if (this.#walk.depth >= MAX_DEPTH) {
       // Only a reference cycle the `$ref` pairs above do not catch (one through a union branch) gets here.
       this.#add(path, 'unsupported-change', `nested deeper than ${MAX_DEPTH} levels (a reference cycle?)`);
@@ -157,7 +157,12 @@ class Comparison {
       const { anyOf: _a, oneOf: _o, ...base } = reader;
       let best: SchemaFinding[] | undefined;
       for (const branch of readerBranches) {
-        const trial = new Comparison(this.direction, this.readerRoot, this.writerRoot, this.#walk);
+        // A branch's own reference pairs: a pair a failed branch visited must be compared again for the next one.
+        const trial = new Comparison(this.direction, this.readerRoot, this.writerRoot, {
+          seen: new Set(this.#walk.seen),
+          depth: this.#walk.depth,
+          budget: this.#walk.budget,
+        });
         trial.compare({ ...base, ...this.#resolve(branch, this.readerRoot) }, writer, path);
         if (trial.findings.length === 0) return;
         if (!best || trial.findings.length < best.length) best = trial.findings;
@@ -339,10 +344,10 @@ export function compareJsonSchemas(
   direction: Direction,
   path = 'payload',
 ): SchemaFinding[] {
-  const walk: Walk = { seen: new Set(), depth: 0, steps: 0 };
+  const walk: Walk = { seen: new Set(), depth: 0, budget: { steps: 0 } };
   const comparison = new Comparison(direction, reader, writer, walk);
   comparison.compare(reader, writer, path);
-  if (walk.steps > MAX_STEPS) {
+  if (walk.budget.steps > MAX_STEPS) {
     comparison.findings.push({
       path,
       rule: 'unsupported-change',
