@@ -44,7 +44,14 @@ const catalogV4 = defineEventCatalog({
 beforeAll(async () => {
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  // The dead-letter topic too: the pipeline's dead-letter writes do not wait for an auto-created topic's leader.
+  await admin.createTopics({
+    topics: [
+      { topic, numPartitions: 2 },
+      { topic: deadLetterTopic, numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
 });
 
 afterAll(async () => {
