@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.config.base.js';
 
-export default defineConfig(packageBuild({ index: 'src/index.ts', platformatic: 'src/platformatic.ts' }));
+export default defineConfig(
+  packageBuild({ index: 'src/index.ts', platformatic: 'src/platformatic.ts', cli: 'src/cli/main.ts' }),
+);

@@ -1,22 +1,40 @@
 import type { EventCatalog, EventDefinitions, EventPayloadInput } from '@backlot/events';
-import { defineEventCatalog } from '@backlot/events';
+import { defineEvent, defineEventCatalog } from '@backlot/events';
 import { z } from 'zod';
 
 const device = z.enum(['tv', 'web', 'mobile', 'tablet']);
 
-/** The events the Play platform emits. */
+const playbackStartedV1 = z.object({
+  profileId: z.string().min(1),
+  titleId: z.string().min(1),
+  device,
+  country: z.string().length(2),
+  sessionId: z.string().min(1),
+  resumePositionMs: z.number().int().min(0),
+});
+
+/**
+ * `playback.started`, evolved once: v2 says whether playback resumed a
+ * bookmark (`resumed`), so consumers need not guess from the position.
+ * Events of v1 still in the topic are lifted by the upcaster (resumed when
+ * the position is past the start).
+ */
+const playbackStarted = defineEvent({
+  version: 1,
+  payload: playbackStartedV1,
+  examples: [
+    { profileId: 'p1', titleId: '80100172', device: 'tv', country: 'FR', sessionId: 's1', resumePositionMs: 0 },
+    { profileId: 'p2', titleId: '80100172', device: 'web', country: 'BR', sessionId: 's2', resumePositionMs: 61_000 },
+  ],
+}).evolve({
+  version: 2,
+  payload: playbackStartedV1.extend({ resumed: z.boolean() }),
+  upcast: (v1) => ({ ...v1, resumed: v1.resumePositionMs > 0 }),
+});
+
+/** The events the Play platform emits (schema snapshot: `events.schema.json`, checked by `npm test`). */
 export const playEvents = defineEventCatalog({
-  'playback.started': {
-    version: 1,
-    payload: z.object({
-      profileId: z.string().min(1),
-      titleId: z.string().min(1),
-      device,
-      country: z.string().length(2),
-      sessionId: z.string().min(1),
-      resumePositionMs: z.number().int().min(0),
-    }),
-  },
+  'playback.started': playbackStarted,
   'playback.heartbeat': {
     version: 1,
     payload: z.object({

@@ -7,6 +7,9 @@ const kBacklotError = Symbol.for('backlot.error');
 export type EventsErrorCode =
   | 'BACKLOT_EVENT_INVALID'
   | 'BACKLOT_EVENT_UNKNOWN'
+  | 'BACKLOT_EVENT_VERSION_UNKNOWN'
+  | 'BACKLOT_EVENT_UPCAST_FAILED'
+  | 'BACKLOT_EVENTS_SNAPSHOT_INVALID'
   | 'BACKLOT_EVENTS_CLOSED'
   | 'BACKLOT_EVENTS_TIMEOUT'
   | 'BACKLOT_EVENTS_SPOOL_LOCKED'
@@ -42,6 +45,8 @@ export interface EventIssue {
   path: string;
   /** What is wrong with it. */
   message: string;
+  /** The rule it breaks: zod's issue code (`invalid_type`, `too_small`, `unrecognized_keys`, …), when known. */
+  rule?: string | undefined;
 }
 
 /** Thrown when an event or its payload does not match the catalogue. */
@@ -50,13 +55,91 @@ export class InvalidEventError extends EventsError {
   readonly eventName: string | undefined;
   /** Every problem found, each naming its field. */
   readonly issues: readonly EventIssue[];
+  /** The version of the event whose schema refused it, when known. */
+  readonly version: number | undefined;
 
-  constructor(eventName: string | undefined, issues: readonly EventIssue[], options?: ErrorOptions) {
-    const what = eventName ? `event '${eventName}'` : 'event';
+  constructor(
+    eventName: string | undefined,
+    issues: readonly EventIssue[],
+    options?: ErrorOptions & { version?: number | undefined },
+  ) {
+    const what = eventName ? `event '${eventName}'${options?.version ? ` v${options.version}` : ''}` : 'event';
     const list = issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ');
     super('BACKLOT_EVENT_INVALID', `invalid ${what}: ${list}`, options);
     this.eventName = eventName;
     this.issues = issues;
+    this.version = options?.version;
+  }
+}
+
+/**
+ * Thrown by `decode()` for an event whose version the catalogue does not
+ * declare: newer than its latest (deploy the consumer with the newer
+ * catalogue) or an older one it no longer lists.
+ */
+export class EventVersionError extends EventsError {
+  /** The event name. */
+  readonly eventName: string;
+  /** The version on the wire. */
+  readonly version: number;
+  /** The versions the catalogue declares, oldest first. */
+  readonly known: readonly number[];
+
+  constructor(eventName: string, version: number, known: readonly number[]) {
+    const latest = known[known.length - 1] ?? 0;
+    super(
+      'BACKLOT_EVENT_VERSION_UNKNOWN',
+      version > latest
+        ? `event '${eventName}' v${version} is newer than this catalogue knows (latest v${latest}): ` +
+            'deploy consumers with the newer catalogue before producers emit it'
+        : `event '${eventName}' v${version} is not in the catalogue (it declares ${known.map((v) => `v${v}`).join(', ')}): ` +
+            'keep old versions in defineEvent(…).evolve(…) while their events may still be read',
+    );
+    this.eventName = eventName;
+    this.version = version;
+    this.known = known;
+  }
+}
+
+/** Thrown by `decode()` when an upcaster throws or its output fails the next version's schema. */
+export class UpcastError extends EventsError {
+  /** The event name. */
+  readonly eventName: string;
+  /** The version the upcaster reads. */
+  readonly fromVersion: number;
+  /** The version it produces. */
+  readonly toVersion: number;
+  /** The fields of its output that the next schema refused (empty when the upcaster threw). */
+  readonly issues: readonly EventIssue[];
+
+  constructor(
+    eventName: string,
+    fromVersion: number,
+    toVersion: number,
+    issues: readonly EventIssue[],
+    options?: ErrorOptions,
+  ) {
+    const why =
+      issues.length > 0
+        ? `its output fails v${toVersion}'s schema: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`
+        : `it threw: ${options?.cause instanceof Error ? options.cause.message : String(options?.cause)}`;
+    super(
+      'BACKLOT_EVENT_UPCAST_FAILED',
+      `event '${eventName}': the upcaster from v${fromVersion} to v${toVersion} failed, ${why}; fix the upcaster ` +
+        `(it must turn every valid v${fromVersion} payload into a valid v${toVersion} one)`,
+      options,
+    );
+    this.eventName = eventName;
+    this.fromVersion = fromVersion;
+    this.toVersion = toVersion;
+    this.issues = issues;
+  }
+}
+
+/** Thrown when a JSON Schema snapshot (see `exportSchemaSnapshot`) cannot be read, naming the field. */
+export class SchemaSnapshotError extends EventsError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super('BACKLOT_EVENTS_SNAPSHOT_INVALID', `schema snapshot: ${reason}`, options);
   }
 }
 
@@ -226,6 +309,21 @@ export function isInvalidEventError(error: unknown): error is InvalidEventError 
 /** True when `error` is an {@link UnknownEventError}, from any copy of the package. */
 export function isUnknownEventError(error: unknown): error is UnknownEventError {
   return hasCode(error, 'BACKLOT_EVENT_UNKNOWN');
+}
+
+/** True when `error` is an {@link EventVersionError}, from any copy of the package. */
+export function isEventVersionError(error: unknown): error is EventVersionError {
+  return hasCode(error, 'BACKLOT_EVENT_VERSION_UNKNOWN');
+}
+
+/** True when `error` is an {@link UpcastError}, from any copy of the package. */
+export function isUpcastError(error: unknown): error is UpcastError {
+  return hasCode(error, 'BACKLOT_EVENT_UPCAST_FAILED');
+}
+
+/** True when `error` is a {@link SchemaSnapshotError}, from any copy of the package. */
+export function isSchemaSnapshotError(error: unknown): error is SchemaSnapshotError {
+  return hasCode(error, 'BACKLOT_EVENTS_SNAPSHOT_INVALID');
 }
 
 /** True when `error` is a {@link ClosedError}, from any copy of the package. */

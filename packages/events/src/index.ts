@@ -1,5 +1,15 @@
 export type { PrometheusRegistry } from '@backlot/metrics-core';
 export {
+  type CompatibilityLevel,
+  type CompatibilityOptions,
+  type CompatibilityReport,
+  type CompatibilityViolation,
+  checkCompatibility,
+  formatViolations,
+} from './catalog/compatibility/check.js';
+export type { Direction as CompatibilityDirection } from './catalog/compatibility/json-schema-compare.js';
+export type { CompatibilityRule } from './catalog/compatibility/rules.js';
+export {
   type AnyEventEnvelope,
   defineEventCatalog,
   type EnvelopeOptions,
@@ -7,9 +17,20 @@ export {
   type EventDefinition,
   type EventDefinitions,
   type EventEnvelope,
+  type EventJsonSchema,
   type EventPayload,
   type EventPayloadInput,
+  type EventVersionDefinition,
 } from './catalog/define-catalog.js';
+export { defineEvent, type NextVersion, type VersionedEvent } from './catalog/define-event.js';
+export {
+  type CatalogSchemas,
+  exportSchemaSnapshot,
+  formatSchemaSnapshot,
+  parseSchemaSnapshot,
+  type SchemaSnapshot,
+  type SnapshotVersion,
+} from './catalog/snapshot.js';
 export {
   DEAD_LETTER_CHANNEL,
   type DeadLetterMessage,
@@ -29,6 +50,7 @@ export {
   type EventsErrorCode,
   EventsRefusedError,
   EventTooLargeError,
+  EventVersionError,
   FlushTimeoutError,
   InvalidEventError,
   isCatalogError,
@@ -36,14 +58,19 @@ export {
   isEventEncodeError,
   isEventsRefusedError,
   isEventTooLargeError,
+  isEventVersionError,
   isFlushTimeoutError,
   isInvalidEventError,
+  isSchemaSnapshotError,
   isSpoolLockedError,
   isTransportSendError,
   isUnknownEventError,
+  isUpcastError,
+  SchemaSnapshotError,
   SpoolLockedError,
   TransportSendError,
   UnknownEventError,
+  UpcastError,
 } from './errors.js';
 export { registerPrometheusMetrics } from './metrics/prometheus/register.js';
 export type { PartitionStateMetrics } from './pipeline/checkpointing.js';
@@ -65,7 +92,7 @@ export type {
   SpoolOptions,
 } from './producer/options.js';
 export {
-  type CompatibilityLevel,
+  type RegistryCompatibilityLevel,
   type RegistrySchema,
   type SchemaRegistryClient,
   type SchemaRegistryOptions,

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineEventCatalog, type EventEnvelope } from '../src/index.js';
+import { defineEvent, defineEventCatalog, type EventEnvelope } from '../src/index.js';
 
 const events = defineEventCatalog({
   'play.started': { version: 1, payload: z.object({ profileId: z.string(), positionMs: z.number() }) },
@@ -35,5 +35,34 @@ describe('event catalogue types', () => {
     expectTypeOf(decoded.name).toEqualTypeOf<'play.started' | 'search.performed'>();
     if (decoded.name === 'play.started') expectTypeOf(decoded.payload.positionMs).toEqualTypeOf<number>();
     if (decoded.name === 'search.performed') expectTypeOf(decoded.payload.query).toEqualTypeOf<string>();
+  });
+});
+
+describe('versioned event types', () => {
+  const versioned = defineEventCatalog({
+    e: defineEvent({ version: 1, payload: z.object({ a: z.string() }) })
+      .evolve({ version: 2, payload: z.object({ a: z.string(), b: z.number() }), upcast: (v1) => ({ ...v1, b: 0 }) })
+      .evolve({
+        version: 3,
+        payload: z.object({ ab: z.string() }),
+        upcast: (v2) => {
+          expectTypeOf(v2).toEqualTypeOf<{ a: string; b: number }>();
+          return { ab: `${v2.a}${v2.b}` };
+        },
+      }),
+  });
+
+  it('types envelopes and decoded events with the latest version', () => {
+    expectTypeOf(versioned.envelope('e', { ab: 'x' }, { source: 's' }).payload).toEqualTypeOf<{ ab: string }>();
+    expectTypeOf(versioned.decode('').payload).toEqualTypeOf<{ ab: string }>();
+  });
+
+  it('checks the upcaster output against the next version at compile time', () => {
+    defineEvent({ version: 1, payload: z.object({ a: z.string() }) }).evolve({
+      version: 2,
+      payload: z.object({ b: z.number() }),
+      // @ts-expect-error b must be a number
+      upcast: (v1) => ({ b: v1.a }),
+    });
   });
 });

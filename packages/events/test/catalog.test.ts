@@ -51,7 +51,7 @@ describe('defineEventCatalog', () => {
     expect(isInvalidEventError(error)).toBe(true);
     const paths = (error as InvalidEventError).issues.map((issue) => issue.path);
     expect(paths).toEqual(['payload.profileId', 'payload.titleId', 'payload.positionMs']);
-    expect((error as Error).message).toMatch(/^invalid event 'play.started': payload.profileId: /);
+    expect((error as Error).message).toMatch(/^invalid event 'play.started' v2: payload.profileId: /);
   });
 
   it('rejects a missing source', () => {

@@ -151,3 +151,13 @@ export async function topicConfigs(brokers: string[], topic: string): Promise<Re
   }
   return configs;
 }
+
+/** What `fn` throws (undefined when it returns). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

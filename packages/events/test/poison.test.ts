@@ -317,9 +317,13 @@ describe('poison events never stop the producer', () => {
       .split('\n');
     expect(out).toHaveLength(1);
     const [headers, value] = (out[0] as string).split('\t') as [string, string];
-    expect(events.decode(value).id).toBe(poison);
+    const decoded = events.decode(value);
+    expect(decoded.id).toBe(poison);
     expect(headers).toContain(`${DEAD_LETTER_HEADERS.code}=MESSAGE_TOO_LARGE`);
     expect(headers).toContain(`${DEAD_LETTER_HEADERS.topic}=${topic}`);
+    // Which event and version it was, without decoding the value.
+    expect(headers).toContain(`${DEAD_LETTER_HEADERS.event}=${decoded.name}`);
+    expect(headers).toContain(`${DEAD_LETTER_HEADERS.version}=${decoded.version}`);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [deadLetterTopic] })).topics;
     expect(metadata?.partitions).toHaveLength(2);
     const { resources } = await admin.describeConfigs({

@@ -13,7 +13,7 @@ import {
 import { RegistryEncoder } from '../src/registry/encoder.js';
 import { RegistryError } from '../src/registry/errors.js';
 import { framingProducer } from '../src/registry/framing-producer.js';
-import { schemaSourceOf } from '../src/registry/schema-source.js';
+import { emittedFromDefinitions, schemaSourceOf } from '../src/registry/schema-source.js';
 
 // The framing producer's contract with the event producer, over fakes: an in-memory inner
 // transport and a registry the test makes reachable or not (the real pair runs in registry.test.ts).
@@ -92,7 +92,12 @@ describe('framing producer', () => {
     const inner = memoryTransport();
     const framed = framingProducer(
       inner.producer,
-      new RegistryEncoder({ client, schemas: schemaSourceOf(definitions), subjects: 'record', autoRegister: true }),
+      new RegistryEncoder({
+        client,
+        schemas: schemaSourceOf(emittedFromDefinitions(definitions)),
+        subjects: 'record',
+        autoRegister: true,
+      }),
     );
     const play = envelope('play.started', 'e1', { profileId: 'p1' });
     const bookmark = envelope('bookmark.set', 'e2', { profileId: 'p1', positionMs: 3 });
@@ -119,7 +124,12 @@ describe('framing producer', () => {
     const inner = memoryTransport();
     const framed = framingProducer(
       inner.producer,
-      new RegistryEncoder({ client, schemas: schemaSourceOf(definitions), subjects: 'record', autoRegister: true }),
+      new RegistryEncoder({
+        client,
+        schemas: schemaSourceOf(emittedFromDefinitions(definitions)),
+        subjects: 'record',
+        autoRegister: true,
+      }),
     );
     // The first batch waits on a registry that then fails; the second frames at once (same
     // partition) and must neither overtake the first nor go out after it failed.

@@ -95,7 +95,7 @@ describe.skipIf(off || noPython)(
         transport: kafkaTransport({ brokers }),
         topic,
         spool: { dir: tempDir() },
-        registry: { client: schemaRegistry({ url: registryUrl }), schemas: definitions },
+        registry: { client: schemaRegistry({ url: registryUrl }) },
       });
       const sent = Array.from({ length: 20 }, (_, seq) =>
         producer.emitEnvelope(NAME, { profileId: `p${seq % 3}`, titleId: 't1', seq }),

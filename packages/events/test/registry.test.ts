@@ -161,7 +161,7 @@ describe.skipIf(off)('registry mode on Kafka', () => {
       topic,
       key: (event) => event.payload.profileId,
       spool: { dir: tempDir() },
-      registry: { client, schemas: definitions },
+      registry: { client },
     });
     const ids = new Set<string>();
     for (let seq = 0; seq < 50; seq++) {
@@ -205,7 +205,7 @@ describe.skipIf(off)('registry mode on Kafka', () => {
         transport: kafkaTransport({ brokers }),
         topic,
         spool: false,
-        ...(registry ? { registry: { client, schemas: definitions } } : {}),
+        ...(registry ? { registry: { client } } : {}),
       });
       producer.emit(PLAY, { profileId: 'p1', titleId: 't1', seq });
       return producer.close();
@@ -284,7 +284,7 @@ describe.skipIf(off)('registry mode on Kafka', () => {
         topic,
         spool: { dir: tempDir() },
         retry: { initialDelayMs: 50, maxDelayMs: 200 },
-        registry: { client, schemas: definitions },
+        registry: { client },
       });
       const N = 300;
       const ids = new Set<string>();
@@ -332,8 +332,8 @@ describe.skipIf(off)('registry mode on Kafka', () => {
     const client = schemaRegistry({ url: registryUrl });
     const v1 = { [name]: { version: 1, payload: z.object({ stars: z.number().int() }) } };
     const v2 = { [name]: { version: 2, payload: z.object({ stars: z.number().int(), by: z.string() }) } };
-    const { schemaSourceOf } = await import('../src/registry/schema-source.js');
-    await client.register(name, { schemaType: 'JSON', schema: schemaSourceOf(v1)(name).text });
+    const { emittedFromDefinitions, schemaSourceOf } = await import('../src/registry/schema-source.js');
+    await client.register(name, { schemaType: 'JSON', schema: schemaSourceOf(emittedFromDefinitions(v1))(name).text });
     await client.setCompatibility(name, 'BACKWARD');
     const producer = createEventProducer({
       catalog: defineEventCatalog(v2),

@@ -108,6 +108,7 @@ export function createPlayApi(deps: PlayApiDeps): Service {
               country: result.country,
               sessionId: result.license.sessionId,
               resumePositionMs: result.resumePositionMs,
+              resumed: result.resumePositionMs > 0,
             },
             { traceId: request.id },
           );

@@ -1,23 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { CatalogError, EventEncodeError, InvalidEventError, UnknownEventError } from '../errors.js';
+import { EventEncodeError, InvalidEventError, UnknownEventError } from '../errors.js';
+import { chainJsonSchemas } from './json-schemas.js';
+import type {
+  EventDefinition,
+  EventDefinitions,
+  EventJsonSchema,
+  EventPayload,
+  EventPayloadInput,
+  EventVersionDefinition,
+} from './types.js';
+import { issuesOf, parseVersion, readAnyVersion, type VersionChain, versionChain } from './versions.js';
 
-/** How one event type is declared: its schema version and payload schema. */
-export interface EventDefinition<Payload extends z.ZodType = z.ZodType> {
-  /** Schema version of the payload (a positive integer). */
-  version: number;
-  /** zod schema of the payload. */
-  payload: Payload;
-}
-
-/** Event definitions by event name. */
-export type EventDefinitions = Record<string, EventDefinition>;
-
-/** The payload type (after parsing) of event `Name`. */
-export type EventPayload<Defs extends EventDefinitions, Name extends keyof Defs> = z.output<Defs[Name]['payload']>;
-
-/** What a caller passes as the payload of event `Name` (before parsing). */
-export type EventPayloadInput<Defs extends EventDefinitions, Name extends keyof Defs> = z.input<Defs[Name]['payload']>;
+export type {
+  EventDefinition,
+  EventDefinitions,
+  EventJsonSchema,
+  EventPayload,
+  EventPayloadInput,
+  EventVersionDefinition,
+} from './types.js';
 
 /** An event with its envelope: identity, time, origin and trace context. */
 export interface EventEnvelope<Name extends string = string, Payload = unknown> {
@@ -25,7 +27,7 @@ export interface EventEnvelope<Name extends string = string, Payload = unknown> 
   id: string;
   /** Event name, e.g. `play.started`. */
   name: Name;
-  /** Schema version of the payload. */
+  /** Schema version of the payload: the latest of the catalogue after `decode()` (older versions are upcast). */
   version: number;
   /** When the event happened (ISO-8601, UTC). */
   time: string;
@@ -74,20 +76,25 @@ export interface EventCatalog<Defs extends EventDefinitions> {
    */
   encode(envelope: AnyEventEnvelope<Defs>): Buffer;
   /**
-   * Parses and validates bytes from the wire.
-   * @throws {InvalidEventError} when the envelope or payload is malformed.
+   * Parses and validates bytes from the wire. An event of an older version is
+   * validated with that version's schema and lifted through the upcasters:
+   * the result always has the latest version and shape.
+   * @throws {InvalidEventError} when the envelope or payload is malformed (naming the version).
    * @throws {UnknownEventError} for a name outside the catalogue.
+   * @throws {EventVersionError} for a version the catalogue does not declare (newer than its latest, say).
+   * @throws {UpcastError} when an upcaster throws or its output fails the next version's schema.
    */
   decode(bytes: Uint8Array | string): AnyEventEnvelope<Defs>;
+  /** The latest version of event `name`: the one `envelope()` (and so a producer) writes. */
+  versionOf(name: keyof Defs & string): number;
+  /** Every version of event `name`, oldest first, with its schema, upcaster and examples. */
+  versions(name: keyof Defs & string): readonly EventVersionDefinition[];
+  /**
+   * The JSON Schema of every version of every event, sorted by name then
+   * version: for documentation, other languages and schema registries.
+   */
+  jsonSchemas(): readonly EventJsonSchema[];
 }
-
-const definitionSchema = z.object({
-  version: z.number().int().positive('version must be a positive integer, e.g. { version: 1, payload }'),
-  payload: z.custom<z.ZodType>(
-    (value) => value instanceof z.ZodType,
-    'payload must be a zod schema, e.g. z.object({…})',
-  ),
-});
 
 const envelopeSchema = z.object({
   id: z.string().min(1),
@@ -108,30 +115,6 @@ const optionsSchema = z.object({
   id: z.string().min(1, 'id must not be empty when given').optional(),
 });
 
-/** Why `schema`'s parsed output cannot be written as JSON, or undefined when it can. */
-function unrepresentable(schema: z.ZodType): string | undefined {
-  try {
-    z.toJSONSchema(schema, { io: 'output', unrepresentable: 'throw', cycles: 'ref' });
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-/** The path of the innermost field of `schema` whose output cannot be written as JSON (for the error message). */
-function unrepresentablePath(schema: z.ZodType, path: string): string {
-  const def = (schema as { _zod?: { def?: { type?: string; shape?: unknown; element?: unknown } } })._zod?.def;
-  if (def?.type === 'object' && def.shape && typeof def.shape === 'object') {
-    for (const [key, field] of Object.entries(def.shape as Record<string, z.ZodType>)) {
-      if (unrepresentable(field) !== undefined) return unrepresentablePath(field, `${path}.${key}`);
-    }
-  }
-  if (def?.type === 'array' && def.element instanceof z.ZodType && unrepresentable(def.element) !== undefined) {
-    return unrepresentablePath(def.element, `${path}[]`);
-  }
-  return path;
-}
-
 const nonEmpty = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 
 /** Whether envelope options are certainly valid per `optionsSchema` (a fast check; `false` means "ask the schema"). */
@@ -144,13 +127,6 @@ function validOptions(options: EnvelopeOptions | undefined): boolean {
     (options.id === undefined || nonEmpty(options.id)) &&
     (options.time === undefined || (options.time instanceof Date && !Number.isNaN(options.time.getTime())))
   );
-}
-
-function issuesOf(error: z.ZodError, prefix: string): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
 }
 
 /**
@@ -173,33 +149,15 @@ function issuesOf(error: z.ZodError, prefix: string): { path: string; message: s
 export function defineEventCatalog<const Defs extends EventDefinitions>(definitions: Defs): EventCatalog<Defs> {
   const names = Object.keys(definitions) as (keyof Defs & string)[];
   if (names.length === 0) throw new TypeError('defineEventCatalog: declare at least one event');
-  for (const name of names) {
-    const checked = definitionSchema.safeParse(definitions[name]);
-    if (!checked.success) {
-      throw new TypeError(`defineEventCatalog: event '${name}': ${z.prettifyError(checked.error)}`);
-    }
-    // What emit() accepts must survive the wire (JSON) and decode() again: refuse it here, not in production.
-    const payloadSchema = (definitions[name] as EventDefinition).payload;
-    const why = unrepresentable(payloadSchema);
-    if (why !== undefined) {
-      throw new CatalogError(
-        name,
-        `${unrepresentablePath(payloadSchema, 'payload')} cannot round-trip through the JSON wire encoding (${why}); ` +
-          'declare the wire shape instead (z.iso.datetime() for a time, z.string() for a BigInt, plain objects ' +
-          'for a Map, arrays for a Set, no transforms) and convert after decode()',
-      );
-    }
-  }
+  const chains = new Map<string, VersionChain>(
+    names.map((name) => [name, versionChain(name, definitions[name] as EventDefinition)]),
+  );
+  let schemas: readonly EventJsonSchema[] | undefined;
 
-  const definitionOf = (name: string): EventDefinition => {
-    if (!Object.hasOwn(definitions, name)) throw new UnknownEventError(name, names);
-    return definitions[name] as EventDefinition;
-  };
-
-  const parsePayload = (name: string, payload: unknown): unknown => {
-    const result = definitionOf(name).payload.safeParse(payload);
-    if (!result.success) throw new InvalidEventError(name, issuesOf(result.error, 'payload'), { cause: result.error });
-    return result.data;
+  const chainOf = (name: string): VersionChain => {
+    const chain = Object.hasOwn(definitions, name) ? chains.get(name) : undefined;
+    if (!chain) throw new UnknownEventError(name, names);
+    return chain;
   };
 
   return {
@@ -211,7 +169,8 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
         const opts = optionsSchema.safeParse(options);
         if (!opts.success) throw new InvalidEventError(name, issuesOf(opts.error, 'options'), { cause: opts.error });
       }
-      const { version } = definitionOf(name);
+      const chain = chainOf(name);
+      const version = chain.latest.version;
       return {
         id: options.id ?? randomUUID(),
         name,
@@ -219,7 +178,7 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
         time: (options.time ?? new Date()).toISOString(),
         source: options.source,
         ...(options.traceId ? { traceId: options.traceId } : {}),
-        payload: parsePayload(name, payload) as EventPayload<Defs, typeof name>,
+        payload: parseVersion(name, chain.latest, payload) as EventPayload<Defs, typeof name>,
       };
     },
 
@@ -240,19 +199,36 @@ export function defineEventCatalog<const Defs extends EventDefinitions>(definiti
       try {
         raw = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
       } catch (error) {
-        throw new InvalidEventError(undefined, [{ path: '', message: 'not valid JSON' }], { cause: error });
+        throw new InvalidEventError(undefined, [{ path: '', message: 'not valid JSON', rule: 'not-json' }], {
+          cause: error,
+        });
       }
       const envelope = envelopeSchema.safeParse(raw);
       if (!envelope.success) {
         throw new InvalidEventError(undefined, issuesOf(envelope.error, ''), { cause: envelope.error });
       }
-      const { name, payload, traceId, ...rest } = envelope.data;
+      const { name, payload, traceId, version, ...rest } = envelope.data;
+      const chain = chainOf(name);
       return {
         ...rest,
         name,
+        version: chain.latest.version,
         ...(traceId ? { traceId } : {}),
-        payload: parsePayload(name, payload),
+        payload: readAnyVersion(chain, version, payload),
       } as AnyEventEnvelope<Defs>;
+    },
+
+    versionOf(name) {
+      return chainOf(name).latest.version;
+    },
+
+    versions(name) {
+      return chainOf(name).versions;
+    },
+
+    jsonSchemas() {
+      schemas ??= Object.freeze(chainJsonSchemas([...chains.values()]));
+      return schemas;
     },
   };
 }

@@ -76,4 +76,10 @@ export interface PipelineDeadLetterMessage {
   stage: 'decode' | 'process';
   /** Why. */
   error: unknown;
+  /** The error's stable code (`BACKLOT_EVENT_INVALID`, `BACKLOT_EVENT_VERSION_UNKNOWN`, …; `BACKLOT_PROCESS_FAILED` for a processor's error without one). */
+  code: string;
+  /** The rule that failed (see `DEAD_LETTER_HEADERS`), e.g. `invalid_type` or `version-unknown`. */
+  rule: string;
+  /** The event's version on the wire, when readable. */
+  version: number | undefined;
 }

@@ -12,6 +12,7 @@ import type {
 import { PIPELINE_DEAD_LETTER_CHANNEL, type PipelineDeadLetterMessage } from '../diagnostics/channels.js';
 import { ClosedError } from '../errors.js';
 import { livePipelines, type PipelineSample } from '../metrics/prometheus/live.js';
+import { DEAD_LETTER_HEADERS } from '../producer/dead-letters.js';
 import { RegistryDecoder } from '../registry/decoder.js';
 import { isRegistryError } from '../registry/errors.js';
 import { type PipelineRegistryOptions, pipelineRegistrySchema } from '../registry/options.js';
@@ -35,6 +36,7 @@ import {
   isTransactional,
   type PartitionStateMetrics,
 } from './checkpointing.js';
+import { describeFailure } from './dead-letter-record.js';
 import { type Graph, type Stream, StreamNode } from './stream.js';
 
 /** Options of {@link createPipeline}. */
@@ -176,12 +178,6 @@ export function createPipeline<const Defs extends EventDefinitions>(options: Pip
 }
 
 const deadLetterChannel = channel(PIPELINE_DEAD_LETTER_CHANNEL);
-
-/** The stable `code` of a Backlot error (e.g. `BACKLOT_EVENTS_REGISTRY_UNKNOWN_SCHEMA`), for dead letters. */
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** True when `bytes` read as UTF-8 and back are the same bytes. */
 function isText(bytes: Buffer): boolean {
@@ -437,6 +433,7 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
       );
     }
     this.#counts.deadLettered++;
+    const failure = describeFailure(stage, error, message.value);
     if (deadLetterChannel.hasSubscribers) {
       deadLetterChannel.publish({
         pipeline: this.#options.groupId,
@@ -445,28 +442,43 @@ class PipelineRuntime<Defs extends EventDefinitions> implements Pipeline<Defs> {
         offset: message.offset,
         stage,
         error,
+        code: failure.code,
+        rule: failure.rule,
+        version: failure.version,
       } satisfies PipelineDeadLetterMessage);
     }
     this.#logger.warn(
-      { topic: message.topic, partition: message.partition, offset: message.offset, stage, err: error },
+      { topic: message.topic, partition: message.partition, offset: message.offset, stage, ...failure, err: error },
       'pipeline: event sent to the dead-letter topic',
     );
+    const at = Date.now();
     this.#deadLetters.push({
       key: message.key ? message.key.toString('utf8') : null,
       value: Buffer.from(
         JSON.stringify({
           stage,
           error: reason,
-          ...(codeOf(error) ? { code: codeOf(error) } : {}),
+          ...failure,
           source: { topic: message.topic, partition: message.partition, offset: message.offset },
           value: message.value?.toString('utf8') ?? null,
           // Bytes that are not text (a wire-format record's header): kept exactly too.
           ...(message.value && !isText(message.value) ? { valueBase64: message.value.toString('base64') } : {}),
         }),
       ),
-      timestamp: Date.now(),
-      // The record's trace context goes with it: a dead-letter consumer can continue or link its trace.
-      ...(message.headers ? { headers: message.headers } : {}),
+      timestamp: at,
+      headers: {
+        // The record's trace context goes with it: a dead-letter consumer can continue or link its trace.
+        ...message.headers,
+        [DEAD_LETTER_HEADERS.code]: failure.code,
+        [DEAD_LETTER_HEADERS.reason]: reason.slice(0, 1024),
+        [DEAD_LETTER_HEADERS.topic]: message.topic,
+        [DEAD_LETTER_HEADERS.at]: String(at),
+        [DEAD_LETTER_HEADERS.stage]: stage,
+        [DEAD_LETTER_HEADERS.rule]: failure.rule,
+        ...(failure.field ? { [DEAD_LETTER_HEADERS.field]: failure.field } : {}),
+        ...(failure.event ? { [DEAD_LETTER_HEADERS.event]: failure.event } : {}),
+        ...(failure.version !== undefined ? { [DEAD_LETTER_HEADERS.version]: String(failure.version) } : {}),
+      },
     });
   }
 

@@ -18,7 +18,7 @@ import {
 import { ACK_BOUNDS_SECONDS, liveProducers, type ProducerSample } from '../metrics/prometheus/live.js';
 import { RegistryEncoder } from '../registry/encoder.js';
 import { framingProducer } from '../registry/framing-producer.js';
-import { schemaSourceOf } from '../registry/schema-source.js';
+import { emittedFromCatalog, emittedFromDefinitions, schemaSourceOf } from '../registry/schema-source.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool } from '../spool/spool.js';
 import { emitObserved, traceEmit } from '../tracing/emit-span.js';
@@ -226,7 +226,9 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     this.#registry = registry
       ? new RegistryEncoder({
           client: registry.client,
-          schemas: schemaSourceOf(registry.schemas),
+          schemas: schemaSourceOf(
+            registry.schemas ? emittedFromDefinitions(registry.schemas) : emittedFromCatalog(options.catalog),
+          ),
           subjects: registry.subjects ?? 'record',
           autoRegister: registry.autoRegister ?? true,
         })

@@ -7,12 +7,25 @@ import type { DeadLetter, DeadLetterFile } from '../spool/dead-letter.js';
 import type { OutgoingMessage, TopicSettings, TransportProducer } from '../transport/types.js';
 import type { EventsLogger } from '../util/logger.js';
 
-/** Record headers of an event written to the dead-letter topic: why and where from. */
+/**
+ * Record headers of an event written to a dead-letter topic: why and where
+ * from. The producer's (broker refusals) carry `code`, `reason`, `topic`, `at`,
+ * and `event` / `version` when the event could be read; a pipeline's also
+ * carry `stage` (`decode` or `process`), `rule` (the rule that failed: a zod
+ * issue code such as `invalid_type`, `version-unknown`, `upcast-threw`,
+ * `event-unknown`, `not-json`, `processor-threw`) and `field` (e.g.
+ * `payload.titleId`, when one is known).
+ */
 export const DEAD_LETTER_HEADERS = {
   code: 'backlot-dead-letter-code',
   reason: 'backlot-dead-letter-reason',
   topic: 'backlot-dead-letter-topic',
   at: 'backlot-dead-letter-at',
+  event: 'backlot-dead-letter-event',
+  version: 'backlot-dead-letter-version',
+  stage: 'backlot-dead-letter-stage',
+  rule: 'backlot-dead-letter-rule',
+  field: 'backlot-dead-letter-field',
 } as const;
 
 const deadLetterChannel = channel(DEAD_LETTER_CHANNEL);
@@ -39,14 +52,27 @@ export interface DeadLetterCounts {
   deadLetterPublished: number;
 }
 
-/** The event id in an encoded envelope, for logs. */
-function idOf(value: Buffer): string | undefined {
+/** The id, name and version of an encoded envelope, for logs and dead-letter headers. */
+function identityOf(value: Buffer): { id?: string; name?: string; version?: number } {
   try {
-    const id = (JSON.parse(value.toString('utf8')) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : undefined;
+    const raw = JSON.parse(value.toString('utf8')) as { id?: unknown; name?: unknown; version?: unknown } | null;
+    return {
+      ...(typeof raw?.id === 'string' ? { id: raw.id } : {}),
+      ...(typeof raw?.name === 'string' ? { name: raw.name } : {}),
+      ...(typeof raw?.version === 'number' ? { version: raw.version } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The event name and version headers of a dead letter, when its value is a readable envelope. */
+function identityHeaders(value: Buffer): Record<string, string> {
+  const { name, version } = identityOf(value);
+  return {
+    ...(name ? { [DEAD_LETTER_HEADERS.event]: name } : {}),
+    ...(version !== undefined ? { [DEAD_LETTER_HEADERS.version]: String(version) } : {}),
+  };
 }
 
 /**
@@ -104,7 +130,7 @@ export class DeadLetters {
         topic: first.topic,
         code: first.code,
         reason: first.reason,
-        ids: letters.slice(0, 10).map((letter) => idOf(letter.value) ?? null),
+        ids: letters.slice(0, 10).map((letter) => identityOf(letter.value).id ?? null),
         to: where ?? (onDeadLetter ? 'onDeadLetter' : 'flush() rejection'),
       },
       `event producer: broker refused event(s) for good (poison): dead-lettered ${where ? `to the ${where}` : '(kept nowhere: see onDeadLetter)'}; the rest flows on`,
@@ -147,6 +173,7 @@ export class DeadLetters {
         [DEAD_LETTER_HEADERS.reason]: letter.reason,
         [DEAD_LETTER_HEADERS.topic]: letter.topic,
         [DEAD_LETTER_HEADERS.at]: String(letter.deadLetteredAt),
+        ...identityHeaders(letter.value),
       },
     }));
     const byMessage = new Map(messages.map((message, index) => [message, letters[index] as DeadLetter]));

@@ -11,7 +11,7 @@ export interface RegistrySchema {
 }
 
 /** The compatibility levels of the Confluent API. */
-export type CompatibilityLevel =
+export type RegistryCompatibilityLevel =
   | 'NONE'
   | 'BACKWARD'
   | 'BACKWARD_TRANSITIVE'
@@ -28,7 +28,7 @@ const levels = [
   'FORWARD_TRANSITIVE',
   'FULL',
   'FULL_TRANSITIVE',
-] as const satisfies readonly CompatibilityLevel[];
+] as const satisfies readonly RegistryCompatibilityLevel[];
 
 /** Options of {@link schemaRegistry}. */
 export interface SchemaRegistryOptions {
@@ -74,9 +74,9 @@ export interface SchemaRegistryClient {
    */
   schemaById(id: number): Promise<RegistrySchema>;
   /** Sets `subject`'s compatibility level (`PUT /config/{subject}`). */
-  setCompatibility(subject: string, level: CompatibilityLevel): Promise<void>;
+  setCompatibility(subject: string, level: RegistryCompatibilityLevel): Promise<void>;
   /** `subject`'s compatibility level, or the registry's global one when the subject has none (`GET /config/{subject}`). */
-  compatibility(subject: string): Promise<CompatibilityLevel>;
+  compatibility(subject: string): Promise<RegistryCompatibilityLevel>;
   /** Calls that went to the registry so far, each of up to `1 + retries` HTTP attempts (cache hits make none). */
   readonly requests: number;
 }
@@ -203,7 +203,7 @@ class Client implements SchemaRegistryClient {
     return this.#cache(this.#schemas, id, pending);
   }
 
-  async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
+  async setCompatibility(subject: string, level: RegistryCompatibilityLevel): Promise<void> {
     const call: RegistryCall = {
       method: 'PUT',
       path: `/config/${pathOf(subject)}`,
@@ -215,7 +215,7 @@ class Client implements SchemaRegistryClient {
     if (answer.status !== 200) throw refused(this.#http, call, answer);
   }
 
-  async compatibility(subject: string): Promise<CompatibilityLevel> {
+  async compatibility(subject: string): Promise<RegistryCompatibilityLevel> {
     const call: RegistryCall = {
       method: 'GET',
       path: `/config/${pathOf(subject)}?defaultToGlobal=true`,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventDefinitions } from '../catalog/define-catalog.js';
+import type { EventDefinitions } from '../catalog/types.js';
 import type { SchemaRegistryClient } from './client.js';
 import type { SubjectStrategy } from './subjects.js';
 
@@ -13,10 +13,11 @@ export interface ProducerRegistryOptions {
   /** The registry, e.g. `schemaRegistry({ url: 'http://127.0.0.1:8081/apis/ccompat/v7' })` (required). */
   client: SchemaRegistryClient;
   /**
-   * The event definitions given to `defineEventCatalog` (required): their payload
-   * schemas are registered as JSON Schema (`z.toJSONSchema`).
+   * The event definitions whose payload schemas are registered as JSON Schema
+   * (`z.toJSONSchema`). Default: the producer's catalogue, at the version it emits
+   * (each event's latest). Give them only to register other definitions than the catalogue's.
    */
-  schemas: EventDefinitions;
+  schemas?: EventDefinitions | undefined;
   /** How subjects are named (default `record`: the event name; see {@link SubjectStrategy}). */
   subjects?: SubjectStrategy | undefined;
   /**
@@ -46,11 +47,13 @@ const clientSchema = (field: string) =>
 export const producerRegistrySchema = z.object(
   {
     client: clientSchema('registry.client'),
-    schemas: z.record(
-      z.string(),
-      z.object({ version: z.number(), payload: z.unknown() }, { error: 'each must be { version, payload }' }),
-      { error: 'registry.schemas is required: the definitions object given to defineEventCatalog' },
-    ),
+    schemas: z
+      .record(
+        z.string(),
+        z.object({ version: z.number(), payload: z.unknown() }, { error: 'each must be { version, payload }' }),
+        { error: 'registry.schemas must be the definitions object given to defineEventCatalog, or left out' },
+      )
+      .optional(),
     subjects: z
       .enum(['record', 'topic-record', 'topic'], {
         error: "registry.subjects must be 'record' (the event name), 'topic-record' or 'topic'",
@@ -58,7 +61,7 @@ export const producerRegistrySchema = z.object(
       .optional(),
     autoRegister: z.boolean({ error: 'registry.autoRegister must be true or false' }).optional(),
   },
-  { error: 'registry must be { client: schemaRegistry({ url }), schemas: <the catalogue definitions> }' },
+  { error: 'registry must be { client: schemaRegistry({ url }) }' },
 );
 
 /** @internal zod schema of the pipeline's `registry` option. */

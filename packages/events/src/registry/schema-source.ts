@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventDefinitions } from '../catalog/define-catalog.js';
+import type { EventDefinitions, EventVersionDefinition } from '../catalog/types.js';
 import { UnknownEventError } from '../errors.js';
 
 /** The JSON Schema keyword that names the event a registered schema belongs to. */
@@ -18,21 +18,42 @@ export interface EventSchema {
 /** @internal Gives the JSON Schema registry mode registers for an event name (at the version the producer emits). */
 export type SchemaSource = (name: string) => EventSchema;
 
+/** @internal The version a producer emits of an event and its payload schema. */
+export type EmittedVersionOf = (name: string) => Pick<EventVersionDefinition, 'version' | 'payload'>;
+
+/** @internal The emitted version of each event, from the definitions given to `defineEventCatalog`. */
+export function emittedFromDefinitions(definitions: EventDefinitions): EmittedVersionOf {
+  const names = Object.keys(definitions);
+  return (name) => {
+    if (!Object.hasOwn(definitions, name)) throw new UnknownEventError(name, names);
+    return definitions[name] as EventDefinitions[string];
+  };
+}
+
+/** @internal The emitted version of each event, from a catalogue: its latest version (what `envelope()` writes). */
+export function emittedFromCatalog(catalog: {
+  versions(name: string): readonly EventVersionDefinition[];
+}): EmittedVersionOf {
+  return (name) => {
+    const versions = catalog.versions(name);
+    return versions[versions.length - 1] as EventVersionDefinition;
+  };
+}
+
 /**
  * @internal Where registry mode gets each event's JSON Schema: the one place coupled to the
- * catalogue. Today from the definitions given to `defineEventCatalog` (`z.toJSONSchema` of each
- * payload, output side, as draft-07: the draft registries' compatibility checkers all read —
- * Apicurio 3.3 answers 500 to a 2020-12 schema under a compatibility rule), with `title`, `x-backlot-event` and `x-backlot-version` added so that a
- * schema fetched by id tells which event and version it describes. Computed once per event.
+ * catalogue. `z.toJSONSchema` of the emitted version's payload, output side, as draft-07 (the
+ * draft registries' compatibility checkers all read — Apicurio 3.3 answers 500 to a 2020-12
+ * schema under a compatibility rule), with `title`, `x-backlot-event` and `x-backlot-version`
+ * added so that a schema fetched by id tells which event and version it describes. Computed once
+ * per event.
  */
-export function schemaSourceOf(definitions: EventDefinitions): SchemaSource {
-  const names = Object.keys(definitions);
+export function schemaSourceOf(emitted: EmittedVersionOf): SchemaSource {
   const cache = new Map<string, EventSchema>();
   return (name) => {
     const cached = cache.get(name);
     if (cached) return cached;
-    if (!Object.hasOwn(definitions, name)) throw new UnknownEventError(name, names);
-    const { version, payload } = definitions[name] as EventDefinitions[string];
+    const { version, payload } = emitted(name);
     const document = {
       ...z.toJSONSchema(payload, { io: 'output', target: 'draft-7' }),
       title: name,
