@@ -246,10 +246,11 @@ export class Exchange {
   }
 
   /**
-   * Dispatches the request through its origin's chain (retries, the
-   * resilience command, outlier detection, the balancer: see
-   * {@link Origin.dispatcher}); the answer comes back to the writer through
-   * an {@link OriginResponseHandler}.
+   * Dispatches the request through its origin's chain (retry, breaker,
+   * concurrency limit, timeout, outlier detection, the balancer: see
+   * {@link Origin.dispatcher}) under the request's deadline (`deadlineMs`,
+   * over the whole chain); the answer comes back to the writer through an
+   * {@link OriginResponseHandler}.
    */
   #send(origin: Origin, body: OutboundBody, replayable: boolean): void {
     const ctx = this.#ctx as RequestContext;
@@ -280,6 +281,7 @@ export class Exchange {
     if (this.#upgradeToken !== undefined) options.upgrade = this.#upgradeToken;
     const handler = new OriginResponseHandler(writer, origin);
     this.#originHandler = handler;
+    handler.dispatched(performance.now());
     try {
       origin.dispatcher.dispatch(options, handler);
     } catch (error) {
