@@ -38,7 +38,13 @@ describe("an origin's chain of interceptors", () => {
     const outer = counting('outer');
     const inner = counting('inner');
     const originChain: OriginChainBuilder = (chain, origin) => {
-      expect(chain.map((step) => step.name)).toEqual(['retry', 'breaker', 'concurrency-limit', 'timeout', 'outlier-detection']);
+      expect(chain.map((step) => step.name)).toEqual([
+        'retry',
+        'breaker',
+        'concurrency-limit',
+        'timeout',
+        'outlier-detection',
+      ]);
       expect(origin).toBe('api');
       return [outer.step, ...chain.slice(0, 2), inner.step, ...chain.slice(2)];
     };
