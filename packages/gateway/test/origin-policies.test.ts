@@ -112,6 +112,7 @@ describe("an origin's policies as separate interceptors", () => {
           api: {
             servers: [origin.url],
             timeoutMs: 150,
+            deadlineMs: 10_000, // the attempt's own timeout decides here, however loaded the machine
             retry: { maxAttempts: 1 },
             outlierDetection: { enabled: false },
             circuitBreaker: { requestVolumeThreshold: 3, sleepWindowMs: 60_000 },
