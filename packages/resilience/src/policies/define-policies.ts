@@ -175,6 +175,7 @@ function isolationPolicy(runtime: CommandRuntime<never[], unknown>): IsolationPo
  *
  * const policies = defineCommandPolicies({ key: 'catalog', timeoutMs: 300, registry: new CommandRegistry() });
  *
+ * // `work` under the three parts, in Hystrix's order: breaker, isolation, timeout.
  * async function guarded(work: (signal: AbortSignal) => Promise<string>): Promise<string> {
  *   const refused = policies.breaker.admit();
  *   if (refused) throw refused;
@@ -185,22 +186,22 @@ function isolationPolicy(runtime: CommandRuntime<never[], unknown>): IsolationPo
  *   }
  *   const controller = new AbortController();
  *   const execution = policies.timeout.start({ onTimeout: (timeout) => controller.abort(timeout) });
+ *   let outcome: unknown;
  *   try {
  *     const value = await work(controller.signal);
  *     if (!execution.succeeded()) throw controller.signal.reason; // the deadline came first
- *     policies.isolation.release(permit);
- *     policies.breaker.record();
  *     return value;
  *   } catch (error) {
- *     const reason = controller.signal.aborted ? controller.signal.reason : error;
- *     execution.failed(reason);
- *     policies.isolation.release(permit, reason);
- *     policies.breaker.record(reason);
- *     throw reason;
+ *     outcome = controller.signal.aborted ? controller.signal.reason : error;
+ *     execution.failed(outcome);
+ *     throw outcome;
+ *   } finally {
+ *     policies.isolation.release(permit, outcome);
+ *     policies.breaker.record(outcome);
  *   }
  * }
  *
- * console.log(await guarded(async () => 'catalog answered'));
+ * console.log(await guarded(async () => 'catalog answered'), policies.metrics().counts.success); // catalog answered 1
  * policies.dispose();
  * ```
  */
