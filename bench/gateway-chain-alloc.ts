@@ -82,6 +82,7 @@ async function send(n: number, batch = 100): Promise<void> {
               server: undefined,
               stats,
               spans: undefined,
+              innermost: undefined,
             },
           } as Dispatcher.DispatchOptions,
           handler,

@@ -230,6 +230,45 @@ describe("the request's deadline over the whole chain", () => {
     expect(commandOf(gateway, 'api').circuit).toBe('closed');
   });
 
+  it('gives back the concurrency slot of an attempt that a step below the limit swallowed, at the deadline', async () => {
+    const origin = await holdingOrigin();
+    let swallow = true;
+    const swallowFirst: OriginInterceptor = {
+      name: 'swallow-first',
+      interceptor: (dispatch) => (options, handler) => {
+        if (!swallow) return dispatch(options, handler);
+        swallow = false;
+        return true; // accepted, never answered nor passed on
+      },
+    };
+    const [gateway, base] = await startGateway(
+      {
+        origins: {
+          api: {
+            servers: [origin.url],
+            deadlineMs: 300,
+            retry: { maxAttempts: 1 },
+            concurrencyLimit: { algorithm: 'aimd', initialLimit: 1, maxConcurrency: 1 },
+          },
+        },
+        routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }],
+      },
+      { originChain: insertAfter('concurrency-limit', swallowFirst) },
+    );
+    const swallowed = await bounded(base, '/first');
+    expect(swallowed.status).toBe(504);
+    expect(swallowed.body.error).toBe('origin_timeout');
+    const group = () => gateway.registry.groupMetrics().find((g) => g.group === 'gateway.origin.api');
+    expect(group()?.active).toBe(0); // the slot came back: a limit of 1 still admits the next request
+    const next = bounded(base, '/second');
+    await until(() => origin.received() === 1);
+    origin.release();
+    const answered = await next;
+    expect(answered.status).toBe(200);
+    expect(answered.text).toBe('late');
+    expect(commandOf(gateway, 'api').cumulativeCounts.rejected).toBe(0);
+  });
+
   it('lets the per-attempt timeout decide for a step inside it: a timeout of the command, retried within the deadline', async () => {
     const origin = await holdingOrigin();
     const [gateway, base] = await startGateway(

@@ -268,6 +268,7 @@ export class Exchange {
       server: undefined,
       stats,
       spans: ctx.spans,
+      innermost: undefined,
     };
     const options: Dispatcher.DispatchOptions & { [ORIGIN_CALL]: ExchangeOriginCall } = {
       path: ctx.upstreamPath,
@@ -279,7 +280,7 @@ export class Exchange {
     };
     if (route?.timeoutMs !== undefined) options.headersTimeout = route.timeoutMs;
     if (this.#upgradeToken !== undefined) options.upgrade = this.#upgradeToken;
-    const handler = new OriginResponseHandler(writer, origin);
+    const handler = new OriginResponseHandler(writer, origin, call);
     this.#originHandler = handler;
     handler.dispatched(performance.now());
     try {

@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { TimedEntry } from '@backlot/resilience';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
+import { cancelOpenSteps } from '../origins/chain/forwarding-handler.js';
+import type { ExchangeOriginCall } from '../origins/chain/origin-call.js';
 import type { Origin } from '../origins/origin.js';
 import { clientClosed } from '../proxy/fault.js';
 import { originFailure } from '../proxy/respond.js';
@@ -24,6 +26,7 @@ import type { ResponseWriter } from './response-writer.js';
 export class OriginResponseHandler implements Dispatcher.DispatchHandler, TimedEntry {
   readonly #writer: ResponseWriter;
   readonly #origin: Origin;
+  readonly #call: ExchangeOriginCall;
   #controller: Dispatcher.DispatchController | undefined;
   #cancelled: Error | undefined;
   #started = false;
@@ -33,9 +36,10 @@ export class OriginResponseHandler implements Dispatcher.DispatchHandler, TimedE
   next: TimedEntry | undefined = undefined;
   linked = false;
 
-  constructor(writer: ResponseWriter, origin: Origin) {
+  constructor(writer: ResponseWriter, origin: Origin, call: ExchangeOriginCall) {
     this.#writer = writer;
     this.#origin = origin;
+    this.#call = call;
   }
 
   /** The request enters its origin's chain now: its deadline starts. */
@@ -43,12 +47,17 @@ export class OriginResponseHandler implements Dispatcher.DispatchHandler, TimedE
     this.#origin.deadlines.add(this, at);
   }
 
-  /** Aborts the attempt in flight, and any the chain would start after it. */
+  /**
+   * Aborts the attempt in flight, and any the chain would start after it:
+   * the innermost of the gateway's steps still waiting fails with `reason`
+   * (through undici when the attempt started), so the steps above it give
+   * back what they hold, also when a step below never called on.
+   */
   cancel(reason: Error): void {
     if (this.#cancelled) return;
     this.#cancelled = reason;
     this.#origin.deadlines.remove(this);
-    this.#controller?.abort(reason);
+    if (!cancelOpenSteps(this.#call, reason)) this.#controller?.abort(reason);
   }
 
   /** The request's deadline passed before the chain answered: cancelled, answered `504`. */

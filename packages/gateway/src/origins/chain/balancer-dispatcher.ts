@@ -30,7 +30,7 @@ class ServerAttempt extends ForwardingHandler {
     call: ExchangeOriginCall | undefined,
     span: Span | undefined,
   ) {
-    super(next);
+    super(next, call);
     this.#server = server;
     this.#call = call;
     this.#span = span;
@@ -57,7 +57,7 @@ class ServerAttempt extends ForwardingHandler {
     this.next.onResponseEnd?.(controller, trailers);
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     this.finish(error);
     this.next.onResponseError?.(controller, error);
   }

@@ -2,13 +2,14 @@ import type { BreakerPolicy } from '@backlot/resilience';
 import type { Dispatcher } from 'undici';
 import { dispatchBelow, refuse } from './detached-controller.js';
 import { ForwardingHandler } from './forwarding-handler.js';
+import { type OriginCall, originCall } from './origin-call.js';
 
 /** Tells the breaker how an admitted attempt ended: at its answer, or at a failure before one. */
 class BreakerHandler extends ForwardingHandler {
   readonly #policy: BreakerPolicy;
 
-  constructor(next: Dispatcher.DispatchHandler, policy: BreakerPolicy) {
-    super(next);
+  constructor(next: Dispatcher.DispatchHandler, policy: BreakerPolicy, call: OriginCall | undefined) {
+    super(next, call);
     this.#policy = policy;
   }
 
@@ -17,7 +18,7 @@ class BreakerHandler extends ForwardingHandler {
     return super.answer(statusCode);
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     if (!this.answered) this.#policy.record(error);
     this.next.onResponseError?.(controller, error);
   }
@@ -35,6 +36,6 @@ export function breaker(policy: BreakerPolicy): Dispatcher.DispatcherComposeInte
   return (dispatch) => (options, handler) => {
     const refused = policy.admit();
     if (refused) return refuse(handler, refused);
-    return dispatchBelow(dispatch, options, new BreakerHandler(handler, policy));
+    return dispatchBelow(dispatch, options, new BreakerHandler(handler, policy, originCall(options)));
   };
 }

@@ -2,14 +2,15 @@ import { type IsolationPolicy, isRejectedError, type Permit } from '@backlot/res
 import type { Dispatcher } from 'undici';
 import { dispatchBelow, refuse } from './detached-controller.js';
 import { ForwardingHandler } from './forwarding-handler.js';
+import { type OriginCall, originCall } from './origin-call.js';
 
 /** Holds the attempt's slot until its answer (a latency sample) or its failure before one. */
 class LimitHandler extends ForwardingHandler {
   readonly #policy: IsolationPolicy;
   readonly #permit: Permit;
 
-  constructor(next: Dispatcher.DispatchHandler, policy: IsolationPolicy, permit: Permit) {
-    super(next);
+  constructor(next: Dispatcher.DispatchHandler, policy: IsolationPolicy, permit: Permit, call: OriginCall | undefined) {
+    super(next, call);
     this.#policy = policy;
     this.#permit = permit;
   }
@@ -19,7 +20,7 @@ class LimitHandler extends ForwardingHandler {
     return super.answer(statusCode);
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     if (!this.answered) this.#policy.release(this.#permit, error);
     this.next.onResponseError?.(controller, error);
   }
@@ -36,6 +37,6 @@ export function concurrencyLimit(policy: IsolationPolicy): Dispatcher.Dispatcher
   return (dispatch) => (options, handler) => {
     const permit = policy.acquire();
     if (isRejectedError(permit)) return refuse(handler, permit);
-    return dispatchBelow(dispatch, options, new LimitHandler(handler, policy, permit));
+    return dispatchBelow(dispatch, options, new LimitHandler(handler, policy, permit, originCall(options)));
   };
 }

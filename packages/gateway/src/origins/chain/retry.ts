@@ -26,14 +26,14 @@ class RetryHandler extends ForwardingHandler {
     call: OriginCall,
     origin: RetryingOrigin,
   ) {
-    super(next);
+    super(next, call);
     this.#dispatch = dispatch;
     this.#options = options;
     this.#call = call;
     this.#origin = origin;
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     const call = this.#call;
     const origin = this.#origin;
     if (

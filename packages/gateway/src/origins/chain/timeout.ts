@@ -3,27 +3,27 @@ import type { TimedExecution, TimeoutError, TimeoutListener, TimeoutPolicy } fro
 import type { Dispatcher } from 'undici';
 import { DetachedController, dispatchBelow } from './detached-controller.js';
 import { ForwardingHandler } from './forwarding-handler.js';
+import { type OriginCall, originCall } from './origin-call.js';
 
 /** One timed attempt: the policy's deadline is carried out here (the attempt aborted, its late events dropped). */
 class TimeoutHandler extends ForwardingHandler implements TimeoutListener {
   readonly #execution: TimedExecution;
-  #controller: Dispatcher.DispatchController | undefined;
   #expired: TimeoutError | undefined;
 
-  constructor(next: Dispatcher.DispatchHandler, policy: TimeoutPolicy) {
-    super(next);
+  constructor(next: Dispatcher.DispatchHandler, policy: TimeoutPolicy, call: OriginCall | undefined) {
+    super(next, call);
     this.#execution = policy.start(this);
   }
 
   onTimeout(error: TimeoutError): void {
     this.#expired = error;
-    const controller = this.#controller;
+    this.settled = true;
+    const controller = this.controller;
     controller?.abort(error);
     this.next.onResponseError?.(controller ?? new DetachedController(error), error);
   }
 
-  override onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.#controller = controller;
+  protected override started(controller: Dispatcher.DispatchController, context: unknown): void {
     if (this.#expired) controller.abort(this.#expired);
     else this.next.onRequestStart?.(controller, context);
   }
@@ -42,7 +42,7 @@ class TimeoutHandler extends ForwardingHandler implements TimeoutListener {
     if (!this.#expired) this.next.onResponseEnd?.(controller, trailers);
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#expired) return;
     if (!this.answered) this.#execution.failed(error);
     this.next.onResponseError?.(controller, error);
@@ -58,5 +58,6 @@ class TimeoutHandler extends ForwardingHandler implements TimeoutListener {
  * (success, failure or bad request, timeout) with its latency.
  */
 export function timeout(policy: TimeoutPolicy): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (options, handler) => dispatchBelow(dispatch, options, new TimeoutHandler(handler, policy));
+  return (dispatch) => (options, handler) =>
+    dispatchBelow(dispatch, options, new TimeoutHandler(handler, policy, originCall(options)));
 }
