@@ -20,6 +20,22 @@ function browse(url: string, token: string): Promise<number> {
   });
 }
 
+/** Two unsupervised gateway processes in front of `core`, sharing their rate limits in `redisUrl`. */
+function twoGateways(
+  core: PlatformCore,
+  edge: { rateLimit: { capacity: number; refillPerSecond: number }; redisUrl: string; redisKeyPrefix?: string },
+): Promise<GatewayFleet> {
+  return startGatewayFleet({
+    count: 2,
+    port: 0,
+    playApi: core.playApiUrls.v1,
+    playApiCanary: core.playApiUrls.v2,
+    canaryPercent: 0,
+    supervise: false,
+    ...edge,
+  });
+}
+
 // BACKLOT_REDIS=off: no Redis is started, and the platform keeps per-gateway limits (this test is skipped).
 describe.skipIf(process.env.BACKLOT_REDIS === 'off')('real mode: the gateways share their rate limits in Redis', () => {
   let core: PlatformCore;
@@ -28,17 +44,11 @@ describe.skipIf(process.env.BACKLOT_REDIS === 'off')('real mode: the gateways sh
 
   beforeAll(async () => {
     core = await startCore();
-    fleet = await startGatewayFleet({
-      count: 2,
-      port: 0,
-      playApi: core.playApiUrls.v1,
-      playApiCanary: core.playApiUrls.v2,
-      canaryPercent: 0,
+    fleet = await twoGateways(core, {
       // A burst of 6 and (almost) no refill: what the fleet allows is exactly the burst.
       rateLimit: { capacity, refillPerSecond: 0.001 },
       redisUrl,
       redisKeyPrefix: `play-test:${process.pid}:${Date.now()}:`,
-      supervise: false,
     });
   });
   afterAll(async () => {
@@ -65,15 +75,9 @@ describe("a fleet whose Redis is down: the dashboard shows the rate limits' fall
 
   beforeAll(async () => {
     core = await startCore();
-    fleet = await startGatewayFleet({
-      count: 2,
-      port: 0,
-      playApi: core.playApiUrls.v1,
-      playApiCanary: core.playApiUrls.v2,
-      canaryPercent: 0,
+    fleet = await twoGateways(core, {
       rateLimit: { capacity: 1000, refillPerSecond: 1000 },
       redisUrl: 'redis://127.0.0.1:20401', // nothing listens there: every take fails, the routes fail open
-      supervise: false,
     });
     core.admin?.setEdge(fleetEdge(fleet));
   });

@@ -101,33 +101,35 @@ function commandOf(gateway: Gateway, origin: string) {
   return metrics;
 }
 
+/**
+ * A gateway in front of a {@link holdingOrigin} (one attempt per request),
+ * with a spy step right after `breaker` and one right after `concurrency-limit`.
+ */
+async function withSpies(api: Record<string, unknown>) {
+  const origin = await holdingOrigin();
+  const afterBreaker = spy('after-breaker');
+  const afterLimit = spy('after-limit');
+  const [gateway, base] = await startGateway(
+    {
+      origins: { api: { servers: [origin.url], retry: { maxAttempts: 1 }, ...api } },
+      routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }],
+    },
+    {
+      originChain: (chain, name) =>
+        insertAfter('concurrency-limit', afterLimit.step)(insertAfter('breaker', afterBreaker.step)(chain, name), name),
+    },
+  );
+  return { origin, afterBreaker, afterLimit, gateway, base };
+}
+
 describe("an origin's policies as separate interceptors", () => {
   it('orders them retry → breaker → concurrency-limit → timeout → outlier-detection, a user step between any two', async () => {
-    const origin = await holdingOrigin();
-    const afterBreaker = spy('after-breaker');
-    const afterLimit = spy('after-limit');
-    const [gateway, base] = await startGateway(
-      {
-        origins: {
-          api: {
-            servers: [origin.url],
-            timeoutMs: 150,
-            deadlineMs: 10_000, // the attempt's own timeout decides here, however loaded the machine
-            retry: { maxAttempts: 1 },
-            outlierDetection: { enabled: false },
-            circuitBreaker: { requestVolumeThreshold: 3, sleepWindowMs: 60_000 },
-          },
-        },
-        routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }],
-      },
-      {
-        originChain: (chain, name) =>
-          insertAfter('concurrency-limit', afterLimit.step)(
-            insertAfter('breaker', afterBreaker.step)(chain, name),
-            name,
-          ),
-      },
-    );
+    const { origin, afterBreaker, afterLimit, gateway, base } = await withSpies({
+      timeoutMs: 150,
+      deadlineMs: 10_000, // the attempt's own timeout decides here, however loaded the machine
+      outlierDetection: { enabled: false },
+      circuitBreaker: { requestVolumeThreshold: 3, sleepWindowMs: 60_000 },
+    });
     // Three attempts the origin never answers: each is timed out by the timeout step, below both spies.
     for (let i = 0; i < 3; i++) {
       const timedOut = await bounded(base, `/t${i}`);
@@ -161,28 +163,9 @@ describe("an origin's policies as separate interceptors", () => {
   });
 
   it('rejects over the concurrency limit above the timeout: the step after the limit never sees the rejected attempt', async () => {
-    const origin = await holdingOrigin();
-    const afterBreaker = spy('after-breaker');
-    const afterLimit = spy('after-limit');
-    const [gateway, base] = await startGateway(
-      {
-        origins: {
-          api: {
-            servers: [origin.url],
-            retry: { maxAttempts: 1 },
-            concurrencyLimit: { algorithm: 'aimd', initialLimit: 1, maxConcurrency: 1 },
-          },
-        },
-        routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }],
-      },
-      {
-        originChain: (chain, name) =>
-          insertAfter('concurrency-limit', afterLimit.step)(
-            insertAfter('breaker', afterBreaker.step)(chain, name),
-            name,
-          ),
-      },
-    );
+    const { origin, afterBreaker, afterLimit, gateway, base } = await withSpies({
+      concurrencyLimit: { algorithm: 'aimd', initialLimit: 1, maxConcurrency: 1 },
+    });
     const held = bounded(base, '/held');
     await until(() => origin.received() === 1);
     const shed = await bounded(base, '/shed');

@@ -9,7 +9,6 @@ import {
   isCircuitOpenError,
   isRejectedError,
   isTimeoutError,
-  TimeoutList,
 } from '../src/index.js';
 import { define, registry } from './helpers.js';
 
@@ -143,32 +142,5 @@ describe('defineCommandPolicies', () => {
     expect(() => policiesOf({ key: 'bad', run: () => 1 } as unknown as CommandPoliciesOptions)).toThrow(
       /defineCommandPolicies 'bad'.*run/s,
     );
-  });
-});
-
-describe('TimeoutList', () => {
-  it('times out entries in deadline order with one timer, and forgets removed ones', async () => {
-    const list = new TimeoutList(30);
-    const fired: string[] = [];
-    const entry = (name: string) => ({
-      deadline: 0,
-      prev: undefined,
-      next: undefined,
-      linked: false,
-      onTimeout: () => fired.push(name),
-    });
-    const a = entry('a');
-    const b = entry('b');
-    const c = entry('c');
-    const start = performance.now();
-    list.add(a, start);
-    list.add(b, start + 1);
-    list.add(c, start + 2);
-    list.remove(b);
-    expect(list.size).toBe(2);
-    await until(() => fired.length === 2);
-    expect(fired).toEqual(['a', 'c']);
-    expect(list.size).toBe(0);
-    list.clear();
   });
 });
