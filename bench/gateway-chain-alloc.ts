@@ -83,6 +83,7 @@ async function send(n: number, batch = 100): Promise<void> {
               stats,
               spans: undefined,
               innermost: undefined,
+              cancelled: undefined,
             },
           } as Dispatcher.DispatchOptions,
           handler,

@@ -269,6 +269,7 @@ export class Exchange {
       stats,
       spans: ctx.spans,
       innermost: undefined,
+      cancelled: undefined,
     };
     const options: Dispatcher.DispatchOptions & { [ORIGIN_CALL]: ExchangeOriginCall } = {
       path: ctx.upstreamPath,

@@ -56,6 +56,7 @@ export class OriginResponseHandler implements Dispatcher.DispatchHandler, TimedE
   cancel(reason: Error): void {
     if (this.#cancelled) return;
     this.#cancelled = reason;
+    this.#call.cancelled = reason;
     this.#origin.deadlines.remove(this);
     if (!cancelOpenSteps(this.#call, reason)) this.#controller?.abort(reason);
   }

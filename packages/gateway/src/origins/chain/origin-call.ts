@@ -33,6 +33,8 @@ export interface ExchangeOriginCall extends OriginCall {
   readonly spans: RequestSpans | undefined;
   /** The last step handler created for the call (its steps, innermost first: see `cancelOpenSteps`). */
   innermost: ForwardingHandler | undefined;
+  /** Why the exchange cancelled the call (its deadline, a client gone): no attempt starts after it. */
+  cancelled: Error | undefined;
 }
 
 /** Dispatch options of a call through an origin's chain: undici's, plus the {@link OriginCall}. */

@@ -48,6 +48,11 @@ class RetryHandler extends ForwardingHandler {
       call.attempt++;
       call.exclude = call.server;
       queueMicrotask(() => {
+        const cancelled = own?.cancelled;
+        if (cancelled) {
+          this.next.onResponseError?.(controller, cancelled); // the exchange gave up meanwhile: no new attempt
+          return;
+        }
         try {
           this.#dispatch(this.#options, this);
         } catch (thrown) {
