@@ -252,6 +252,54 @@ describe("the request's deadline over the whole chain", () => {
     expect(commandOf(gateway, 'api').cumulativeCounts.rejected).toBe(0);
   });
 
+  it("ends a half-open circuit's trial that a step below the breaker swallowed: the circuit opens again, then closes", async () => {
+    const live = await holdingOrigin();
+    let mode: 'refuse' | 'swallow' | 'live' = 'refuse';
+    const switchable: OriginInterceptor = {
+      name: 'switchable',
+      interceptor: (dispatch) => (options, handler) => {
+        if (mode === 'swallow') return true; // accepted, never answered nor passed on
+        if (mode === 'live') return dispatch(options, handler);
+        const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }); // the origin's fault
+        handler.onResponseError?.(
+          { aborted: true, paused: false, reason: refused, abort() {}, pause() {}, resume() {} },
+          refused,
+        );
+        return true;
+      },
+    };
+    const [gateway, base] = await startGateway(
+      {
+        origins: {
+          api: {
+            servers: [live.url],
+            deadlineMs: 300,
+            retry: { maxAttempts: 1 },
+            outlierDetection: { enabled: false },
+            circuitBreaker: { requestVolumeThreshold: 2, sleepWindowMs: 200 },
+          },
+        },
+        routes: [{ id: 'api', pathPrefix: '/', origin: 'api' }],
+      },
+      { originChain: insertAfter('breaker', switchable) },
+    );
+    const circuit = () => commandOf(gateway, 'api').circuit;
+    for (let i = 0; i < 2; i++) expect((await bounded(base, `/refused${i}`)).status).toBe(502);
+    expect(circuit()).toBe('open');
+    mode = 'swallow';
+    await until(() => circuit() === 'half-open');
+    const swallowed = await bounded(base, '/trial');
+    expect(swallowed.status).toBe(504);
+    expect(circuit()).toBe('open'); // the trial ended as a failure, not left pending for ever
+    mode = 'live';
+    await until(() => circuit() === 'half-open');
+    const trial = bounded(base, '/live');
+    await until(() => live.received() === 1);
+    live.release();
+    expect((await trial).status).toBe(200);
+    expect(circuit()).toBe('closed');
+  });
+
   it('lets the per-attempt timeout decide for a step inside it: a timeout of the command, retried within the deadline', async () => {
     const origin = await holdingOrigin();
     const [gateway, base] = await startGateway(
