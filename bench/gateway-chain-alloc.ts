@@ -101,7 +101,7 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) collections.push(entry.startTime);
 }).observe({ entryTypes: ['gc'] });
 
-await send(50_000); // warm up: every path optimised
+await send(Number(process.env.CHAIN_WARMUP ?? 50_000)); // warm up: every path optimised
 const N = Number(process.env.CHAIN_N ?? 5000);
 const rounds: { bytes: number; ns: number; cpuNs: number; gcs: number }[] = [];
 for (let round = 0; round < 7; round++) {

@@ -30,7 +30,7 @@ class ServerAttempt extends ForwardingHandler {
     call: ExchangeOriginCall | undefined,
     span: Span | undefined,
   ) {
-    super(next, call);
+    super(next);
     this.#server = server;
     this.#call = call;
     this.#span = span;

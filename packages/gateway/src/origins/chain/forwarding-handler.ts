@@ -11,7 +11,8 @@ import { type ExchangeOriginCall, exchangeCall, type OriginCall } from './origin
  * response head, or the `101` of an upgrade) comes to {@link answer} first,
  * a failure to {@link failed}.
  *
- * Given the gateway's call, it is one of the call's open steps
+ * Given the gateway's call (the steps that hold something: breaker,
+ * concurrency limit, timeout), it is one of the call's open steps
  * ({@link cancelOpenSteps}): a request the exchange cancels (its deadline,
  * a client gone) is failed at the innermost step still waiting, even when a
  * step below it never started the attempt, so every step above hears how it

@@ -10,7 +10,7 @@ class OutlierHandler extends ForwardingHandler {
   readonly #call: OriginCall;
 
   constructor(next: Dispatcher.DispatchHandler, detector: OutlierDetector, call: OriginCall) {
-    super(next, call);
+    super(next);
     this.#detector = detector;
     this.#call = call;
   }

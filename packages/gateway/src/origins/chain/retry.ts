@@ -26,7 +26,7 @@ class RetryHandler extends ForwardingHandler {
     call: OriginCall,
     origin: RetryingOrigin,
   ) {
-    super(next, call);
+    super(next);
     this.#dispatch = dispatch;
     this.#options = options;
     this.#call = call;
