@@ -36,13 +36,9 @@ export class ForwardingHandler implements Dispatcher.DispatchHandler {
     if (own) own.innermost = this;
   }
 
+  /** The steps below started the attempt: its controller is noted (overrides note it too). */
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
     this.controller = controller;
-    this.started(controller, context);
-  }
-
-  /** The steps below started the attempt (`controller` is noted already). Overrides pass it on themselves. */
-  protected started(controller: Dispatcher.DispatchController, context: unknown): void {
     this.next.onRequestStart?.(controller, context);
   }
 

@@ -23,7 +23,8 @@ class TimeoutHandler extends ForwardingHandler implements TimeoutListener {
     this.next.onResponseError?.(controller ?? new DetachedController(error), error);
   }
 
-  protected override started(controller: Dispatcher.DispatchController, context: unknown): void {
+  override onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.controller = controller;
     if (this.#expired) controller.abort(this.#expired);
     else this.next.onRequestStart?.(controller, context);
   }
