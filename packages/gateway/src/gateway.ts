@@ -47,7 +47,7 @@ export interface GatewayOptions {
   rateLimitStores?: Readonly<Record<string, RateLimitStore>> | undefined;
   /**
    * Changes each origin's chain of undici interceptors: it gets the default
-   * one, outermost first (`retry`, `resilience-command`, `outlier-detection`),
+   * one, outermost first (`retry`, `breaker`, `concurrency-limit`, `timeout`, `outlier-detection`),
    * and returns the chain to use: insert your own steps, reorder or drop the
    * gateway's. A bad result is an {@link InvalidConfigError}.
    */

@@ -38,7 +38,13 @@ describe("an origin's chain of interceptors", () => {
     const outer = counting('outer');
     const inner = counting('inner');
     const originChain: OriginChainBuilder = (chain, origin) => {
-      expect(chain.map((step) => step.name)).toEqual(['retry', 'resilience-command', 'outlier-detection']);
+      expect(chain.map((step) => step.name)).toEqual([
+        'retry',
+        'breaker',
+        'concurrency-limit',
+        'timeout',
+        'outlier-detection',
+      ]);
       expect(origin).toBe('api');
       return [outer.step, ...chain.slice(0, 2), inner.step, ...chain.slice(2)];
     };
@@ -116,7 +122,7 @@ describe("an origin's chain of interceptors", () => {
     const duplicate: OriginChainBuilder = (chain) => [...chain, chain[0] as OriginInterceptor];
     expect(() => createGateway(config, { originChain: duplicate })).toThrow(InvalidConfigError);
     expect(() => createGateway(config, { originChain: duplicate })).toThrow(
-      /originChain \(origin 'api'\)\[3\]\.name: 'retry' appears twice/,
+      /originChain \(origin 'api'\)\[5\]\.name: 'retry' appears twice/,
     );
     const notAFunction = (() => [{ name: 'x', interceptor: 42 }]) as unknown as OriginChainBuilder;
     expect(() => createGateway(config, { originChain: notAFunction })).toThrow(

@@ -3,6 +3,7 @@ export type { PrometheusRegistry } from '@backlot/metrics-core';
 export type { CircuitBreakerOptions, CircuitState, ResolvedCircuitBreakerOptions } from './breaker/circuit-breaker.js';
 export type { CircuitJson, CircuitJsonInput } from './breaker/circuit-json.js';
 export { Bulkhead, type BulkheadOptions } from './bulkhead/bulkhead.js';
+export type { CommandControls } from './command/command-controls.js';
 export { type CallOptions, type Command, type DefineCommandOptions, defineCommand } from './command/define-command.js';
 export type { Execution } from './command/execution.js';
 export type {
@@ -88,11 +89,21 @@ export { type RegisterPrometheusOptions, registerPrometheusMetrics } from './met
 export type { EventCounts, HealthCounts } from './metrics/rolling-counts.js';
 export { LATENCY_PERCENTILES, type LatencySnapshot } from './metrics/rolling-latency.js';
 export type { CommandMetricsSnapshot, GroupMetricsSnapshot } from './metrics/snapshot.js';
+export {
+  type BreakerPolicy,
+  type CommandPolicies,
+  type CommandPoliciesOptions,
+  defineCommandPolicies,
+  type IsolationPolicy,
+  type TimeoutPolicy,
+} from './policies/define-policies.js';
+export type { TimedExecution, TimeoutListener } from './policies/timed-execution.js';
 export type { AdaptiveLimiterLike, Permit } from './registry/group-isolation.js';
 export { CommandRegistry, defaultRegistry } from './registry/registry.js';
 export { fullJitterDelay } from './retry/backoff.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry/retry-budget.js';
 export { isRetryable, markRetryable } from './retry/retryable.js';
+export { type TimedEntry, TimeoutList } from './timeout/timeout-list.js';
 export { type WithTimeoutOptions, withTimeout } from './timeout/with-timeout.js';
 export { RESILIENCE_TRACER_NAME } from './tracing/command-span.js';
 export { activeTracer } from './tracing/tracer.js';

@@ -77,8 +77,9 @@ export function dashboardPage(token: string): string {
 <main>
   <section class="wide">
     <h2>Edge: gateway traffic per route <span class="muted" id="edge-kind"></span></h2>
-    <table id="routes"><thead><tr><th>route</th><th>req/s</th><th>2xx</th><th>4xx</th><th>5xx</th><th>error %</th><th>shed/s</th><th>in flight</th><th>p50</th><th>p99</th></tr></thead><tbody></tbody></table>
+    <table id="routes"><thead><tr><th>route</th><th>req/s</th><th>2xx</th><th>4xx</th><th>5xx</th><th>error %</th><th>shed/s</th><th>in flight</th><th>p50</th><th>p99</th><th title="rate limit store failed: requests let through (failOpen) / answered 503 (failClosed)">limit fallbacks</th></tr></thead><tbody></tbody></table>
     <div id="instances" style="margin-top:8px"></div>
+    <div class="muted" style="margin-top:4px">rate-limit store errors since start: <span id="store-errors">0</span></div>
   </section>
   <section class="wide">
     <h2>Circuits: one card per command (rolling 10 s window)</h2>
@@ -238,8 +239,10 @@ function render(s) {
   $("routes").tBodies[0].innerHTML = s.gateway.routes.map((r) =>
     '<tr data-route="' + esc(r.route) + '"><td>' + esc(r.route) + '</td><td class="rps">' + num(r.rps, 1) + "</td><td>" + (r.total["2xx"] || 0) +
     "</td><td>" + (r.total["4xx"] || 0) + "</td><td>" + (r.total["5xx"] || 0) + "</td><td>" + r.errorPercent + "</td><td>" + num(r.shedPerSecond, 1) +
-    "</td><td>" + r.inflight + "</td><td>" + (r.p50Ms === null ? "–" : "≤ " + ms(r.p50Ms)) + "</td><td>" + (r.p99Ms === null ? "–" : "≤ " + ms(r.p99Ms)) + "</td></tr>"
-  ).join("") || '<tr><td colspan="10" class="muted">no traffic yet: npm run load -- --duration 30</td></tr>';
+    "</td><td>" + r.inflight + "</td><td>" + (r.p50Ms === null ? "–" : "≤ " + ms(r.p50Ms)) + "</td><td>" + (r.p99Ms === null ? "–" : "≤ " + ms(r.p99Ms)) +
+    '</td><td class="fallbacks' + (r.rateLimitFallbacks.failOpen + r.rateLimitFallbacks.failClosed ? " state-bad" : "") + '">' + r.rateLimitFallbacks.failOpen + " open / " + r.rateLimitFallbacks.failClosed + " closed</td></tr>"
+  ).join("") || '<tr><td colspan="11" class="muted">no traffic yet: npm run load -- --duration 30</td></tr>';
+  $("store-errors").textContent = String(s.gateway.rateLimitStoreErrors);
   $("instances").innerHTML = s.gateway.instances.map((g, i) => {
     const b = s.gateway.backends[i];
     return '<span style="margin-right:14px">' + esc(g.name) + ' <span class="' + (g.up ? "state-ok" : "state-bad") + '">' + (g.up ? "up" : "down") + "</span> · " + g.requests + " requests" +

@@ -14,6 +14,10 @@ export interface RouteCounters {
   buckets: [number, number][];
   inflight: number;
   shed: number;
+  /** Requests its rate limit let through because the limit's store failed (`onStoreError: failOpen`). */
+  failOpen?: number | undefined;
+  /** Requests its rate limit answered 503 because the limit's store failed (`onStoreError: failClosed`). */
+  failClosed?: number | undefined;
 }
 
 /** A route's traffic over the rolling window. */
@@ -27,6 +31,8 @@ export interface RouteTraffic {
   errorPercent: number;
   /** Shed requests per second over the window (503 from the gateway's limits). */
   shedPerSecond: number;
+  /** Requests since start decided by the rate limit's fallback while its store failed: let through, or answered 503. */
+  rateLimitFallbacks: { failOpen: number; failClosed: number };
   inflight: number;
   /** Latency percentiles over the window, as the histogram bucket holding them (ms, upper bound). */
   p50Ms: number | null;
@@ -40,14 +46,15 @@ const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
  * Reads the gateway's per-route families of a Prometheus text into counters per
  * route: `backlot_gateway_requests_total{route,status_class}`,
  * `backlot_gateway_request_duration_seconds_bucket{route,le}`,
- * `backlot_gateway_route_inflight{route}` and `backlot_gateway_route_shed_total{route}`.
+ * `backlot_gateway_route_inflight{route}`, `backlot_gateway_route_shed_total{route}` and
+ * `backlot_gateway_rate_limit_fallbacks_total{route,store,mode}` (summed over stores).
  */
 export function parseRouteCounters(text: string): Map<string, RouteCounters> {
   const routes = new Map<string, RouteCounters>();
   const of = (route: string) => {
     let counters = routes.get(route);
     if (!counters) {
-      counters = { byClass: {}, buckets: [], inflight: 0, shed: 0 };
+      counters = { byClass: {}, buckets: [], inflight: 0, shed: 0, failOpen: 0, failClosed: 0 };
       routes.set(route, counters);
     }
     return counters;
@@ -71,6 +78,10 @@ export function parseRouteCounters(text: string): Map<string, RouteCounters> {
         break;
       case 'backlot_gateway_route_shed_total':
         counters.shed = value;
+        break;
+      case 'backlot_gateway_rate_limit_fallbacks_total':
+        if (labels.mode === 'failOpen') counters.failOpen = (counters.failOpen ?? 0) + value;
+        else if (labels.mode === 'failClosed') counters.failClosed = (counters.failClosed ?? 0) + value;
         break;
     }
   }
@@ -97,6 +108,8 @@ const emptyCounters = (buckets: [number, number][]): RouteCounters => ({
   buckets: buckets.map(([le]) => [le, 0]),
   inflight: 0,
   shed: 0,
+  failOpen: 0,
+  failClosed: 0,
 });
 
 const total = (c: RouteCounters | undefined) => Object.values(c?.byClass ?? {}).reduce((a, b) => a + b, 0);
@@ -119,6 +132,8 @@ function routeIncrease(before: RouteCounters | undefined, now: RouteCounters): R
     buckets: now.buckets.map(([le, n], i) => [le, counterIncrease(base ? (base.buckets[i]?.[1] ?? 0) : undefined, n)]),
     inflight: now.inflight,
     shed: counterIncrease(base?.shed, now.shed),
+    failOpen: counterIncrease(base ? (base.failOpen ?? 0) : undefined, now.failOpen ?? 0),
+    failClosed: counterIncrease(base ? (base.failClosed ?? 0) : undefined, now.failClosed ?? 0),
   };
 }
 
@@ -131,6 +146,8 @@ function addInto(into: Map<string, RouteCounters>, route: string, increase: Rout
     if (bucket) bucket[1] += n;
   });
   sum.shed += increase.shed;
+  sum.failOpen = (sum.failOpen ?? 0) + (increase.failOpen ?? 0);
+  sum.failClosed = (sum.failClosed ?? 0) + (increase.failClosed ?? 0);
   into.set(route, sum);
 }
 
@@ -157,6 +174,8 @@ export class TrafficWindow {
   readonly #last = new Map<string, Map<string, RouteCounters>>();
   /** Requests since start by route and status class, over every process that ever answered. */
   readonly #totals = new Map<string, Record<string, number>>();
+  /** Rate-limit fallbacks since start by route, over every process that ever answered. */
+  readonly #fallbacks = new Map<string, { failOpen: number; failClosed: number }>();
   readonly windowMs: number;
   constructor(windowMs = 10_000) {
     this.windowMs = windowMs;
@@ -178,6 +197,10 @@ export class TrafficWindow {
       const totals = this.#totals.get(route) ?? {};
       for (const [cls, n] of Object.entries(grown.byClass)) totals[cls] = (totals[cls] ?? 0) + n;
       this.#totals.set(route, totals);
+      const fallbacks = this.#fallbacks.get(route) ?? { failOpen: 0, failClosed: 0 };
+      fallbacks.failOpen += grown.failOpen ?? 0;
+      fallbacks.failClosed += grown.failClosed ?? 0;
+      this.#fallbacks.set(route, fallbacks);
     }
     this.#samples.push({ at, increase });
     while (this.#samples.length > 2 && (this.#samples[1]?.at ?? at) <= at - this.windowMs) this.#samples.shift();
@@ -200,10 +223,25 @@ export class TrafficWindow {
         total: { ...this.#totals.get(route) },
         errorPercent: requests > 0 ? Math.round((errors / requests) * 100) : 0,
         shedPerSecond: seconds > 0 ? (grown?.shed ?? 0) / seconds : 0,
+        rateLimitFallbacks: { ...(this.#fallbacks.get(route) ?? { failOpen: 0, failClosed: 0 }) },
         inflight: inflight.get(route) ?? 0,
         p50Ms: seconds > 0 && grown ? percentile(grown, 0.5) : null,
         p99Ms: seconds > 0 && grown ? percentile(grown, 0.99) : null,
       };
     });
   }
+}
+
+/**
+ * Rate-limit store errors in one gateway's Prometheus text: the sum of
+ * `backlot_gateway_rate_limit_store_errors_total{store,reason}` (failed calls
+ * and calls past `storeTimeoutMs`, every store).
+ */
+export function parseStoreErrors(text: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = LINE.exec(line);
+    if (match?.[1] === 'backlot_gateway_rate_limit_store_errors_total') sum += Number(match[3]) || 0;
+  }
+  return sum;
 }

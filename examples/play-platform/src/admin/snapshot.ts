@@ -8,7 +8,14 @@ import type { Service } from '../http/service.ts';
 import { rowViewingHistory } from '../stream/viewing-history.ts';
 import { type ContinueWatching, trendingSchema } from '../stream/views.ts';
 import type { TraceBuffer } from '../tracing/trace-buffer.ts';
-import { type CountersBySource, parseRouteCounters, type RouteTraffic, TrafficWindow } from './gateway-traffic.ts';
+import {
+  type CountersBySource,
+  counterIncrease,
+  parseRouteCounters,
+  parseStoreErrors,
+  type RouteTraffic,
+  TrafficWindow,
+} from './gateway-traffic.ts';
 
 /** The edge in front of the core, as the dashboard sees it. */
 export interface EdgeSource {
@@ -83,6 +90,8 @@ export interface DashboardSnapshot {
     routes: RouteTraffic[];
     instances: { name: string; up: boolean; requests: number }[];
     backends: { port: number; healthy: boolean; connections: number; accepted: number }[];
+    /** Rate-limit store calls that failed or timed out since start, every gateway process (per route fallbacks: `routes[].rateLimitFallbacks`). */
+    rateLimitStoreErrors: number;
   };
   commands: CommandCard[];
   groups: GroupGauge[];
@@ -113,6 +122,9 @@ export function createSnapshotter(sources: SnapshotSources) {
   const trending = kv.namespace('trending', trendingSchema);
   const continueWatching = sources.continueWatching ?? rowViewingHistory(kv).continueWatching;
   const traffic = new TrafficWindow();
+  // Store errors per gateway process (its last count), and their sum since start: a restarted process counts from zero.
+  const storeErrorsSeen = new Map<string, number>();
+  let storeErrors = 0;
   let views: DashboardSnapshot['views'] = { trending: {}, continueWatching: {} };
   let viewsAt = 0;
   let viewsReading: Promise<void> | undefined;
@@ -156,6 +168,12 @@ export function createSnapshotter(sources: SnapshotSources) {
       gateways.flatMap((g) => (g.metrics ? [[g.name, parseRouteCounters(g.metrics)] as const] : [])),
     );
     const routes = traffic.add(at, bySource);
+    for (const g of gateways) {
+      if (!g.metrics) continue;
+      const now = parseStoreErrors(g.metrics);
+      storeErrors += counterIncrease(storeErrorsSeen.get(g.name), now);
+      storeErrorsSeen.set(g.name, now);
+    }
     await viewsReading;
 
     const commands: CommandCard[] = [];
@@ -222,6 +240,7 @@ export function createSnapshotter(sources: SnapshotSources) {
           ),
         })),
         backends: edge?.backends?.() ?? [],
+        rateLimitStoreErrors: storeErrors,
       },
       commands,
       groups,

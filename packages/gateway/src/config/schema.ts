@@ -124,6 +124,13 @@ export const originSchema = z
     keepAliveTimeoutMs: ms('keepAliveTimeoutMs').default(4_000),
     connectTimeoutMs: ms('connectTimeoutMs').default(5_000),
     timeoutMs: ms('timeoutMs').default(10_000),
+    /**
+     * The deadline of one request through the origin's whole chain (every
+     * step, yours included, every attempt and the time between them), from
+     * its dispatch to the answer's head. Default: `timeoutMs` × `retry.maxAttempts` + 1 s,
+     * so that each attempt's own timeout comes first.
+     */
+    deadlineMs: ms('deadlineMs').optional(),
     bodyTimeoutMs: ms('bodyTimeoutMs', 0).default(300_000),
     circuitBreaker: z
       .strictObject({

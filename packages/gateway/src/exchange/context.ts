@@ -55,17 +55,17 @@ export function newContext(
     client.trustedPeer ? (headers['x-forwarded-proto'] as string | undefined) : undefined,
     client.trustedPeer ? (headers['x-forwarded-host'] as string | undefined) : undefined,
   );
-  const ctx = new RequestContext(
+  const ctx = new RequestContext({
     req,
     path,
     query,
     requestId,
-    client.clientIp,
+    clientIp: client.clientIp,
     protocol,
-    upstream,
-    runtime.config.server.maxBodyBytes,
-    start,
-  );
+    upstreamHeaders: upstream,
+    maxBodyBytes: runtime.config.server.maxBodyBytes,
+    startTime: start,
+  });
   ctx.spans = startRequestSpans(req, ctx.method, path, query, protocol, client.clientIp);
   return ctx;
 }

@@ -246,10 +246,11 @@ export class Exchange {
   }
 
   /**
-   * Dispatches the request through its origin's chain (retries, the
-   * resilience command, outlier detection, the balancer: see
-   * {@link Origin.dispatcher}); the answer comes back to the writer through
-   * an {@link OriginResponseHandler}.
+   * Dispatches the request through its origin's chain (retry, breaker,
+   * concurrency limit, timeout, outlier detection, the balancer: see
+   * {@link Origin.dispatcher}) under the request's deadline (`deadlineMs`,
+   * over the whole chain); the answer comes back to the writer through an
+   * {@link OriginResponseHandler}.
    */
   #send(origin: Origin, body: OutboundBody, replayable: boolean): void {
     const ctx = this.#ctx as RequestContext;
@@ -267,6 +268,8 @@ export class Exchange {
       server: undefined,
       stats,
       spans: ctx.spans,
+      innermost: undefined,
+      cancelled: undefined,
     };
     const options: Dispatcher.DispatchOptions & { [ORIGIN_CALL]: ExchangeOriginCall } = {
       path: ctx.upstreamPath,
@@ -278,8 +281,9 @@ export class Exchange {
     };
     if (route?.timeoutMs !== undefined) options.headersTimeout = route.timeoutMs;
     if (this.#upgradeToken !== undefined) options.upgrade = this.#upgradeToken;
-    const handler = new OriginResponseHandler(writer, origin);
+    const handler = new OriginResponseHandler(writer, origin, call);
     this.#originHandler = handler;
+    handler.dispatched(performance.now());
     try {
       origin.dispatcher.dispatch(options, handler);
     } catch (error) {

@@ -110,7 +110,29 @@ abstract class TunnelSide {
     return true;
   }
 
-  protected splice(upstream: Duplex, head: Buffer, idleMs: number | undefined, tunnels: Set<Duplex>): void {
+  /**
+   * Opens the tunnel to `upstream` (the origin's checked `101`): unless an
+   * answer already went out (then `upstream` is destroyed), writes the
+   * opening to the client ({@link writeOpening}) and splices the two.
+   */
+  open(
+    upstream: Duplex,
+    headers: IncomingHttpHeaders,
+    token: string,
+    idleMs: number | undefined,
+    tunnels: Set<Duplex>,
+  ): void {
+    if (!this.answered(this.openStatus)) {
+      upstream.destroy();
+      return;
+    }
+    this.#splice(upstream, this.writeOpening(headers, token), idleMs, tunnels);
+  }
+
+  /** Writes the tunnel's opening to the client; returns the bytes the client sent past its handshake, for upstream. */
+  protected abstract writeOpening(headers: IncomingHttpHeaders, token: string): Buffer;
+
+  #splice(upstream: Duplex, head: Buffer, idleMs: number | undefined, tunnels: Set<Duplex>): void {
     const stream = this.#stream;
     this.#tunnelled = true;
     tunnels.add(stream);
@@ -157,19 +179,9 @@ export class Http1UpgradeSide extends TunnelSide implements UpgradeSide {
     if (this.answered(status)) writeRaw(this.#socket, status, headers, body ?? '');
   }
 
-  open(
-    upstream: Duplex,
-    headers: IncomingHttpHeaders,
-    token: string,
-    idleMs: number | undefined,
-    tunnels: Set<Duplex>,
-  ): void {
-    if (!this.answered(this.openStatus)) {
-      upstream.destroy();
-      return;
-    }
+  protected writeOpening(headers: IncomingHttpHeaders, token: string): Buffer {
     this.#socket.write(switchingHead(headers, token));
-    this.splice(upstream, this.#head, idleMs, tunnels);
+    return this.#head;
   }
 }
 
@@ -242,18 +254,8 @@ export class Http2ConnectSide extends TunnelSide implements UpgradeSide {
     }
   }
 
-  open(
-    upstream: Duplex,
-    headers: IncomingHttpHeaders,
-    _token: string,
-    idleMs: number | undefined,
-    tunnels: Set<Duplex>,
-  ): void {
-    if (!this.answered(this.openStatus)) {
-      upstream.destroy();
-      return;
-    }
+  protected writeOpening(headers: IncomingHttpHeaders): Buffer {
     this.#res.writeHead(200, h2Headers(responseHeaders(headers)));
-    this.splice(upstream, NO_HEAD, idleMs, tunnels);
+    return NO_HEAD;
   }
 }

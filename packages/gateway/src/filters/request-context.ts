@@ -4,6 +4,26 @@ import type { Route } from '../routing/route-table.js';
 import type { RequestSpans } from '../tracing/spans.js';
 import type { AuthInfo, GatewayContext, ResponseHead, ResponseHeaders } from './context.js';
 
+/** @internal what a {@link RequestContext} starts from. */
+export interface RequestContextInit {
+  /** The client's request. */
+  readonly req: IncomingMessage;
+  /** The normalised path. */
+  readonly path: string;
+  /** The query string, with its `?` (or empty). */
+  readonly query: string;
+  readonly requestId: string;
+  /** The client's address, through the trusted proxies. */
+  readonly clientIp: string;
+  readonly protocol: 'http' | 'https';
+  /** The headers sent upstream (hop-by-hop ones removed, forwarding ones set). */
+  readonly upstreamHeaders: Record<string, string | string[]>;
+  /** The body limit (a filter may lower it). */
+  readonly maxBodyBytes: number | undefined;
+  /** When the exchange began (`performance.now()`). */
+  readonly startTime: number;
+}
+
 /** @internal the concrete context the gateway creates per request. */
 export class RequestContext implements GatewayContext {
   readonly req: IncomingMessage;
@@ -31,27 +51,18 @@ export class RequestContext implements GatewayContext {
   /** @internal the request's spans, when a tracer provider is registered */
   spans: RequestSpans | undefined = undefined;
 
-  constructor(
-    req: IncomingMessage,
-    path: string,
-    query: string,
-    requestId: string,
-    clientIp: string,
-    protocol: 'http' | 'https',
-    upstreamHeaders: Record<string, string | string[]>,
-    maxBodyBytes: number | undefined,
-    startTime: number,
-  ) {
+  constructor(init: RequestContextInit) {
+    const req = init.req;
     this.req = req;
     this.method = req.method ?? 'GET';
-    this.path = path;
-    this.query = query;
-    this.requestId = requestId;
-    this.clientIp = clientIp;
-    this.protocol = protocol;
-    this.upstreamHeaders = upstreamHeaders;
-    this.maxBodyBytes = maxBodyBytes;
-    this.startTime = startTime;
+    this.path = init.path;
+    this.query = init.query;
+    this.requestId = init.requestId;
+    this.clientIp = init.clientIp;
+    this.protocol = init.protocol;
+    this.upstreamHeaders = init.upstreamHeaders;
+    this.maxBodyBytes = init.maxBodyBytes;
+    this.startTime = init.startTime;
   }
 
   get state(): Map<string | symbol, unknown> {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import {
   aimdLimit,
-  type Command,
+  type CommandPolicies,
   type CommandRegistry,
   type ConcurrencyLimit,
-  defineCommand,
+  defineCommandPolicies,
   gradient2Limit,
   RetryBudget,
+  TimeoutList,
   vegasLimit,
 } from '@backlot/resilience';
 import { buildConnector, type Dispatcher, Pool } from 'undici';
@@ -14,10 +15,12 @@ import type { OriginConfig } from '../config/schema.js';
 import { isOriginFault } from '../proxy/fault.js';
 import { type Balancer, createBalancer } from './balancers/index.js';
 import { BalancerDispatcher } from './chain/balancer-dispatcher.js';
+import { breaker } from './chain/breaker.js';
+import { concurrencyLimit } from './chain/concurrency-limit.js';
 import { composeOriginChain, type OriginChainBuilder, type OriginInterceptor } from './chain/origin-chain.js';
 import { outlierDetection } from './chain/outlier-detection.js';
-import { type CommandAttempt, resilienceCommand } from './chain/resilience-command.js';
 import { retry } from './chain/retry.js';
+import { timeout } from './chain/timeout.js';
 import { startHealthChecks } from './health/health-checker.js';
 import { OutlierDetector } from './outlier/outlier-detector.js';
 import { OriginServer } from './server.js';
@@ -145,7 +148,7 @@ function tlsSettings(name: string, config: OriginConfig, url: URL, h2: boolean):
 
 /** What an {@link Origin} is built with beside its name and config. */
 export interface OriginOptions {
-  /** Where its resilience command lives. */
+  /** Where its resilience policies (the command `gateway.origin.<name>`) live. */
   readonly registry: CommandRegistry;
   /**
    * 0 for the first origin of this name; reloads that change its config
@@ -158,14 +161,15 @@ export interface OriginOptions {
 
 /**
  * A named pool of servers: an undici `Pool` per server, a balancer, passive
- * outlier ejection, optional active health checks, and one
- * `@backlot/resilience` command (key `gateway.origin.<name>`) giving the
- * origin its timeout, circuit breaker and optional adaptive concurrency limit.
+ * outlier ejection, optional active health checks, and the
+ * `@backlot/resilience` policies of the command `gateway.origin.<name>`:
+ * its circuit breaker, concurrency limit (a bulkhead, or an adaptive limit)
+ * and timeout, sharing one set of Hystrix metrics.
  *
  * Requests go through its {@link Origin.dispatcher}: undici interceptors
- * composed on the balancer, outermost first `retry` → `resilience-command`
- * → `outlier-detection` → balancer → the server's pool; the order is data
- * ({@link OriginChainBuilder}).
+ * composed on the balancer, outermost first `retry` → `breaker` →
+ * `concurrency-limit` → `timeout` → `outlier-detection` → balancer → the
+ * server's pool; the order is data ({@link OriginChainBuilder}).
  */
 export class Origin {
   /** The origin's name. */
@@ -178,10 +182,16 @@ export class Origin {
   readonly outlier: OutlierDetector;
   /** Retry budget shared by the origin's requests. */
   readonly retryBudget: RetryBudget;
-  /** The resilience command every attempt runs in. */
-  readonly command: Command<[CommandAttempt], void>;
+  /** Its breaker, concurrency limit and timeout (the command `gateway.origin.<name>` in the registry's metrics). */
+  readonly policies: CommandPolicies;
   /** The origin's chain: where the gateway dispatches its requests (with an `OriginCall` on their options). */
   readonly dispatcher: Dispatcher;
+  /**
+   * The deadlines of the requests in its chain (`deadlineMs`): one timer for
+   * all of them, each request's handler an entry from its dispatch to the
+   * answer's head.
+   */
+  readonly deadlines: TimeoutList;
   readonly #balancer: Balancer;
   /** HTTP/1.1 pools for upgrades to servers whose main pool may speak HTTP/2. */
   readonly #upgradePools = new Map<OriginServer, Pool>();
@@ -223,7 +233,7 @@ export class Origin {
     });
     const key = generation === 0 ? `gateway.origin.${name}` : `gateway.origin.${name}@${generation}`;
     const { circuitBreaker } = config;
-    this.command = defineCommand({
+    this.policies = defineCommandPolicies({
       key,
       group: key,
       registry,
@@ -239,20 +249,26 @@ export class Origin {
         : { concurrencyLimit: limitAlgorithm(config.concurrencyLimit) }),
       // Whose fault (one place: proxy/fault.ts): only the origin's failures trip its breaker and adaptive limit.
       isBadRequest: (error: unknown) => !isOriginFault(error),
-      run: (_execution, attempt: CommandAttempt) => attempt.start(),
     });
+    const { policies } = this;
     const defaults: OriginInterceptor[] = [
       { name: 'retry', interceptor: retry(this) },
-      { name: 'resilience-command', interceptor: resilienceCommand(this.command) },
+      { name: 'breaker', interceptor: breaker(policies.breaker) },
+      { name: 'concurrency-limit', interceptor: concurrencyLimit(policies.isolation) },
+      { name: 'timeout', interceptor: timeout(policies.timeout) },
       { name: 'outlier-detection', interceptor: outlierDetection(this.outlier) },
     ];
     try {
       this.dispatcher = composeOriginChain(new BalancerDispatcher(this), name, defaults, options.chain);
     } catch (error) {
-      this.command.dispose();
+      this.policies.dispose();
       void Promise.all(this.servers.map((server) => server.pool.destroy()));
       throw error;
     }
+    this.deadlines = new TimeoutList(
+      config.deadlineMs ?? config.timeoutMs * config.retry.maxAttempts + 1000,
+      this.#now,
+    );
     this.#stopHealth = config.healthCheck ? startHealthChecks(this.servers, config.healthCheck) : undefined;
   }
 
@@ -307,17 +323,19 @@ export class Origin {
     return [...this.servers.map((server) => server.pool), ...this.#upgradePools.values()];
   }
 
-  /** Stops health checks, drains and closes the pools, and unregisters the command. */
+  /** Stops health checks, drains and closes the pools, and unregisters the policies. */
   async close(): Promise<void> {
     this.#stopHealth?.();
+    this.deadlines.clear();
     await Promise.all(this.#pools().map((pool) => pool.close()));
-    this.command.dispose();
+    this.policies.dispose();
   }
 
   /** Closes the pools at once, failing requests in flight. */
   async destroy(): Promise<void> {
     this.#stopHealth?.();
+    this.deadlines.clear();
     await Promise.all(this.#pools().map((pool) => pool.destroy()));
-    this.command.dispose();
+    this.policies.dispose();
   }
 }

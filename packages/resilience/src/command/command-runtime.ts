@@ -175,11 +175,9 @@ export class CommandRuntime<Args extends unknown[], Result> {
     args: Args,
     settle: Settle,
   ): InflightCall | undefined {
-    if (!this.breaker.allowRequest()) {
-      this.#counts.add('shortCircuited');
-      const error = new CircuitOpenError(this.settings.key);
-      if (this.events.wants('shortCircuit')) this.events.emit('shortCircuit', { command: this.settings.key, error });
-      settle('short-circuited', error);
+    const refused = this.shortCircuit();
+    if (refused) {
+      settle('short-circuited', refused);
       return undefined;
     }
     const at = now();
@@ -259,12 +257,72 @@ export class CommandRuntime<Args extends unknown[], Result> {
   }
 
   #rejected(settle: Settle, why: string): void {
+    const error = this.rejection(why);
+    this.breaker.onError('rejected');
+    settle('rejected', error);
+  }
+
+  /**
+   * The circuit's admission of one call: `undefined` when it may go on,
+   * otherwise the `CircuitOpenError`, counted as short-circuited (with its event).
+   */
+  shortCircuit(): CircuitOpenError | undefined {
+    if (this.breaker.allowRequest()) return undefined;
+    this.#counts.add('shortCircuited');
+    const error = new CircuitOpenError(this.settings.key);
+    if (this.events.wants('shortCircuit')) this.events.emit('shortCircuit', { command: this.settings.key, error });
+    return error;
+  }
+
+  /** Counts a call its group's isolation turned away (with its event) and returns its error; the breaker is the caller's. */
+  rejection(why: string): RejectedError {
     this.#isolation.countRejection();
     this.#counts.add('rejected');
     const error = new RejectedError(this.settings.key, why);
     if (this.events.wants('reject')) this.events.emit('reject', { command: this.settings.key, error });
-    this.breaker.onError('rejected');
-    settle('rejected', error);
+    return error;
+  }
+
+  /** Takes a slot of the group's isolation now, or `undefined` when it is full (nothing counted). */
+  tryAcquire(at?: number): Permit | undefined {
+    return this.#isolation.tryAcquire(at);
+  }
+
+  /** A call that failed (started at `started`) and has no fallback: what `#fallback` records for it. */
+  unrecovered(started: number): void {
+    this.#counts.add('fallbackMissing');
+    this.#recordTotal(started);
+    this.#counts.add('exceptionThrown');
+  }
+
+  /** An execution outside the runtime's own `run` (a policy's timed execution) started at `at`. */
+  executionStarted(at: number): void {
+    this.#counts.observeConcurrency(++this.#concurrency, at);
+  }
+
+  /** That execution answered: a success, recorded as a first attempt's. */
+  executionSucceeded(startedAt: number, value: Result): void {
+    this.#concurrency--;
+    this.#succeeded(startedAt, value, 1);
+  }
+
+  /** That execution failed with `error`: a bad request or a failure; either way the call is over (no fallback). */
+  executionFailed(startedAt: number, error: unknown): void {
+    this.#concurrency--;
+    const end = now();
+    this.#latencyExecuteOnly.record(end - startedAt, end);
+    if (this.#failed(error, startedAt, end, 1) === 'bad-request') {
+      this.#recordTotal(startedAt);
+      this.#counts.add('exceptionThrown');
+    } else this.unrecovered(startedAt);
+  }
+
+  /** That execution ran out of time: recorded as a timeout, and its error returned. */
+  executionTimedOut(startedAt: number): TimeoutError {
+    this.#concurrency--;
+    const error = this.#timedOut(startedAt, 1);
+    this.unrecovered(startedAt);
+    return error;
   }
 
   #run(
@@ -331,22 +389,28 @@ export class CommandRuntime<Args extends unknown[], Result> {
       this.#releaseLate(call);
       return;
     }
+    const end = this.#succeeded(call.startedAt, value, call.attempt);
+    const slow = this.settings.slowCallThresholdMs;
+    if (slow !== undefined && end - call.startedAt >= slow) this.breaker.onError('failure', end);
+    else this.breaker.onSuccess(end);
+    call.permit.onSuccess();
+    call.settle('success', value, call.startedAt);
+  }
+
+  /** Records a success's latency, count and event; returns the clock reading it ended at. */
+  #succeeded(startedAt: number, value: Result, attempt: number): number {
     const end = now();
-    const ms = end - call.startedAt;
-    if (call.attempt === 1 && this.#simpleSuccess) {
+    const ms = end - startedAt;
+    if (attempt === 1 && this.#simpleSuccess) {
       this.#latencyBoth.record(ms, end);
       this.duration.recordMs(ms);
     } else this.#latencyExecuteOnly.record(ms, end);
     this.#counts.add('success', end);
-    const slow = this.settings.slowCallThresholdMs;
     const events = this.events;
     if (events.wants('success')) {
-      events.emit('success', { command: this.settings.key, result: value, latencyMs: ms, attempt: call.attempt });
+      events.emit('success', { command: this.settings.key, result: value, latencyMs: ms, attempt });
     }
-    if (slow !== undefined && ms >= slow) this.breaker.onError('failure', end);
-    else this.breaker.onSuccess(end);
-    call.permit.onSuccess();
-    call.settle('success', value, call.startedAt);
+    return end;
   }
 
   #onError(call: InflightCall, error: unknown): void {
@@ -358,38 +422,48 @@ export class CommandRuntime<Args extends unknown[], Result> {
     const end = now();
     this.#latencyExecuteOnly.record(end - call.startedAt, end);
     call.permit.onIgnore();
+    const outcome = this.#failed(error, call.startedAt, end, call.attempt);
+    if (outcome === 'bad-request') this.breaker.onNeutral();
+    else this.breaker.onError('failure', end);
+    call.settle(outcome, error, call.startedAt);
+  }
+
+  /** Counts a failed execution as a bad request or a failure (logged, with its event); the breaker is the caller's. */
+  #failed(error: unknown, startedAt: number, end: number, attempt: number): 'bad-request' | 'failure' {
     if (this.settings.isBadRequest(error)) {
       this.#counts.add('badRequest', end);
-      this.breaker.onNeutral();
-      call.settle('bad-request', error, call.startedAt);
-      return;
+      return 'bad-request';
     }
     this.#counts.add('failure', end);
     const { key, group } = this.settings;
     this.settings.logger?.warn({ command: key, group, reason: 'failure', err: error }, 'command failed');
     if (this.events.wants('failure')) {
-      this.events.emit('failure', { command: key, error, latencyMs: end - call.startedAt, attempt: call.attempt });
+      this.events.emit('failure', { command: key, error, latencyMs: end - startedAt, attempt });
     }
-    this.breaker.onError('failure', end);
-    call.settle('failure', error, call.startedAt);
+    return 'failure';
   }
 
   readonly #onTimeout = (call: InflightCall): void => {
     if (!this.#decide(call, 'timeout')) return;
-    const { key, group, timeoutMs } = this.settings;
-    const error = new TimeoutError(timeoutMs as number, { command: key });
-    call.abort(error);
-    const end = now();
-    this.#latencyExecuteOnly.record(end - call.startedAt, end);
-    this.#counts.add('timeout', end);
-    this.settings.logger?.warn({ command: key, group, reason: 'timeout' }, 'command timed out');
-    if (this.events.wants('timeout')) {
-      const latencyMs = end - call.startedAt;
-      this.events.emit('timeout', { command: key, error, latencyMs, attempt: call.attempt, queued: false });
-    }
+    const error = this.#timedOut(call.startedAt, call.attempt, call);
     this.breaker.onError('timeout');
     call.settle('timeout', error, call.startedAt);
   };
+
+  /** Counts a timed-out execution (logged, with its event; `call`'s signal aborted first); the breaker is the caller's. */
+  #timedOut(startedAt: number, attempt: number, call?: InflightCall): TimeoutError {
+    const { key, group, timeoutMs } = this.settings;
+    const error = new TimeoutError(timeoutMs as number, { command: key });
+    call?.abort(error);
+    const end = now();
+    this.#latencyExecuteOnly.record(end - startedAt, end);
+    this.#counts.add('timeout', end);
+    this.settings.logger?.warn({ command: key, group, reason: 'timeout' }, 'command timed out');
+    if (this.events.wants('timeout')) {
+      this.events.emit('timeout', { command: key, error, latencyMs: end - startedAt, attempt, queued: false });
+    }
+    return error;
+  }
 
   #onCallerAbort(call: InflightCall): void {
     if (!this.#decide(call, 'aborted')) return;
@@ -512,8 +586,7 @@ export class CommandRuntime<Args extends unknown[], Result> {
       this.#recordTotal(started);
     };
     if (!fallback) {
-      done('fallbackMissing');
-      this.#counts.add('exceptionThrown');
+      this.unrecovered(started);
       return Promise.reject(error);
     }
     let result: PromiseLike<Result> | Result;

@@ -1,20 +1,13 @@
 import { z } from 'zod';
-import type { CircuitBreakerOptions, CircuitState } from '../breaker/circuit-breaker.js';
-import { type CircuitJson, type CircuitJsonInput, circuitJsonSchema } from '../breaker/circuit-json.js';
-import {
-  type CommandEventMap,
-  type CommandEventName,
-  callTracing,
-  type EventSubscription,
-} from '../events/command-events.js';
-import { AdaptiveLimiter } from '../limit/limiter.js';
-import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
+import { type CircuitJsonInput, circuitJsonSchema } from '../breaker/circuit-json.js';
+import { callTracing } from '../events/command-events.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
 import { insideUnsampledTrace, RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
 import { activeTracer } from '../tracing/tracer.js';
-import { CommandRuntime, defaultIsBadRequest, defaultRetryOn, type RuntimeSettings } from './command-runtime.js';
-import { type CommandOptions, circuitBreakerSchema, commandOptionsSchema } from './options.js';
+import { type CommandControls, createRuntime, registerControls } from './command-controls.js';
+import { defaultRetryOn } from './command-runtime.js';
+import { type CommandOptions, commandOptionsSchema } from './options.js';
 
 /** Options of one call made through {@link Command.execute}. */
 export interface CallOptions {
@@ -27,42 +20,11 @@ export interface CallOptions {
  * circuit breaker, the group's bulkhead, the timeout, and falls back when the
  * work cannot answer.
  */
-export interface Command<Args extends unknown[], Result> {
+export interface Command<Args extends unknown[], Result> extends CommandControls<Result> {
   /** Runs the command. */
   (...args: Args): Promise<Result>;
   /** Runs the command with per-call options, e.g. the caller's `AbortSignal`. */
   execute(options: CallOptions, ...args: Args): Promise<Result>;
-  /** The command's key. */
-  readonly key: string;
-  /** The command's group. */
-  readonly group: string;
-  /** The circuit's state now. */
-  readonly circuitState: CircuitState;
-  /** Metrics over the rolling window. */
-  metrics(): CommandMetricsSnapshot;
-  /**
-   * Listens to one of the command's events (opossum's names: `success`,
-   * `failure`, `timeout`, `reject`, `shortCircuit`, `fallback`, `open`,
-   * `close`, `halfOpen`). Returns a subscription: `dispose()` it to stop.
-   * An event nobody listens to (and no diagnostics channel subscriber) is never built.
-   */
-  on<E extends CommandEventName>(event: E, listener: (event: CommandEventMap<Result>[E]) => void): EventSubscription;
-  /** Opens the circuit now; after `sleepWindowMs` it goes half-open as usual (opossum's `open()`). */
-  open(): void;
-  /** Closes the circuit now and resets its health counts (opossum's `close()`). */
-  close(): void;
-  /**
-   * Changes circuit-breaker settings at run time (Hystrix's dynamic
-   * properties): `{ forceOpen: true }` pins it open, `{ forceClosed: true }`
-   * closed, `{ enabled: false }` disables it; `false` releases a pin. Only the
-   * given fields change; a closed circuit whose window meets the new rule opens at once.
-   * @throws {TypeError} naming the bad field.
-   */
-  configureCircuit(changes: CircuitBreakerOptions): void;
-  /** The circuit's state and health counts, to save and pass back as the `state` option (opossum's `toJSON()`). */
-  toJSON(): CircuitJson;
-  /** Stops the command's timers and removes it from its registry. */
-  dispose(): void;
 }
 
 /** {@link CommandOptions} plus the registry the command joins. */
@@ -128,24 +90,10 @@ export function defineCommand<Args extends unknown[], Result>(
   }
   const o = parsed.data;
   const registry = o.registry ?? defaultRegistry;
-  const group = o.group ?? o.key;
-  const window = { windowMs: o.metricsWindow?.windowMs ?? 10_000, buckets: o.metricsWindow?.buckets ?? 10 };
-  const breaker = o.circuitBreaker ?? {};
-  const settings: RuntimeSettings<Args, Result> = {
-    key: o.key,
-    group,
+  const runtime = createRuntime<Args, Result>(o, options, registry, {
     run: options.run,
     fallback: options.fallback,
-    timeoutMs: o.timeoutMs ?? 1000,
     slowCallThresholdMs: o.slowCallThresholdMs,
-    breaker: {
-      enabled: breaker.enabled ?? true,
-      requestVolumeThreshold: breaker.requestVolumeThreshold ?? 20,
-      errorThresholdPercentage: breaker.errorThresholdPercentage ?? 50,
-      sleepWindowMs: breaker.sleepWindowMs ?? 5000,
-      forceOpen: breaker.forceOpen ?? false,
-      forceClosed: breaker.forceClosed ?? false,
-    },
     retry: o.retry
       ? {
           maxAttempts: o.retry.maxAttempts ?? 3,
@@ -162,29 +110,10 @@ export function defineCommand<Args extends unknown[], Result>(
           minSamples: o.hedge.minSamples ?? 20,
         }
       : undefined,
-    isBadRequest: options.isBadRequest ?? defaultIsBadRequest,
     cacheKey: options.cacheKey as ((...args: Args) => string) | undefined,
     requestCacheEnabled: options.cacheKey !== undefined,
-    window,
-    logger: options.logger,
-  };
-  if (o.bulkhead && options.concurrencyLimit) {
-    throw new TypeError(
-      `defineCommand '${o.key}': give either bulkhead (a fixed limit) or concurrencyLimit (an adaptive one), not both`,
-    );
-  }
-  const isolation = registry.groupIsolation(
-    group,
-    options.concurrencyLimit
-      ? { limiter: new AdaptiveLimiter({ limit: options.concurrencyLimit }) }
-      : o.bulkhead
-        ? { bulkhead: o.bulkhead }
-        : undefined,
-    window,
-    performance.now.bind(performance),
-  );
-  const runtime = new CommandRuntime<Args, Result>(settings, isolation, o.state);
-  const key = o.key;
+  });
+  const { key, group } = runtime.settings;
 
   const circuit = () => runtime.breaker.state;
   // Without an OpenTelemetry SDK, a call costs one check and no closure.
@@ -199,32 +128,7 @@ export function defineCommand<Args extends unknown[], Result>(
     callTracing.hasSubscribers ? traced(undefined, args) : call(undefined, args)) as Command<Args, Result>;
   const execute = (options: CallOptions, ...args: Args) =>
     callTracing.hasSubscribers ? traced(options?.signal, args) : call(options?.signal, args);
-  const configureCircuit = (changes: CircuitBreakerOptions) => {
-    const checked = circuitBreakerSchema.safeParse(changes);
-    if (!checked.success) {
-      throw new TypeError(`command '${key}' configureCircuit: ${z.prettifyError(checked.error)}`);
-    }
-    runtime.breaker.configure(checked.data);
-  };
-  const entry = { key, group, duration: runtime.duration, metrics: () => runtime.metrics(), dispose: () => {} };
-  const dispose = () => {
-    runtime.dispose();
-    registry.unregister(key, entry);
-  };
-  entry.dispose = dispose;
-  Object.defineProperties(command, {
-    key: { value: key, enumerable: true },
-    group: { value: group, enumerable: true },
-    circuitState: { get: () => runtime.breaker.state, enumerable: true },
-    execute: { value: execute },
-    metrics: { value: entry.metrics },
-    on: { value: runtime.events.on.bind(runtime.events) },
-    open: { value: () => runtime.breaker.open() },
-    close: { value: () => runtime.breaker.close() },
-    configureCircuit: { value: configureCircuit },
-    toJSON: { value: () => runtime.breaker.toJSON() },
-    dispose: { value: dispose },
-  });
-  registry.register(entry, o.replace ?? false);
+  Object.defineProperty(command, 'execute', { value: execute });
+  registerControls(command, runtime, registry, o.replace ?? false);
   return command;
 }

@@ -3,6 +3,7 @@ import type { Span } from '@opentelemetry/api';
 import { Dispatcher } from 'undici';
 import { endOriginSpan, startOriginSpan } from '../../tracing/spans.js';
 import type { OriginServer } from '../server.js';
+import { DetachedController } from './detached-controller.js';
 import { ForwardingHandler } from './forwarding-handler.js';
 import { type ExchangeOriginCall, exchangeCall, originCall } from './origin-call.js';
 
@@ -13,19 +14,6 @@ export interface BalancedOrigin {
   pick(exclude?: OriginServer): OriginServer;
   /** The dispatcher an `Upgrade:` request to `server` goes through (an HTTP/1.1 one). */
   upgradeDispatcher(server: OriginServer): Dispatcher;
-}
-
-/** A controller for an attempt that failed before undici took it. */
-class DetachedController implements Dispatcher.DispatchController {
-  readonly aborted = true;
-  readonly paused = false;
-  readonly reason: Error;
-  constructor(reason: Error) {
-    this.reason = reason;
-  }
-  abort(): void {}
-  pause(): void {}
-  resume(): void {}
 }
 
 /** One attempt on one server: its outstanding count, the origin's in-flight attempts and its client span. */
@@ -69,7 +57,7 @@ class ServerAttempt extends ForwardingHandler {
     this.next.onResponseEnd?.(controller, trailers);
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     this.finish(error);
     this.next.onResponseError?.(controller, error);
   }

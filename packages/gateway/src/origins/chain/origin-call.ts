@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { TrafficStats } from '../../metrics/gateway-metrics.js';
 import type { RequestSpans } from '../../tracing/spans.js';
 import type { OriginServer } from '../server.js';
+import type { ForwardingHandler } from './forwarding-handler.js';
 
 /** The key of the {@link OriginCall} on the dispatch options of a call through an origin's chain. */
 export const ORIGIN_CALL: unique symbol = Symbol.for('backlot.gateway.originCall');
@@ -30,6 +31,10 @@ export interface ExchangeOriginCall extends OriginCall {
   readonly stats: TrafficStats;
   /** The request's spans, when traced: each attempt gets a client span. */
   readonly spans: RequestSpans | undefined;
+  /** The last step handler created for the call (its steps, innermost first: see `cancelOpenSteps`). */
+  innermost: ForwardingHandler | undefined;
+  /** Why the exchange cancelled the call (its deadline, a client gone): no attempt starts after it. */
+  cancelled: Error | undefined;
 }
 
 /** Dispatch options of a call through an origin's chain: undici's, plus the {@link OriginCall}. */

@@ -9,7 +9,7 @@ import { InvalidConfigError } from '../../errors.js';
  * {@link OriginCall} from `options[ORIGIN_CALL]`; a step of yours may too.
  */
 export interface OriginInterceptor {
-  /** A name unique in the chain (`retry`, `resilience-command`, `outlier-detection` are the gateway's). */
+  /** A name unique in the chain (`retry`, `breaker`, `concurrency-limit`, `timeout`, `outlier-detection` are the gateway's). */
   readonly name: string;
   /** The interceptor. */
   readonly interceptor: Dispatcher.DispatcherComposeInterceptor;

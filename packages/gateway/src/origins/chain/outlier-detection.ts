@@ -25,7 +25,7 @@ class OutlierHandler extends ForwardingHandler {
     return super.answer(statusCode);
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     // Only what the origin did before answering counts (a body the client aborted or sent too slowly does not).
     if (!this.answered && isOriginFault(error)) this.#record(true);
     this.next.onResponseError?.(controller, error);

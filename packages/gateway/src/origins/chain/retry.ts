@@ -33,7 +33,7 @@ class RetryHandler extends ForwardingHandler {
     this.#origin = origin;
   }
 
-  override onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+  protected override failed(controller: Dispatcher.DispatchController, error: Error): void {
     const call = this.#call;
     const origin = this.#origin;
     if (
@@ -48,6 +48,11 @@ class RetryHandler extends ForwardingHandler {
       call.attempt++;
       call.exclude = call.server;
       queueMicrotask(() => {
+        const cancelled = own?.cancelled;
+        if (cancelled) {
+          this.next.onResponseError?.(controller, cancelled); // the exchange gave up meanwhile: no new attempt
+          return;
+        }
         try {
           this.#dispatch(this.#options, this);
         } catch (thrown) {
