@@ -1,8 +1,8 @@
 import { tracingChannel } from 'node:diagnostics_channel';
+import { recordSpanError as recordError } from '@backlot/metrics-core/tracing';
 import { type Attributes, context, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { EMIT_CHANNEL, type EmitMessage } from '../diagnostics/channels.js';
 import { injectTraceHeaders } from './context-headers.js';
-import { recordError } from './span-error.js';
 import { eventsTracer } from './tracer.js';
 
 const emitChannel = tracingChannel<unknown, EmitMessage & object>(EMIT_CHANNEL);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { activeTracer } from '@backlot/resilience';
+import { activeTracer, recordSpanError } from '@backlot/metrics-core/tracing';
 import {
   type Attributes,
   type Context,
@@ -107,7 +107,7 @@ export class RequestSpans {
       'backlot.gateway.filter_count': filters,
     });
     const end = (error?: unknown) => {
-      if (error !== undefined) fail(span, error);
+      if (error !== undefined) recordSpanError(span, error);
       span.end();
     };
     let result: T;
@@ -141,13 +141,6 @@ export class RequestSpans {
     }
     span.end();
   }
-}
-
-/** Marks a span failed with an exception. */
-export function fail(span: Span, error: unknown): void {
-  if (error instanceof Error) span.recordException(error);
-  span.setAttribute('error.type', (error as { code?: string })?.code ?? (error as Error)?.name ?? 'Error');
-  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
 }
 
 /**
@@ -230,6 +223,6 @@ export function endOriginSpan(span: Span, status: number | undefined, error?: un
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
   }
-  if (error !== undefined) fail(span, error);
+  if (error !== undefined) recordSpanError(span, error);
   span.end();
 }

@@ -1,3 +1,4 @@
+import { activeTracer, insideUnsampledTrace } from '@backlot/metrics-core/tracing';
 import { z } from 'zod';
 import type { CircuitBreakerOptions, CircuitState } from '../breaker/circuit-breaker.js';
 import { type CircuitJson, type CircuitJsonInput, circuitJsonSchema } from '../breaker/circuit-json.js';
@@ -11,8 +12,7 @@ import { AdaptiveLimiter } from '../limit/limiter.js';
 import type { CommandMetricsSnapshot } from '../metrics/snapshot.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
-import { insideUnsampledTrace, RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
-import { activeTracer } from '../tracing/tracer.js';
+import { RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
 import { CommandRuntime, defaultIsBadRequest, defaultRetryOn, type RuntimeSettings } from './command-runtime.js';
 import { type CommandOptions, circuitBreakerSchema, commandOptionsSchema } from './options.js';
 

@@ -1,5 +1,6 @@
 import { tracingChannel } from 'node:diagnostics_channel';
-import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { recordSpanError } from '@backlot/metrics-core/tracing';
+import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { ObjectStore } from '../core/types.js';
 import { STORAGE_OPERATION_CHANNEL, type StorageOperationMessage } from '../diagnostics/channels.js';
 import { outcomeOf, statsOf } from './operation-stats.js';
@@ -14,11 +15,7 @@ const now = performance.now.bind(performance);
 
 function endSpan(span: Span, outcome: string, error: unknown): void {
   span.setAttribute('backlot.storage.outcome', outcome);
-  if (error !== undefined) {
-    if (error instanceof Error) span.recordException(error);
-    span.setAttribute('error.type', (error as { code?: string })?.code ?? (error as Error)?.name ?? 'Error');
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
-  }
+  if (error !== undefined) recordSpanError(span, error);
   span.end();
 }
 
