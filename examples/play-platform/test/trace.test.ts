@@ -94,7 +94,13 @@ describe.each(modes)('one Play request is one trace (%s)', (_mode, options) => {
 
     // Each command of the Play API runs under its server span, each microservice call under its command,
     // and each microservice's own server span (and its store operations) under that call.
-    const commands = inTrace.filter((span) => span.instrumentationScope.name === '@backlot/resilience');
+    // The gateway's own origin command (breaker, timeout) is the gateway server span's child.
+    const isGatewayCommand = (span: ReadableSpan) => span.name.startsWith('command gateway.origin.');
+    const gatewayCommand = inTrace.find(isGatewayCommand);
+    expect(gatewayCommand && tree.parentOf(gatewayCommand), shown).toBe(gateway);
+    const commands = inTrace.filter(
+      (span) => span.instrumentationScope.name === '@backlot/resilience' && !isGatewayCommand(span),
+    );
     expect(commands.length, shown).toBeGreaterThanOrEqual(6);
     for (const command of commands) expect(tree.ancestors(command), shown).toContain(playApi);
     const services = ['subscriber', 'catalog', 'bookmarks', 'playback-decision', 'steering', 'license'];

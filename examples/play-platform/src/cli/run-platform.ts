@@ -55,6 +55,8 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       playApiCanary: core.playApiUrls.v2,
       canaryPercent: options.canaryPercent,
       ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      // Traced, the gateways' spans join the Play API's in the dashboard's waterfall (sent over IPC).
+      ...(tracing ? { traceSample: options.traceSample, onSpans: (spans) => tracing.buffer.add(spans) } : {}),
       supervise: {
         onReplace: ({ index, deadPid, exit, pid, error }) =>
           console.log(
