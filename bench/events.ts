@@ -22,6 +22,9 @@
  *   `traceparent` still written into each record), and every emit sampled (a
  *   span per emit and its `traceparent` header; spans batched to an exporter
  *   that discards them). `backlot` itself runs without an SDK: the no-op tracer.
+ *   `kafkajs-otel-off` is the raw kafkajs subject under the same SDK (sampling
+ *   off): backlot-otel-off / kafkajs-otel-off against backlot / kafkajs tells
+ *   what the SDK costs any process from what Backlot's spans cost on top.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
  * - backlot-pipeline vs kafkajs-consumer: consuming a topic of the same events
@@ -451,6 +454,7 @@ export default async function run() {
       'backlot-platformatic': backlotPlatformatic,
       platformatic: rawPlatformatic,
       'backlot-otel-off': withOpenTelemetry(false, backlot),
+      'kafkajs-otel-off': withOpenTelemetry(false, rawKafkajs),
       'backlot-otel': withOpenTelemetry(true, backlot),
       'backlot-spool': backlotSpool,
       'backlot-pipeline': backlotPipeline,

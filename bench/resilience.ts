@@ -17,14 +17,16 @@
  *
  * `backlot_prom` registers the commands' families in a prom-client registry
  * (read at scrape time only); `backlot_otel_off` runs with an OpenTelemetry
- * SDK installed whose sampler records nothing (`AlwaysOffSampler`): what a
- * service with tracing wired but sampled out pays per call.
+ * SDK installed whose sampler records nothing (registered as services do:
+ * AsyncLocalStorage context manager, W3C propagator, `AlwaysOffSampler`;
+ * bench/lib/otel.ts): what a service with tracing wired but sampled out pays
+ * per call. `opossum_otel_off` is opossum under the same SDK (it makes no
+ * span: what the SDK costs any process), so backlot_otel_off /
+ * opossum_otel_off can be set against backlot / opossum.
  */
 
 import type { EventEmitter } from 'node:events';
 import { COMMAND_EVENT_NAMES, CommandRegistry, defineCommand, registerPrometheusMetrics } from '@backlot/resilience';
-import { trace } from '@opentelemetry/api';
-import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import {
   bulkhead,
   ConsecutiveBreaker,
@@ -38,6 +40,7 @@ import {
 import OpossumBreaker from 'opossum';
 import { Registry } from 'prom-client';
 import { type Figures, runBench } from './lib/harness.ts';
+import { installOpenTelemetry } from './lib/otel.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
@@ -83,8 +86,8 @@ function backlot(listen: boolean, observe: 'prom' | 'otel-off' | undefined = und
     let unobserve = () => {};
     if (observe === 'prom') unobserve = registerPrometheusMetrics(new Registry(), { commands: registry });
     if (observe === 'otel-off') {
-      trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }));
-      unobserve = () => trace.disable();
+      const uninstall = installOpenTelemetry(false);
+      unobserve = () => void uninstall();
     }
     return {
       make: (fn, id) => {
@@ -107,12 +110,13 @@ function backlot(listen: boolean, observe: 'prom' | 'otel-off' | undefined = und
   };
 }
 
-function opossum(listen: boolean): () => Wrapper {
-  return () => opossumWrapper(listen);
+function opossum(listen: boolean, observe: 'otel-off' | undefined = undefined): () => Wrapper {
+  return () => opossumWrapper(listen, observe);
 }
 
-function opossumWrapper(listen: boolean): Wrapper {
+function opossumWrapper(listen: boolean, observe: 'otel-off' | undefined): Wrapper {
   const breakers: OpossumBreaker[] = [];
+  const uninstall = observe === 'otel-off' ? installOpenTelemetry(false) : undefined;
   return {
     make: (fn) => {
       const breaker = new OpossumBreaker(fn, { timeout: 1000 });
@@ -123,6 +127,7 @@ function opossumWrapper(listen: boolean): Wrapper {
     },
     dispose: () => {
       for (const breaker of breakers) breaker.shutdown();
+      void uninstall?.();
     },
   };
 }
@@ -214,6 +219,7 @@ export default async function run() {
       cockatiel: subject(cockatiel),
       backlot_prom: subject(backlot(false, 'prom')),
       backlot_otel_off: subject(backlot(false, 'otel-off')),
+      opossum_otel_off: subject(opossum(false, 'otel-off')),
       backlot_listener: subject(backlot(true)),
       opossum_listener: subject(opossum(true)),
     },

@@ -32,10 +32,11 @@ export function installOpenTelemetry(sampled: boolean): () => Promise<void> {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   return async () => {
-    await provider.shutdown();
+    // Unregistered at once (the next subject may register its own), then the provider flushed.
     trace.disable();
     propagation.disable();
     context.disable();
+    await provider.shutdown();
   };
 }
 
