@@ -1,21 +1,8 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlatform } from '../src/cli/run-platform.ts';
 import { parseStartOptions, type StartOptions } from '../src/cli/start-options.ts';
 import { tokenFor } from '../src/edge/demo-users.ts';
 import type { WaterfallTrace } from '../src/tracing/trace-buffer.ts';
-
-/** A free loopback port (taken then released), so the run collides with no other checkout's. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const GATEWAY = '@backlot/gateway';
 
@@ -26,29 +13,20 @@ describe('npm start: the gateway processes’ spans reach the dashboard’s wate
   const log = console.log;
 
   beforeAll(async () => {
-    const [port, adminPort] = [await freePort(), await freePort()];
+    // Port 0: free ones, so the run collides with no other checkout's.
     const options = parseStartOptions(
-      [
-        '--port',
-        String(port),
-        '--admin-port',
-        String(adminPort),
-        '--memory',
-        '--gateways',
-        '2',
-        '--canary-percent',
-        '0',
-      ],
+      ['--port', '0', '--admin-port', '0', '--memory', '--gateways', '2', '--canary-percent', '0'],
       {},
     ) as StartOptions;
     console.log = () => {}; // the start banner
     try {
-      stop = (await runPlatform(options)).stop;
+      const running = await runPlatform(options);
+      stop = running.stop;
+      url = running.url;
+      admin = running.adminUrl as string;
     } finally {
       console.log = log;
     }
-    url = `http://127.0.0.1:${port}`;
-    admin = `http://127.0.0.1:${adminPort}`;
   });
   afterAll(async () => {
     console.log = () => {};

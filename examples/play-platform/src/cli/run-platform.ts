@@ -12,8 +12,14 @@ import { installTracing } from '../tracing/install.ts';
 import { assertPortsFree } from './ports.ts';
 import type { StartOptions } from './start-options.ts';
 
-/** Starts the platform with `options`; resolves once it runs, with a function that stops it. */
-export async function runPlatform(options: StartOptions): Promise<{ stop(): Promise<void> }> {
+/**
+ * Starts the platform with `options`; resolves once it runs, with where the
+ * load balancer and the dashboard listen (a port 0 is a free one) and a
+ * function that stops it.
+ */
+export async function runPlatform(
+  options: StartOptions,
+): Promise<{ url: string; adminUrl: string | undefined; stop(): Promise<void> }> {
   await assertPortsFree([
     { port: options.port, flag: '--port' },
     { port: options.adminPort, flag: '--admin-port' },
@@ -107,6 +113,8 @@ Chaos:          the dashboard's buttons, or curl -X POST -H 'x-chaos-token: ${co
 Press Ctrl-C to stop.`);
 
   return {
+    url: fleet.url,
+    adminUrl: core.admin?.url,
     async stop() {
       console.log('\nstopping: draining the gateways, then the services…');
       await running.fleet.close();
