@@ -14,7 +14,10 @@
  *
  * - resilience: `bare` (an async function), `backlot` (defineCommand with
  *   timeout, breaker, bulkhead, fallback), `opossum` (fire() with a timeout and
- *   fallback), each with `-otel-off` (the same under the SDK).
+ *   fallback), each with `-otel-off` (the same under the SDK: a root call, so
+ *   Backlot's command span is started and the sampler says no), and
+ *   `backlot-otel-unsampled-parent` (each call inside a request span the
+ *   sampler dropped, the usual case in a traced service: no span at all).
  * - events: `emit` (createEventProducer on a transport that acknowledges at
  *   once, as bench/events-emit.ts), `emit-otel-off` (the SDK: a non-recording
  *   span per emit, its unsampled `traceparent` in the record),
@@ -33,7 +36,7 @@ const self = fileURLToPath(import.meta.url);
 const hooks = fileURLToPath(new URL('../scripts/ts-hooks.mjs', import.meta.url));
 
 const SUITES: Record<string, string[]> = {
-  resilience: ['bare', 'backlot', 'backlot-otel-off', 'opossum', 'opossum-otel-off'],
+  resilience: ['bare', 'backlot', 'backlot-otel-off', 'backlot-otel-unsampled-parent', 'opossum', 'opossum-otel-off'],
   events: ['emit', 'emit-otel-off', 'emit-otel-unsampled-parent', 'emit-otel'],
 };
 
@@ -62,7 +65,17 @@ async function runRole(subject: string, calls: number): Promise<void> {
     breaker.fallback(() => -1);
     call = (n) => breaker.fire(n) as Promise<number>;
   }
-  for (let i = 0; i < calls; i++) await call(i);
+  const loop = async () => {
+    for (let i = 0; i < calls; i++) await call(i);
+  };
+  if (!subject.endsWith('-unsampled-parent')) return loop();
+  const { context, trace } = await import('@opentelemetry/api');
+  const dropped = trace.wrapSpanContext({
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: 0,
+  });
+  return context.with(trace.setSpan(context.active(), dropped), loop);
 }
 
 async function emitCalls(subject: string, calls: number): Promise<void> {
@@ -124,7 +137,9 @@ function instructions(subject: string, calls: number): number {
 async function main(): Promise<void> {
   if (!existsSync('/usr/bin/valgrind')) throw new Error("needs valgrind: 'apt-get install -y valgrind'");
   const suite = process.argv[2] ?? 'resilience';
-  const subjects = SUITES[suite];
+  // OTEL_INSTRUCTIONS_SUBJECTS=a,b measures only those of the suite.
+  const only = process.env.OTEL_INSTRUCTIONS_SUBJECTS?.split(',');
+  const subjects = SUITES[suite]?.filter((subject) => !only || only.includes(subject));
   if (!subjects) throw new Error(`unknown suite '${suite}': ${Object.keys(SUITES).join(', ')}`);
   const calls = Number(process.argv[3] ?? (suite === 'events' ? 4000 : 5000));
   const load = execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -149,6 +164,7 @@ async function main(): Promise<void> {
           ['backlot', 'opossum'],
           ['backlot-otel-off', 'opossum-otel-off'],
           ['backlot-otel-off', 'backlot'],
+          ['backlot-otel-unsampled-parent', 'backlot'],
           ['opossum-otel-off', 'opossum'],
         ];
   for (const [a, b] of pairs) console.log(ratio(a as string, b as string));
