@@ -6,6 +6,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 /** Workspace packages resolve to their sources, so tests never need a build first. */
 const alias = {
   '@backlot/gateway': here('./packages/gateway/src/index.ts'),
+  '@backlot/metrics-core/tracing': here('./packages/metrics-core/src/tracing/index.ts'),
   '@backlot/metrics-core': here('./packages/metrics-core/src/index.ts'),
   '@backlot/resilience': here('./packages/resilience/src/index.ts'),
   '@backlot/events/platformatic': here('./packages/events/src/platformatic.ts'),

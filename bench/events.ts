@@ -26,6 +26,9 @@
  *   each record framed in the Confluent wire format when sent (schema id from Apicurio,
  *   registered once and cached, payload as the value, envelope in headers). Left out with
  *   BACKLOT_REGISTRY=off.
+ *   `kafkajs-otel-off` is the raw kafkajs subject under the same SDK (sampling
+ *   off): backlot-otel-off / kafkajs-otel-off against backlot / kafkajs tells
+ *   what the SDK costs any process from what Backlot's spans cost on top.
  * - backlot-spool: the same events written to the disk spool (write-through,
  *   broker unreachable), then replayed to the broker by a new producer.
  * - backlot-pipeline vs kafkajs-consumer: consuming a topic of the same events
@@ -465,6 +468,7 @@ export default async function run() {
       'backlot-platformatic': backlotPlatformatic,
       platformatic: rawPlatformatic,
       'backlot-otel-off': withOpenTelemetry(false, backlot),
+      'kafkajs-otel-off': withOpenTelemetry(false, rawKafkajs),
       'backlot-otel': withOpenTelemetry(true, backlot),
       ...(process.env.BACKLOT_REGISTRY === 'off' ? {} : { 'backlot-registry': backlotRegistry }),
       'backlot-spool': backlotSpool,

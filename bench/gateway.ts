@@ -10,7 +10,12 @@
  * (node:http + Pool.request piped to the response, a dozen lines) and `nginx`
  * (1 worker, keep-alive upstream). `backlot-observed` is `backlot` with its
  * metrics registered in a prom-client registry and an OpenTelemetry SDK
- * installed that samples nothing (`AlwaysOffSampler`).
+ * installed that samples nothing (the SDK as a service registers it: an
+ * AsyncLocalStorage context manager, the W3C propagator and a tracer provider
+ * with `AlwaysOffSampler`, bench/lib/otel.ts); `undici-otel-off` is
+ * `undici-passthrough` with the same SDK, so that backlot-observed /
+ * undici-otel-off can be set against backlot / undici-passthrough (what the
+ * SDK costs any process, and what it costs the gateway's spans on top).
  * `backlot-prom` has its metrics registered only (the families' cost alone).
  *
  * Figures per round: wrk -t2 -c50 (max throughput: rps, p50, p99, and for the
@@ -33,6 +38,7 @@ import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { type Figures, runBench } from './lib/harness.ts';
+import { installOpenTelemetry } from './lib/otel.ts';
 
 const WRK_SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 6);
 const FIXED_SECONDS = 4;
@@ -83,10 +89,8 @@ async function role(name: string, target: string): Promise<number> {
     if (name === 'backlot-observed') {
       // Metrics registered in a prom-client registry, and an OpenTelemetry SDK that samples nothing.
       const { Registry } = await import('prom-client');
-      const { trace } = await import('@opentelemetry/api');
-      const { AlwaysOffSampler, BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
       registerPrometheusMetrics(new Registry());
-      trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }));
+      installOpenTelemetry(false);
     }
     return (await gateway.listen({ port: 0, host: '127.0.0.1' })).port;
   }
@@ -110,7 +114,9 @@ async function role(name: string, target: string): Promise<number> {
     server.keepAliveTimeout = 60_000;
     return listen(server);
   }
-  if (name === 'undici-passthrough') {
+  if (name === 'undici-passthrough' || name === 'undici-otel-off') {
+    // The same SDK as backlot-observed's: what it costs a process that has no span of its own to make.
+    if (name === 'undici-otel-off') installOpenTelemetry(false);
     const pool = new Pool(target, { connections: 64 });
     // `body.pipe(res)`, not `await pipeline(body, res)` from node:stream/promises: the promise
     // form measured 1.5–2× slower on the 2-core bench machine (2026-11-26), and the pass-through
@@ -374,6 +380,7 @@ export default async function run() {
     'fastify-http-proxy': await startRole('fastify-http-proxy', origin.url),
     'http-proxy': await startRole('http-proxy', origin.url),
     'undici-passthrough': await startRole('undici-passthrough', origin.url),
+    'undici-otel-off': await startRole('undici-otel-off', origin.url),
     nginx: await startNginx(origin.url),
   };
   const urls: Record<string, string> = { direct: origin.url };

@@ -17,14 +17,20 @@
  *
  * `backlot_prom` registers the commands' families in a prom-client registry
  * (read at scrape time only); `backlot_otel_off` runs with an OpenTelemetry
- * SDK installed whose sampler records nothing (`AlwaysOffSampler`): what a
- * service with tracing wired but sampled out pays per call.
+ * SDK installed whose sampler records nothing (registered as services do:
+ * AsyncLocalStorage context manager, W3C propagator, `AlwaysOffSampler`;
+ * bench/lib/otel.ts): what a service with tracing wired but sampled out pays
+ * per call. `opossum_otel_off` is opossum under the same SDK (it makes no
+ * span: what the SDK costs any process), so backlot_otel_off /
+ * opossum_otel_off can be set against backlot / opossum. Those are root calls
+ * (no active span: the sampler is asked, and says no, for each);
+ * `backlot_otel_unsampled_parent` makes each call inside a request span the
+ * sampler dropped, the usual case in a traced service: no span at all.
  */
 
 import type { EventEmitter } from 'node:events';
 import { COMMAND_EVENT_NAMES, CommandRegistry, defineCommand, registerPrometheusMetrics } from '@backlot/resilience';
-import { trace } from '@opentelemetry/api';
-import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { context, trace } from '@opentelemetry/api';
 import {
   bulkhead,
   ConsecutiveBreaker,
@@ -38,6 +44,7 @@ import {
 import OpossumBreaker from 'opossum';
 import { Registry } from 'prom-client';
 import { type Figures, runBench } from './lib/harness.ts';
+import { installOpenTelemetry } from './lib/otel.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
@@ -83,8 +90,8 @@ function backlot(listen: boolean, observe: 'prom' | 'otel-off' | undefined = und
     let unobserve = () => {};
     if (observe === 'prom') unobserve = registerPrometheusMetrics(new Registry(), { commands: registry });
     if (observe === 'otel-off') {
-      trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }));
-      unobserve = () => trace.disable();
+      const uninstall = installOpenTelemetry(false);
+      unobserve = () => void uninstall();
     }
     return {
       make: (fn, id) => {
@@ -107,12 +114,13 @@ function backlot(listen: boolean, observe: 'prom' | 'otel-off' | undefined = und
   };
 }
 
-function opossum(listen: boolean): () => Wrapper {
-  return () => opossumWrapper(listen);
+function opossum(listen: boolean, observe: 'otel-off' | undefined = undefined): () => Wrapper {
+  return () => opossumWrapper(listen, observe);
 }
 
-function opossumWrapper(listen: boolean): Wrapper {
+function opossumWrapper(listen: boolean, observe: 'otel-off' | undefined): Wrapper {
   const breakers: OpossumBreaker[] = [];
+  const uninstall = observe === 'otel-off' ? installOpenTelemetry(false) : undefined;
   return {
     make: (fn) => {
       const breaker = new OpossumBreaker(fn, { timeout: 1000 });
@@ -123,6 +131,7 @@ function opossumWrapper(listen: boolean): Wrapper {
     },
     dispose: () => {
       for (const breaker of breakers) breaker.shutdown();
+      void uninstall?.();
     },
   };
 }
@@ -170,33 +179,47 @@ function heapPerCommandKib(factory: () => Wrapper): number {
   return perCommand;
 }
 
-function subject(factory: () => Wrapper): () => Promise<Figures> {
+/** Runs `round` inside a request span the sampler dropped (the usual case in a traced service with sampling off). */
+function inUnsampledRequest<T>(round: () => Promise<T>): Promise<T> {
+  const dropped = trace.wrapSpanContext({
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: 0,
+  });
+  return context.with(trace.setSpan(context.active(), dropped), round);
+}
+
+function subject(factory: () => Wrapper, unsampledParent = false): () => Promise<Figures> {
   return async () => {
-    const wrapper = factory();
-    try {
-      const ok = wrapper.make(bare, 1);
-      const bareNs = await timeSequential(bare, SEQUENTIAL_CALLS);
-      const wrappedNs = await timeSequential(ok, SEQUENTIAL_CALLS);
-      const concurrent = await opsPerSecond(wrapper.make(bare, 2));
-
-      // Failure path after a busy window: 100k successes, then failing calls that fall back.
-      let failing = false;
-      const flaky = wrapper.make((n) => (failing ? bareFailing(n) : bare(n)), 3);
-      await timeSequential(flaky, WINDOW_FILL);
-      failing = true;
-      const bareFailNs = await timeSequential((n) => bareFailing(n).catch(() => -1), FAILING_CALLS);
-      const failNs = await timeSequential(flaky, FAILING_CALLS);
-
-      return {
-        overhead_ns: wrappedNs - bareNs,
-        concurrent_ops_per_s: concurrent,
-        failure_overhead_ns: failNs - bareFailNs,
-        heap_per_command_kib: heapPerCommandKib(factory),
-      };
-    } finally {
-      wrapper.dispose();
-    }
+    const wrapper = factory(); // registers the SDK, if the subject has one
+    return unsampledParent ? inUnsampledRequest(() => measure(factory, wrapper)) : measure(factory, wrapper);
   };
+}
+
+async function measure(factory: () => Wrapper, wrapper: Wrapper): Promise<Figures> {
+  try {
+    const ok = wrapper.make(bare, 1);
+    const bareNs = await timeSequential(bare, SEQUENTIAL_CALLS);
+    const wrappedNs = await timeSequential(ok, SEQUENTIAL_CALLS);
+    const concurrent = await opsPerSecond(wrapper.make(bare, 2));
+
+    // Failure path after a busy window: 100k successes, then failing calls that fall back.
+    let failing = false;
+    const flaky = wrapper.make((n) => (failing ? bareFailing(n) : bare(n)), 3);
+    await timeSequential(flaky, WINDOW_FILL);
+    failing = true;
+    const bareFailNs = await timeSequential((n) => bareFailing(n).catch(() => -1), FAILING_CALLS);
+    const failNs = await timeSequential(flaky, FAILING_CALLS);
+
+    return {
+      overhead_ns: wrappedNs - bareNs,
+      concurrent_ops_per_s: concurrent,
+      failure_overhead_ns: failNs - bareFailNs,
+      heap_per_command_kib: heapPerCommandKib(factory),
+    };
+  } finally {
+    wrapper.dispose();
+  }
 }
 
 export default async function run() {
@@ -214,6 +237,8 @@ export default async function run() {
       cockatiel: subject(cockatiel),
       backlot_prom: subject(backlot(false, 'prom')),
       backlot_otel_off: subject(backlot(false, 'otel-off')),
+      backlot_otel_unsampled_parent: subject(backlot(false, 'otel-off'), true),
+      opossum_otel_off: subject(opossum(false, 'otel-off')),
       backlot_listener: subject(backlot(true)),
       opossum_listener: subject(opossum(true)),
     },

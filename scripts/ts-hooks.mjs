@@ -8,6 +8,7 @@ import { registerHooks } from 'node:module';
 const source = (name) => new URL(`../packages/${name}/src/index.ts`, import.meta.url).href;
 const workspace = {
   '@backlot/metrics-core': source('metrics-core'),
+  '@backlot/metrics-core/tracing': new URL('../packages/metrics-core/src/tracing/index.ts', import.meta.url).href,
   '@backlot/resilience': source('resilience'),
   '@backlot/storage': source('storage'),
   '@backlot/events': source('events'),

@@ -94,6 +94,12 @@ describe.each(modes)('one Play request is one trace (%s)', (_mode, options) => {
 
     // Each command of the Play API runs under its server span, each microservice call under its command,
     // and each microservice's own server span (and its store operations) under that call.
+    // The gateway's origin attempt is a client span, child of the gateway's server span, and the Play API's
+    // server span is its child (the origin's breaker, limit and timeout steps add no span of their own).
+    const attempt = tree.parentOf(playApi as ReadableSpan);
+    expect(attempt?.kind, shown).toBe(SpanKind.CLIENT);
+    expect(attempt?.instrumentationScope.name, shown).toBe(gateway.instrumentationScope.name);
+    expect(tree.ancestors(attempt as ReadableSpan), shown).toContain(gateway);
     const commands = inTrace.filter((span) => span.instrumentationScope.name === '@backlot/resilience');
     expect(commands.length, shown).toBeGreaterThanOrEqual(6);
     for (const command of commands) expect(tree.ancestors(command), shown).toContain(playApi);

@@ -73,6 +73,8 @@ describe.each(transports)('trace context through a real Kafka broker (%s)', (_na
     expect(producer.metrics()).toMatchObject({ sent: N, dropped: 0 });
     const emits = tracing.spans().filter((span) => span.name === `emit ${topic}`);
     expect(emits).toHaveLength(N);
+    // Each emit span lasted until the broker's acknowledgement.
+    for (const emit of emits) expect(emit.attributes['backlot.events.outcome']).toBe('acked');
     // Counted from outside: the broker holds each record with its emit span's traceparent.
     expect(traceparentsOnTheBroker(topic).sort()).toEqual(
       emits.map((span) => `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`).sort(),

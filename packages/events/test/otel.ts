@@ -1,5 +1,6 @@
 import { propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import { installTracing } from '../../resilience/test/otel.js';
 
 /**
@@ -7,8 +8,8 @@ import { installTracing } from '../../resilience/test/otel.js';
  * context manager) with the W3C trace-context propagator, as an application's
  * SDK set-up registers it; `stop()` unregisters all three.
  */
-export function installEventsTracing(): ReturnType<typeof installTracing> {
-  const tracing = installTracing();
+export function installEventsTracing(sampler?: Sampler): ReturnType<typeof installTracing> {
+  const tracing = installTracing(sampler);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   return {
     spans: tracing.spans,

@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ConsumedMessage,
@@ -14,6 +15,7 @@ import {
   PROCESS_CHANNEL,
   type ProcessMessage,
   type Transport,
+  TransportSendError,
 } from '../src/index.js';
 import { events } from './fixtures/catalog.js';
 import { collect, removeTempDirs, tempDir, until } from './helpers.js';
@@ -132,6 +134,10 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
     await down.close({ timeoutMs: 200 });
     expect(down.metrics()).toMatchObject({ sent: 0, spooled: 1 });
     const [emit] = named(tracing.spans(), 'emit plays');
+    // The span ended once the send failed and the event was spilled to disk, not at emit().
+    expect(emit?.attributes['backlot.events.outcome']).toBe('spooled');
+    expect(emit?.events.map((event) => event.name)).toEqual(['spooled']);
+    expect(emit?.status.code).toBe(SpanStatusCode.UNSET);
 
     // The next start, broker back: the spool is replayed with the record's headers.
     const transport = embeddedLogTransport({ dir: tempDir() });
@@ -144,6 +150,131 @@ describe('OpenTelemetry spans of emits and processed records (embedded log)', ()
     const [processed] = named(tracing.spans(), 'process plays');
     expect(processed?.spanContext().traceId).toBe(emit?.spanContext().traceId);
     expect(processed?.parentSpanContext?.spanId).toBe(emit?.spanContext().spanId);
+  });
+
+  it('the emit span ends when the broker acknowledges the event, not when emit() returns', async () => {
+    tracing = installEventsTracing();
+    const log = embeddedLogTransport({ dir: tempDir() });
+    let release: () => void = () => {};
+    let sending = false;
+    const acked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The real embedded log, whose acknowledgement the test holds back.
+    const gated: Transport = {
+      name: 'gated',
+      producer: () => {
+        const inner = log.producer();
+        return {
+          connect: () => inner.connect(),
+          send: async (topic, messages) => {
+            sending = true;
+            await acked;
+            return inner.send(topic, messages);
+          },
+          close: () => inner.close(),
+        };
+      },
+      consumer: (options) => log.consumer(options),
+    };
+    const producer = playProducer(gated);
+    producer.emit('play.started', play(1));
+    await until(() => sending, 'the batch in flight');
+    expect(named(tracing.spans(), 'emit plays')).toEqual([]);
+    release();
+    await producer.flush();
+    const [emit] = named(tracing.spans(), 'emit plays');
+    expect(emit?.attributes['backlot.events.outcome']).toBe('acked');
+    expect(emit?.events.map((event) => event.name)).toEqual(['acked']);
+    expect(emit?.status.code).toBe(SpanStatusCode.UNSET);
+    await producer.close();
+    expect(named(tracing.spans(), 'emit plays')).toHaveLength(1); // ended once
+  });
+
+  it('an event admitted straight to the spool: its span ends once the group commit has it on disk', async () => {
+    const sdk = installEventsTracing();
+    tracing = sdk;
+    const dir = tempDir();
+    // A memory buffer smaller than one event: every event goes to the spool.
+    const producer = createEventProducer({
+      catalog: events,
+      source: 'play-api',
+      transport: downTransport,
+      topic: 'plays',
+      spool: { dir },
+      bufferBytes: 1,
+    });
+    producer.emit('play.started', play(1));
+    expect(producer.metrics().spooled).toBe(1);
+    expect(named(sdk.spans(), 'emit plays')).toEqual([]);
+    await until(() => named(sdk.spans(), 'emit plays').length === 1, 'the emit span ended');
+    const [emit] = named(sdk.spans(), 'emit plays');
+    expect(emit?.attributes['backlot.events.outcome']).toBe('spooled');
+    expect(emit?.attributes['backlot.events.keeping_up']).toBe(false);
+    expect(emit?.events.map((event) => event.name)).toEqual(['spool_queued', 'spooled']);
+    await producer.close({ timeoutMs: 200 });
+  });
+
+  it("a poison event: its emit span ends as dead-lettered, an error with the broker's code", async () => {
+    tracing = installEventsTracing();
+    const refusing: Transport = {
+      name: 'refusing',
+      producer: () => ({
+        async connect() {},
+        async send(_topic, messages) {
+          const rejected = messages.map((message) => ({
+            message,
+            code: 'MESSAGE_TOO_LARGE',
+            reason: 'test: too large',
+          }));
+          throw new TransportSendError('refused', [], rejected);
+        },
+        async close() {},
+      }),
+      consumer: () => {
+        throw new Error('not used');
+      },
+    };
+    const letters: unknown[] = [];
+    const producer = createEventProducer({
+      catalog: events,
+      source: 'play-api',
+      transport: refusing,
+      topic: 'plays',
+      spool: false,
+      onDeadLetter: (dead) => letters.push(...dead),
+    });
+    producer.emit('play.started', play(1));
+    await producer.flush();
+    await producer.close();
+    expect(letters).toHaveLength(1);
+    const [emit] = named(tracing.spans(), 'emit plays');
+    expect(emit?.attributes['backlot.events.outcome']).toBe('dead_lettered');
+    expect(emit?.attributes['error.type']).toBe('MESSAGE_TOO_LARGE');
+    expect(emit?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(emit?.events.map((event) => event.name)).toEqual(['dead_lettered', 'exception']);
+  });
+
+  it('sampling off: no span, and the unsampled trace context still travels in the record (flags 00)', async () => {
+    const sampledOut = installEventsTracing(new AlwaysOffSampler());
+    tracing = sampledOut;
+    const transport = embeddedLogTransport({ dir: tempDir() });
+    const producer = playProducer(transport);
+    producer.emit('play.started', play(1));
+    let requestTrace = '';
+    trace.getTracer('test').startActiveSpan('dropped request', (request) => {
+      requestTrace = request.spanContext().traceId;
+      producer.emit('play.started', play(2));
+      request.end();
+    });
+    await producer.close();
+    expect(sampledOut.spans()).toEqual([]);
+    const records = await consumeAll(transport, 'plays', 2);
+    const parents = records.map((record) =>
+      /^00-([0-9a-f]{32})-[0-9a-f]{16}-00$/.exec(record.headers?.traceparent ?? ''),
+    );
+    expect(parents.every((match) => match !== null)).toBe(true);
+    expect(parents.map((match) => match?.[1])).toContain(requestTrace);
   });
 
   it('a batch mixing traces gets a receive span linking each producer span; each record still continues its own trace', async () => {

@@ -1,5 +1,12 @@
 /** What `registerPrometheusMetrics` needs of a prom-client `Registry` (from `@backlot/metrics-core`). */
 export type { PrometheusRegistry } from '@backlot/metrics-core';
+/**
+ * The tracer of an instrumentation scope, or `undefined` without an
+ * OpenTelemetry SDK: `activeTracer` of `@backlot/metrics-core/tracing`, the one
+ * lookup every Backlot package shares, re-exported for services built on this
+ * package.
+ */
+export { activeTracer } from '@backlot/metrics-core/tracing';
 export type { CircuitBreakerOptions, CircuitState, ResolvedCircuitBreakerOptions } from './breaker/circuit-breaker.js';
 export type { CircuitJson, CircuitJsonInput } from './breaker/circuit-json.js';
 export { Bulkhead, type BulkheadOptions } from './bulkhead/bulkhead.js';
@@ -106,4 +113,3 @@ export { isRetryable, markRetryable } from './retry/retryable.js';
 export { type TimedEntry, TimeoutList } from './timeout/timeout-list.js';
 export { type WithTimeoutOptions, withTimeout } from './timeout/with-timeout.js';
 export { RESILIENCE_TRACER_NAME } from './tracing/command-span.js';
-export { activeTracer } from './tracing/tracer.js';

@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installTracing } from '../../resilience/test/otel.js';
 import {
@@ -48,6 +49,26 @@ describe('OpenTelemetry spans and diagnostics channel of store operations', () =
     }
     await dropBucket(s3);
     s3.destroy();
+  });
+
+  it('inside a sampled-out trace: no span, and the adapter runs in that unsampled context', async () => {
+    // Parent-based, sampling every root: only the dropped parent keeps the operations' spans out.
+    const sdk = installTracing(new ParentBasedSampler({ root: new AlwaysOnSampler() }));
+    tracing = sdk;
+    const store = createMemoryStore();
+    const dropped = trace.wrapSpanContext({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: 0,
+      isRemote: true,
+    });
+    await context.with(trace.setSpan(context.active(), dropped), async () => {
+      await store.put('k', 'v');
+      await expect(store.get('missing')).rejects.toSatisfy(isNotFoundError);
+    });
+    expect(sdk.spans()).toEqual([]);
+    await store.put('k2', 'v'); // outside it, a root: sampled
+    expect(sdk.spans().map((span) => span.name)).toEqual(['storage.put']);
   });
 
   it('publishes each operation on the tracing channel when subscribed', async () => {

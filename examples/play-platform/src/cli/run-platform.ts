@@ -12,8 +12,14 @@ import { installTracing } from '../tracing/install.ts';
 import { assertPortsFree } from './ports.ts';
 import type { StartOptions } from './start-options.ts';
 
-/** Starts the platform with `options`; resolves once it runs, with a function that stops it. */
-export async function runPlatform(options: StartOptions): Promise<{ stop(): Promise<void> }> {
+/**
+ * Starts the platform with `options`; resolves once it runs, with where the
+ * load balancer and the dashboard listen (a port 0 is a free one) and a
+ * function that stops it.
+ */
+export async function runPlatform(
+  options: StartOptions,
+): Promise<{ url: string; adminUrl: string | undefined; stop(): Promise<void> }> {
   await assertPortsFree([
     { port: options.port, flag: '--port' },
     { port: options.adminPort, flag: '--admin-port' },
@@ -55,6 +61,8 @@ export async function runPlatform(options: StartOptions): Promise<{ stop(): Prom
       playApiCanary: core.playApiUrls.v2,
       canaryPercent: options.canaryPercent,
       ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      // Traced, the gateways' spans join the Play API's in the dashboard's waterfall (sent over IPC).
+      ...(tracing ? { traceSample: options.traceSample, onSpans: (spans) => tracing.buffer.add(spans) } : {}),
       supervise: {
         onReplace: ({ index, deadPid, exit, pid, error }) =>
           console.log(
@@ -105,6 +113,8 @@ Chaos:          the dashboard's buttons, or curl -X POST -H 'x-chaos-token: ${co
 Press Ctrl-C to stop.`);
 
   return {
+    url: fleet.url,
+    adminUrl: core.admin?.url,
     async stop() {
       console.log('\nstopping: draining the gateways, then the services…');
       await running.fleet.close();

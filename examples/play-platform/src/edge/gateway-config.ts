@@ -20,6 +20,12 @@ export interface EdgeOptions {
   redisUrl?: string;
   /** Prefix of the bucket keys in that Redis (default `play:ratelimit:`). */
   redisKeyPrefix?: string;
+  /**
+   * Share (0–1) of the requests the gateway starts a trace for (`--trace-sample`;
+   * a caller's sampled trace is followed). Unset or 0: the instance runs
+   * without an OpenTelemetry SDK. Its spans go to the parent process.
+   */
+  traceSample?: number;
 }
 
 /** Name of the shared rate-limit store in the gateway config (given by `gateway-instance.ts`). */

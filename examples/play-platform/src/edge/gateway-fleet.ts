@@ -2,6 +2,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { fullJitterDelay } from '@backlot/resilience';
+import { isSpansMessage } from '../tracing/span-ipc.ts';
+import type { BufferedSpan } from '../tracing/trace-buffer.ts';
 import type { EdgeOptions } from './gateway-config.ts';
 import { createLoadBalancer } from './load-balancer.ts';
 
@@ -41,12 +43,17 @@ export interface GatewayFleet {
 
 const instanceScript = fileURLToPath(new URL('./gateway-instance.ts', import.meta.url));
 
-function startInstance(options: EdgeOptions): Promise<GatewayInstance> {
+function startInstance(options: EdgeOptions, onSpans?: (spans: BufferedSpan[]) => void): Promise<GatewayInstance> {
   return new Promise((resolve, reject) => {
     const child = fork(instanceScript, [], {
       env: { ...process.env, PLAY_EDGE_OPTIONS: JSON.stringify(options) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    if (onSpans) {
+      child.on('message', (message) => {
+        if (isSpansMessage(message)) onSpans(message.spans);
+      });
+    }
     const onExit = (code: number | null) => reject(new Error(`gateway instance exited with ${code} before listening`));
     child.once('exit', onExit);
     child.once('message', (message: { type: string; port: number; adminPort: number }) => {
@@ -64,10 +71,16 @@ function startInstance(options: EdgeOptions): Promise<GatewayInstance> {
  * replaced after a jittered backoff that grows while replacements keep dying.
  */
 export async function startGatewayFleet(
-  options: EdgeOptions & { count: number; port: number; supervise?: SupervisorOptions | false },
+  options: EdgeOptions & {
+    count: number;
+    port: number;
+    supervise?: SupervisorOptions | false;
+    /** Told of the spans each instance finished (with `traceSample` > 0): e.g. the dashboard's `TraceBuffer.add`. */
+    onSpans?: (spans: BufferedSpan[]) => void;
+  },
 ): Promise<GatewayFleet> {
-  const { count, port, supervise = {}, ...edge } = options;
-  const instances = await Promise.all(Array.from({ length: count }, () => startInstance(edge)));
+  const { count, port, supervise = {}, onSpans, ...edge } = options;
+  const instances = await Promise.all(Array.from({ length: count }, () => startInstance(edge, onSpans)));
   const balancer = createLoadBalancer({
     backends: instances.map((instance) => ({ host: '127.0.0.1', port: instance.port, healthPath: '/health' })),
   });
@@ -96,7 +109,7 @@ export async function startGatewayFleet(
         return; // the fleet is closing
       }
       try {
-        const next = await startInstance(edge);
+        const next = await startInstance(edge, onSpans);
         if (closing) {
           next.process.kill('SIGTERM');
           return;

@@ -5,9 +5,22 @@
  * and drains then exits on SIGTERM.
  */
 import { createGateway, RedisRateLimitStore } from '@backlot/gateway';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { installTracing } from '../tracing/install.ts';
+import { ParentProcessSpanExporter } from '../tracing/span-ipc.ts';
 import { type EdgeOptions, edgeConfig, FLEET_STORE, profileFromToken } from './gateway-config.ts';
 
 const options = JSON.parse(process.env.PLAY_EDGE_OPTIONS ?? '{}') as EdgeOptions;
+// Traced: an SDK as the Play API's process has, whose spans go to the parent (the dashboard's waterfall)
+// over the IPC channel, in batches every 200 ms.
+const tracing =
+  (options.traceSample ?? 0) > 0
+    ? installTracing({
+        sampleRatio: options.traceSample as number,
+        buffer: false,
+        processors: [new BatchSpanProcessor(new ParentProcessSpanExporter(), { scheduledDelayMillis: 200 })],
+      })
+    : undefined;
 // Real mode: the fleet's rate limits live in Redis. A Redis that is down at start is not fatal: the
 // routes' onStoreError applies until it answers (the client reconnects in the background).
 const fleetStore = options.redisUrl
@@ -29,6 +42,7 @@ const stop = async () => {
   stopping = true;
   await gateway.close();
   await fleetStore?.close();
+  await tracing?.stop(); // sends the last spans
   process.exit(0);
 };
 process.on('SIGTERM', stop);

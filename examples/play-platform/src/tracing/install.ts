@@ -15,10 +15,14 @@ import { TraceBuffer } from './trace-buffer.ts';
  * start-up would (tracer provider, AsyncLocalStorage context manager, W3C
  * propagator): a share `sampleRatio` (0–1) of the traces started here is
  * recorded, and a trace a caller sampled is followed. Spans go to an in-memory
- * {@link TraceBuffer} (the dashboard's waterfall) and to `processors` (e.g. an
- * OTLP exporter). `stop()` unregisters the SDK.
+ * {@link TraceBuffer} (the dashboard's waterfall; `buffer: false` for a process
+ * whose spans go elsewhere) and to `processors` (e.g. an OTLP exporter, or a
+ * gateway instance's `ParentProcessSpanExporter`). `stop()` unregisters
+ * the SDK.
  */
-export function installTracing(options: { sampleRatio?: number; processors?: SpanProcessor[] } = {}): {
+export function installTracing(
+  options: { sampleRatio?: number; processors?: SpanProcessor[]; buffer?: boolean } = {},
+): {
   buffer: TraceBuffer;
   stop(): Promise<void>;
 } {
@@ -28,7 +32,7 @@ export function installTracing(options: { sampleRatio?: number; processors?: Spa
     sampler: new ParentBasedSampler({
       root: ratio <= 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(Math.min(1, ratio)),
     }),
-    spanProcessors: [buffer, ...(options.processors ?? [])],
+    spanProcessors: [...(options.buffer === false ? [] : [buffer]), ...(options.processors ?? [])],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());

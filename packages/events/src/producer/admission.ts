@@ -1,4 +1,5 @@
 import type { Spool } from '../spool/spool.js';
+import { settleEmitSpan, settleWhenSpooled } from '../tracing/emit-span.js';
 import type { EventsLogger } from '../util/logger.js';
 import type { Pending } from './pending.js';
 import { RecordQueue } from './record-queue.js';
@@ -61,6 +62,7 @@ export class Admission {
       return 'held';
     }
     this.drop(1, 'memory buffer and spool are full');
+    if (record.span) settleEmitSpan(record, 'dropped');
     return 'dropped';
   }
 
@@ -114,5 +116,6 @@ export class Admission {
     if (this.#options.writeThrough) spool.append([record]);
     else spool.appendSoon([record]);
     this.#options.counts.spooled++;
+    if (record.span) settleWhenSpooled([record], spool, this.#options.writeThrough);
   }
 }

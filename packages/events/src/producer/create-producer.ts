@@ -21,7 +21,7 @@ import { framingProducer } from '../registry/framing-producer.js';
 import { emittedFromCatalog, emittedFromDefinitions, schemaSourceOf } from '../registry/schema-source.js';
 import { DeadLetterFile } from '../spool/dead-letter.js';
 import { Spool } from '../spool/spool.js';
-import { emitObserved, traceEmit } from '../tracing/emit-span.js';
+import { emitObserved, settleEmitSpan, traceEmit } from '../tracing/emit-span.js';
 import { embeddedLogTransport } from '../transport/embedded-log/embedded-log-transport.js';
 import type { RejectedMessage, TransportProducer } from '../transport/types.js';
 import { type EventsLogger, optionsError, silentLogger } from '../util/logger.js';
@@ -460,9 +460,11 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       );
     }
     const emit = { producer: this.#options.source, event: envelope, topic: destination, key };
-    return traceEmit(emit, (trace) => {
+    return traceEmit(emit, (trace, span) => {
       const headers = framed && trace ? { ...trace, ...framed.headers } : (framed?.headers ?? trace);
-      return this.#admit(envelope, pending({ topic: destination, key, value, timestamp: now(), headers }));
+      const record = pending({ topic: destination, key, value, timestamp: now(), headers });
+      if (span) record.span = span; // ended when the event is acked, spooled, dead-lettered or dropped
+      return this.#admit(envelope, record);
     });
   }
 
@@ -528,9 +530,10 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
   #deadLetter(rejected: readonly RejectedMessage[]): void {
     // The transport hands back the very records it was given.
     const entries = rejected.map((r) => ({ record: r.message as Pending, code: r.code, reason: r.reason }));
-    for (const { record, code } of entries) {
+    for (const { record, code, reason } of entries) {
       // The topic accepts less than this record: check later events against that at once.
       if (code === 'MESSAGE_TOO_LARGE' || code === 'RECORD_LIST_TOO_LARGE') this.#limits.refused(record);
+      if (record.span) settleEmitSpan(record, 'dead_lettered', refusal(code, reason));
     }
     this.#deadLetters.route(entries);
   }
@@ -651,6 +654,7 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     for (const record of records) {
       this.#latency.recordMs(at - record.timestamp);
       this.#ackLifetime.recordMs(at - record.timestamp);
+      if (record.span) settleEmitSpan(record, 'acked');
     }
     this.#counts.sent += records.length;
     if (from === 'spool') this.#counts.replayed += records.length;
@@ -721,4 +725,9 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
       logger: this.#logger,
     };
   }
+}
+
+/** The broker's refusal of a dead-lettered record, for its emit span. */
+function refusal(code: string, reason: string): Error {
+  return Object.assign(new Error(`the broker refused the event (${code}): ${reason}`), { code });
 }

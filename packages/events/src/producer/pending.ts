@@ -1,7 +1,11 @@
 import { headersSize, type LogRecord } from '../log/record.js';
+import type { Traced } from '../tracing/emit-span.js';
 
-/** @internal a record the producer holds, with the bytes it counts against `bufferBytes`. */
-export interface Pending extends LogRecord {
+/**
+ * @internal a record the producer holds, with the bytes it counts against
+ * `bufferBytes`, and the span of its emit while it is traced and unsettled.
+ */
+export interface Pending extends LogRecord, Traced {
   size: number;
 }
 

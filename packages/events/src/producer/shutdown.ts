@@ -1,4 +1,5 @@
 import type { Spool } from '../spool/spool.js';
+import { settleEmitSpans, settleWhenSpooled } from '../tracing/emit-span.js';
 import type { EventsLogger } from '../util/logger.js';
 import type { Admission } from './admission.js';
 import type { Pending } from './pending.js';
@@ -36,6 +37,8 @@ export async function spillAfterFailure(spool: Spool, context: SpillContext, lef
     return;
   }
   context.counts.spooled += fromMemory.length + drained.length;
+  settleWhenSpooled(fromMemory, spool, true);
+  settleWhenSpooled(drained, spool, true);
   context.logger.warn(
     { spooled: older.length, spoolPending: spool.pendingRecords },
     'event producer: broker unreachable; buffered events are in the spool, new ones follow them there',
@@ -84,6 +87,7 @@ export async function spillOnClose(context: SpillContext, left: Leftovers): Prom
   const { spool } = context;
   if (!spool) {
     context.admission.drop(count, 'closed with undelivered events and no spool');
+    for (const lost of [fromMemory, drained, newer]) settleEmitSpans(lost, 'dropped');
     context.logger.error(
       { lost: count },
       'event producer: closed before delivering every event, and no spool is configured',
@@ -96,6 +100,7 @@ export async function spillOnClose(context: SpillContext, left: Leftovers): Prom
     else spool.appendSoon(newer);
   } catch (error) {
     context.admission.drop(count, 'closed, and the spool could not take the undelivered events');
+    for (const lost of [fromMemory, drained, newer]) settleEmitSpans(lost, 'dropped', error);
     context.logger.error(
       { err: error, lost: count },
       'event producer: could not spool the undelivered events at close',
@@ -103,6 +108,9 @@ export async function spillOnClose(context: SpillContext, left: Leftovers): Prom
     return;
   }
   context.counts.spooled += fromMemory.length + drained.length + newer.length;
+  settleWhenSpooled(fromMemory, spool, true);
+  settleWhenSpooled(drained, spool, true);
+  settleWhenSpooled(newer, spool, context.writeThrough);
   if (count === 0) return;
   context.logger.warn(
     { spooled: count },

@@ -1,4 +1,5 @@
 import { tracingChannel } from 'node:diagnostics_channel';
+import { recordSpanError as recordError } from '@backlot/metrics-core/tracing';
 import {
   type Attributes,
   type Context,
@@ -13,7 +14,6 @@ import {
 import { PROCESS_CHANNEL, type ProcessMessage } from '../diagnostics/channels.js';
 import type { ConsumedBatch, ConsumedMessage } from '../transport/types.js';
 import { extractSpanContext } from './context-headers.js';
-import { recordError } from './span-error.js';
 import { eventsTracer } from './tracer.js';
 
 const processChannel = tracingChannel<unknown, ProcessMessage & object>(PROCESS_CHANNEL);

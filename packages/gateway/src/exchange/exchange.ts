@@ -285,7 +285,8 @@ export class Exchange {
     this.#originHandler = handler;
     handler.dispatched(performance.now());
     try {
-      origin.dispatcher.dispatch(options, handler);
+      if (ctx.spans) ctx.spans.run(() => origin.dispatcher.dispatch(options, handler));
+      else origin.dispatcher.dispatch(options, handler);
     } catch (error) {
       // A step of the chain threw instead of failing through its handler (a user's interceptor, say).
       handler.onResponseError(undefined, error as Error);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { activeTracer } from '@backlot/resilience';
+import { activeTracer, recordSpanError } from '@backlot/metrics-core/tracing';
 import {
   type Attributes,
   type Context,
@@ -41,23 +41,48 @@ const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'P
 /** The OTel `http.request.method` value: known methods as they are, others `_OTHER`. */
 const semconvMethod = (method: string) => (KNOWN_METHODS.has(method) ? method : '_OTHER');
 
-/** The spans of one request: the server span and the context child spans start in. @internal */
+/**
+ * The spans of one request: the server span and the context child spans
+ * start in. When the SDK's sampler did not record the server span (sampling
+ * off, or an unsampled parent), the request makes no other span: phases run
+ * in the server span's context (so spans that filters start see an unsampled
+ * parent) and origin attempts only carry that context upstream (W3C: an
+ * unsampled trace still propagates, with flags `00`). @internal
+ */
 export class RequestSpans {
   readonly tracer: Tracer;
   readonly server: Span;
-  /** The server span's context: the parent of the phase and origin spans. */
-  readonly context: Context;
+  /** Whether the server span records (false: sampled out, no child span is made). */
+  readonly recording: boolean;
+  readonly #parent: Context;
+  #context: Context | undefined;
   readonly #method: string;
 
   constructor(tracer: Tracer, server: Span, parent: Context, method: string) {
     this.tracer = tracer;
     this.server = server;
-    this.context = trace.setSpan(parent, server);
+    this.recording = server.isRecording();
+    this.#parent = parent;
     this.#method = method;
+  }
+
+  /** The server span's context: the parent of the phase and origin spans (made on first use). */
+  get context(): Context {
+    this.#context ??= trace.setSpan(this.#parent, this.server);
+    return this.#context;
+  }
+
+  /**
+   * Runs `fn` with the server span active (the origin call, so that the
+   * resilience command's span is its child, or, sampled out, is not made).
+   */
+  run<T>(fn: () => T): T {
+    return context.with(this.context, fn);
   }
 
   /** Once routed: the span name becomes `{method} {http.route}`, with the route id and origin. */
   routed(routeTemplate: string, routeId: string, origin: string | undefined): void {
+    if (!this.recording) return;
     this.server.updateName(`${this.#method} ${routeTemplate}`);
     this.server.setAttribute('http.route', routeTemplate);
     this.server.setAttribute('backlot.gateway.route', routeId);
@@ -72,15 +97,17 @@ export class RequestSpans {
   /**
    * Runs a filter phase in its own span (`gateway.filters.<phase>`), with the
    * span active so that filters' own spans nest under it (when a context
-   * manager is registered). Returns what the chain returns.
+   * manager is registered). Returns what the chain returns. Sampled out: no
+   * span, the chain runs in the server span's context.
    */
   phase<T>(phase: string, filters: number, run: () => T): T {
+    if (!this.recording) return this.run(run);
     const span = this.child(`gateway.filters.${phase}`, SpanKind.INTERNAL, {
       'backlot.gateway.phase': phase,
       'backlot.gateway.filter_count': filters,
     });
     const end = (error?: unknown) => {
-      if (error !== undefined) fail(span, error);
+      if (error !== undefined) recordSpanError(span, error);
       span.end();
     };
     let result: T;
@@ -102,6 +129,7 @@ export class RequestSpans {
 
   /** Ends the server span with the response status (5xx and aborts are errors, per the HTTP conventions). */
   end(status: number, aborted: boolean): void {
+    if (!this.recording) return;
     const span = this.server;
     span.setAttribute('http.response.status_code', status);
     if (status >= 500) {
@@ -113,13 +141,6 @@ export class RequestSpans {
     }
     span.end();
   }
-}
-
-/** Marks a span failed with an exception. */
-export function fail(span: Span, error: unknown): void {
-  if (error instanceof Error) span.recordException(error);
-  span.setAttribute('error.type', (error as { code?: string })?.code ?? (error as Error)?.name ?? 'Error');
-  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
 }
 
 /**
@@ -164,6 +185,8 @@ export function startRequestSpans(
  * Starts the client span of one origin attempt and, when a propagator is
  * registered, injects its context into the upstream headers (replacing the
  * `requestId` filter's `traceparent`, the fallback without a propagator).
+ * A sampled-out request makes no span: the server span's (unsampled) context
+ * is injected instead, and `undefined` returned.
  */
 export function startOriginSpan(
   spans: RequestSpans,
@@ -173,7 +196,11 @@ export function startOriginSpan(
   origin: string,
   attempt: number,
   headers: Record<string, string | string[]>,
-): Span {
+): Span | undefined {
+  if (!spans.recording) {
+    if (hasPropagator()) propagation.inject(spans.context, headers);
+    return undefined;
+  }
   const attributes: Attributes = {
     'http.request.method': semconvMethod(method),
     'server.address': url.hostname,
@@ -196,6 +223,6 @@ export function endOriginSpan(span: Span, status: number | undefined, error?: un
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
   }
-  if (error !== undefined) fail(span, error);
+  if (error !== undefined) recordSpanError(span, error);
   span.end();
 }

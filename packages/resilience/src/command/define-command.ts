@@ -1,10 +1,10 @@
+import { activeTracer, insideUnsampledTrace } from '@backlot/metrics-core/tracing';
 import { z } from 'zod';
 import { type CircuitJsonInput, circuitJsonSchema } from '../breaker/circuit-json.js';
 import { callTracing } from '../events/command-events.js';
 import { CommandRegistry, defaultRegistry } from '../registry/registry.js';
 import { RetryBudget } from '../retry/retry-budget.js';
-import { insideUnsampledTrace, RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
-import { activeTracer } from '../tracing/tracer.js';
+import { RESILIENCE_TRACER_NAME, traceCall } from '../tracing/command-span.js';
 import { type CommandControls, createRuntime, registerControls } from './command-controls.js';
 import { defaultRetryOn } from './command-runtime.js';
 import { type CommandOptions, commandOptionsSchema } from './options.js';

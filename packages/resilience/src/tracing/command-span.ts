@@ -1,4 +1,5 @@
-import { type Attributes, context, SpanKind, SpanStatusCode, TraceFlags, type Tracer, trace } from '@opentelemetry/api';
+import { recordSpanError } from '@backlot/metrics-core/tracing';
+import { type Attributes, context, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import type { CircuitState } from '../breaker/circuit-breaker.js';
 import type { FailureReason } from '../command/options.js';
 
@@ -11,18 +12,6 @@ export interface CallTrace {
   attempt: number;
   /** Why the fallback ran (or would have: a command without one), if it did. */
   fallbackReason: FailureReason | undefined;
-}
-
-/**
- * Whether the active span belongs to a trace that was sampled out: a call
- * inside it makes no span at all (the SDK's `startSpan` costs microseconds even
- * when it samples nothing), as the default parent-based sampler would not
- * sample the call's span either; the work's own spans see the same parent.
- * @internal
- */
-export function insideUnsampledTrace(): boolean {
-  const parent = trace.getSpan(context.active());
-  return parent !== undefined && (parent.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
 /** What an unsampled call's runtime writes to: shared, never read. */
@@ -66,11 +55,7 @@ export function traceCall<Result>(
     span.setAttribute('backlot.command.attempt', noted.attempt);
     if (noted.fallbackReason !== undefined) span.setAttribute('backlot.command.fallback_reason', noted.fallbackReason);
     span.setAttribute('backlot.command.circuit_state', circuit());
-    if (error !== undefined) {
-      if (error instanceof Error) span.recordException(error);
-      span.setAttribute('error.type', (error as { code?: string })?.code ?? (error as Error)?.name ?? 'Error');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
-    }
+    if (error !== undefined) recordSpanError(span, error);
     span.end();
   };
   const running = context.with(active, () => execute(noted));

@@ -1,5 +1,6 @@
 import { tracingChannel } from 'node:diagnostics_channel';
-import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { insideUnsampledTrace, recordSpanError } from '@backlot/metrics-core/tracing';
+import { type Attributes, context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { ObjectStore } from '../core/types.js';
 import { STORAGE_OPERATION_CHANNEL, type StorageOperationMessage } from '../diagnostics/channels.js';
 import { outcomeOf, statsOf } from './operation-stats.js';
@@ -14,11 +15,7 @@ const now = performance.now.bind(performance);
 
 function endSpan(span: Span, outcome: string, error: unknown): void {
   span.setAttribute('backlot.storage.outcome', outcome);
-  if (error !== undefined) {
-    if (error instanceof Error) span.recordException(error);
-    span.setAttribute('error.type', (error as { code?: string })?.code ?? (error as Error)?.name ?? 'Error');
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) });
-  }
+  if (error !== undefined) recordSpanError(span, error);
   span.end();
 }
 
@@ -74,17 +71,15 @@ function measured(
       }
     };
     let run = call;
-    if (tracer) {
-      span = tracer.startSpan(`storage.${operation}`, {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'backlot.storage.store': name,
-          'backlot.storage.operation': operation,
-          ...(key === undefined ? {} : { 'backlot.storage.key': key }),
-        },
-      });
-      const active = trace.setSpan(context.active(), span);
+    // Inside a sampled-out trace no span is made: the active context already carries it on.
+    if (tracer && !insideUnsampledTrace()) {
+      const attributes: Attributes = { 'backlot.storage.store': name, 'backlot.storage.operation': operation };
+      if (key !== undefined) attributes['backlot.storage.key'] = key;
+      const started = tracer.startSpan(`storage.${operation}`, { kind: SpanKind.CLIENT, attributes });
+      const active = trace.setSpan(context.active(), started);
       run = () => context.with(active, call);
+      // A span the sampler did not record only carries its (unsampled) context to the adapter's own spans.
+      if (started.isRecording()) span = started;
     }
     const promise = operationChannel.hasSubscribers
       ? operationChannel.tracePromise(run, { store: name, operation, key })

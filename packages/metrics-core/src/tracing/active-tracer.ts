@@ -3,17 +3,31 @@ import { ProxyTracerProvider, type Tracer, trace } from '@opentelemetry/api';
 /** The API's no-op provider: what the global proxy delegates to until an SDK registers one. */
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 
-const cache = new Map<string, { for: unknown; tracer: Tracer }>();
+/** The tracer of each instrumentation scope, with the provider it came from (an SDK registered later replaces it). */
+const cache = new Map<string, { readonly for: unknown; readonly tracer: Tracer }>();
 
 /**
  * The tracer of instrumentation scope `name`, or `undefined` while no tracer
  * provider is registered (no OpenTelemetry SDK): callers then create no span,
- * context or attribute object at all, so tracing costs one check when off.
- * Shared by the Backlot packages that depend on this one (the gateway).
+ * context or attribute object at all, so tracing costs this one check when
+ * off. The tracer is looked up once per provider: an SDK registered (or
+ * replaced) later is seen on the next call.
+ *
+ * Another copy of `@opentelemetry/api` (a CommonJS one next to an ESM one)
+ * registers a provider this copy cannot inspect: it counts as registered.
+ *
+ * @param name - the instrumentation scope, e.g. `'@backlot/events'`
+ *
+ * @example
+ * ```ts
+ * import { activeTracer } from '@backlot/metrics-core/tracing';
+ *
+ * const tracer = activeTracer('my-service');
+ * if (tracer) tracer.startSpan('work').end();
+ * ```
  */
 export function activeTracer(name: string): Tracer | undefined {
   const provider = trace.getTracerProvider();
-  // Another copy of the API (CJS next to ESM) registers its own proxy: not ours to inspect, so traced.
   const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
   if (delegate === NOOP_PROVIDER) return undefined;
   const cached = cache.get(name);
