@@ -57,9 +57,13 @@ describe('the caller deadline covers the bulkhead queue (Hystrix: the timeout st
       key: 'queued-behind-slow',
       timeoutMs: 30,
       bulkhead: { maxConcurrent: 1, maxQueue: 5 },
-      run: (_e, n: number) => {
+      run: ({ signal }, n: number) => {
         started.push(n);
-        return sleep(300, `ran ${n}`); // ignores the signal, outlives both deadlines
+        // Ignores the signal and ends only after its deadline passed (a check after the timers
+        // that fire at that deadline), whatever the machine's load: event order, not a sleep.
+        return new Promise<string>((resolve) =>
+          signal.addEventListener('abort', () => setImmediate(resolve, `ran ${n}`)),
+        );
       },
       fallback: ({ reason }, n) => `${reason} ${n}`,
     });
@@ -141,10 +145,19 @@ describe('bulkhead with a queue under adversarial work (property)', () => {
                   return Promise.resolve(done('ok'));
                 case 'fail':
                   return Promise.reject(done(new Error('down')));
+                // The slow kinds end only after their deadline, by event order rather than a longer
+                // sleep: under load a timer set in a late tick may fire before a shorter one set earlier
+                // (timers count from the loop's cached time), and 'late' would win the race.
                 case 'deaf-slow':
-                  return sleep(40, 'late').then(done); // ignores its signal
+                  // Ignores its signal: resolves anyway, after the abort that marks the deadline.
+                  return new Promise<string>((resolve) =>
+                    signal.addEventListener('abort', () => setImmediate(() => resolve(done('late')))),
+                  );
                 default:
-                  return sleep(40, 'late', { signal }).then(done, (error: unknown) => Promise.reject(done(error)));
+                  // Obedient: rejects with the abort's reason.
+                  return new Promise<string>((_, reject) =>
+                    signal.addEventListener('abort', () => reject(done(signal.reason))),
+                  );
               }
             },
             fallback: ({ reason }) => reason,
