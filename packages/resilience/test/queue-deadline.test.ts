@@ -53,23 +53,27 @@ describe('the caller deadline covers the bulkhead queue (Hystrix: the timeout st
 
   it('answers a queued call with its fallback, not the late result, when the running work ignores its signal', async () => {
     const started: number[] = [];
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const command = define({
       key: 'queued-behind-slow',
       timeoutMs: 30,
       bulkhead: { maxConcurrent: 1, maxQueue: 5 },
-      run: ({ signal }, n: number) => {
+      run: (_e, n: number) => {
         started.push(n);
-        // Ignores the signal and ends only after its deadline passed (a check after the timers
-        // that fire at that deadline), whatever the machine's load: event order, not a sleep.
-        return new Promise<string>((resolve) =>
-          signal.addEventListener('abort', () => setImmediate(resolve, `ran ${n}`)),
-        );
+        // Ignores its signal, and ends only once every caller has its answer (event order, not a
+        // longer sleep: under load a timer set late in a tick can fire before a shorter one set earlier).
+        return finished.then(() => `ran ${n}`);
       },
       fallback: ({ reason }, n) => `${reason} ${n}`,
     });
     const results = await Promise.all([command(1), command(2), command(3)]);
     expect(results).toEqual(['timeout 1', 'timeout 2', 'timeout 3']);
     expect(started).toEqual([1]); // 2 and 3 ran out of time in the queue
+    expect(registry.groupMetrics()[0]?.active).toBe(1); // the deaf work still holds its slot
+    finish();
     await expect.poll(() => registry.groupMetrics()[0]?.active, { timeout: 2000 }).toBe(0);
   });
 
