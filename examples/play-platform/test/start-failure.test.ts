@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../../../scripts/test-env.js';
+import { busyPort } from '../../../scripts/test-ports.ts';
 import type { PlatformOptions } from '../src/platform.ts';
 import { captureOutput } from './support/child-output.ts';
 
@@ -48,14 +48,11 @@ async function failedStart(entry: 'core' | 'platform', options: PlatformOptions)
 }
 
 describe('a start step that fails releases what the earlier ones opened', () => {
-  let holder: Server;
-  let busy: number;
+  let holder: Awaited<ReturnType<typeof busyPort>>;
   beforeAll(async () => {
-    holder = createServer();
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-    busy = (holder.address() as { port: number }).port;
+    holder = await busyPort();
   });
-  afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  afterAll(() => holder.release());
 
   it('real mode, the admin port taken: Cassandra, producers, processor and services are closed; the process exits', async () => {
     const options: PlatformOptions = {
@@ -71,7 +68,7 @@ describe('a start step that fails releases what the earlier ones opened', () => 
       ...(cassandraOff
         ? {}
         : { cassandra: { contactPoints: cassandraPoints, keyspace: `play_fail_${randomUUID().slice(0, 8)}` } }),
-      admin: { port: busy },
+      admin: { port: holder.port },
     };
     const { exitCode, signal, report, output } = await failedStart('core', options);
     expect(signal, `killed at the deadline: something stayed open\n${output}`).toBeNull();
@@ -81,7 +78,7 @@ describe('a start step that fails releases what the earlier ones opened', () => 
   }, 120_000);
 
   it('embedded mode, the gateway port taken: the core is closed too; the process exits', async () => {
-    const { exitCode, signal, report, output } = await failedStart('platform', { port: busy, admin: false });
+    const { exitCode, signal, report, output } = await failedStart('platform', { port: holder.port, admin: false });
     expect(signal, `killed at the deadline: something stayed open\n${output}`).toBeNull();
     expect(exitCode, output).toBe(0);
     expect(report).toMatchObject({ started: false });
