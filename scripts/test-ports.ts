@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
 /**
@@ -7,12 +8,15 @@ import { createServer, type Server } from 'node:net';
  * collide on a fixed port. One place, so every test picks its ports the same
  * way.
  *
- * The ports are the operating system's picks, or, when
- * `BACKLOT_TEST_PORT_RANGE` is set (e.g. `20600-20699`), free ports of that
- * range from a random place in it. A port found free can be taken by
- * something else before the server binds it: start through
- * {@link startOnFreePorts}, which picks new ports and starts again when the
- * start fails on an address in use.
+ * The ports are free ports of `BACKLOT_TEST_PORT_RANGE` when it is set (e.g.
+ * `20600-20699`), else of 10000 up to the operating system's ephemeral range
+ * (Linux: `ip_local_port_range`, from 32768), from a random place in it. Not
+ * in the ephemeral range: a test stops and restarts its broker on the same
+ * port, and meanwhile any outgoing connection on the machine may be given
+ * that port as its own, or a client retrying a connect to it may connect to
+ * itself. A port found free can be taken by something else before the
+ * server binds it: start through {@link startOnFreePorts}, which picks new
+ * ports and starts again when the start fails on an address in use.
  */
 
 const listen = (server: Server, port: number) =>
@@ -23,10 +27,20 @@ const listen = (server: Server, port: number) =>
 
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
-/** `BACKLOT_TEST_PORT_RANGE` as `[from, to]`, or undefined when unset. */
-function portRange(env: NodeJS.ProcessEnv = process.env): [number, number] | undefined {
+/** The first port the OS hands out to outgoing connections (Linux; elsewhere the IANA default, 49152). */
+function ephemeralStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 10_100 ? first : 49_152;
+  } catch {
+    return 49_152;
+  }
+}
+
+/** `BACKLOT_TEST_PORT_RANGE` as `[from, to]`, else 10000 up to the ephemeral range. */
+function portRange(env: NodeJS.ProcessEnv = process.env): [number, number] {
   const range = env.BACKLOT_TEST_PORT_RANGE?.trim();
-  if (!range) return undefined;
+  if (!range) return [10_000, ephemeralStart() - 1];
   const match = /^(\d{1,5})-(\d{1,5})$/.exec(range);
   const from = Number(match?.[1]);
   const to = Number(match?.[2]);
@@ -45,15 +59,6 @@ export async function freePorts(count: number): Promise<number[]> {
   const held: Server[] = [];
   const ports: number[] = [];
   try {
-    if (!range) {
-      for (let i = 0; i < count; i++) {
-        const server = createServer();
-        held.push(server);
-        if (!(await listen(server, 0))) throw new Error('the OS gave no free port on 127.0.0.1');
-        ports.push((server.address() as { port: number }).port);
-      }
-      return ports;
-    }
     const [from, to] = range;
     const span = to - from + 1;
     const start = Math.floor(Math.random() * span);
@@ -66,7 +71,7 @@ export async function freePorts(count: number): Promise<number[]> {
       }
     }
     if (ports.length < count)
-      throw new Error(`fewer than ${count} free ports in BACKLOT_TEST_PORT_RANGE ${from}-${to}`);
+      throw new Error(`fewer than ${count} free ports in ${from}-${to} (BACKLOT_TEST_PORT_RANGE sets the range)`);
     return ports;
   } finally {
     await Promise.all(held.map(close));
