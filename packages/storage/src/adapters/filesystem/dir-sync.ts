@@ -1,8 +1,18 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
-/** fsyncs the folder `dir`, so the names renamed into it survive a crash or power loss. */
+/**
+ * fsyncs the folder `dir`, so the names renamed into it survive a crash or
+ * power loss. A folder that is gone (a concurrent delete emptied and removed
+ * it) holds nothing left to make durable.
+ */
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
   try {
     await handle.sync();
   } finally {
