@@ -144,9 +144,13 @@ describe('chaos in real mode: the broker stopped under load', () => {
     });
   }, 180_000);
   afterAll(async () => {
-    await platform?.close();
-    await broker?.remove();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    try {
+      await platform?.close();
+    } finally {
+      // The private broker goes even when the platform's close fails.
+      await broker?.remove();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   /** Ids of every raw event the stream processor persisted, one per raw record (a repeated id is a double count). */
