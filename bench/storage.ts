@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- storage`: the S3 adapter (`backlot`) against the raw
  * `@aws-sdk/client-s3` (`aws-sdk`) on the real S3-compatible server, and the
- * filesystem adapter (`backlot-fs`), in alternating rounds.
+ * filesystem adapter (`backlot-fs`) against npm's `write-file-atomic` (temp
+ * file, fsync, rename; read back with `readFile`) in the same folder tree, in
+ * alternating rounds.
  *
  * - ops_per_s: 1 KiB objects, mixed put then get, 32 in flight.
  * - upload_mib_s / download_mib_s: one 256 MiB body of unknown length streamed
@@ -13,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createFilesystemStore, createS3Store, type ObjectStore } from '@backlot/storage';
+import writeFileAtomic from 'write-file-atomic';
 import { type Figures, runBench } from './lib/harness.ts';
 
 const run = promisify(execFile);
@@ -81,6 +84,12 @@ const rawOps = (client: S3Client, bucket: string): SmallOps => ({
   },
 });
 
+/** npm's `write-file-atomic` (fsync on, its default): the floor of a crash-safe write, without metadata, etags or locks. */
+const atomicFileOps = (root: string): SmallOps => ({
+  put: (key) => writeFileAtomic(join(root, key), body1k),
+  get: (key) => readFile(join(root, key)),
+});
+
 /** The 256 MiB transfer in its own process (bench/lib/storage-transfer.ts), for a clean peak RSS. */
 async function transfer(subject: 'backlot' | 'aws-sdk', bucket: string): Promise<Figures> {
   const script = fileURLToPath(new URL('./lib/storage-transfer.ts', import.meta.url));
@@ -129,6 +138,8 @@ export default async function storageBench(): Promise<void> {
   const store = createS3Store({ bucket: buckets.backlot, client: backlotClient });
   const fsRoot = await mkdtemp(join(tmpdir(), 'backlot-bench-fs-'));
   const fsStore = createFilesystemStore({ root: fsRoot });
+  const atomicRoot = await mkdtemp(join(tmpdir(), 'backlot-bench-wfa-'));
+  await mkdir(join(atomicRoot, 'small'));
 
   try {
     await runBench({
@@ -150,6 +161,7 @@ export default async function storageBench(): Promise<void> {
           ...(await transfer('aws-sdk', buckets.raw)),
         }),
         'backlot-fs': async () => ({ ops_per_s: await mixed(adapterOps(fsStore)) }),
+        'write-file-atomic': async () => ({ ops_per_s: await mixed(atomicFileOps(atomicRoot)) }),
       },
       rounds: Number(process.env.BENCH_ROUNDS ?? 5),
       warmup: 1,
@@ -160,6 +172,7 @@ export default async function storageBench(): Promise<void> {
       await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
     }
     await rm(fsRoot, { recursive: true, force: true });
+    await rm(atomicRoot, { recursive: true, force: true });
     for (const client of [admin, backlotClient, rawClient]) client.destroy();
   }
 }

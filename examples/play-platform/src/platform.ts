@@ -166,159 +166,188 @@ async function openStore(options: PlatformOptions): Promise<ObjectStore> {
  */
 export async function startCore(options: PlatformOptions = {}): Promise<PlatformCore> {
   const topic = options.topic ?? PLAY_TOPIC;
-  // Real mode's Cassandra first: an unreachable node stops the start before anything listens.
-  const cassandra = options.cassandra ? await openCassandra(options.cassandra) : undefined;
-  // Real mode: the topic exists, with its documented partitions and retention, before anyone uses it.
-  if (options.kafkaBrokers) {
-    await ensureTopics(options.kafkaBrokers, [
-      { ...playTopicSpec(topic), ...(options.topicPartitions ? { numPartitions: options.topicPartitions } : {}) },
-    ]);
-  }
-  const store = await openStore(options);
-  await seed(store);
-  const kv = createKeyValueStore({ store });
-  // Per-user state: bookmarks and licences in Cassandra in real mode, else beside the rest.
-  const userKv = cassandra?.store ?? kv;
-  const history = cassandra ? seriesViewingHistory(cassandra.history) : rowViewingHistory(kv);
-  // Without a data folder, events live in a temporary folder that close() removes.
-  const temporaryDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'play-events-'));
-  const eventsDir = temporaryDir ?? join(options.dataDir as string, 'events');
-  const transport = (clientId: string): Transport =>
-    options.kafkaBrokers
-      ? kafkaTransport({ brokers: options.kafkaBrokers, clientId })
-      : embeddedLogTransport({ dir: join(eventsDir, 'log') });
-
-  // One producer per emitting service, as if each ran in its own process.
-  const events: PlayEvent[] = [];
+  // What the start opened so far: close() releases it all, and so does a start step that fails.
+  let cassandra: Awaited<ReturnType<typeof openCassandra>> | undefined;
+  let temporaryDir: string | undefined;
+  let processor: Awaited<ReturnType<typeof startStreamProcessor>> | undefined;
+  let admin: AdminServer | undefined;
   const producers: Record<string, EventProducer<never>> = {};
-  const emitterFor = (source: string): Emit => {
-    const producer = createEventProducer({
-      catalog: playEvents,
-      source,
-      transport: transport(source),
-      topic,
-      key: (event) => event.payload.profileId,
-      spool: { dir: join(eventsDir, 'spool', source) },
-    });
-    producers[source] = producer as unknown as EventProducer<never>;
-    return (name, payload, emitOptions) => {
-      events.push(producer.emitEnvelope(name, payload, emitOptions) as PlayEvent);
-    };
-  };
-
-  const bookmarksEmit = emitterFor('bookmarks');
-  const http: Partial<ServiceConfig> = { logLevel: 'silent', ...options.http, port: 0, host: '127.0.0.1' };
-  const services = {
-    subscriber: createSubscriberService(kv, http),
-    catalog: createCatalogService(kv, http),
-    bookmarks: createBookmarksService(
-      userKv,
-      (bookmark) =>
-        bookmarksEmit('bookmark.updated', {
-          profileId: bookmark.profileId,
-          titleId: bookmark.titleId,
-          positionMs: bookmark.positionMs,
-        }),
-      http,
-    ),
-    playbackDecision: createPlaybackDecisionService(http),
-    steering: createSteeringService(http),
-    license: createLicenseService(userKv, {}, http),
-    views: createViewsService(kv, http, history),
-  };
-  const urls = Object.fromEntries(
-    await Promise.all(Object.entries(services).map(async ([name, service]) => [name, await service.listen()])),
-  ) as ServiceUrls;
-
-  const processor = await startStreamProcessor({
-    transport: transport('stream-processor'),
-    store,
-    kv,
-    history,
-    topic,
-    // Its own consumer group per topic: platforms on other topics of the same cluster never take its partitions.
-    groupId: topic === PLAY_TOPIC ? 'play-stream-processor' : `play-stream-processor.${topic}`,
-    ...(options.trendingWindow ? { window: options.trendingWindow } : {}),
-    // Real mode: the trending windows are checkpointed on a changelog topic with the
-    // offsets, so a restart (Ctrl-C, SIGKILL, a broker stop/start) never counts twice.
-    ...(options.kafkaBrokers ? { checkpoints: kafkaCheckpoints({ brokers: options.kafkaBrokers }) } : {}),
-  });
-
-  const registry = new CommandRegistry();
-  const canaryRegistry = new CommandRegistry();
-  const playApi = createPlayApi({
-    clients: createServiceClients(urls, registry, undefined, options.circuitBreaker),
-    emit: emitterFor('play-api-v1'),
-    version: 'v1',
-    config: http,
-  });
-  const playApiCanary = createPlayApi({
-    clients: createServiceClients(urls, canaryRegistry, undefined, options.circuitBreaker),
-    emit: emitterFor('play-api-v2'),
-    version: 'v2',
-    config: http,
-  });
-  const playApiUrls = {
-    v1: await playApi.listen(),
-    v2: await playApiCanary.listen(),
-  };
-
-  const eventMetrics = () => ({
-    producers: Object.fromEntries(Object.entries(producers).map(([name, p]) => [name, p.metrics()])),
-    pipeline: processor.metrics() as unknown,
-  });
-  const admin =
-    options.admin === false
-      ? undefined
-      : await startAdminServer(
-          {
-            registries: [
-              { api: 'v1', registry },
-              { api: 'v2', registry: canaryRegistry },
-            ],
-            services,
-            eventMetrics,
-            events,
-            store,
-            continueWatching: (profileId) => history.continueWatching(profileId),
-            ...(options.traces ? { traces: options.traces } : {}),
-            mode: {
-              events: options.kafkaBrokers
-                ? `events on Kafka ${options.kafkaBrokers.join(',')}`
-                : 'events on the embedded log',
-              data: `${
-                options.s3
-                  ? `data in S3 bucket ${options.s3.bucket}`
-                  : options.dataDir
-                    ? `data in ${options.dataDir}`
-                    : 'data in memory'
-              }${cassandra ? `; bookmarks, licences, viewing history in Cassandra keyspace ${cassandra.keyspace}` : ''}`,
-            },
-          },
-          options.admin ?? {},
-        );
-
-  return {
-    playApiUrls,
-    services,
-    registry,
-    store,
-    events,
-    eventMetrics,
-    admin,
-    async close() {
-      await admin?.close();
-      await Promise.all([playApi.close(), playApiCanary.close()]);
+  const servers: { close(): Promise<void> }[] = [];
+  const apis: { close(): Promise<void> }[] = [];
+  const registries: CommandRegistry[] = [];
+  let closing: Promise<void> | undefined;
+  /**
+   * Releases what was started, the last started first: the listeners, then
+   * the producers (they deliver or spool what was emitted), the processor
+   * (it commits), the services, Cassandra, the temporary folder. Every step
+   * runs even if one fails; the first failure is thrown at the end.
+   */
+  const close = () => {
+    closing ??= (async () => {
+      const failures: unknown[] = [];
+      const step = async (work: () => Promise<unknown> | undefined) => {
+        try {
+          await work();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      await step(() => admin?.close());
+      await step(() => Promise.all(apis.map((api) => api.close())));
       // Deliver what was emitted (or spool it), then let the processor commit and stop.
-      await Promise.all(Object.values(producers).map((producer) => producer.close()));
-      await processor.close();
-      await Promise.all(Object.values(services).map((service) => service.close()));
-      registry.clear();
-      canaryRegistry.clear();
-      await cassandra?.store.close();
-      if (temporaryDir) await rm(temporaryDir, { recursive: true, force: true });
-    },
+      await step(() => Promise.all(Object.values(producers).map((producer) => producer.close())));
+      await step(() => processor?.close());
+      await step(() => Promise.all(servers.map((service) => service.close())));
+      for (const registry of registries) registry.clear();
+      await step(() => cassandra?.store.close());
+      await step(() => (temporaryDir ? rm(temporaryDir, { recursive: true, force: true }) : undefined));
+      if (failures.length > 0) throw failures[0];
+    })();
+    return closing;
   };
+
+  try {
+    // Real mode's Cassandra first: an unreachable node stops the start before anything listens.
+    cassandra = options.cassandra ? await openCassandra(options.cassandra) : undefined;
+    // Real mode: the topic exists, with its documented partitions and retention, before anyone uses it.
+    if (options.kafkaBrokers) {
+      await ensureTopics(options.kafkaBrokers, [
+        { ...playTopicSpec(topic), ...(options.topicPartitions ? { numPartitions: options.topicPartitions } : {}) },
+      ]);
+    }
+    const store = await openStore(options);
+    await seed(store);
+    const kv = createKeyValueStore({ store });
+    // Per-user state: bookmarks and licences in Cassandra in real mode, else beside the rest.
+    const userKv = cassandra?.store ?? kv;
+    const history = cassandra ? seriesViewingHistory(cassandra.history) : rowViewingHistory(kv);
+    // Without a data folder, events live in a temporary folder that close() removes.
+    temporaryDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'play-events-'));
+    const eventsDir = temporaryDir ?? join(options.dataDir as string, 'events');
+    const transport = (clientId: string): Transport =>
+      options.kafkaBrokers
+        ? kafkaTransport({ brokers: options.kafkaBrokers, clientId })
+        : embeddedLogTransport({ dir: join(eventsDir, 'log') });
+
+    // One producer per emitting service, as if each ran in its own process.
+    const events: PlayEvent[] = [];
+    const emitterFor = (source: string): Emit => {
+      const producer = createEventProducer({
+        catalog: playEvents,
+        source,
+        transport: transport(source),
+        topic,
+        key: (event) => event.payload.profileId,
+        spool: { dir: join(eventsDir, 'spool', source) },
+      });
+      producers[source] = producer as unknown as EventProducer<never>;
+      return (name, payload, emitOptions) => {
+        events.push(producer.emitEnvelope(name, payload, emitOptions) as PlayEvent);
+      };
+    };
+
+    const bookmarksEmit = emitterFor('bookmarks');
+    const http: Partial<ServiceConfig> = { logLevel: 'silent', ...options.http, port: 0, host: '127.0.0.1' };
+    const services = {
+      subscriber: createSubscriberService(kv, http),
+      catalog: createCatalogService(kv, http),
+      bookmarks: createBookmarksService(
+        userKv,
+        (bookmark) =>
+          bookmarksEmit('bookmark.updated', {
+            profileId: bookmark.profileId,
+            titleId: bookmark.titleId,
+            positionMs: bookmark.positionMs,
+          }),
+        http,
+      ),
+      playbackDecision: createPlaybackDecisionService(http),
+      steering: createSteeringService(http),
+      license: createLicenseService(userKv, {}, http),
+      views: createViewsService(kv, http, history),
+    };
+    servers.push(...Object.values(services));
+    const urls = Object.fromEntries(
+      await Promise.all(Object.entries(services).map(async ([name, service]) => [name, await service.listen()])),
+    ) as ServiceUrls;
+
+    processor = await startStreamProcessor({
+      transport: transport('stream-processor'),
+      store,
+      kv,
+      history,
+      topic,
+      // Its own consumer group per topic: platforms on other topics of the same cluster never take its partitions.
+      groupId: topic === PLAY_TOPIC ? 'play-stream-processor' : `play-stream-processor.${topic}`,
+      ...(options.trendingWindow ? { window: options.trendingWindow } : {}),
+      // Real mode: the trending windows are checkpointed on a changelog topic with the
+      // offsets, so a restart (Ctrl-C, SIGKILL, a broker stop/start) never counts twice.
+      ...(options.kafkaBrokers ? { checkpoints: kafkaCheckpoints({ brokers: options.kafkaBrokers }) } : {}),
+    });
+    const pipeline = processor;
+
+    const registry = new CommandRegistry();
+    const canaryRegistry = new CommandRegistry();
+    registries.push(registry, canaryRegistry);
+    const playApi = createPlayApi({
+      clients: createServiceClients(urls, registry, undefined, options.circuitBreaker),
+      emit: emitterFor('play-api-v1'),
+      version: 'v1',
+      config: http,
+    });
+    const playApiCanary = createPlayApi({
+      clients: createServiceClients(urls, canaryRegistry, undefined, options.circuitBreaker),
+      emit: emitterFor('play-api-v2'),
+      version: 'v2',
+      config: http,
+    });
+    apis.push(playApi, playApiCanary);
+    const playApiUrls = {
+      v1: await playApi.listen(),
+      v2: await playApiCanary.listen(),
+    };
+
+    const eventMetrics = () => ({
+      producers: Object.fromEntries(Object.entries(producers).map(([name, p]) => [name, p.metrics()])),
+      pipeline: pipeline.metrics() as unknown,
+    });
+    admin =
+      options.admin === false
+        ? undefined
+        : await startAdminServer(
+            {
+              registries: [
+                { api: 'v1', registry },
+                { api: 'v2', registry: canaryRegistry },
+              ],
+              services,
+              eventMetrics,
+              events,
+              store,
+              continueWatching: (profileId) => history.continueWatching(profileId),
+              ...(options.traces ? { traces: options.traces } : {}),
+              mode: {
+                events: options.kafkaBrokers
+                  ? `events on Kafka ${options.kafkaBrokers.join(',')}`
+                  : 'events on the embedded log',
+                data: `${
+                  options.s3
+                    ? `data in S3 bucket ${options.s3.bucket}`
+                    : options.dataDir
+                      ? `data in ${options.dataDir}`
+                      : 'data in memory'
+                }${cassandra ? `; bookmarks, licences, viewing history in Cassandra keyspace ${cassandra.keyspace}` : ''}`,
+              },
+            },
+            options.admin ?? {},
+          );
+
+    return { playApiUrls, services, registry, store, events, eventMetrics, admin, close };
+  } catch (error) {
+    // A later step failed: release what the earlier ones opened (its own failure is secondary).
+    await close().catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -329,30 +358,39 @@ export async function startCore(options: PlatformOptions = {}): Promise<Platform
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const core = await startCore(options);
   const { playApiUrls } = core;
-  const gateway = createGateway(
-    edgeConfig({
-      playApi: playApiUrls.v1,
-      playApiCanary: playApiUrls.v2,
-      port: options.port ?? 0,
-      ...(options.canaryPercent === undefined ? {} : { canaryPercent: options.canaryPercent }),
-      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-    }),
-    { filters: [profileFromToken] },
-  );
-  const edge = await gateway.listen();
-  // The dashboard reads the gateway's families as a fleet's admin /metrics serves them.
-  const gatewayRegistry = new Registry();
-  registerPrometheusMetrics(gatewayRegistry, { gateways: [gateway], commands: false });
-  core.admin?.setEdge({
-    kind: 'gateway',
-    gateways: async () => [{ name: 'gateway', up: true, metrics: await gatewayRegistry.metrics() }],
-  });
-  return {
-    ...core,
-    url: `http://127.0.0.1:${edge.port}`,
-    async close() {
-      await gateway.close();
-      await core.close();
-    },
-  };
+  let gateway: ReturnType<typeof createGateway> | undefined;
+  try {
+    const edgeGateway = createGateway(
+      edgeConfig({
+        playApi: playApiUrls.v1,
+        playApiCanary: playApiUrls.v2,
+        port: options.port ?? 0,
+        ...(options.canaryPercent === undefined ? {} : { canaryPercent: options.canaryPercent }),
+        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+      }),
+      { filters: [profileFromToken] },
+    );
+    gateway = edgeGateway;
+    const edge = await edgeGateway.listen();
+    // The dashboard reads the gateway's families as a fleet's admin /metrics serves them.
+    const gatewayRegistry = new Registry();
+    registerPrometheusMetrics(gatewayRegistry, { gateways: [edgeGateway], commands: false });
+    core.admin?.setEdge({
+      kind: 'gateway',
+      gateways: async () => [{ name: 'gateway', up: true, metrics: await gatewayRegistry.metrics() }],
+    });
+    return {
+      ...core,
+      url: `http://127.0.0.1:${edge.port}`,
+      async close() {
+        await edgeGateway.close();
+        await core.close();
+      },
+    };
+  } catch (error) {
+    // The gateway did not start (its port is taken, say): release it and the core.
+    await gateway?.close().catch(() => {});
+    await core.close().catch(() => {});
+    throw error;
+  }
 }

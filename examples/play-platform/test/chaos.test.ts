@@ -5,11 +5,12 @@ import { gunzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateKafka, startPrivateKafka } from '../../../scripts/private-kafka.ts';
+import { freePort } from '../../../scripts/test-ports.ts';
 import { kafkaScriptBroker } from '../src/admin/broker-control.ts';
 import type { DashboardSnapshot } from '../src/admin/snapshot.ts';
 import { runLoad } from '../src/cli/load-generator.ts';
 import { type Platform, startPlatform } from '../src/platform.ts';
-import { type PrivateBroker, startPrivateBroker } from './private-broker.ts';
 
 /** The admin API, as the dashboard's buttons call it. */
 function adminOf(platform: Platform) {
@@ -117,17 +118,16 @@ describe('chaos: a slow and a failing service', () => {
   });
 });
 
-// Real mode on a private broker (its own ports and state), so the shared one on 9092 is never stopped.
-const PORT = 19720;
+// Real mode on a private broker (its own free ports and state), so the shared one on 9092 is never stopped.
 
 describe('chaos in real mode: the broker stopped under load', () => {
-  let broker: PrivateBroker | undefined;
+  let broker: PrivateKafka | undefined;
   let brokers: string[];
   let dataDir: string;
   let platform: Platform;
 
   beforeAll(async () => {
-    broker = await startPrivateBroker(PORT);
+    broker = await startPrivateKafka();
     brokers = broker.brokers;
     dataDir = await mkdtemp(join(tmpdir(), 'play-chaos-data-'));
     const topic = 'play-events-chaos';
@@ -144,9 +144,13 @@ describe('chaos in real mode: the broker stopped under load', () => {
     });
   }, 180_000);
   afterAll(async () => {
-    await platform?.close();
-    await broker?.remove();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    try {
+      await platform?.close();
+    } finally {
+      // The private broker goes even when the platform's close fails.
+      await broker?.remove();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   /** Ids of every raw event the stream processor persisted, one per raw record (a repeated id is a double count). */
@@ -212,8 +216,11 @@ describe('chaos in real mode: the broker stopped under load', () => {
   }, 180_000);
 
   it('refuses to stop a broker that kafka.sh does not run at the platform address, and leaves it running', async () => {
-    // kafka.sh's private broker listens on PORT; a platform on another port or host is not its business.
-    const elsewhere = kafkaScriptBroker({ brokers: [`127.0.0.1:${PORT + 7}`], env: broker?.env() ?? process.env });
+    // kafka.sh's private broker listens on its own port; a platform on another port or host is not its business.
+    const elsewhere = kafkaScriptBroker({
+      brokers: [`127.0.0.1:${await freePort()}`],
+      env: broker?.env() ?? process.env,
+    });
     await expect(elsewhere.stop()).rejects.toMatchObject({ code: 'broker_not_controlled' });
     expect(elsewhere.stopped).toBe(false);
     const remote = kafkaScriptBroker({ brokers: ['broker.invalid:9092'], env: broker?.env() ?? process.env });

@@ -1,31 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyPort, freePort } from '../../../scripts/test-ports.ts';
 import { tokenFor } from '../src/edge/demo-users.ts';
 import { type Platform, startPlatform } from '../src/platform.ts';
+import { captureOutput, run } from './support/child-output.ts';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Runs a command to its end: exit code and output. */
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -97,10 +82,7 @@ describe('npm start from the repository root', () => {
     expect(bad.stderr).toContain('CONFIG_INVALID: BACKLOT_CASSANDRA_CONSISTENCY="most" is invalid');
 
     // A port nothing listens on.
-    const free = createServer();
-    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
-    const port = (free.address() as { port: number }).port;
-    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const port = await freePort();
     const down = await run(
       'npm',
       ['start', '--', '--memory', '--port', '0', '--admin-port', '0', '--cassandra', `127.0.0.1:${port}`],
@@ -113,14 +95,13 @@ describe('npm start from the repository root', () => {
   }, 120_000);
 
   describe('with a port taken', () => {
-    let holder: Server;
+    let holder: Awaited<ReturnType<typeof busyPort>>;
     let busy: number;
     beforeAll(async () => {
-      holder = createServer();
-      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-      busy = (holder.address() as { port: number }).port;
+      holder = await busyPort();
+      busy = holder.port;
     });
-    afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    afterAll(() => holder.release());
 
     it('says which flag and what to do in one line, starts nothing, exit 1', async () => {
       const result = await run('npm', ['start', '--', '--memory', '--port', '0', '--admin-port', String(busy)], {
@@ -143,19 +124,12 @@ describe('npm start from the repository root', () => {
         env: { ...process.env, TMPDIR: tmp },
       },
     );
-    let output = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await expect.poll(() => output, { timeout: 120_000, interval: 200 }).toContain('Press Ctrl-C to stop.');
-    const port = (pattern: RegExp) => Number(pattern.exec(output)?.[1]);
+    const { output, exited } = captureOutput(child);
+    await expect.poll(output, { timeout: 120_000, interval: 200 }).toContain('Press Ctrl-C to stop.');
+    const port = (pattern: RegExp) => Number(pattern.exec(output())?.[1]);
     const balancer = port(/load balancer\s+http:\/\/127\.0\.0\.1:(\d+)/);
     const dashboard = port(/dashboard\s+http:\/\/127\.0\.0\.1:(\d+)/);
-    const gateways = [...output.matchAll(/\(pid (\d+), admin :\d+\)/g)].map((m) => Number(m[1]));
+    const gateways = [...output().matchAll(/\(pid (\d+), admin :\d+\)/g)].map((m) => Number(m[1]));
     expect(gateways).toHaveLength(2);
     expect(await accepts(balancer)).toBe(true);
     expect(await accepts(dashboard)).toBe(true);
@@ -171,7 +145,7 @@ describe('npm start from the repository root', () => {
     expect(played.status).toBe(200);
     const requestId = played.headers.get('x-request-id');
     const logged = () =>
-      output
+      output()
         .split('\n')
         .filter((line) => line.startsWith('{') && line.includes(`"requestId":"${requestId}"`))
         .map((line) => (JSON.parse(line) as { service: string }).service);
@@ -183,7 +157,7 @@ describe('npm start from the repository root', () => {
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toContain('stopped (');
+    expect(output()).toContain('stopped (');
     expect(await accepts(balancer)).toBe(false);
     expect(await accepts(dashboard)).toBe(false);
     await expect.poll(() => gateways.filter(alive), { timeout: 10_000 }).toEqual([]);

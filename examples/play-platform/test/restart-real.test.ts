@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateKafka, startPrivateKafka } from '../../../scripts/private-kafka.ts';
 import { serviceEnv } from '../../../scripts/test-env.ts';
 import type { DashboardSnapshot } from '../src/admin/snapshot.ts';
 import { runLoad } from '../src/cli/load-generator.ts';
-import { type PrivateBroker, startPrivateBroker } from './private-broker.ts';
+import { captureOutput } from './support/child-output.ts';
 
 /**
  * `npm start` in real mode, run as a user runs it (its own process group, a
@@ -23,11 +24,10 @@ import { type PrivateBroker, startPrivateBroker } from './private-broker.ts';
  * written once and equals what the records in Kafka give, and trending served
  * by the API counts each play once.
  *
- * The broker is a private one on this file's ports (19710, controller 19711),
- * so stopping it never touches the shared one.
+ * The broker is a private one on free ports, so stopping it never touches
+ * the shared one.
  */
 const example = fileURLToPath(new URL('../', import.meta.url));
-const PORT = 19710;
 const TOPIC = 'play-events';
 // Trending's windows: 2 s every 1 s, 1 s of lateness — small enough to close many within the test.
 const WINDOW = { sizeMs: 2000, advanceMs: 1000, latenessMs: 1000 };
@@ -40,7 +40,7 @@ const s3Client = new S3Client({
   credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 });
 
-let broker: PrivateBroker;
+let broker: PrivateKafka;
 let dataDir: string;
 
 /** One `npm start` (node src/main.ts) in its own process group, as a terminal runs it. */
@@ -92,28 +92,21 @@ async function npmStart(): Promise<Running> {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { output, exited } = captureOutput(child);
   await expect
-    .poll(() => (child.exitCode === null ? output : `exited ${child.exitCode}: ${output}`), {
+    .poll(() => (child.exitCode === null ? output() : `exited ${child.exitCode}: ${output()}`), {
       timeout: 180_000,
       interval: 250,
     })
     .toContain('Press Ctrl-C to stop.');
   const found = (pattern: RegExp) => {
-    const match = pattern.exec(output)?.[1];
-    if (!match) throw new Error(`npm start printed no ${pattern}:\n${output}`);
+    const match = pattern.exec(output())?.[1];
+    if (!match) throw new Error(`npm start printed no ${pattern}:\n${output()}`);
     return match;
   };
   const started: Running = {
     child,
-    output: () => output,
+    output,
     exited,
     balancer: found(/load balancer\s+(http:\/\/127\.0\.0\.1:\d+)/),
     admin: found(/dashboard\s+(http:\/\/127\.0\.0\.1:\d+)/),
@@ -324,7 +317,7 @@ interface TrendingView {
 }
 
 beforeAll(async () => {
-  broker = await startPrivateBroker(PORT);
+  broker = await startPrivateKafka();
   dataDir = await mkdtemp(join(tmpdir(), 'play-restart-data-'));
 }, 180_000);
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startOnFreePorts } from '../../../scripts/test-ports.js';
 import { createEventProducer, kafkaTransport, type Transport } from '../src/index.js';
 import { platformaticKafkaTransport } from '../src/platformatic.js';
 import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
@@ -13,17 +14,24 @@ import { readTopicAsync, removeTempDirs, tempDir, until } from './helpers.js';
 // connection (bootstrap, then the partition leader's) goes through it, so the test can make
 // the broker hang, answer slowly, lose its answers or drop connections, while the shared broker
 // is never touched. Ids are counted from outside, with kcat.
-const PROXY_PORT = 19120;
-const BROKER_PORT = 19121; // and 19122 for its controller
-const brokers = [`127.0.0.1:${PROXY_PORT}`];
+// Free ports (proxy, broker, controller), picked when the suite starts.
+const brokers: string[] = [];
 
 let proxy: FaultProxy;
 let broker: PrivateBroker;
 let admin: Admin;
 
 beforeAll(async () => {
-  proxy = await startFaultProxy(PROXY_PORT, BROKER_PORT);
-  broker = await startPrivateBroker(tempDir(), BROKER_PORT, PROXY_PORT);
+  ({ proxy, broker } = await startOnFreePorts(3, async ([proxyPort = 0, brokerPort = 0, controllerPort = 0]) => {
+    const started = await startFaultProxy(proxyPort, brokerPort);
+    try {
+      return { proxy: started, broker: await startPrivateBroker(tempDir(), brokerPort, proxyPort, controllerPort) };
+    } catch (error) {
+      await started.close();
+      throw error;
+    }
+  }));
+  brokers.push(`127.0.0.1:${proxy.port}`);
   fixKafkajsRequestQueue();
   admin = new Kafka({ clientId: 'broker-faults-test', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,14 +159,28 @@ export interface PrivateBroker {
   stop(): Promise<void>;
 }
 
+/** The last lines of the broker's log, for an error (a port already in use shows there as a BindException). */
+const logTail = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '';
+  }
+};
+
 /**
- * Starts a private KRaft broker listening on `port` (controller on `port + 1`) and
- * advertising 127.0.0.1:`advertisedPort`, so that every client connection, after the
- * bootstrap one too, goes through whatever listens there (a {@link FaultProxy}).
- * Runs from the jars `scripts/services/kafka.sh` fetched into `.services/kafka/libs`;
- * resolves once the broker answers metadata through `advertisedPort`.
+ * Starts a private KRaft broker listening on `port` (controller on `controllerPort`,
+ * default `port + 1`) and advertising 127.0.0.1:`advertisedPort`, so that every client
+ * connection, after the bootstrap one too, goes through whatever listens there (a
+ * {@link FaultProxy}). Runs from the jars `scripts/services/kafka.sh` fetched into
+ * `.services/kafka/libs`; resolves once the broker answers metadata through `advertisedPort`.
  */
-export async function startPrivateBroker(dir: string, port: number, advertisedPort: number): Promise<PrivateBroker> {
+export async function startPrivateBroker(
+  dir: string,
+  port: number,
+  advertisedPort: number,
+  controllerPort = port + 1,
+): Promise<PrivateBroker> {
   const libs = join(repo, '.services/kafka/libs');
   const props = join(dir, 'server.properties');
   const data = join(dir, 'data');
@@ -176,8 +190,8 @@ export async function startPrivateBroker(dir: string, port: number, advertisedPo
     [
       'process.roles=broker,controller',
       'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${port + 1}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${port + 1}`,
+      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${advertisedPort}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',
@@ -215,12 +229,15 @@ export async function startPrivateBroker(dir: string, port: number, advertisedPo
     encoding: 'utf8',
   });
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr}${format.stdout}`);
-  const log = openSync(join(dir, 'kafka.log'), 'a');
+  const logPath = join(dir, 'kafka.log');
+  const log = openSync(logPath, 'a');
   const child: ChildProcess = spawn('java', [...java, 'kafka.Kafka', props], { stdio: ['ignore', log, log] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`private broker exited at start-up; see ${join(dir, 'kafka.log')}`);
+    if (child.exitCode !== null) {
+      throw new Error(`private broker exited at start-up; see ${logPath}:\n${logTail(logPath)}`);
+    }
     try {
       // Asynchronous: the proxy answering it runs on this event loop.
       const { stdout: out } = await run('kcat', ['-L', '-b', `127.0.0.1:${advertisedPort}`, '-m', '3'], {

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivateKafka, startPrivateKafka } from '../../../scripts/private-kafka.js';
+import { freePort } from '../../../scripts/test-ports.js';
 import { createEventProducer, kafkaTransport } from '../src/index.js';
 import { fixKafkajsRequestQueue } from '../src/transport/kafka/request-queue-fix.js';
 import { byProfile, events as testEvents } from './fixtures/catalog.js';
@@ -11,31 +12,23 @@ import { readTopic, removeTempDirs, tempDir, until } from './helpers.js';
 
 // Fault tests on a private broker (its own ports and state), so the shared one is never stopped.
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const kafkaScript = join(repo, 'scripts/services/kafka.sh');
 /** Child processes run the package's sources (no build first): workspace imports map to `src/`. */
 const tsHooks = join(repo, 'scripts/ts-hooks.mjs');
-const servicesDir = tempDir();
-const PORT = 19100;
-const brokers = [`127.0.0.1:${PORT}`];
-const brokerEnv = {
-  ...process.env,
-  BACKLOT_SERVICES_DIR: servicesDir,
-  BACKLOT_KAFKA_PORT: String(PORT),
-  BACKLOT_KAFKA_CONTROLLER_PORT: String(PORT + 1),
-};
+/** The private broker's address (its ports are free ones, picked when the suite starts). */
+const brokers: string[] = [];
+let privateKafka: PrivateKafka | undefined;
 
 function broker(action: 'up' | 'down'): void {
-  const result = spawnSync('bash', [kafkaScript, action], { env: brokerEnv, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`kafka.sh ${action} failed: ${result.stderr}${result.stdout}`);
+  if (!privateKafka) throw new Error('the private broker did not start');
+  if (action === 'up') privateKafka.up();
+  else privateKafka.down();
 }
 
 let admin: Admin;
 
 beforeAll(async () => {
-  // Reuse the shared jar cache instead of downloading the jars again.
-  mkdirSync(join(servicesDir, 'kafka'), { recursive: true });
-  symlinkSync(join(repo, '.services/kafka/libs'), join(servicesDir, 'kafka/libs'));
-  broker('up');
+  privateKafka = await startPrivateKafka();
+  brokers.push(...privateKafka.brokers);
   // Raw kafkajs clients of the test get the fix kafkaTransport applies to its own (no negative-timeout warning).
   fixKafkajsRequestQueue();
   const kafka = new Kafka({ clientId: 'faults-test', brokers, logLevel: logLevel.NOTHING });
@@ -45,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin?.disconnect().catch(() => {});
-  broker('down');
+  await privateKafka?.remove();
   removeTempDirs();
 }, 60_000);
 
@@ -186,7 +179,7 @@ describe('outages are seen at once, and the default mode is crash-safe during on
     const spoolDir = tempDir();
     const N = 4000;
     // Nothing listens there: the broker is away for the whole life of the first process.
-    const away = `127.0.0.1:${PORT + 7}`;
+    const away = `127.0.0.1:${await freePort()}`;
     const first = runChild('outage-producer.mjs', [away, topic, spoolDir, '0', String(N), 'outage', 'wait-degraded']);
     await until(() => first.state.emitted >= 2000 || first.state.done, 'the first producer to be mid-outage');
     first.child.kill('SIGKILL');

@@ -53,19 +53,27 @@ describe('the caller deadline covers the bulkhead queue (Hystrix: the timeout st
 
   it('answers a queued call with its fallback, not the late result, when the running work ignores its signal', async () => {
     const started: number[] = [];
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const command = define({
       key: 'queued-behind-slow',
       timeoutMs: 30,
       bulkhead: { maxConcurrent: 1, maxQueue: 5 },
       run: (_e, n: number) => {
         started.push(n);
-        return sleep(300, `ran ${n}`); // ignores the signal, outlives both deadlines
+        // Ignores its signal, and ends only once every caller has its answer (event order, not a
+        // longer sleep: under load a timer set late in a tick can fire before a shorter one set earlier).
+        return finished.then(() => `ran ${n}`);
       },
       fallback: ({ reason }, n) => `${reason} ${n}`,
     });
     const results = await Promise.all([command(1), command(2), command(3)]);
     expect(results).toEqual(['timeout 1', 'timeout 2', 'timeout 3']);
     expect(started).toEqual([1]); // 2 and 3 ran out of time in the queue
+    expect(registry.groupMetrics()[0]?.active).toBe(1); // the deaf work still holds its slot
+    finish();
     await expect.poll(() => registry.groupMetrics()[0]?.active, { timeout: 2000 }).toBe(0);
   });
 
@@ -141,10 +149,19 @@ describe('bulkhead with a queue under adversarial work (property)', () => {
                   return Promise.resolve(done('ok'));
                 case 'fail':
                   return Promise.reject(done(new Error('down')));
+                // The slow kinds end only after their deadline, by event order rather than a longer
+                // sleep: under load a timer set in a late tick may fire before a shorter one set earlier
+                // (timers count from the loop's cached time), and 'late' would win the race.
                 case 'deaf-slow':
-                  return sleep(40, 'late').then(done); // ignores its signal
+                  // Ignores its signal: resolves anyway, after the abort that marks the deadline.
+                  return new Promise<string>((resolve) =>
+                    signal.addEventListener('abort', () => setImmediate(() => resolve(done('late')))),
+                  );
                 default:
-                  return sleep(40, 'late', { signal }).then(done, (error: unknown) => Promise.reject(done(error)));
+                  // Obedient: rejects with the abort's reason.
+                  return new Promise<string>((_, reject) =>
+                    signal.addEventListener('abort', () => reject(done(signal.reason))),
+                  );
               }
             },
             fallback: ({ reason }) => reason,

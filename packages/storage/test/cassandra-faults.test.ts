@@ -6,33 +6,43 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { startOnFreePorts } from '../../../scripts/test-ports.js';
 import { type BackendError, createCassandraStore, isBackendError } from '../src/index.js';
 import { cassandraOff } from './cassandra-env.js';
 
-// A private Cassandra node (its own ports in 19500-19599, its own state dir) that this file stops mid-write.
+// A private Cassandra node (its own free ports, its own state dir) that this file stops mid-write.
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const script = join(repo, 'scripts/services/cassandra.sh');
-const PORT = 19542;
 const servicesDir = mkdtempSync(join(tmpdir(), 'backlot-cassandra-faults-'));
-const env = {
-  ...process.env,
-  BACKLOT_SERVICES_DIR: servicesDir,
-  BACKLOT_CASSANDRA_PORT: String(PORT),
-  BACKLOT_CASSANDRA_STORAGE_PORT: String(PORT + 28),
-};
+/** Its CQL port, picked free when the suite starts. */
+let PORT = 0;
+let env: NodeJS.ProcessEnv = process.env;
 
 function node(action: 'up' | 'down'): void {
   const result = spawnSync('bash', [script, action], { env, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`cassandra.sh ${action} failed:\n${result.stdout}\n${result.stderr}`);
+  // cassandra.sh uses a node that already answers on the port: never this test's to stop.
+  if (action === 'up' && spawnSync('bash', [script, 'status'], { env }).status !== 0) {
+    throw new Error(`cassandra.sh up on ${PORT}: a node not started by this script already answers there`);
+  }
 }
 
 describe.skipIf(cassandraOff)('cassandra store: the node stopped mid-write', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     // Reuse the jars of the shared node when they are there (else the script resolves them with mvn).
     const libs = join(process.env.BACKLOT_SERVICES_DIR ?? join(repo, '.services'), 'cassandra/libs');
     mkdirSync(join(servicesDir, 'cassandra'), { recursive: true });
     if (existsSync(join(libs, '.pom.sha256'))) symlinkSync(libs, join(servicesDir, 'cassandra/libs'));
-    node('up');
+    await startOnFreePorts(2, async ([port = 0, storagePort = 0]) => {
+      PORT = port;
+      env = {
+        ...process.env,
+        BACKLOT_SERVICES_DIR: servicesDir,
+        BACKLOT_CASSANDRA_PORT: String(port),
+        BACKLOT_CASSANDRA_STORAGE_PORT: String(storagePort),
+      };
+      node('up');
+    });
   }, 300_000);
 
   afterAll(() => {

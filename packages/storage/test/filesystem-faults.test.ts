@@ -96,9 +96,9 @@ describe('filesystem store: no raw Node errors', () => {
     const root = freshRoot();
     const store = createFilesystemStore({ root });
     await store.put('k', 'v');
-    // Something else wrote into the store's folder: the metadata path is now a folder.
-    await rm(join(root, 'k~m'));
-    await mkdir(join(root, 'k~m'));
+    // Something else wrote into the store's folder: the object file's path is now a folder.
+    await rm(join(root, 'k~o'));
+    await mkdir(join(root, 'k~o'));
     const error = await rejection(store.get('k'));
     expect(isStorageError(error), String(error)).toBe(true);
   });

@@ -1,8 +1,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { captureOutput } from '../support/child-output.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/drain-service.ts', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -16,23 +16,15 @@ function startFixture(env: Record<string, string>) {
     stdio: 'pipe',
   });
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const { stdout, stderr, exited } = captureOutput(child);
   return {
     child,
     exited,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout,
+    stderr,
     url: async () => {
-      await expect.poll(() => /^listening (\S+)$/m.exec(stdout)?.[1], { timeout: 20_000 }).toBeTruthy();
-      return /^listening (\S+)$/m.exec(stdout)?.[1] as string;
+      await expect.poll(() => /^listening (\S+)$/m.exec(stdout())?.[1], { timeout: 20_000 }).toBeTruthy();
+      return /^listening (\S+)$/m.exec(stdout())?.[1] as string;
     },
   };
 }
@@ -66,7 +58,7 @@ describe('a service process on SIGTERM', () => {
     const answer = await inFlight;
     expect(answer.statusCode).toBe(200);
     expect(await answer.body.json()).toEqual({ done: true });
-    expect(await service.exited).toEqual([0, null]);
+    expect(await service.exited).toBe(0);
     expect(service.stdout()).toContain('drained');
 
     // pino JSON request logs, carrying the request id.
@@ -82,13 +74,13 @@ describe('a service process on SIGTERM', () => {
     const url = await service.url();
     await (await request(`${url}/health`)).body.dump();
     service.child.kill('SIGTERM');
-    expect(await service.exited).toEqual([0, null]);
+    expect(await service.exited).toBe(0);
     expect(jsonLines(service.stdout())).toEqual([]);
   }, 60_000);
 
   it('refuses to start on a bad environment, naming the variable and the fix', async () => {
     const service = startFixture({ PORT: 'eighty', CHAOS_TOKEN: 'short' });
-    expect(await service.exited).toEqual([78, null]);
+    expect(await service.exited).toBe(78);
     expect(service.stderr()).toContain('CONFIG_INVALID');
     expect(service.stderr()).toContain('PORT="eighty" is invalid: PORT must be a number; set it to a port number');
     expect(service.stderr()).toContain('CHAOS_TOKEN="short" is invalid');

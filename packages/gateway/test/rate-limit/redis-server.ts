@@ -1,10 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { freePort } from '../../../../scripts/test-ports.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,40 +29,6 @@ export interface PrivateRedis {
   resume(): void;
   /** Runs `redis-cli -p <port> <args>` (a client that is not ours) and returns its output. */
   cli(...args: string[]): Promise<string>;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port the OS picks as free now. */
-function ephemeralPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A free port: of `BACKLOT_TEST_PORT_RANGE` when set (from a random place, so parallel files rarely race), else the OS's pick. */
-async function freePort(): Promise<number> {
-  const range = process.env.BACKLOT_TEST_PORT_RANGE;
-  if (!range) return ephemeralPort();
-  const [from = 0, to = 0] = range.split('-').map(Number);
-  const span = to - from + 1;
-  const start = Math.floor(Math.random() * span);
-  for (let i = 0; i < span; i++) {
-    const port = from + ((start + i) % span);
-    if (await portFree(port)) return port;
-  }
-  throw new Error(`no free port in ${from}-${to} for a private redis-server`);
 }
 
 function rawCommand(port: number, command: string, timeoutMs = 2000): Promise<string> {

@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { bytesOf, discard, toReadable } from '../../core/body.js';
 import { deleteOneByOne } from '../../core/delete-many.js';
@@ -42,10 +39,30 @@ import {
 } from '../../core/write-options.js';
 import { BackendError, NotFoundError, PreconditionFailedError } from '../../errors.js';
 import { instrumentStore } from '../../observability/instrument.js';
+import { createDirSyncer } from './dir-sync.js';
 import { mapFsError } from './errors.js';
+import { type LegacyMetaRecord, readLegacyMeta, removeLegacy } from './legacy.js';
 import { type LockTiming, withKeyLock } from './lock.js';
+import {
+  OBJECT_READ_AHEAD,
+  type ObjectHeader,
+  type OpenedObject,
+  openObjectFile,
+  readBody,
+  readObjectHeader,
+  writeObjectFile,
+} from './object-file.js';
 import { ownedName } from './owner.js';
-import { BODY_SUFFIX, DIR_SUFFIX, decodeSegment, dirOf, META_SUFFIX, objectPaths, TMP_DIR } from './paths.js';
+import {
+  DIR_SUFFIX,
+  decodeSegment,
+  dirOf,
+  META_SUFFIX,
+  OBJECT_SUFFIX,
+  type ObjectPaths,
+  objectPaths,
+  TMP_DIR,
+} from './paths.js';
 import { sweepTempFiles } from './sweep.js';
 
 /** Options of {@link createFilesystemStore}. */
@@ -80,21 +97,11 @@ const optionsSchema = z.strictObject({
   sweepIntervalMs: z.number().int().min(1000, 'sweepIntervalMs must be at least 1000 ms').optional(),
 });
 
-/** What the metadata file holds: the object's description and its body file. */
-interface MetaRecord {
-  v: 1;
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: number;
-  contentType: string;
-  metadata: Record<string, string>;
-  cacheControl?: string | undefined;
-  contentDisposition?: string | undefined;
-  contentEncoding?: string | undefined;
-  /** Name of the body file, beside this one. */
-  body: string;
-}
+/** An object's description: the header of its object file, or the metadata file of the earlier layout. */
+type Described = ObjectHeader | LegacyMetaRecord;
+
+/** Folders known to have a durable entry in their parent; forgotten past this many (then synced again once). */
+const KNOWN_DIRS_MAX = 10_000;
 
 const capabilities: StoreCapabilities = Object.freeze({
   conditionalWrites: true,
@@ -106,7 +113,7 @@ const capabilities: StoreCapabilities = Object.freeze({
 
 const isCode = (error: unknown, ...codes: string[]) => codes.includes((error as NodeJS.ErrnoException)?.code ?? '');
 
-const toInfo = (meta: MetaRecord): ObjectInfo => ({
+const toInfo = (meta: Described): ObjectInfo => ({
   key: meta.key,
   size: meta.size,
   etag: meta.etag,
@@ -117,13 +124,15 @@ const toInfo = (meta: MetaRecord): ObjectInfo => ({
 });
 
 /**
- * An {@link ObjectStore} in a folder: the embedded default. Each object is a
- * body file plus a metadata file beside it; a write streams the body to a
- * temporary file, fsyncs it, renames it into place, then commits by atomically
- * renaming a new metadata file over the old one, so readers see the old object
- * or the new one, never a mix. ETags are random per write. Conditional writes
- * hold a per-key lock that is safe across writers of one process and across
- * processes.
+ * An {@link ObjectStore} in a folder: the embedded default. Each object is one
+ * file holding its description (a header) and its body; a write streams both
+ * to a temporary file, syncs its data, renames it over the key's file (the
+ * commit: readers see the old object or the new one, never a mix) and syncs
+ * the folder, a sync that concurrent writes to one folder share. ETags are
+ * random per write. Writes hold a per-key lock that is safe across writers of
+ * one process and across processes, so conditional writes are atomic.
+ * Objects written by earlier versions (a metadata file and a body file) are
+ * read as they are, and replaced by the key's next write.
  */
 export function createFilesystemStore(options: FilesystemStoreOptions): ObjectStore {
   const parsed = optionsSchema.safeParse(options);
@@ -172,47 +181,32 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     return ready;
   };
 
-  const syncDir = async (dir: string) => {
-    if (!durable) return;
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+  const syncDir = createDirSyncer();
+  /** Folders whose entry in their parent is known durable (synced by this store, or found there). */
+  const knownDirs = new Set<string>([root]);
+  /**
+   * Makes `dir`'s own entry durable, and its parents' up to the root (a write
+   * may have created them): each parent is synced once per store.
+   */
+  const syncParents = async (dir: string) => {
+    if (knownDirs.size > KNOWN_DIRS_MAX) knownDirs.clear();
+    const chain: string[] = [];
+    for (let current = dir; !knownDirs.has(current) && current.startsWith(root); current = dirname(current)) {
+      chain.push(current);
     }
+    for (const folder of chain) await syncDir(dirname(folder));
+    for (const folder of chain) knownDirs.add(folder);
   };
 
-  const readMeta = async (path: string): Promise<MetaRecord | undefined> => {
-    try {
-      return JSON.parse(await readFile(path, 'utf8')) as MetaRecord;
-    } catch (error) {
-      if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
-      throw error;
-    }
-  };
-
-  /** Writes `source` to a new temporary file, fsynced; returns its path and size. */
-  const writeTemp = async (source: Buffer | Readable, signal: AbortSignal | undefined) => {
-    void sweep();
-    // Named after this process: a sweep removes it only once this process is gone.
-    const path = join(tmpDir, ownedName());
-    let size = 0;
-    try {
-      if (Buffer.isBuffer(source)) {
-        await writeFile(path, source, { flag: 'wx', flush: durable });
-        size = source.byteLength;
-      } else {
-        // `flush`: fsync before the stream closes; the pipeline settles after the close.
-        const out = createWriteStream(path, { flags: 'wx', flush: durable, highWaterMark: 1024 * 1024 });
-        await pipeline(source, out, signal ? { signal } : {});
-        size = out.bytesWritten;
-      }
-      return { path, size };
-    } catch (error) {
-      await unlink(path).catch(() => {});
-      throw abortReasonOr(signal, error);
-    }
-  };
+  /**
+   * The key's current description: its object file's header, else the
+   * earlier layout's metadata; the object file is looked for again when both
+   * are missing (a write may have replaced the earlier layout in between).
+   */
+  const describe = async (paths: ObjectPaths): Promise<Described | undefined> =>
+    (await readObjectHeader(paths.object)) ??
+    (await readLegacyMeta(paths.meta)) ??
+    (await readObjectHeader(paths.object));
 
   /** Renames `from` to `to`, re-creating `to`'s folder if a concurrent delete removed it. */
   const moveInto = async (from: string, dir: string, to: string) => {
@@ -251,8 +245,9 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
   };
 
   /**
-   * The write path shared by put and copy: body to a temp file, into place
-   * under a new name, then the commit under the key's lock.
+   * The write path shared by put and copy: header and body to a temp file
+   * (data synced), then under the key's lock the preconditions and the
+   * commit (a rename over the key's file), then the folder's sync.
    */
   const write = async (
     key: string,
@@ -262,64 +257,77 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     signal: AbortSignal | undefined,
   ): Promise<ObjectInfo> => {
     const paths = objectPaths(root, key);
-    const temp = await writeTemp(source, signal);
-    const etagHex = randomBytes(16).toString('hex');
-    const bodyName = `${paths.base}${BODY_SUFFIX}${etagHex}`;
-    const bodyPath = join(paths.dir, bodyName);
-    const meta: MetaRecord = {
-      v: 1,
+    void sweep();
+    // Named after this process: a sweep removes it only once this process is gone.
+    const temp = join(tmpDir, ownedName());
+    const header = {
+      v: 2 as const,
       key,
-      size: temp.size,
-      etag: `"${etagHex}"`,
+      etag: `"${randomBytes(16).toString('hex')}"`,
       lastModified: Date.now(),
       ...attrs,
-      body: bodyName,
     };
-    let previous: MetaRecord | undefined;
+    let size: number;
     try {
-      // The key's folder must exist for its lock.
-      await mkdir(paths.dir, { recursive: true });
+      size = await writeObjectFile(temp, header, source, durable, signal);
+    } catch (error) {
+      throw abortReasonOr(signal, error);
+    }
+    let committed = false;
+    try {
       await withKeyLock(paths.lock, tmpDir, key, timing, signal, async () => {
-        previous = await readMeta(paths.meta);
-        if (conditions.ifNoneMatch === '*' && previous) throw new PreconditionFailedError(key, 'If-None-Match: *');
-        if (conditions.ifMatch !== undefined) {
-          if (!previous) throw new NotFoundError(key);
-          if (conditions.ifMatch !== '*' && conditions.ifMatch !== previous.etag) {
-            throw new PreconditionFailedError(key, `If-Match: ${conditions.ifMatch}`);
+        if (conditions.ifNoneMatch !== undefined || conditions.ifMatch !== undefined) {
+          const previous = await describe(paths);
+          if (conditions.ifNoneMatch === '*' && previous) throw new PreconditionFailedError(key, 'If-None-Match: *');
+          if (conditions.ifMatch !== undefined) {
+            if (!previous) throw new NotFoundError(key);
+            if (conditions.ifMatch !== '*' && conditions.ifMatch !== previous.etag) {
+              throw new PreconditionFailedError(key, `If-Match: ${conditions.ifMatch}`);
+            }
           }
         }
-        const metaTemp = join(tmpDir, ownedName());
-        try {
-          await writeFile(metaTemp, JSON.stringify(meta), { flag: 'wx', flush: durable });
-          // The body stays in the temp folder (swept if this process dies) until just before the commit.
-          await moveInto(temp.path, paths.dir, bodyPath);
-          await rename(metaTemp, paths.meta); // the commit point
-        } catch (error) {
-          await unlink(metaTemp).catch(() => {});
-          throw error;
-        }
-        await syncDir(paths.dir);
+        await moveInto(temp, paths.dir, paths.object); // the commit point
+        committed = true;
+        await removeLegacy(paths);
       });
     } catch (error) {
-      await unlink(temp.path).catch(() => {});
-      await unlink(bodyPath).catch(() => {});
-      if (!previous) await pruneDirs(paths.dir);
+      if (!committed) {
+        await unlink(temp).catch(() => {});
+        await pruneDirs(paths.dir);
+      }
       throw error;
     }
-    if (previous && previous.body !== bodyName) await unlink(join(paths.dir, previous.body)).catch(() => {});
-    return toInfo(meta);
+    if (durable) {
+      await syncDir(paths.dir);
+      await syncParents(paths.dir);
+    }
+    return toInfo({ ...header, size });
   };
 
-  /** Opens the current body of `key`: its metadata and an open handle (valid even if replaced meanwhile). */
-  const openObject = async (key: string): Promise<{ meta: MetaRecord; handle: FileHandle }> => {
+  /**
+   * Opens the current body of `key`: its description, an open handle (valid
+   * even if the object is replaced meanwhile) and the bytes read with the header.
+   */
+  const openObject = async (key: string): Promise<{ meta: Described; opened: OpenedObject }> => {
     const paths = objectPaths(root, key);
     for (let attempt = 0; ; attempt++) {
-      const meta = await readMeta(paths.meta);
-      if (!meta) throw new NotFoundError(key);
+      const current = await openObjectFile(paths.object, OBJECT_READ_AHEAD);
+      if (current) return { meta: current.header, opened: current };
+      const legacy = await readLegacyMeta(paths.meta);
+      if (!legacy) {
+        // A write may have replaced the earlier layout in between.
+        const late = await openObjectFile(paths.object, OBJECT_READ_AHEAD);
+        if (late) return { meta: late.header, opened: late };
+        throw new NotFoundError(key);
+      }
       try {
-        return { meta, handle: await open(join(paths.dir, meta.body), 'r') };
+        const handle = await open(join(paths.dir, legacy.body), 'r');
+        return {
+          meta: legacy,
+          opened: { header: legacy as unknown as ObjectHeader, handle, bodyOffset: 0, ahead: Buffer.alloc(0) },
+        };
       } catch (error) {
-        // A concurrent write replaced the object and removed this body: read the new metadata.
+        // A concurrent write replaced the object and removed this body: look again.
         if (!isCode(error, 'ENOENT') || attempt === 10) throw error;
       }
     }
@@ -328,15 +336,15 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
   const openForRead = async (key: string, options: GetOptions | undefined) => {
     throwIfAborted(options?.signal);
     assertRangeShape(key, options?.range);
-    const { meta, handle } = await openObject(key);
+    const { meta, opened } = await openObject(key);
     try {
       if (options?.ifMatch !== undefined && options.ifMatch !== '*' && options.ifMatch !== meta.etag) {
         throw new PreconditionFailedError(key, `If-Match: ${options.ifMatch}`);
       }
       const range: ReturnedRange | undefined = options?.range ? resolveRange(key, options.range, meta.size) : undefined;
-      return { meta, handle, range };
+      return { meta, opened, range };
     } catch (error) {
-      await handle.close();
+      await opened.handle.close();
       throw error;
     }
   };
@@ -360,8 +368,10 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       }
       const entries: { sortKey: string; key: string; dir?: string }[] = [];
       for (const name of names) {
-        if (name.endsWith(META_SUFFIX)) {
-          const key = keyBase + decodeSegment(name.slice(0, -META_SUFFIX.length));
+        // An object file, or the metadata file of the earlier layout (a key may have both for a moment).
+        const suffix = name.endsWith(OBJECT_SUFFIX) ? OBJECT_SUFFIX : name.endsWith(META_SUFFIX) ? META_SUFFIX : '';
+        if (suffix) {
+          const key = keyBase + decodeSegment(name.slice(0, -suffix.length));
           entries.push({ sortKey: key, key });
         } else if (name.endsWith(DIR_SUFFIX)) {
           const sub = `${keyBase}${decodeSegment(name.slice(0, -DIR_SUFFIX.length))}/`;
@@ -369,8 +379,11 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
         }
       }
       entries.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+      let previous: string | undefined;
       for (const entry of entries) {
         const { key } = entry;
+        if (key === previous) continue;
+        previous = key;
         if (!key.startsWith(prefix) && !prefix.startsWith(key)) {
           if (compareKeys(key, prefix) > 0) return;
           continue;
@@ -388,7 +401,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
   }
 
   const describeListed = async (key: string): Promise<ListedObject | undefined> => {
-    const meta = await readMeta(objectPaths(root, key).meta);
+    const meta = await describe(objectPaths(root, key));
     return meta ? { key, size: meta.size, etag: meta.etag, lastModified: new Date(meta.lastModified) } : undefined;
   };
 
@@ -415,19 +428,12 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
 
     async get(key: string, options?: GetOptions): Promise<StoredObject> {
       return guarded(key, options?.signal, async () => {
-        const { meta, handle, range } = await openForRead(key, options);
+        const { meta, opened, range } = await openForRead(key, options);
         try {
-          const length = range ? range.length : meta.size;
-          const body = Buffer.alloc(length);
-          let read = 0;
-          while (read < length) {
-            const { bytesRead } = await handle.read(body, read, length - read, (range?.offset ?? 0) + read);
-            if (bytesRead === 0) break;
-            read += bytesRead;
-          }
-          return { ...toInfo(meta), body: body.subarray(0, read), ...(range ? { range } : {}) };
+          const body = await readBody(opened, range?.offset ?? 0, range ? range.length : meta.size);
+          return { ...toInfo(meta), body, ...(range ? { range } : {}) };
         } finally {
-          await handle.close();
+          await opened.handle.close();
         }
       });
     },
@@ -435,10 +441,12 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
     async getStream(key: string, options?: GetOptions): Promise<ObjectStream> {
       const signal = options?.signal;
       return guarded(key, signal, async () => {
-        const { meta, handle, range } = await openForRead(key, options);
-        const raw = handle.createReadStream({
+        const { meta, opened, range } = await openForRead(key, options);
+        const start = opened.bodyOffset + (range?.offset ?? 0);
+        const raw = opened.handle.createReadStream({
           highWaterMark: 1024 * 1024,
-          ...(range ? { start: range.offset, end: range.offset + range.length - 1 } : {}),
+          start,
+          ...(range ? { end: start + range.length - 1 } : {}),
         });
         // A read error mid-stream is a typed BackendError too.
         const body = withTypedErrors(raw, (error) => mapFsError(error, { key, root, signal }));
@@ -455,7 +463,7 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       throwIfAborted(options?.signal);
       const paths = objectPaths(root, key);
       return guarded(key, options?.signal, async () => {
-        const meta = await readMeta(paths.meta);
+        const meta = await describe(paths);
         if (!meta) throw new NotFoundError(key);
         return toInfo(meta);
       });
@@ -465,15 +473,13 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       throwIfAborted(options?.signal);
       const paths = objectPaths(root, key);
       return guarded(key, options?.signal, async () => {
-        const exists = await readMeta(paths.meta);
+        const exists = await describe(paths);
         if (!exists) return;
         await withKeyLock(paths.lock, tmpDir, key, timing, options?.signal, async () => {
-          const meta = await readMeta(paths.meta);
-          if (!meta) return;
-          await unlink(paths.meta).catch((error: unknown) => {
-            if (!isCode(error, 'ENOENT')) throw error;
+          await unlink(paths.object).catch((error: unknown) => {
+            if (!isCode(error, 'ENOENT', 'ENOTDIR')) throw error;
           });
-          await unlink(join(paths.dir, meta.body)).catch(() => {});
+          await removeLegacy(paths);
         });
         await pruneDirs(paths.dir);
       });
@@ -499,7 +505,8 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
       objectPaths(root, destination);
       assertCopyOptions(destination, options);
       return guarded(destination, options?.signal, async () => {
-        const { meta, handle } = await openObject(source);
+        const { meta, opened } = await openObject(source);
+        const { handle } = opened;
         let body: Buffer | Readable;
         try {
           if (options?.sourceIfMatch !== undefined && options.sourceIfMatch !== meta.etag) {
@@ -508,8 +515,8 @@ export function createFilesystemStore(options: FilesystemStoreOptions): ObjectSt
           // The open handle keeps the source's bytes readable even if it is replaced meanwhile.
           body =
             meta.size <= 1024 * 1024
-              ? await handle.readFile()
-              : handle.createReadStream({ highWaterMark: 1024 * 1024 });
+              ? await readBody(opened, 0, meta.size)
+              : handle.createReadStream({ highWaterMark: 1024 * 1024, start: opened.bodyOffset });
         } catch (error) {
           await handle.close();
           throw error;

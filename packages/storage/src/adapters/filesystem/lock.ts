@@ -143,15 +143,19 @@ async function withFileLock<T>(
   await writeFile(temp, JSON.stringify(content), { flag: 'wx' });
   const deadline = Date.now() + timing.timeoutMs;
   let delay = 1;
+  let waited = false;
   try {
     for (;;) {
       signal?.throwIfAborted();
       if (await tryLink(temp, path)) {
-        // Its age counts from now, not from when the temp file was written.
-        const now = new Date();
-        await utimes(path, now, now).catch(() => {});
+        // Its age counts from now, not from when the temp file was written (just now, unless it waited).
+        if (waited) {
+          const now = new Date();
+          await utimes(path, now, now).catch(() => {});
+        }
         break;
       }
+      waited = true;
       const holder = await readLock(path);
       if (await isStale(path, holder, timing.staleMs)) {
         await breakLock(path, holder);

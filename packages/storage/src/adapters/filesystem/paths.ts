@@ -4,9 +4,11 @@ import { InvalidKeyError } from '../../errors.js';
 
 /** Suffix of a directory that holds the keys under one `/` segment. */
 export const DIR_SUFFIX = '~d';
-/** Suffix of an object's metadata file (the commit point of a write). */
+/** Suffix of an object's file: its header and body in one file, renamed into place (the commit point of a write). */
+export const OBJECT_SUFFIX = '~o';
+/** Suffix of an object's metadata file in the layout of earlier versions (read, and replaced on the next write). */
 export const META_SUFFIX = '~m';
-/** Suffix (before the etag) of an object's body file. */
+/** Suffix (before the etag) of an object's body file in the layout of earlier versions. */
 export const BODY_SUFFIX = '~b';
 /** Suffix of an object's lock file. */
 export const LOCK_SUFFIX = '~l';
@@ -59,8 +61,11 @@ export function decodeSegment(name: string): string {
 export interface ObjectPaths {
   /** The folder holding the object's files. */
   dir: string;
-  /** Encoded last segment: the files are `<base>~m`, `<base>~b<etag>`, `<base>~l`. */
+  /** Encoded last segment: the files are `<base>~o` and `<base>~l` (and `<base>~m`, `<base>~b<etag>` of earlier versions). */
   base: string;
+  /** The object file. */
+  object: string;
+  /** The metadata file of an object written by an earlier version. */
   meta: string;
   lock: string;
 }
@@ -108,7 +113,13 @@ export function objectPaths(root: string, key: string): ObjectPaths {
       `its path under the root is too long for the filesystem adapter (${pathBytes} bytes once encoded, with the root '${root}'; at most ${MAX_PATH_BYTES}): each '/' adds a folder (2 bytes, 5 for an empty segment), upper-case and non-ASCII characters take 3 bytes each; use a shorter key or root`,
     );
   }
-  return { dir, base, meta: join(dir, base + META_SUFFIX), lock: join(dir, base + LOCK_SUFFIX) };
+  return {
+    dir,
+    base,
+    object: join(dir, base + OBJECT_SUFFIX),
+    meta: join(dir, base + META_SUFFIX),
+    lock: join(dir, base + LOCK_SUFFIX),
+  };
 }
 
 /** The folder holding keys that start with `segments.join('/') + '/'`. */
