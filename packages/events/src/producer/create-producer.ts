@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LatencyHistogram } from '@backlot/metrics-core';
 import type {
   AnyEventEnvelope,
@@ -359,7 +358,14 @@ class Producer<Defs extends EventDefinitions> implements EventProducer<Defs> {
     if (this.#linger) clearTimeout(this.#linger);
     this.#wake?.();
     // Wait briefly for a send in progress (it may be stuck on an unreachable broker).
-    await Promise.race([this.#pump, sleep(Math.min(timeoutMs, 1000) + 100)]);
+    let pumpTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#pump,
+      new Promise<void>((resolve) => {
+        pumpTimer = setTimeout(resolve, Math.min(timeoutMs, 1000) + 100);
+      }),
+    ]);
+    clearTimeout(pumpTimer); // a closed producer leaves no timer holding the process open
     await this.#spillOnClose();
     this.#waiters.releaseAll();
     const unclaimed = this.#deadLetters.takeUnclaimed();
