@@ -78,4 +78,19 @@ describe('cutting a producer’s socket', () => {
     await expect(sent).rejects.toThrow(/closed/);
     expect(peer.counts).toEqual({ connections: 0, bytes: 0 });
   });
+
+  it('a socket cut while still connecting never connects afterwards (no late connect for the client to take as live)', async () => {
+    const peer = await stalledPeer();
+    const socket = tcpConnect({ host: '127.0.0.1', port: peer.port });
+    const events: string[] = [];
+    socket.on('connect', () => events.push('connect'));
+    socket.on('error', () => events.push('error'));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    expect(socket.connecting).toBe(true);
+    cutSocket(socket, new Error('closed by its producer'));
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events).toEqual(['error']);
+    expect(socket.destroyed).toBe(true);
+  });
 });

@@ -10,6 +10,13 @@ import type { Socket } from 'node:net';
  */
 export function cutSocket(socket: Socket, error?: Error): void {
   if (socket.destroyed) return;
+  // Still connecting: nothing has reached the kernel yet, so a plain destroy drops it all. A reset
+  // would wait for the connection and only then cut it, after the client had been told of the
+  // error: kafkajs would take the late 'connect' for a live connection and keep its timers forever.
+  if (socket.connecting) {
+    socket.destroy(error);
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {
